@@ -1,0 +1,62 @@
+#pragma once
+// Where session data lives. One instance per web context (the kernel creates
+// one per context from the store plugin that context names).
+//
+// Thread-safety: every method may be called concurrently from any thread; an
+// implementation makes each call atomic with respect to the others on the same id.
+// Consistency: calls on one id are linearizable within one store instance. A
+// networked store documents what it adds (e.g. Redis: linearizable per key).
+// Errors: a store that cannot reach its backend throws mt::StoreUnavailable;
+// the kernel answers 503 with Retry-After and reports the store DOWN.
+
+#include "mt/Plugin.h"
+#include "mt/SessionData.h"
+
+#include <cstddef>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mt {
+
+class MT_API StoreUnavailable : public std::runtime_error
+{
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class MT_API SessionStoreAdapter : public PluginObject
+{
+public:
+    using DataPtr = std::shared_ptr<const SessionData>;
+
+    /// The session, or null if there is none. Does not check expiry (the
+    /// manager does). The returned record is immutable and may be shared.
+    virtual DataPtr load(const std::string& id) = 0;
+    /// Stores a new session; false (and no change) if the id exists.
+    virtual bool create(const SessionData& data) = 0;
+    /// Applies the delta atomically against the current record (different
+    /// attributes changed by concurrent requests both survive). Returns the
+    /// resulting record, or null if the session no longer exists.
+    virtual DataPtr save(const SessionDelta& delta) = 0;
+    /// Sets the last-access time only (no version change). False if gone.
+    virtual bool touch(const std::string& id, TimeMs lastAccessedTime) = 0;
+    /// Removes the session and returns what was removed; null if it was not
+    /// there. Exactly one of several concurrent callers gets the record: that
+    /// caller fires the destroyed listeners.
+    virtual DataPtr remove(const std::string& id) = 0;
+    /// Moves a session to a new id (session fixation defence). False if the
+    /// old id is gone or the new id is taken.
+    virtual bool rename(const std::string& oldId, const std::string& newId) = 0;
+    /// Ids of every stored session (expired ones not yet swept included).
+    virtual std::vector<std::string> list() = 0;
+    virtual std::size_t count() = 0;
+    /// Removes up to `limit` sessions expired at `now` and returns them; each
+    /// expired session is returned by exactly one call.
+    virtual std::vector<SessionData> expire(TimeMs now, std::size_t limit) = 0;
+    /// Empty when healthy, else why not (shown by /health).
+    virtual std::string healthProblem() { return {}; }
+};
+
+} // namespace mt

@@ -1,0 +1,85 @@
+#pragma once
+// Sessions of one web context: ids, cookies, the store, listeners, expiry and
+// statistics. One instance per context; the store is the context's
+// SessionStoreAdapter plugin object.
+//
+// PUBLIC INTERFACE FIXED (the dispatcher and web context code against it);
+// the session module owns the implementation and may add members.
+// Thread-safety: every method may be called from any thread.
+
+#include "mt/SessionListener.h"
+#include "mt/SessionStoreAdapter.h"
+#include "util/Clock.h"
+
+#include <Poco/Logger.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace mt {
+
+struct SessionSettings
+{
+    std::string nodeName = "node1";      ///< route suffix: ids end in ".<nodeName>"
+    std::string contextPath = "/";       ///< cookie Path ("" is sent as "/")
+    std::string cookieName = "JSESSIONID";
+    bool cookieSecure = false;
+    int maxInactiveInterval = 1800;      ///< seconds, for new sessions; <= 0 never expires
+};
+
+struct SessionStats
+{
+    std::uint64_t active = 0;     ///< store count
+    std::uint64_t created = 0;
+    std::uint64_t expired = 0;
+    std::uint64_t invalidated = 0;
+    std::uint64_t rejected = 0;   ///< requests refused because the store was unavailable
+    std::uint64_t maxActive = 0;
+    std::uint64_t totalAliveMs = 0; ///< summed lifetime of destroyed sessions
+};
+
+class SessionManager
+{
+public:
+    SessionManager(SessionSettings settings, std::shared_ptr<SessionStoreAdapter> store, const Clock& clock,
+                   Poco::Logger& logger);
+    ~SessionManager();
+
+    void addListener(std::shared_ptr<SessionListener> listener);
+    const SessionSettings& settings() const;
+    SessionStoreAdapter& store();
+
+    /// Removes expired sessions (up to `limit`), fires destroyed listeners
+    /// once each. Returns how many. Called by the sweeper thread.
+    std::size_t sweep(std::size_t limit = 10000);
+    SessionStats stats() const;
+
+    /// "JSESSIONID=<id>; Path=/ctx; HttpOnly; SameSite=Lax[; Secure]"
+    std::string cookieFor(const std::string& id) const;
+    /// Max-Age=0 cookie that removes the client's cookie.
+    std::string expiredCookie() const;
+    std::string newId() const;
+
+    // Used by SessionScope.
+    std::shared_ptr<const SessionData> find(const std::string& id); ///< null if absent or expired (expired: destroyed fires)
+    std::shared_ptr<const SessionData> create();
+    std::shared_ptr<const SessionData> commit(const SessionDelta& delta);
+    void touch(const std::string& id, TimeMs when);
+    void invalidate(const std::string& id);
+    bool rename(const std::string& oldId, const std::string& newId);
+    void fireAttributeAdded(const std::string& id, const std::string& name, const std::string& json);
+    void fireAttributeReplaced(const std::string& id, const std::string& name, const std::string& oldJson,
+                               const std::string& newJson);
+    void fireAttributeRemoved(const std::string& id, const std::string& name, const std::string& oldJson);
+    const Clock& clock() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> _impl;
+};
+
+} // namespace mt

@@ -1,0 +1,39 @@
+#pragma once
+// The session side of one request: finds or creates the session on first use,
+// records changes, and commits exactly the delta once (commit()).
+//
+// PUBLIC INTERFACE FIXED; the session module owns the implementation.
+// Thread-safety: the request's thread only.
+
+#include "http/SessionSource.h"
+#include "session/SessionManager.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace mt {
+
+class SessionScope : public http::SessionSource
+{
+public:
+    /// `requestedId`: from the cookie or ";jsessionid=" ("" if none).
+    /// `setCookie`: adds a Set-Cookie header value to the response (called
+    /// when a session is created, renamed or invalidated).
+    SessionScope(SessionManager& manager, std::string requestedId, std::function<void(const std::string&)> setCookie);
+    ~SessionScope() override;
+
+    HttpSession* session(bool create) override;
+    std::string changeSessionId() override;
+
+    /// Writes what the request changed (nothing if nothing changed; a touch
+    /// if the session was only read). Idempotent: later calls do nothing.
+    /// Throws mt::StoreUnavailable if the store is down.
+    void commit();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> _impl;
+};
+
+} // namespace mt
