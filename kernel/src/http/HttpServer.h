@@ -13,6 +13,8 @@
 #include <Poco/Logger.h>
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <memory>
 
 namespace mt::http {
@@ -27,13 +29,32 @@ struct ServerStats
     std::uint64_t processingTimeUs = 0;
 };
 
+/// One line of the access log; the server reports every response, its own
+/// 400/408/413/414/431 answers included.
+struct AccessRecord
+{
+    std::string client;       ///< "ip:port"
+    std::string method;       ///< "-" if the request line never arrived
+    std::string uri;
+    std::string version;
+    int status = 0;
+    long long bytes = 0;      ///< body bytes sent
+    std::int64_t durationUs = 0;
+    std::string referer;
+    std::string userAgent;
+};
+
 class HttpServer
 {
 public:
+    using AccessLog = std::function<void(const AccessRecord&)>;
+
     /// The dispatcher must outlive the server. Binds at start().
     HttpServer(const ServerLimits& limits, Dispatcher& dispatcher, Poco::Logger& logger);
     ~HttpServer(); ///< stop(0) if still running
 
+    /// Set before start(); called on the worker thread after each response.
+    void setAccessLog(AccessLog sink);
     /// Binds and starts accepting; throws Poco::Net::NetException naming host:port on failure.
     void start();
     /// The bound port (useful with port 0).
