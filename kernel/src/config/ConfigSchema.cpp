@@ -1,0 +1,177 @@
+#include "config/ConfigSchema.h"
+
+#include <Poco/NumberParser.h>
+#include <Poco/String.h>
+
+#include <sstream>
+
+namespace mt {
+
+namespace {
+
+using T = KeySpec::Type;
+
+KeySpec intKey(std::string key, std::string def, long long min, long long max, bool live, std::string doc)
+{
+    KeySpec s{std::move(key), T::Int, std::move(def), live, std::move(doc)};
+    s.min = min;
+    s.max = max;
+    return s;
+}
+
+KeySpec enumKey(std::string key, std::string def, std::vector<std::string> choices, bool live, std::string doc)
+{
+    KeySpec s{std::move(key), T::Enum, std::move(def), live, std::move(doc)};
+    s.choices = std::move(choices);
+    return s;
+}
+
+std::vector<KeySpec> makeKeys()
+{
+    return {
+        {"node.name", T::Name, "node1", false, "This node's name; the route suffix of its session ids (`<id>.<node.name>`)."},
+        {"http.host", T::Host, "0.0.0.0", false, "Address the HTTP listener binds."},
+        {"http.port", T::Port, "8080", false, "HTTP port (0 picks a free port and logs it)."},
+        intKey("http.threads", "32", 1, 4096, false, "Worker threads running requests. Idle keep-alive connections do not hold one."),
+        intKey("http.maxConnections", "10000", 1, 1000000, false, "Open connections; more are closed at accept."),
+        {"http.keepAlive", T::Bool, "true", false, "HTTP keep-alive."},
+        intKey("http.keepAliveTimeout", "15", 1, 3600, false, "Seconds an idle kept-alive connection stays open."),
+        intKey("http.maxKeepAliveRequests", "0", 0, 100000000, false, "Requests per connection (0: unlimited)."),
+        intKey("http.readTimeout", "20", 1, 3600, false, "Seconds a request head or body may stall before 408."),
+        intKey("http.maxHeaderBytes", "16384", 1024, 1048576, false, "Request line + headers; larger gets 431 (414 for the URI alone)."),
+        intKey("http.maxHeaderFields", "100", 1, 10000, false, "Header fields per request; more gets 431."),
+        intKey("http.maxBodyBytes", "10485760", 0, 4294967296LL, false, "Request body limit; larger gets 413."),
+        intKey("http.drainTimeout", "10", 0, 3600, true, "Seconds SIGTERM waits for requests in flight before closing them."),
+        {"http.serverHeader", T::String, "MicroTomcat", false, "Value of the Server response header (empty: none)."},
+        {"admin.token", T::String, "", true, "Bearer token for /admin/* (empty: admin endpoints refuse every call)."},
+        {"admin.host", T::Host, "127.0.0.1", false, "Address of the admin listener when admin.port > 0."},
+        {"admin.port", T::Port, "0", false, "0: /admin/* is served on the HTTP port to loopback clients only; > 0: on its own listener at admin.host."},
+        {"admin.allowRemote", T::Bool, "false", true, "With admin.port 0, also answer /admin/* to non-loopback clients (still token-checked)."},
+        {"log.level", T::LogLevel, "information", true, "Application log level: fatal, critical, error, warning, notice, information, debug, trace."},
+        {"log.format", T::String, "%Y-%m-%d %H:%M:%S.%i %p %s: %t", true, "Poco PatternFormatter pattern of the application log."},
+        {"log.file", T::Path, "", false, "Application log file (empty: standard error)."},
+        {"accesslog.enabled", T::Bool, "true", true, "Write an access log line per response."},
+        enumKey("accesslog.format", "combined", {"common", "combined"}, true, "NCSA common or combined log format."),
+        {"accesslog.file", T::Path, "", false, "Access log file (empty: standard output)."},
+        {"plugin.dir", T::Path, "", true, "Directory of plugin .so files (empty: ../plugins next to the executable). Rescanned by reload."},
+        {"session.cookieName", T::Name, "JSESSIONID", false, "Session cookie name."},
+        {"session.cookieSecure", T::Bool, "false", true, "Mark the session cookie Secure (behind TLS)."},
+        intKey("session.timeout", "1800", 0, 31536000, true, "Default max inactive interval of new sessions, seconds (0: never expire)."),
+        intKey("session.sweepInterval", "30", 1, 86400, false, "Seconds between expiry sweeps."),
+        {"session.store", T::Name, "memory", true, "Default session store plugin of contexts that name none."},
+        {"contexts", T::List, "", true, "Comma-separated ids of the web contexts to mount (each configured by context.<id>.*)."},
+        {"context.*.path", T::ContextPath, "", true, "Mount path of context <id>, e.g. /cart (required)."},
+        {"context.*.app", T::Name, "", true, "Application plugin of context <id> (empty: static files only)."},
+        {"context.*.docRoot", T::Path, "", true, "Directory served as static files below the context (relative to the config file)."},
+        {"context.*.store", T::Name, "", true, "Session store plugin of context <id> (default: session.store)."},
+        intKey("context.*.sessionTimeout", "-1", -1, 31536000, true, "Max inactive interval of context <id>'s sessions (-1: session.timeout)."),
+        {"context.*.app.*", T::String, "", true, "Settings passed to context <id>'s application plugin (keys the plugin declares)."},
+        {"store.*.*", T::String, "", true, "Settings passed to store plugin <name> (keys the plugin declares)."},
+    };
+}
+
+bool matches(const std::string& pattern, const std::string& key)
+{
+    // '*' stands for exactly one dot-free segment, except a trailing ".*" which takes the rest.
+    std::size_t p = 0, k = 0;
+    while (p < pattern.size())
+    {
+        if (pattern[p] == '*')
+        {
+            bool last = p + 1 == pattern.size();
+            auto end = last ? key.size() : key.find('.', k);
+            if (end == std::string::npos || end == k) return false;
+            k = end;
+            ++p;
+            continue;
+        }
+        if (k >= key.size() || pattern[p] != key[k]) return false;
+        ++p;
+        ++k;
+    }
+    return k == key.size();
+}
+
+} // namespace
+
+const std::vector<KeySpec>& ConfigSchema::keys()
+{
+    static const std::vector<KeySpec> keys = makeKeys();
+    return keys;
+}
+
+const KeySpec* ConfigSchema::find(const std::string& key)
+{
+    for (const auto& spec : keys())
+        if (matches(spec.key, key)) return &spec;
+    return nullptr;
+}
+
+std::string ConfigSchema::check(const KeySpec& spec, const std::string& value)
+{
+    switch (spec.type)
+    {
+    case T::Int:
+    {
+        Poco::Int64 n = 0;
+        if (!Poco::NumberParser::tryParse64(value, n) || n < spec.min || n > spec.max)
+            return "an integer from " + std::to_string(spec.min) + " to " + std::to_string(spec.max);
+        return {};
+    }
+    case T::Port:
+    {
+        int n = 0;
+        if (!Poco::NumberParser::tryParse(value, n) || n < 0 || n > 65535) return "a port from 0 to 65535";
+        return {};
+    }
+    case T::Bool:
+        if (value != "true" && value != "false") return "true or false";
+        return {};
+    case T::Enum:
+        for (const auto& c : spec.choices)
+            if (value == c) return {};
+        {
+            std::string allowed;
+            for (const auto& c : spec.choices) allowed += (allowed.empty() ? "" : ", ") + c;
+            return "one of " + allowed;
+        }
+    case T::LogLevel:
+        for (const char* level : {"none", "fatal", "critical", "error", "warning", "notice", "information", "debug", "trace"})
+            if (value == level) return {};
+        return "one of fatal, critical, error, warning, notice, information, debug, trace";
+    case T::Host:
+        if (value.empty() || value.find_first_of(" /\t") != std::string::npos) return "a host name or IP address";
+        return {};
+    case T::Name:
+        for (char c : value)
+            if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'))
+                return "letters, digits, '_' and '-' only";
+        return {};
+    case T::ContextPath:
+        if (value == "/") return {};
+        if (value.empty() || value[0] != '/' || value.back() == '/' || value.find("//") != std::string::npos ||
+            value.find("..") != std::string::npos || value.find_first_of(" ?#;%\\") != std::string::npos)
+            return "a path like /cart (starts with '/', no trailing '/', no '..', '?', '#', ';', '%')";
+        return {};
+    case T::List:
+    case T::Path:
+    case T::String:
+        return {};
+    }
+    return {};
+}
+
+std::string ConfigSchema::markdownTable()
+{
+    std::ostringstream out;
+    out << "| key | default | live | meaning |\n|---|---|---|---|\n";
+    for (const auto& spec : keys())
+    {
+        std::string def = spec.defaultValue.empty() ? "(empty)" : "`" + spec.defaultValue + "`";
+        out << "| `" << spec.key << "` | " << def << " | " << (spec.live ? "yes" : "restart") << " | " << spec.doc
+            << " |\n";
+    }
+    return out.str();
+}
+
+} // namespace mt

@@ -1,0 +1,67 @@
+#pragma once
+// The validated, typed form of server.properties (plus -D overrides).
+
+#include "config/PropertiesFile.h"
+#include "http/ServerLimits.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mt {
+
+struct ContextConfig
+{
+    std::string id;
+    std::string path;          ///< "/cart", or "" for the root context
+    std::string app;           ///< application plugin name, "" for static only
+    std::string docRoot;       ///< absolute, "" for none
+    std::string store;         ///< session store plugin name
+    int sessionTimeout = 1800; ///< seconds
+    std::map<std::string, std::string> appConfig;
+
+    bool operator==(const ContextConfig& o) const
+    {
+        return id == o.id && path == o.path && app == o.app && docRoot == o.docRoot && store == o.store &&
+               sessionTimeout == o.sessionTimeout && appConfig == o.appConfig;
+    }
+    bool operator!=(const ContextConfig& o) const { return !(*this == o); }
+};
+
+struct ServerConfig
+{
+    std::string file;         ///< the properties file it came from
+    PropertyMap properties;   ///< every key set (file and overrides), with origin
+
+    std::string nodeName;
+    http::ServerLimits http;
+    int drainTimeoutMs = 10000;
+
+    std::string adminToken;
+    std::string adminHost;
+    unsigned short adminPort = 0;
+    bool adminAllowRemote = false;
+
+    std::string logLevel;
+    std::string logFormat;
+    std::string logFile;
+    bool accessLogEnabled = true;
+    std::string accessLogFormat;
+    std::string accessLogFile;
+
+    std::string pluginDir;
+
+    std::string cookieName;
+    bool cookieSecure = false;
+    int sessionTimeout = 1800;
+    int sweepIntervalMs = 30000;
+    std::string defaultStore;
+
+    std::vector<ContextConfig> contexts;
+    std::map<std::string, std::map<std::string, std::string>> storeConfigs; ///< store name -> settings
+
+    /// The effective value of a key: set, else the schema default.
+    std::string value(const std::string& key) const;
+};
+
+} // namespace mt

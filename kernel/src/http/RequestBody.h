@@ -1,0 +1,62 @@
+#pragma once
+// A request body read in place from the connection buffer: Content-Length
+// framed or chunked, limited to maxBodyBytes, sending "100 Continue" on the
+// first read when the client asked for it. Also the streambuf behind
+// ServerRequest::body().
+
+#include <cstddef>
+#include <streambuf>
+#include <string_view>
+
+namespace mt::http {
+
+class SocketInput;
+class SocketOutput;
+
+class RequestBody : public std::streambuf
+{
+public:
+    enum class Framing { None, Fixed, Chunked };
+
+    RequestBody(SocketInput& in, SocketOutput& out);
+
+    void reset(Framing framing, long long length, std::size_t limit, bool expectContinue);
+
+    /// The next piece of body in [data, data+size); false at the end. The
+    /// piece stays valid until the next call. Throws mt::BodyTooLarge past
+    /// the limit, ProtocolError on bad framing (400) or a stall (408).
+    bool next(const char*& data, std::size_t& size);
+
+    /// Reads and discards the rest of the body, at most `maxBytes`; true if it ended.
+    bool drain(std::size_t maxBytes);
+
+    Framing framing() const { return _framing; }
+    bool started() const { return _started; }
+    bool finished() const { return _state == State::Done; }
+    /// The client waits for "100 Continue" that was not sent: it may never send the body.
+    bool continuePending() const { return _expectContinue; }
+    /// Body bytes not yet read for a Content-Length body, else -1.
+    long long remainingFixed() const { return _framing == Framing::Fixed ? _remaining : -1; }
+
+protected:
+    int_type underflow() override;
+
+private:
+    enum class State { Fixed, ChunkSize, ChunkData, ChunkEnd, Trailer, Done };
+
+    std::string_view readLine();
+    void need();
+
+    SocketInput& _in;
+    SocketOutput& _out;
+    Framing _framing = Framing::None;
+    State _state = State::Done;
+    long long _remaining = 0;
+    std::size_t _limit = 0;
+    std::size_t _total = 0;
+    std::size_t _trailerBytes = 0;
+    bool _expectContinue = false;
+    bool _started = false;
+};
+
+} // namespace mt::http

@@ -1,0 +1,394 @@
+#include "server/Kernel.h"
+
+#include "config/ConfigLoader.h"
+#include "config/ConfigSchema.h"
+#include "server/KernelDispatcher.h"
+#include "server/PluginContextImpl.h"
+
+#include <Poco/JSON/Array.h>
+
+#include <algorithm>
+#include <set>
+
+namespace mt {
+
+namespace {
+
+Poco::JSON::Array::Ptr toArray(const std::vector<std::string>& items)
+{
+    Poco::JSON::Array::Ptr array = new Poco::JSON::Array;
+    for (const auto& item : items) array->add(item);
+    return array;
+}
+
+Poco::JSON::Object::Ptr scanJson(const ScanReport& scan)
+{
+    Poco::JSON::Object::Ptr json = new Poco::JSON::Object;
+    json->set("loaded", toArray(scan.loaded));
+    json->set("reloaded", toArray(scan.reloaded));
+    json->set("removed", toArray(scan.removed));
+    json->set("errors", toArray(scan.errors));
+    return json;
+}
+
+void checkPluginSettings(const PluginInfo& info, const std::map<std::string, std::string>& settings,
+                         const std::string& prefix)
+{
+    for (const auto& [key, value] : settings)
+        if (std::find(info.configKeys.begin(), info.configKeys.end(), key) == info.configKeys.end())
+        {
+            std::string allowed;
+            for (const auto& k : info.configKeys) allowed += (allowed.empty() ? "" : ", ") + k;
+            throw ConfigError(prefix + key + ": plugin " + info.kind + "/" + info.name + " has no setting '" + key +
+                              "' (it accepts: " + (allowed.empty() ? "none" : allowed) + ")");
+        }
+}
+
+} // namespace
+
+Kernel::Kernel(std::string configFile, std::map<std::string, std::string> overrides, std::string defaultPluginDir)
+    : _configFile(std::move(configFile)),
+      _overrides(std::move(overrides)),
+      _defaultPluginDir(std::move(defaultPluginDir)),
+      _logger(Poco::Logger::get("mt.server")),
+      _plugins(Poco::Logger::get("mt.plugins"))
+{
+}
+
+Kernel::~Kernel()
+{
+    stop();
+}
+
+void Kernel::start()
+{
+    _config = ConfigLoader::load(_configFile, _overrides, _defaultPluginDir);
+    _logging.apply(_config);
+    _logger.information("Micro Tomcat node '%s' starting with %s", _config.nodeName, _configFile);
+
+    _lastScan = _plugins.scan(_config.pluginDir);
+    for (const auto& line : _lastScan.loaded) _logger.information("plugin loaded: %s", line);
+    for (const auto& line : _lastScan.errors) _logger.error("plugin not loaded: %s", line);
+
+    Poco::JSON::Object::Ptr report = new Poco::JSON::Object;
+    auto contexts = buildContexts(_config, nullptr, {}, report);
+    publish(_config, contexts);
+
+    _sweeper = std::make_unique<SessionSweeper>(std::chrono::milliseconds(_config.sweepIntervalMs),
+                                                Poco::Logger::get("mt.session"));
+    syncSweeper(nullptr, *contexts);
+    _sweeper->start();
+
+    _dispatcher = std::make_unique<KernelDispatcher>(*this, _config.adminPort == 0);
+    _http = std::make_unique<http::HttpServer>(_config.http, *_dispatcher, Poco::Logger::get("mt.http"));
+    _http->setAccessLog([this](const http::AccessRecord& record) { _logging.logAccess(record); });
+    _http->start();
+    if (_config.adminPort != 0)
+    {
+        http::ServerLimits adminLimits = _config.http;
+        adminLimits.host = _config.adminHost;
+        adminLimits.port = _config.adminPort;
+        adminLimits.threads = 2;
+        _adminDispatcher = std::make_unique<KernelDispatcher>(*this, true, true);
+        _admin = std::make_unique<http::HttpServer>(adminLimits, *_adminDispatcher, Poco::Logger::get("mt.admin"));
+        _admin->start();
+        _logger.information("admin endpoints on http://%s:%hu/admin/", _config.adminHost, _admin->port());
+    }
+    _started = true;
+    _logger.information("node '%s' listening on http://%s:%hu with %d workers, %z context(s)", _config.nodeName,
+                        _config.http.host, _http->port(), _config.http.threads, contexts->contexts().size());
+}
+
+int Kernel::stop()
+{
+    if (!_started) return 0;
+    _started = false;
+    _stopping = true;
+    _logger.information("stopping: draining requests in flight for up to %d ms", _config.drainTimeoutMs);
+    int cut = 0;
+    if (_admin) _admin->stop(0);
+    if (_http) cut = _http->stop(_config.drainTimeoutMs);
+    if (_sweeper) _sweeper->stop();
+    if (cut > 0)
+        _logger.warning("stopped; %d request(s) did not finish within the drain time", cut);
+    else
+        _logger.information("stopped cleanly");
+    // Contexts (and the plugin objects in them) go before the plugin manager.
+    std::atomic_store(&_state, std::shared_ptr<const RuntimeState>());
+    _http.reset();
+    _admin.reset();
+    _sweeper.reset();
+    return cut;
+}
+
+unsigned short Kernel::httpPort() const
+{
+    return _http ? _http->port() : 0;
+}
+
+unsigned short Kernel::adminPort() const
+{
+    return _admin ? _admin->port() : 0;
+}
+
+std::shared_ptr<SessionManager> Kernel::makeSessions(const ContextConfig& context, const ServerConfig& config)
+{
+    PluginInfo info = _plugins.info("store", context.store);
+    std::map<std::string, std::string> settings;
+    auto it = config.storeConfigs.find(context.store);
+    if (it != config.storeConfigs.end()) settings = it->second;
+    checkPluginSettings(info, settings, "store." + context.store + ".");
+    PluginContextImpl pluginContext(config.nodeName, "mt.store." + context.store, settings);
+    auto store = _plugins.create<SessionStoreAdapter>("store", context.store, pluginContext);
+
+    SessionSettings sessionSettings;
+    sessionSettings.nodeName = config.nodeName;
+    sessionSettings.contextPath = context.path.empty() ? "/" : context.path;
+    sessionSettings.cookieName = config.cookieName;
+    sessionSettings.cookieSecure = config.cookieSecure;
+    sessionSettings.maxInactiveInterval = context.sessionTimeout;
+    return std::make_shared<SessionManager>(sessionSettings, std::move(store), _clock,
+                                            Poco::Logger::get("mt.session." + context.id));
+}
+
+std::shared_ptr<const ContextTable> Kernel::buildContexts(const ServerConfig& config, const ContextTable* previous,
+                                                          const std::set<std::string>& reloadedPluginFiles,
+                                                          Poco::JSON::Object::Ptr report)
+{
+    std::vector<std::shared_ptr<WebContext>> contexts;
+    Poco::JSON::Array::Ptr deployed = new Poco::JSON::Array, redeployed = new Poco::JSON::Array,
+                           kept = new Poco::JSON::Array, undeployed = new Poco::JSON::Array;
+    for (const auto& context : config.contexts)
+    {
+        std::string where = "context '" + context.id + "'";
+        try
+        {
+            std::shared_ptr<WebContext> old = previous ? previous->byId(context.id) : nullptr;
+            bool appReloaded = false;
+            if (old && !context.app.empty() && _plugins.has("app", context.app))
+                appReloaded = reloadedPluginFiles.count(_plugins.info("app", context.app).file) > 0;
+            bool sameSessionSettings = old && old->config().path == context.path &&
+                                       old->config().store == context.store &&
+                                       old->config().sessionTimeout == context.sessionTimeout &&
+                                       old->sessionManager()->settings().cookieSecure == config.cookieSecure;
+            if (old && old->config() == context && !appReloaded && sameSessionSettings)
+            {
+                contexts.push_back(old);
+                kept->add(context.id);
+                continue;
+            }
+            // A redeploy keeps the sessions when where and how they are stored did not change.
+            auto sessions = sameSessionSettings ? old->sessionManager() : makeSessions(context, config);
+            contexts.push_back(std::make_shared<WebContext>(context, config.nodeName, _plugins, sessions,
+                                                            Poco::Logger::get("mt.context")));
+            (old ? redeployed : deployed)->add(context.id);
+        }
+        catch (const std::exception& e)
+        {
+            throw ConfigError(where + " could not be deployed: " + e.what());
+        }
+    }
+    if (previous)
+        for (const auto& old : previous->contexts())
+            if (std::none_of(config.contexts.begin(), config.contexts.end(),
+                             [&](const ContextConfig& c) { return c.id == old->config().id; }))
+                undeployed->add(old->config().id);
+    Poco::JSON::Object::Ptr json = new Poco::JSON::Object;
+    json->set("deployed", deployed);
+    json->set("redeployed", redeployed);
+    json->set("kept", kept);
+    json->set("undeployed", undeployed);
+    report->set("contexts", json);
+    return std::make_shared<const ContextTable>(std::move(contexts));
+}
+
+void Kernel::publish(const ServerConfig& config, std::shared_ptr<const ContextTable> contexts)
+{
+    auto state = std::make_shared<RuntimeState>();
+    state->contexts = std::move(contexts);
+    state->adminToken = config.adminToken;
+    state->adminAllowRemote = config.adminAllowRemote;
+    state->cookieName = config.cookieName;
+    std::atomic_store(&_state, std::shared_ptr<const RuntimeState>(std::move(state)));
+}
+
+void Kernel::syncSweeper(const ContextTable* previous, const ContextTable& next)
+{
+    std::set<SessionManager*> before, after;
+    if (previous)
+        for (const auto& c : previous->contexts()) before.insert(c->sessionManager().get());
+    for (const auto& c : next.contexts()) after.insert(c->sessionManager().get());
+    for (auto* m : after)
+        if (!before.count(m)) _sweeper->add(*m);
+    for (auto* m : before)
+        if (!after.count(m)) _sweeper->remove(*m);
+}
+
+Kernel::ReloadResult Kernel::reload()
+{
+    std::lock_guard<std::mutex> lock(_reloadMutex);
+    ReloadResult result;
+    result.report = new Poco::JSON::Object;
+    ServerConfig next;
+    try
+    {
+        next = ConfigLoader::load(_configFile, _overrides, _defaultPluginDir);
+    }
+    catch (const std::exception& e)
+    {
+        result.report->set("status", "refused");
+        result.report->set("error", std::string(e.what()));
+        result.report->set("changed", new Poco::JSON::Array);
+        _logger.error("reload refused, nothing changed: %s", std::string(e.what()));
+        return result;
+    }
+
+    ScanReport scan;
+    try
+    {
+        scan = _plugins.scan(next.pluginDir);
+    }
+    catch (const std::exception& e)
+    {
+        result.report->set("status", "refused");
+        result.report->set("error", std::string(e.what()));
+        _logger.error("reload refused, nothing changed: %s", std::string(e.what()));
+        return result;
+    }
+    for (const auto& line : scan.loaded) _logger.information("plugin loaded: %s", line);
+    for (const auto& line : scan.reloaded) _logger.information("plugin reloaded: %s", line);
+    for (const auto& line : scan.removed) _logger.information("plugin removed: %s", line);
+    for (const auto& line : scan.errors) _logger.error("plugin not loaded: %s", line);
+    result.report->set("plugins", scanJson(scan));
+
+    std::set<std::string> reloadedFiles;
+    for (const auto& info : _plugins.plugins())
+        for (const auto& line : scan.reloaded)
+            if (line.find(info.file) != std::string::npos) reloadedFiles.insert(info.file);
+
+    auto current = state();
+    std::shared_ptr<const ContextTable> contexts;
+    try
+    {
+        contexts = buildContexts(next, current ? current->contexts.get() : nullptr, reloadedFiles, result.report);
+    }
+    catch (const std::exception& e)
+    {
+        result.report->set("status", "refused");
+        result.report->set("error", std::string(e.what()));
+        _logger.error("reload refused, configuration unchanged: %s", std::string(e.what()));
+        return result;
+    }
+
+    // Key by key: what changed, and whether it took effect.
+    Poco::JSON::Array::Ptr changed = new Poco::JSON::Array;
+    Poco::JSON::Array::Ptr restart = new Poco::JSON::Array;
+    std::set<std::string> keys;
+    for (const auto& [key, value] : _config.properties) keys.insert(key);
+    for (const auto& [key, value] : next.properties) keys.insert(key);
+    for (const auto& key : keys)
+    {
+        std::string before = _config.value(key), after = next.value(key);
+        if (before == after) continue;
+        const KeySpec* spec = ConfigSchema::find(key);
+        bool live = spec && spec->live;
+        Poco::JSON::Object::Ptr entry = new Poco::JSON::Object;
+        entry->set("key", key);
+        entry->set("old", before);
+        entry->set("new", after);
+        entry->set("applied", live ? "live" : "restart required");
+        changed->add(entry);
+        if (!live) restart->add(key);
+        _logger.information("reload: %s: '%s' -> '%s' (%s)", key, before, after,
+                            std::string(live ? "applied" : "takes effect after a restart"));
+    }
+
+    _logging.apply(next);
+    auto previousTable = current ? current->contexts : nullptr;
+    publish(next, contexts);
+    syncSweeper(previousTable.get(), *contexts);
+    // Live values now; values that need a restart keep describing what runs.
+    ServerConfig applied = next;
+    applied.http = _config.http;
+    applied.nodeName = _config.nodeName;
+    applied.adminHost = _config.adminHost;
+    applied.adminPort = _config.adminPort;
+    applied.cookieName = _config.cookieName;
+    applied.sweepIntervalMs = _config.sweepIntervalMs;
+    applied.logFile = _config.logFile;
+    applied.accessLogFile = _config.accessLogFile;
+    _config = applied;
+    _lastScan = scan;
+
+    result.ok = true;
+    result.report->set("status", "reloaded");
+    result.report->set("changed", changed);
+    result.report->set("restartRequired", restart);
+    return result;
+}
+
+Poco::JSON::Object::Ptr Kernel::health() const
+{
+    Poco::JSON::Object::Ptr components = new Poco::JSON::Object;
+    bool down = _stopping;
+
+    Poco::JSON::Object::Ptr httpJson = new Poco::JSON::Object;
+    httpJson->set("status", _stopping ? "OUT_OF_SERVICE" : "UP");
+    if (_http)
+    {
+        auto stats = _http->stats();
+        Poco::JSON::Object::Ptr details = new Poco::JSON::Object;
+        details->set("port", _http->port());
+        details->set("openConnections", stats.openConnections);
+        details->set("activeRequests", stats.activeRequests);
+        details->set("requests", stats.requests);
+        details->set("errors", stats.errors);
+        httpJson->set("details", details);
+    }
+    components->set("http", httpJson);
+
+    Poco::JSON::Object::Ptr pluginsJson = new Poco::JSON::Object;
+    pluginsJson->set("status", "UP");
+    Poco::JSON::Object::Ptr pluginDetails = new Poco::JSON::Object;
+    Poco::JSON::Array::Ptr loaded = new Poco::JSON::Array;
+    for (const auto& info : _plugins.plugins()) loaded->add(info.kind + "/" + info.name + " " + info.version);
+    pluginDetails->set("loaded", loaded);
+    pluginDetails->set("errors", toArray(_lastScan.errors));
+    pluginsJson->set("details", pluginDetails);
+    components->set("plugins", pluginsJson);
+
+    Poco::JSON::Object::Ptr storesJson = new Poco::JSON::Object;
+    Poco::JSON::Object::Ptr storeDetails = new Poco::JSON::Object;
+    bool storesDown = false;
+    if (auto s = state())
+        for (const auto& context : s->contexts->contexts())
+        {
+            Poco::JSON::Object::Ptr one = new Poco::JSON::Object;
+            std::string problem;
+            try
+            {
+                problem = context->sessions().store().healthProblem();
+            }
+            catch (const std::exception& e)
+            {
+                problem = e.what();
+            }
+            one->set("status", problem.empty() ? "UP" : "DOWN");
+            one->set("store", context->config().store);
+            one->set("path", context->path().empty() ? "/" : context->path());
+            if (!problem.empty()) one->set("reason", problem);
+            storesDown = storesDown || !problem.empty();
+            storeDetails->set(context->config().id, one);
+        }
+    storesJson->set("status", storesDown ? "DOWN" : "UP");
+    storesJson->set("details", storeDetails);
+    components->set("sessionStores", storesJson);
+    down = down || storesDown;
+
+    Poco::JSON::Object::Ptr health = new Poco::JSON::Object;
+    health->set("status", down ? (_stopping ? "OUT_OF_SERVICE" : "DOWN") : "UP");
+    health->set("components", components);
+    return health;
+}
+
+} // namespace mt

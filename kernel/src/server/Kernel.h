@@ -1,0 +1,81 @@
+#pragma once
+// The server: configuration, plugins, contexts, the HTTP listener(s), the
+// session sweeper, and reload. Subsystem-shaped: start (initialize), reload
+// (reinitialize), stop (uninitialize).
+// Thread-safety: start/stop from the main thread; reload from any thread
+// (serialized); the request path reads one atomic snapshot (RuntimeState).
+
+#include "config/ServerConfig.h"
+#include "http/HttpServer.h"
+#include "plugin/PluginManager.h"
+#include "server/Logging.h"
+#include "server/RuntimeState.h"
+#include "session/SessionSweeper.h"
+#include "util/Clock.h"
+
+#include <Poco/JSON/Object.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+namespace mt {
+
+class KernelDispatcher;
+
+class Kernel
+{
+public:
+    Kernel(std::string configFile, std::map<std::string, std::string> overrides, std::string defaultPluginDir);
+    ~Kernel();
+
+    /// Throws ConfigError / PluginError / Poco::Exception with a message naming what is wrong.
+    void start();
+    /// Drains (http.drainTimeout) and stops; returns requests cut off.
+    int stop();
+
+    struct ReloadResult
+    {
+        bool ok = false;
+        Poco::JSON::Object::Ptr report; ///< what changed, what needs a restart, or why nothing changed
+    };
+    ReloadResult reload();
+
+    unsigned short httpPort() const;
+    unsigned short adminPort() const; ///< 0 when admin is served on the HTTP port
+    std::shared_ptr<const RuntimeState> state() const { return std::atomic_load(&_state); }
+    Poco::JSON::Object::Ptr health() const;
+    bool stopping() const { return _stopping; }
+
+private:
+    std::shared_ptr<SessionManager> makeSessions(const ContextConfig& context, const ServerConfig& config);
+    /// Builds the table for `config`, reusing contexts of `previous` that did not change.
+    std::shared_ptr<const ContextTable> buildContexts(const ServerConfig& config, const ContextTable* previous,
+                                                      const std::set<std::string>& reloadedPluginFiles,
+                                                      Poco::JSON::Object::Ptr report);
+    void publish(const ServerConfig& config, std::shared_ptr<const ContextTable> contexts);
+    void syncSweeper(const ContextTable* previous, const ContextTable& next);
+
+    std::string _configFile;
+    std::map<std::string, std::string> _overrides;
+    std::string _defaultPluginDir;
+    Poco::Logger& _logger;
+    SystemClock _clock;
+    Logging _logging;
+    std::mutex _reloadMutex;
+    ServerConfig _config;
+    PluginManager _plugins;
+    ScanReport _lastScan;
+    std::shared_ptr<const RuntimeState> _state;
+    std::unique_ptr<KernelDispatcher> _dispatcher;
+    std::unique_ptr<KernelDispatcher> _adminDispatcher;
+    std::unique_ptr<http::HttpServer> _http;
+    std::unique_ptr<http::HttpServer> _admin;
+    std::unique_ptr<SessionSweeper> _sweeper;
+    std::atomic<bool> _stopping{false};
+    bool _started = false;
+};
+
+} // namespace mt

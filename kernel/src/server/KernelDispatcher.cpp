@@ -1,0 +1,181 @@
+#include "server/KernelDispatcher.h"
+
+#include "http/ServerRequest.h"
+#include "http/ServerResponse.h"
+#include "server/Kernel.h"
+#include "session/SessionScope.h"
+
+#include <Poco/JSON/Stringifier.h>
+
+#include <sstream>
+
+namespace mt {
+
+namespace {
+
+std::string toJson(const Poco::JSON::Object::Ptr& object)
+{
+    std::ostringstream out;
+    Poco::JSON::Stringifier::stringify(object, out, 2);
+    out << "\n";
+    return out.str();
+}
+
+bool constantTimeEquals(const std::string& a, const std::string& b)
+{
+    // Compare every byte whatever the first difference, so the time taken
+    // says nothing about how much of a guessed token was right.
+    if (b.empty()) return false;
+    unsigned char diff = static_cast<unsigned char>(a.size() != b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i % b.size()]);
+    return diff == 0;
+}
+
+bool isLoopback(const Poco::Net::SocketAddress& address)
+{
+    return address.host().isLoopback() || address.host().toString().rfind("::ffff:127.", 0) == 0;
+}
+
+/// Clears the before-commit hook when the dispatch ends, whatever way it ends,
+/// so the connection code never calls into a SessionScope that is gone.
+class HookGuard
+{
+public:
+    explicit HookGuard(http::ServerResponse& response) : _response(response) {}
+    ~HookGuard() { _response.setBeforeCommit(nullptr); }
+
+private:
+    http::ServerResponse& _response;
+};
+
+} // namespace
+
+KernelDispatcher::KernelDispatcher(Kernel& kernel, bool serveAdmin, bool adminOnly)
+    : _kernel(kernel), _serveAdmin(serveAdmin), _adminOnly(adminOnly)
+{
+}
+
+std::string KernelDispatcher::cookieValue(const std::string& header, const std::string& name)
+{
+    std::size_t pos = 0;
+    while (pos < header.size())
+    {
+        while (pos < header.size() && (header[pos] == ' ' || header[pos] == ';')) ++pos;
+        auto end = header.find(';', pos);
+        if (end == std::string::npos) end = header.size();
+        auto eq = header.find('=', pos);
+        if (eq != std::string::npos && eq < end && eq - pos == name.size() && header.compare(pos, name.size(), name) == 0)
+        {
+            std::string value = header.substr(eq + 1, end - eq - 1);
+            while (!value.empty() && value.back() == ' ') value.pop_back();
+            if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+            return value;
+        }
+        pos = end + 1;
+    }
+    return {};
+}
+
+void KernelDispatcher::dispatch(http::ServerRequest& request, http::ServerResponse& response)
+{
+    const std::string& path = request.path();
+    if (path == "/ping")
+    {
+        response.setHeader("Cache-Control", "no-store");
+        response.sendBody("pong\n", "text/plain; charset=utf-8");
+        return;
+    }
+    if (path == "/health")
+    {
+        auto health = _kernel.health();
+        std::string status = health->getValue<std::string>("status");
+        response.setStatus(status == "UP" ? 200 : 503);
+        response.setHeader("Cache-Control", "no-store");
+        response.sendBody(toJson(health), "application/json");
+        return;
+    }
+    if (path == "/admin" || path.compare(0, 7, "/admin/") == 0)
+    {
+        if (_serveAdmin)
+            handleAdmin(request, response);
+        else
+            response.sendError(404, "not found (admin endpoints are on the admin port)");
+        return;
+    }
+    if (_adminOnly)
+    {
+        response.sendError(404, "not found (this is the admin listener)");
+        return;
+    }
+    handleContext(request, response);
+}
+
+void KernelDispatcher::handleAdmin(http::ServerRequest& request, http::ServerResponse& response)
+{
+    auto state = _kernel.state();
+    if (!state) return response.sendError(503, "shutting down");
+    if (!_adminOnly && !state->adminAllowRemote && !isLoopback(request.clientAddress()))
+        return response.sendError(403, "admin endpoints answer loopback clients only (see admin.allowRemote)");
+    if (state->adminToken.empty())
+        return response.sendError(403, "admin endpoints are disabled: set admin.token in server.properties");
+    std::string auth = request.header("Authorization");
+    std::string token = auth.compare(0, 7, "Bearer ") == 0 ? auth.substr(7) : request.header("X-Admin-Token");
+    if (!constantTimeEquals(token, state->adminToken))
+    {
+        response.setHeader("WWW-Authenticate", "Bearer realm=\"microtomcat-admin\"");
+        return response.sendError(401, "admin token missing or wrong (Authorization: Bearer <admin.token>)");
+    }
+    if (request.path() == "/admin/reload")
+    {
+        if (request.method() != "POST")
+        {
+            response.setHeader("Allow", "POST");
+            return response.sendError(405, "use POST");
+        }
+        auto result = _kernel.reload();
+        response.setStatus(result.ok ? 200 : 400);
+        response.sendBody(toJson(result.report), "application/json");
+        return;
+    }
+    response.sendError(404, "no such admin endpoint (known: POST /admin/reload)");
+}
+
+void KernelDispatcher::handleContext(http::ServerRequest& request, http::ServerResponse& response)
+{
+    auto state = _kernel.state();
+    if (!state) return response.sendError(503, "shutting down");
+    const std::string& path = request.path();
+    auto context = state->contexts->match(path);
+    if (!context) return response.sendError(404, "no context is mounted at " + path);
+
+    std::string pathInfo = path.substr(context->path().size());
+    if (pathInfo.empty()) pathInfo = "/";
+    request.setContext(context->path(), pathInfo);
+
+    std::string requestedId = cookieValue(request.header("Cookie"), state->cookieName);
+    if (requestedId.empty()) requestedId = request.pathSessionId();
+    SessionScope scope(context->sessions(), requestedId,
+                       [&response](const std::string& cookie) { response.addHeader("Set-Cookie", cookie); });
+    HookGuard guard(response);
+    request.setSessionSource(&scope);
+    response.setBeforeCommit([&scope] { scope.commit(); });
+    try
+    {
+        if (RequestHandler* handler = context->handlerFor(pathInfo))
+            handler->service(request, response);
+        else if (!context->staticFiles() || !context->staticFiles()->serve(request, response, pathInfo))
+            response.sendError(404, "not found: " + path);
+        // Commit the session while the scope lives, even if the handler sent nothing.
+        if (!response.committed()) response.sendBody("");
+    }
+    catch (const StoreUnavailable& e)
+    {
+        if (response.committed()) throw;
+        response.setBeforeCommit(nullptr); // the store is down: committing again would only throw again
+        response.setHeader("Retry-After", "5");
+        response.sendError(503, std::string("session store unavailable: ") + e.what());
+    }
+    request.setSessionSource(nullptr);
+}
+
+} // namespace mt

@@ -1,0 +1,94 @@
+#include "server/Logging.h"
+
+#include <Poco/AsyncChannel.h>
+#include <Poco/ConsoleChannel.h>
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/FileChannel.h>
+#include <Poco/FormattingChannel.h>
+#include <Poco/Logger.h>
+#include <Poco/Timestamp.h>
+
+#include <iostream>
+
+namespace mt {
+
+namespace {
+
+Poco::AutoPtr<Poco::Channel> sinkFor(const std::string& file, std::ostream& console)
+{
+    if (file.empty()) return new Poco::ConsoleChannel(console);
+    Poco::AutoPtr<Poco::FileChannel> channel(new Poco::FileChannel(file));
+    channel->setProperty("rotation", "100 M");
+    channel->setProperty("archive", "timestamp");
+    channel->setProperty("purgeCount", "10");
+    return channel;
+}
+
+Poco::Logger& accessLogger()
+{
+    static Poco::Logger& logger = Poco::Logger::get("access");
+    return logger;
+}
+
+} // namespace
+
+Logging::Logging() = default;
+
+Logging::~Logging()
+{
+    // Flush the async queues before the process goes.
+    Poco::Logger::shutdown();
+}
+
+void Logging::apply(const ServerConfig& config)
+{
+    if (!_configured)
+    {
+        _formatter = new Poco::PatternFormatter(config.logFormat);
+        Poco::AutoPtr<Poco::FormattingChannel> formatting(
+            new Poco::FormattingChannel(_formatter, sinkFor(config.logFile, std::cerr)));
+        Poco::AutoPtr<Poco::AsyncChannel> async(new Poco::AsyncChannel(formatting));
+        Poco::Logger::root().setChannel(async);
+
+        Poco::AutoPtr<Poco::PatternFormatter> plain(new Poco::PatternFormatter("%t"));
+        Poco::AutoPtr<Poco::FormattingChannel> accessFormatting(
+            new Poco::FormattingChannel(plain, sinkFor(config.accessLogFile, std::cout)));
+        Poco::AutoPtr<Poco::AsyncChannel> accessAsync(new Poco::AsyncChannel(accessFormatting));
+        accessLogger().setChannel(accessAsync);
+        accessLogger().setLevel(Poco::Message::PRIO_INFORMATION);
+        _configured = true;
+    }
+    else
+    {
+        _formatter->setProperty("pattern", config.logFormat);
+    }
+    // Every logger below the root, those plugins made included, follows the configured level.
+    Poco::Logger::setLevel("", Poco::Logger::parseLevel(config.logLevel));
+    accessLogger().setLevel(Poco::Message::PRIO_INFORMATION);
+    _accessEnabled = config.accessLogEnabled;
+    _accessCombined = config.accessLogFormat == "combined";
+}
+
+void Logging::logAccess(const http::AccessRecord& r)
+{
+    if (!_accessEnabled.load(std::memory_order_relaxed)) return;
+    // NCSA common/combined: host ident user [time] "request" status bytes ["referer" "agent"]
+    std::string host = r.client.substr(0, r.client.rfind(':'));
+    std::string line;
+    line.reserve(200);
+    line += host.empty() ? "-" : host;
+    line += " - - [";
+    line += Poco::DateTimeFormatter::format(Poco::Timestamp(), "%d/%b/%Y:%H:%M:%S +0000");
+    line += "] \"";
+    line += r.method + " " + r.uri + " " + r.version;
+    line += "\" " + std::to_string(r.status) + " " + (r.bytes > 0 ? std::to_string(r.bytes) : "-");
+    if (_accessCombined.load(std::memory_order_relaxed))
+    {
+        line += " \"" + (r.referer.empty() ? "-" : r.referer) + "\" \"" + (r.userAgent.empty() ? "-" : r.userAgent) + "\"";
+    }
+    line += " " + std::to_string(r.durationUs) + "us";
+    accessLogger().information(line);
+}
+
+} // namespace mt

@@ -1,0 +1,34 @@
+#pragma once
+// Application and access logs on Poco's logging. Both go through an
+// AsyncChannel so that a slow terminal or disk never stalls a worker.
+// Level, pattern and the access log switch/format change live on reload.
+// Thread-safety: logAccess() from any thread; apply() from one thread.
+
+#include "config/ServerConfig.h"
+#include "http/HttpServer.h"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/PatternFormatter.h>
+
+#include <atomic>
+#include <string>
+
+namespace mt {
+
+class Logging
+{
+public:
+    Logging();
+    ~Logging();
+    /// First call sets up the channels; later calls change what may change live.
+    void apply(const ServerConfig& config);
+    void logAccess(const http::AccessRecord& record);
+
+private:
+    bool _configured = false;
+    Poco::AutoPtr<Poco::PatternFormatter> _formatter;
+    std::atomic<bool> _accessEnabled{true};
+    std::atomic<bool> _accessCombined{true};
+};
+
+} // namespace mt

@@ -1,0 +1,33 @@
+#pragma once
+// The PluginContext the kernel hands to a plugin factory.
+
+#include "mt/Plugin.h"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/Util/MapConfiguration.h>
+
+#include <map>
+#include <string>
+
+namespace mt {
+
+class PluginContextImpl : public PluginContext
+{
+public:
+    PluginContextImpl(std::string nodeName, const std::string& loggerName, const std::map<std::string, std::string>& settings)
+        : _nodeName(std::move(nodeName)), _logger(Poco::Logger::get(loggerName)), _config(new Poco::Util::MapConfiguration)
+    {
+        for (const auto& [key, value] : settings) _config->setString(key, value);
+    }
+
+    const std::string& nodeName() const override { return _nodeName; }
+    const Poco::Util::AbstractConfiguration& config() const override { return *_config; }
+    Poco::Logger& logger() const override { return _logger; }
+
+private:
+    std::string _nodeName;
+    Poco::Logger& _logger;
+    Poco::AutoPtr<Poco::Util::MapConfiguration> _config;
+};
+
+} // namespace mt

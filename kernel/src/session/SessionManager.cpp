@@ -1,0 +1,223 @@
+#include "session/SessionManager.h"
+
+#include "session/SessionIdGenerator.h"
+#include "session/SessionListeners.h"
+
+#include <stdexcept>
+
+namespace mt {
+
+namespace {
+
+// 144 random bits collide with probability ~0; a repeated collision means a
+// broken store or RNG, which must not turn into an endless loop.
+constexpr int kCreateAttempts = 8;
+
+void raiseMax(std::atomic<std::uint64_t>& max, std::uint64_t value)
+{
+    auto current = max.load(std::memory_order_relaxed);
+    while (value > current && !max.compare_exchange_weak(current, value, std::memory_order_relaxed))
+    {
+    }
+}
+
+} // namespace
+
+struct SessionManager::Impl
+{
+    Impl(SessionSettings s, std::shared_ptr<SessionStoreAdapter> st, const Clock& c, Poco::Logger& l)
+        : settings(std::move(s)), store(std::move(st)), clock(c), logger(l), ids(settings.nodeName), listeners(l)
+    {
+        if (!store) throw std::invalid_argument("SessionManager needs a store");
+        if (settings.contextPath.empty()) settings.contextPath = "/";
+        cookieTail = "; Path=" + settings.contextPath + "; HttpOnly; SameSite=Lax";
+        if (settings.cookieSecure) cookieTail += "; Secure";
+    }
+
+    /// Runs a store call, counting a StoreUnavailable as a rejected request.
+    template <class Call>
+    auto guarded(Call&& call) -> decltype(call())
+    {
+        try
+        {
+            return call();
+        }
+        catch (const StoreUnavailable&)
+        {
+            rejected.fetch_add(1, std::memory_order_relaxed);
+            throw;
+        }
+    }
+
+    void destroyed(const SessionData& data, SessionListener::DestroyReason reason, TimeMs now)
+    {
+        auto& counter = reason == SessionListener::DestroyReason::Expired ? expired : invalidated;
+        counter.fetch_add(1, std::memory_order_relaxed);
+        if (now > data.creationTime)
+            totalAliveMs.fetch_add(std::uint64_t(now - data.creationTime), std::memory_order_relaxed);
+        listeners.fire("sessionDestroyed", [&](SessionListener& l) { l.sessionDestroyed(data, reason); });
+    }
+
+    SessionSettings settings;
+    std::shared_ptr<SessionStoreAdapter> store;
+    const Clock& clock;
+    Poco::Logger& logger;
+    SessionIdGenerator ids;
+    SessionListeners listeners;
+    std::string cookieTail; // "; Path=...; HttpOnly; SameSite=Lax[; Secure]", built once
+
+    std::atomic<std::uint64_t> created{0};
+    std::atomic<std::uint64_t> expired{0};
+    std::atomic<std::uint64_t> invalidated{0};
+    std::atomic<std::uint64_t> rejected{0};
+    std::atomic<std::uint64_t> maxActive{0};
+    std::atomic<std::uint64_t> totalAliveMs{0};
+};
+
+SessionManager::SessionManager(SessionSettings settings, std::shared_ptr<SessionStoreAdapter> store,
+                               const Clock& clock, Poco::Logger& logger)
+    : _impl(std::make_unique<Impl>(std::move(settings), std::move(store), clock, logger))
+{
+}
+
+SessionManager::~SessionManager() = default;
+
+void SessionManager::addListener(std::shared_ptr<SessionListener> listener)
+{
+    _impl->listeners.add(std::move(listener));
+}
+
+const SessionSettings& SessionManager::settings() const
+{
+    return _impl->settings;
+}
+
+SessionStoreAdapter& SessionManager::store()
+{
+    return *_impl->store;
+}
+
+const Clock& SessionManager::clock() const
+{
+    return _impl->clock;
+}
+
+std::size_t SessionManager::sweep(std::size_t limit)
+{
+    const TimeMs now = _impl->clock.nowMs();
+    auto removed = _impl->store->expire(now, limit);
+    for (const auto& data : removed) _impl->destroyed(data, SessionListener::DestroyReason::Expired, now);
+    raiseMax(_impl->maxActive, _impl->store->count() + removed.size());
+    return removed.size();
+}
+
+SessionStats SessionManager::stats() const
+{
+    SessionStats s;
+    try
+    {
+        s.active = _impl->store->count();
+    }
+    catch (const StoreUnavailable&)
+    {
+        s.active = 0; // reported by the store's health, not here
+    }
+    raiseMax(_impl->maxActive, s.active);
+    s.created = _impl->created.load(std::memory_order_relaxed);
+    s.expired = _impl->expired.load(std::memory_order_relaxed);
+    s.invalidated = _impl->invalidated.load(std::memory_order_relaxed);
+    s.rejected = _impl->rejected.load(std::memory_order_relaxed);
+    s.maxActive = _impl->maxActive.load(std::memory_order_relaxed);
+    s.totalAliveMs = _impl->totalAliveMs.load(std::memory_order_relaxed);
+    return s;
+}
+
+std::string SessionManager::cookieFor(const std::string& id) const
+{
+    return _impl->settings.cookieName + "=" + id + _impl->cookieTail;
+}
+
+std::string SessionManager::expiredCookie() const
+{
+    return _impl->settings.cookieName + "=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT" + _impl->cookieTail;
+}
+
+std::string SessionManager::newId() const
+{
+    return _impl->ids.generate();
+}
+
+std::shared_ptr<const SessionData> SessionManager::find(const std::string& id)
+{
+    if (!SessionIdGenerator::isWellFormed(id)) return nullptr;
+    auto data = _impl->guarded([&] { return _impl->store->load(id); });
+    if (!data) return nullptr;
+    const TimeMs now = _impl->clock.nowMs();
+    if (!data->isExpired(now)) return data;
+    // Found expired: remove it here rather than wait for the sweeper. Only the
+    // caller whose remove() got the record fires (a sweep may race us).
+    auto removed = _impl->guarded([&] { return _impl->store->remove(id); });
+    if (removed) _impl->destroyed(*removed, SessionListener::DestroyReason::Expired, now);
+    return nullptr;
+}
+
+std::shared_ptr<const SessionData> SessionManager::create()
+{
+    const TimeMs now = _impl->clock.nowMs();
+    SessionData data;
+    data.creationTime = now;
+    data.lastAccessedTime = now;
+    data.maxInactiveInterval = _impl->settings.maxInactiveInterval;
+    for (int attempt = 0; attempt < kCreateAttempts; ++attempt)
+    {
+        data.id = _impl->ids.generate();
+        if (!_impl->guarded([&] { return _impl->store->create(data); })) continue;
+        // maxActive is sampled in stats() and sweep(), not here: count() is a
+        // round trip on a networked store and create() is on the request path.
+        _impl->created.fetch_add(1, std::memory_order_relaxed);
+        auto record = std::make_shared<const SessionData>(std::move(data));
+        _impl->listeners.fire("sessionCreated", [&](SessionListener& l) { l.sessionCreated(*record); });
+        return record;
+    }
+    throw std::runtime_error("session id collided " + std::to_string(kCreateAttempts) + " times: store or RNG broken");
+}
+
+std::shared_ptr<const SessionData> SessionManager::commit(const SessionDelta& delta)
+{
+    return _impl->guarded([&] { return _impl->store->save(delta); });
+}
+
+void SessionManager::touch(const std::string& id, TimeMs when)
+{
+    _impl->guarded([&] { return _impl->store->touch(id, when); });
+}
+
+void SessionManager::invalidate(const std::string& id)
+{
+    auto removed = _impl->guarded([&] { return _impl->store->remove(id); });
+    if (removed) _impl->destroyed(*removed, SessionListener::DestroyReason::Invalidated, _impl->clock.nowMs());
+}
+
+bool SessionManager::rename(const std::string& oldId, const std::string& newId)
+{
+    return _impl->guarded([&] { return _impl->store->rename(oldId, newId); });
+}
+
+void SessionManager::fireAttributeAdded(const std::string& id, const std::string& name, const std::string& json)
+{
+    _impl->listeners.fire("attributeAdded", [&](SessionListener& l) { l.attributeAdded(id, name, json); });
+}
+
+void SessionManager::fireAttributeReplaced(const std::string& id, const std::string& name, const std::string& oldJson,
+                                           const std::string& newJson)
+{
+    _impl->listeners.fire("attributeReplaced",
+                          [&](SessionListener& l) { l.attributeReplaced(id, name, oldJson, newJson); });
+}
+
+void SessionManager::fireAttributeRemoved(const std::string& id, const std::string& name, const std::string& oldJson)
+{
+    _impl->listeners.fire("attributeRemoved", [&](SessionListener& l) { l.attributeRemoved(id, name, oldJson); });
+}
+
+} // namespace mt

@@ -1,0 +1,113 @@
+#include "session/SessionScope.h"
+
+#include "session/RequestSession.h"
+#include "session/SessionIdGenerator.h"
+
+#include <stdexcept>
+#include <vector>
+
+namespace mt {
+
+struct SessionScope::Impl
+{
+    Impl(SessionManager& m, std::string requested, std::function<void(const std::string&)> cookie)
+        : manager(m), requestedId(std::move(requested)), setCookie(std::move(cookie))
+    {
+    }
+
+    std::unique_ptr<RequestSession> make(SessionStoreAdapter::DataPtr data, bool isNew)
+    {
+        return std::make_unique<RequestSession>(manager, std::move(data), isNew, [this] { invalidated(); });
+    }
+
+    // The handler may still hold the invalidated session: keep the object
+    // alive (its methods throw std::logic_error) until the request ends.
+    void invalidated()
+    {
+        if (current) retired.push_back(std::move(current));
+        sendCookie(manager.expiredCookie());
+    }
+
+    void sendCookie(const std::string& cookie)
+    {
+        if (setCookie) setCookie(cookie);
+    }
+
+    SessionManager& manager;
+    std::string requestedId;
+    std::function<void(const std::string&)> setCookie;
+    bool lookedUp = false;
+    bool committed = false;
+    std::unique_ptr<RequestSession> current;
+    std::vector<std::unique_ptr<RequestSession>> retired;
+};
+
+SessionScope::SessionScope(SessionManager& manager, std::string requestedId,
+                           std::function<void(const std::string&)> setCookie)
+    : _impl(std::make_unique<Impl>(manager, std::move(requestedId), std::move(setCookie)))
+{
+}
+
+SessionScope::~SessionScope() = default;
+
+HttpSession* SessionScope::session(bool create)
+{
+    Impl& s = *_impl;
+    if (!s.lookedUp)
+    {
+        // Looked up once per request, and only for a well-formed id: garbage
+        // from a client never reaches the store.
+        s.lookedUp = true;
+        if (SessionIdGenerator::isWellFormed(s.requestedId))
+            if (auto data = s.manager.find(s.requestedId)) s.current = s.make(std::move(data), false);
+    }
+    if (s.current || !create) return s.current.get();
+    s.current = s.make(s.manager.create(), true);
+    s.sendCookie(s.manager.cookieFor(s.current->id()));
+    return s.current.get();
+}
+
+std::string SessionScope::changeSessionId()
+{
+    Impl& s = *_impl;
+    if (!session(false)) throw std::logic_error("changeSessionId: the request has no session");
+    const std::string oldId = s.current->id();
+    // A collision on the new id is as unlikely as in create(); the retry is
+    // bounded the same way. A false with the old id gone means another request
+    // invalidated the session meanwhile.
+    for (int attempt = 0; attempt < 8; ++attempt)
+    {
+        std::string newId = s.manager.newId();
+        if (s.manager.rename(oldId, newId))
+        {
+            s.current->setId(newId);
+            s.sendCookie(s.manager.cookieFor(newId));
+            return newId;
+        }
+        if (!s.manager.store().load(oldId)) throw std::logic_error("changeSessionId: the session no longer exists");
+    }
+    throw std::runtime_error("changeSessionId: new session ids kept colliding");
+}
+
+void SessionScope::commit()
+{
+    Impl& s = *_impl;
+    if (s.committed) return;
+    s.committed = true;
+    if (!s.current) return; // no session accessed, or it was invalidated
+    RequestSession& session = *s.current;
+    const TimeMs now = s.manager.clock().nowMs();
+    if (session.changesData())
+    {
+        // Null result: another request removed the session meanwhile; its
+        // changes have nowhere to go, as in a servlet container.
+        if (auto result = s.manager.commit(session.delta(s.manager.settings().nodeName, now)))
+            session.rebase(std::move(result));
+    }
+    else if (!session.createdNow())
+    {
+        s.manager.touch(session.id(), now); // read only: access time, no version change
+    }
+}
+
+} // namespace mt

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Configures and builds into build/ (BUILD_DIR to change, BUILD_TYPE for the CMake build type).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)"

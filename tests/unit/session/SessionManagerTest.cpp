@@ -1,0 +1,176 @@
+#include "SessionTestSupport.h"
+
+#include "session/SessionIdGenerator.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+using namespace mt;
+using namespace mt::test;
+
+TEST(SessionManager, CreateStoresAFreshSessionAndFiresCreatedOnce)
+{
+    ManagerFixture f;
+    auto data = f.manager.create();
+    ASSERT_TRUE(data);
+    EXPECT_TRUE(SessionIdGenerator::isWellFormed(data->id));
+    EXPECT_EQ(data->id.substr(24), ".node1");
+    EXPECT_EQ(data->creationTime, f.clock.nowMs());
+    EXPECT_EQ(data->maxInactiveInterval, 1800);
+    EXPECT_EQ(f.listener->events(), std::vector<std::string>{"created " + data->id});
+    EXPECT_EQ(f.manager.find(data->id)->id, data->id);
+    EXPECT_EQ(f.manager.stats().created, 1u);
+    EXPECT_EQ(f.manager.stats().active, 1u);
+    EXPECT_EQ(f.manager.stats().maxActive, 1u);
+}
+
+TEST(SessionManager, CookiesCarryPathHttpOnlySameSiteAndSecureWhenConfigured)
+{
+    SessionSettings settings;
+    settings.contextPath = "/cart";
+    ManagerFixture f(settings);
+    EXPECT_EQ(f.manager.cookieFor("abc.node1"), "JSESSIONID=abc.node1; Path=/cart; HttpOnly; SameSite=Lax");
+    EXPECT_NE(f.manager.expiredCookie().find("JSESSIONID=;"), std::string::npos);
+    EXPECT_NE(f.manager.expiredCookie().find("Max-Age=0"), std::string::npos);
+    EXPECT_NE(f.manager.expiredCookie().find("Path=/cart"), std::string::npos);
+
+    settings.contextPath = "";
+    settings.cookieSecure = true;
+    ManagerFixture secure(settings);
+    EXPECT_EQ(secure.manager.cookieFor("x"), "JSESSIONID=x; Path=/; HttpOnly; SameSite=Lax; Secure");
+    EXPECT_NE(secure.manager.expiredCookie().find("; Secure"), std::string::npos);
+}
+
+TEST(SessionManager, MalformedIdsAreNeverLookedUp)
+{
+    ManagerFixture f;
+    f.store->reset();
+    for (std::string id : {"", "x", "../../etc/passwd", std::string(300, 'a'), std::string(24, 'a') + ".no de"})
+        EXPECT_FALSE(f.manager.find(id));
+    EXPECT_EQ(f.store->loads, 0);
+    // Well-formed but unknown: looked up, absent.
+    EXPECT_FALSE(f.manager.find(std::string(24, 'a') + ".node1"));
+    EXPECT_EQ(f.store->loads, 1);
+}
+
+TEST(SessionManager, ExpiredSessionFoundOnAccessIsRemovedAndDestroyedOnce)
+{
+    ManagerFixture f;
+    auto id = f.manager.create()->id;
+    f.clock.advance(1800 * 1000 - 1);
+    EXPECT_TRUE(f.manager.find(id));
+    f.clock.advance(1);
+    EXPECT_FALSE(f.manager.find(id));
+    EXPECT_FALSE(f.manager.find(id));
+    EXPECT_EQ(f.store->count(), 0u);
+    EXPECT_EQ(f.listener->countPrefix("expired " + id), 1u);
+    EXPECT_EQ(f.manager.stats().expired, 1u);
+    EXPECT_EQ(f.manager.stats().totalAliveMs, 1800u * 1000);
+}
+
+TEST(SessionManager, SweepRemovesOnlyExpiredSessions)
+{
+    ManagerFixture f;
+    for (int i = 0; i < 3; ++i) f.manager.create();
+    f.clock.advance(1000 * 1000);
+    auto young = f.manager.create()->id;
+    f.clock.advance(900 * 1000); // the first three are 1900 s idle, the last 900 s
+
+    EXPECT_EQ(f.manager.sweep(2), 2u); // limit honoured
+    EXPECT_EQ(f.manager.sweep(), 1u);
+    EXPECT_EQ(f.manager.sweep(), 0u);
+    EXPECT_EQ(f.listener->countPrefix("expired "), 3u);
+    EXPECT_TRUE(f.manager.find(young));
+    EXPECT_EQ(f.manager.stats().expired, 3u);
+    EXPECT_EQ(f.manager.stats().active, 1u);
+    EXPECT_EQ(f.manager.stats().maxActive, 4u);
+}
+
+TEST(SessionManager, NonPositiveMaxInactiveNeverExpires)
+{
+    SessionSettings settings;
+    settings.maxInactiveInterval = 0;
+    ManagerFixture f(settings);
+    auto id = f.manager.create()->id;
+    f.clock.advance(365LL * 24 * 3600 * 1000);
+    EXPECT_EQ(f.manager.sweep(), 0u);
+    EXPECT_TRUE(f.manager.find(id));
+}
+
+TEST(SessionManager, InvalidateDestroysOnceAndCounts)
+{
+    ManagerFixture f;
+    auto id = f.manager.create()->id;
+    f.clock.advance(5000);
+    f.manager.invalidate(id);
+    f.manager.invalidate(id);
+    EXPECT_EQ(f.listener->countPrefix("invalidated " + id), 1u);
+    EXPECT_FALSE(f.manager.find(id));
+    auto stats = f.manager.stats();
+    EXPECT_EQ(stats.invalidated, 1u);
+    EXPECT_EQ(stats.totalAliveMs, 5000u);
+    EXPECT_EQ(stats.active, 0u);
+}
+
+TEST(SessionManager, ConcurrentInvalidateSweepAndFindDestroyExactlyOnce)
+{
+    ManagerFixture f;
+    for (int round = 0; round < 200; ++round)
+    {
+        auto id = f.manager.create()->id;
+        f.clock.advance(1801 * 1000); // expired: sweep and find may both race invalidate
+        std::atomic<bool> go{false};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t)
+            threads.emplace_back([&, t] {
+                while (!go.load()) std::this_thread::yield();
+                if (t == 0) f.manager.sweep();
+                else if (t == 1) f.manager.find(id);
+                else f.manager.invalidate(id);
+            });
+        go = true;
+        for (auto& t : threads) t.join();
+        ASSERT_EQ(f.listener->countPrefix("expired " + id) + f.listener->countPrefix("invalidated " + id), 1u)
+            << "round " << round;
+    }
+    auto stats = f.manager.stats();
+    EXPECT_EQ(stats.expired + stats.invalidated, 200u);
+}
+
+namespace {
+
+struct ThrowingListener : SessionListener
+{
+    void sessionCreated(const SessionData&) override { throw std::runtime_error("listener bug"); }
+    void sessionDestroyed(const SessionData&, DestroyReason) override { throw 42; }
+};
+
+class UnavailableStore : public RecordingStore
+{
+public:
+    DataPtr load(const std::string&) override { throw StoreUnavailable("down"); }
+};
+
+} // namespace
+
+TEST(SessionManager, ListenerExceptionsAreContained)
+{
+    ManualClock clock;
+    auto recorder = std::make_shared<RecordingListener>();
+    SessionManager manager({}, std::make_shared<RecordingStore>(), clock, testLogger());
+    manager.addListener(std::make_shared<ThrowingListener>());
+    manager.addListener(recorder);
+    std::string id;
+    ASSERT_NO_THROW(id = manager.create()->id);
+    ASSERT_NO_THROW(manager.invalidate(id));
+    EXPECT_EQ(recorder->events().size(), 2u);
+}
+
+TEST(SessionManager, StoreUnavailableIsCountedAsRejectedAndPropagates)
+{
+    ManualClock clock;
+    SessionManager manager({}, std::make_shared<UnavailableStore>(), clock, testLogger());
+    EXPECT_THROW(manager.find(std::string(24, 'a') + ".node1"), StoreUnavailable);
+    EXPECT_EQ(manager.stats().rejected, 1u);
+}
