@@ -20,9 +20,10 @@
 #   BUILD_DIR [build]   REPS [3]   DURATION [10] seconds per wrk run
 #   WRK_THREADS [2]  CONNS [50]  BIG_CONNS [1000]  WARMUP [3]  TOMCAT_WARMUP [15]
 #   SYSTEMS ["hello counter poco tomcat nginx"]  (a subset skips the others)
-#   BIG [1] run the 1000-connection check   CONNCHECK_DURATION [5]
+#   BIG [1] run the 1000-connection check   BIG_TARGET [counter]   CONNCHECK_DURATION [5]
 #   RESULTS [bench/RESULTS.md] (empty: do not append)   KEEP_TMP [0]
 #   HELLO_PATH [/hello/]  COUNTER_PATH [auto: /counter/ then /counter]
+#   PROFILE [0] 1: perf profile of hello, counter, poco afterwards (in the report)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,13 +39,14 @@ WARMUP=${WARMUP:-3}
 TOMCAT_WARMUP=${TOMCAT_WARMUP:-15}
 SYSTEMS=${SYSTEMS:-"hello counter poco tomcat nginx"}
 BIG=${BIG:-1}
+BIG_TARGET=${BIG_TARGET:-counter}
 CONNCHECK_DURATION=${CONNCHECK_DURATION:-5}
 RESULTS=${RESULTS-$BENCH/RESULTS.md}
 KEEP_TMP=${KEEP_TMP:-0}
 HELLO_PATH=${HELLO_PATH:-/hello/}
 COUNTER_PATH=${COUNTER_PATH:-}
 CATALINA_HOME=${CATALINA_HOME:-/usr/share/tomcat10}
-COMMAND="REPS=$REPS DURATION=$DURATION WRK_THREADS=$WRK_THREADS CONNS=$CONNS BIG_CONNS=$BIG_CONNS SYSTEMS=\"$SYSTEMS\" BIG=$BIG bench/http.sh${*:+ $*}"
+COMMAND="REPS=$REPS DURATION=$DURATION WRK_THREADS=$WRK_THREADS CONNS=$CONNS BIG_CONNS=$BIG_CONNS SYSTEMS=\"$SYSTEMS\" BIG=$BIG BIG_TARGET=$BIG_TARGET bench/http.sh${*:+ $*}"
 
 log() { printf '[http.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -54,6 +56,8 @@ for n in REPS DURATION WRK_THREADS CONNS BIG_CONNS WARMUP TOMCAT_WARMUP CONNCHEC
   [[ ${!n} =~ ^[0-9]+$ ]] || die "$n must be a whole number, got '${!n}'"
 done
 ((REPS >= 1 && REPS <= 50)) || die "REPS must be 1..50"
+((WRK_THREADS >= 1 && CONNS >= WRK_THREADS && BIG_CONNS >= WRK_THREADS)) || die "need 1 <= WRK_THREADS <= CONNS, BIG_CONNS"
+((DURATION >= 1)) || die "DURATION must be >= 1"
 for s in $SYSTEMS; do
   case $s in hello|counter|poco|tomcat|nginx) ;; *) die "unknown system '$s' in SYSTEMS (hello counter poco tomcat nginx)" ;; esac
 done
@@ -162,19 +166,20 @@ if (has hello || has counter) && [[ ! -x $MT_BIN ]]; then
     die "build failed; fix it or run a subset, e.g. SYSTEMS=\"poco tomcat nginx\" bench/http.sh"
   [[ -x $MT_BIN ]] || die "the build did not produce $MT_BIN"
 fi
+# poco-hello is always (re)built: incremental, and it must match bench/ sources.
 POCO_HELLO=$BUILD_DIR/bin/poco-hello
-if has poco && [[ ! -x $POCO_HELLO ]]; then
-  log "building poco-hello"
-  if [[ -f $BUILD_DIR/CMakeCache.txt ]] && cmake --build "$BUILD_DIR" --target poco-hello -j2 >&2 && [[ -x $POCO_HELLO ]]; then
-    :
+if has poco; then
+  if [[ -f $BUILD_DIR/Makefile || -f $BUILD_DIR/build.ninja ]] &&
+     cmake --build "$BUILD_DIR" --target poco-hello -j2 >"$WORK/build-poco-hello.log" 2>&1 && [[ -x $POCO_HELLO ]]; then
+    log "poco-hello built in $BUILD_DIR"
   else
     # The project tree may not configure (work in progress): build bench/ alone.
-    log "in-tree build of poco-hello not possible; building bench/ on its own"
-    cmake -S "$BENCH" -B "$BUILD_DIR/bench-standalone" -DCMAKE_BUILD_TYPE=Release >&2
-    cmake --build "$BUILD_DIR/bench-standalone" --target poco-hello -j2 >&2
+    log "building poco-hello from bench/ on its own (the project build dir has no such target)"
+    { cmake -S "$BENCH" -B "$BUILD_DIR/bench-standalone" -DCMAKE_BUILD_TYPE=Release &&
+      cmake --build "$BUILD_DIR/bench-standalone" --target poco-hello -j2; } >"$WORK/build-poco-hello.log" 2>&1 ||
+      { tail -n 30 "$WORK/build-poco-hello.log" >&2; die "could not build poco-hello"; }
     POCO_HELLO=$BUILD_DIR/bench-standalone/bin/poco-hello
   fi
-  [[ -x $POCO_HELLO ]] || die "could not build poco-hello"
 fi
 
 # ---------------------------------------------------------------- servers
@@ -349,17 +354,41 @@ for s in "${ORDER[@]}"; do
 done
 
 BIG_LINE="" BIG_CHECK="" BIG_CMD=""
-if [[ $BIG == 1 ]] && has counter; then
-  log "1000-connection run: wrk -t$WRK_THREADS -c$BIG_CONNS -d${DURATION}s against counter"
-  f=$(run_wrk counter "c$BIG_CONNS" "$BIG_CONNS" "$DURATION")
+if [[ $BIG == 1 ]] && has "$BIG_TARGET"; then
+  log "$BIG_CONNS-connection run: wrk -t$WRK_THREADS -c$BIG_CONNS -d${DURATION}s against $BIG_TARGET"
+  f=$(run_wrk "$BIG_TARGET" "c$BIG_CONNS" "$BIG_CONNS" "$DURATION")
   BIG_CMD=$(cat "$f.cmd")
   BIG_LINE=$(parse_wrk "$f")
-  log "  -> $BIG_LINE"
-  log "conncheck: $BIG_CONNS keep-alive connections for ${CONNCHECK_DURATION}s against counter"
-  BIG_CHECK=$(timeout $((CONNCHECK_DURATION + 120)) python3 "$BENCH/conncheck.py" "${URL[counter]}" \
+  log "  -> $(echo "$BIG_LINE" | awk '{printf "%s req/s, p99 %s ms, non-2xx %s, errors c/r/w/t %s/%s/%s/%s", $1, $2, $3, $4, $5, $6, $7}')"
+  log "conncheck: $BIG_CONNS keep-alive connections for ${CONNCHECK_DURATION}s against $BIG_TARGET"
+  BIG_CHECK=$(timeout $((CONNCHECK_DURATION + 120)) python3 "$BENCH/conncheck.py" "${URL[$BIG_TARGET]}" \
     --connections "$BIG_CONNS" --duration "$CONNCHECK_DURATION" --timeout 10 2>>"$WORK/conncheck.err" |
     sed -n 's/^conncheck: //p' || true)
   log "  -> ${BIG_CHECK:-conncheck produced no result}"
+fi
+
+# Optional: where the time goes (PROFILE=1). perf samples on cpu-clock (the
+# hardware counters are not available in this VM), one system at a time, under
+# the same wrk load, after the measured runs so they are not perturbed.
+PROFILE_LINES=""
+if [[ ${PROFILE:-0} == 1 ]]; then
+  command -v perf >/dev/null 2>&1 || die "PROFILE=1 needs perf (apt-get install linux-perf)"
+  for s in hello counter poco; do
+    has "$s" || continue
+    case $s in poco) pid=${PID_OF[poco]} ;; *) pid=${PID_OF[mt]} ;; esac
+    log "profiling $s (pid $pid) for 5 s under wrk"
+    run_wrk "$s" profile "$CONNS" 7 >/dev/null &
+    wrk_pid=$!
+    sleep 1
+    perf record -q -e cpu-clock -F 499 -g -p "$pid" -o "$WORK/perf-$s.data" -- sleep 5 >/dev/null 2>&1 ||
+      log "perf record failed on $s"
+    wait "$wrk_pid" || true
+    perf report -i "$WORK/perf-$s.data" --no-children -F overhead,dso,sym --stdio -g none 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | sed 's/[[:space:]]*$//' | cut -c1-160 | head -n 30 >"$WORK/profile-$s.txt" || true
+    perf report -i "$WORK/perf-$s.data" --no-children -F overhead,dso --stdio -g none 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | sed 's/[[:space:]]*$//' | head -n 10 >"$WORK/profile-dso-$s.txt" || true
+    PROFILE_LINES+="$s"$'\t'"$WORK/profile-$s.txt"$'\t'"$WORK/profile-dso-$s.txt"$'\n'
+  done
 fi
 
 # ---------------------------------------------------------------- report
@@ -377,9 +406,9 @@ C50_LINES=$(for s in "${ORDER[@]}"; do printf '%s\t%s\n' "$s" "${C50[$s]:-}"; do
 
 REPORT=$WORK/report.md
 RAW="$RAW" REPS="$REPS" DURATION="$DURATION" CONNS="$CONNS" WRK_THREADS="$WRK_THREADS" \
-BIG_CONNS="$BIG_CONNS" BIG_LINE="$BIG_LINE" BIG_CHECK="$BIG_CHECK" BIG_CMD="$BIG_CMD" \
+BIG_CONNS="$BIG_CONNS" BIG_TARGET="$BIG_TARGET" BIG_LINE="$BIG_LINE" BIG_CHECK="$BIG_CHECK" BIG_CMD="$BIG_CMD" \
 MACHINE="$MACHINE" VERSIONS="$VERSIONS" COMMIT="$COMMIT" COMMAND="$COMMAND" \
-CMD_LINES="$CMD_LINES" C50_LINES="$C50_LINES" COUNTER_PATH="$COUNTER_PATH" \
+CMD_LINES="$CMD_LINES" PROFILE_LINES="$PROFILE_LINES" C50_LINES="$C50_LINES" COUNTER_PATH="$COUNTER_PATH" \
 python3 - >"$REPORT" <<'PY'
 import os, statistics
 from datetime import datetime, timezone
@@ -454,7 +483,7 @@ if big:
     ok_wrk = int(b[2]) == 0 and sum(int(x) for x in b[3:7]) == 0
     kv = dict(p.split("=", 1) for p in chk.split() if "=" in p)
     ok_chk = kv.get("result") == "PASS"
-    w(f"- {env['BIG_CONNS']} keep-alive connections all served, zero non-2xx/errors/timeouts: "
+    w(f"- {env['BIG_CONNS']} keep-alive connections to {names[env['BIG_TARGET']]} all served, zero non-2xx/errors/timeouts: "
       f"{'PASS' if ok_wrk and ok_chk else 'FAIL'}")
     w(f"  - `{env['BIG_CMD']}`: {float(b[0]):,.0f} req/s, p99 {float(b[1]):.2f} ms, non-2xx {b[2]}, "
       f"socket errors connect {b[3]} / read {b[4]} / write {b[5]}, timeouts {b[6]}, sessions created {b[8]}")
@@ -486,6 +515,18 @@ for s in order:
 w("")
 w("</details>")
 w("")
+for l in env.get("PROFILE_LINES", "").splitlines():
+    s, full, dso = l.split("\t")
+    w(f"<details><summary>perf profile of {s} under wrk (cpu-clock samples, self time)</summary>")
+    w("")
+    w("```")
+    w(open(dso).read().rstrip())
+    w("")
+    w(open(full).read().rstrip())
+    w("```")
+    w("")
+    w("</details>")
+    w("")
 print("\n".join(out))
 PY
 

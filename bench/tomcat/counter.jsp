@@ -4,5 +4,5 @@
     Integer count = (Integer) session.getAttribute("count");
     int next = (count == null ? 0 : count.intValue()) + 1;
     session.setAttribute("count", Integer.valueOf(next));
-    out.print("{\"count\":" + next + ",\"session\":\"" + session.getId() + "\"}");
+    out.print("{\"count\":" + next + ",\"session\":\"" + session.getId() + "\",\"node\":\"tomcat\",\"new\":" + session.isNew() + "}");
 %>

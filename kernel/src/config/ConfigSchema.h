@@ -11,6 +11,10 @@ namespace mt {
 struct KeySpec
 {
     enum class Type { String, Int, Bool, Enum, Host, Port, Path, ContextPath, List, Name, LogLevel };
+    KeySpec(std::string key, Type type, std::string defaultValue, bool live, std::string doc)
+        : key(std::move(key)), type(type), defaultValue(std::move(defaultValue)), live(live), doc(std::move(doc))
+    {
+    }
     std::string key;          ///< e.g. "http.port"; "context.*.path" for per-context keys
     Type type = Type::String;
     std::string defaultValue;

@@ -66,9 +66,11 @@ std::string dlerrorText(const std::string& what, const std::string& loadPath, co
     std::size_t at = text.find(marker);
     if (at != std::string::npos)
     {
+        // ...and system_error appends ": <errno text>" after the closing ')'.
         text = text.substr(at + marker.size());
-        if (!text.empty() && text.back() == ')')
-            text.pop_back();
+        std::size_t close = text.rfind(')');
+        if (close != std::string::npos)
+            text.erase(close);
     }
     // The user knows the file by its name, not by our private copy's.
     for (std::size_t pos = 0; !loadPath.empty() && (pos = text.find(loadPath, pos)) != std::string::npos;)

@@ -4,6 +4,7 @@
 #include "config/ConfigSchema.h"
 #include "server/KernelDispatcher.h"
 #include "server/PluginContextImpl.h"
+#include "util/Errors.h"
 
 #include <Poco/JSON/Array.h>
 
@@ -185,7 +186,7 @@ std::shared_ptr<const ContextTable> Kernel::buildContexts(const ServerConfig& co
         }
         catch (const std::exception& e)
         {
-            throw ConfigError(where + " could not be deployed: " + e.what());
+            throw ConfigError(where + " could not be deployed: " + describe(e));
         }
     }
     if (previous)
@@ -237,9 +238,9 @@ Kernel::ReloadResult Kernel::reload()
     catch (const std::exception& e)
     {
         result.report->set("status", "refused");
-        result.report->set("error", std::string(e.what()));
+        result.report->set("error", describe(e));
         result.report->set("changed", new Poco::JSON::Array);
-        _logger.error("reload refused, nothing changed: %s", std::string(e.what()));
+        _logger.error("reload refused, nothing changed: %s", describe(e));
         return result;
     }
 
@@ -251,8 +252,8 @@ Kernel::ReloadResult Kernel::reload()
     catch (const std::exception& e)
     {
         result.report->set("status", "refused");
-        result.report->set("error", std::string(e.what()));
-        _logger.error("reload refused, nothing changed: %s", std::string(e.what()));
+        result.report->set("error", describe(e));
+        _logger.error("reload refused, nothing changed: %s", describe(e));
         return result;
     }
     for (const auto& line : scan.loaded) _logger.information("plugin loaded: %s", line);
@@ -275,8 +276,8 @@ Kernel::ReloadResult Kernel::reload()
     catch (const std::exception& e)
     {
         result.report->set("status", "refused");
-        result.report->set("error", std::string(e.what()));
-        _logger.error("reload refused, configuration unchanged: %s", std::string(e.what()));
+        result.report->set("error", describe(e));
+        _logger.error("reload refused, configuration unchanged: %s", describe(e));
         return result;
     }
 

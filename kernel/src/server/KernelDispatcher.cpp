@@ -112,6 +112,8 @@ void KernelDispatcher::dispatch(http::ServerRequest& request, http::ServerRespon
 
 void KernelDispatcher::handleAdmin(http::ServerRequest& request, http::ServerResponse& response)
 {
+    static Poco::Logger& logger = Poco::Logger::get("mt.admin");
+    logger.debug("admin request %s %s from %s", request.method(), request.path(), request.clientAddress().toString());
     auto state = _kernel.state();
     if (!state) return response.sendError(503, "shutting down");
     if (!_adminOnly && !state->adminAllowRemote && !isLoopback(request.clientAddress()))

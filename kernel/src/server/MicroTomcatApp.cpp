@@ -129,14 +129,14 @@ int MicroTomcatApp::main(const std::vector<std::string>& args)
         std::cerr << "microtomcat: " << e.what() << "\n";
         return EXIT_CONFIG;
     }
-    catch (const std::exception& e)
-    {
-        std::cerr << "microtomcat: cannot start: " << e.what() << "\n";
-        return EXIT_SOFTWARE;
-    }
     catch (const Poco::Exception& e)
     {
         std::cerr << "microtomcat: cannot start: " << e.displayText() << "\n";
+        return EXIT_SOFTWARE;
+    }
+    catch (const std::exception& e)
+    {
+        std::cerr << "microtomcat: cannot start: " << e.what() << "\n";
         return EXIT_SOFTWARE;
     }
 

@@ -3,6 +3,7 @@
 #include "session/SessionManager.h"
 
 #include <Poco/Exception.h>
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
 
 #include <algorithm>
@@ -36,10 +37,15 @@ RequestSession::~RequestSession() = default;
 void RequestSession::validateJson(const std::string& json)
 {
     if (isSimpleJson(json)) return;
+    // Poco 1.11's parser refuses a scalar at top level ("Attempt to set value
+    // on an empty stack"), so the value is parsed as the only element of an
+    // array; "1,2" parses too, hence the size check.
+    bool single = false;
     try
     {
         Poco::JSON::Parser parser;
-        parser.parse(json);
+        auto parsed = parser.parse("[" + json + "]");
+        single = parsed.extract<Poco::JSON::Array::Ptr>()->size() == 1;
     }
     catch (const Poco::Exception& e)
     {
@@ -49,6 +55,7 @@ void RequestSession::validateJson(const std::string& json)
     {
         throw std::invalid_argument(std::string("session attribute is not valid JSON: ") + e.what());
     }
+    if (!single) throw std::invalid_argument("session attribute is not one JSON value: " + json);
 }
 
 void RequestSession::checkValid(const char* method) const

@@ -61,7 +61,8 @@ void sendCart(mt::HttpSession* session, const std::string& nodeJson, mt::HttpRes
     body += "},\"node\":";
     body += nodeJson;
     body += '}';
-    response.sendBody(body, "application/json");
+    static const std::string json = "application/json";
+    response.sendBody(body, json);
 }
 
 bool requireMethod(mt::HttpRequest& request, mt::HttpResponse& response, const char* method)

@@ -63,7 +63,8 @@ public:
         body += ",\"node\":";
         body += _nodeJson;
         body += session->isNew() ? ",\"new\":true}" : ",\"new\":false}";
-        response.sendBody(body, "application/json");
+        static const std::string json = "application/json"; // built once: 16 chars would not fit SSO
+        response.sendBody(body, json);
     }
 
 private:

@@ -46,7 +46,7 @@ TEST(SessionManager, MalformedIdsAreNeverLookedUp)
 {
     ManagerFixture f;
     f.store->reset();
-    for (std::string id : {"", "x", "../../etc/passwd", std::string(300, 'a'), std::string(24, 'a') + ".no de"})
+    for (std::string id : std::vector<std::string>{"", "x", "../../etc/passwd", std::string(300, 'a'), std::string(24, 'a') + ".no de"})
         EXPECT_FALSE(f.manager.find(id));
     EXPECT_EQ(f.store->loads, 0);
     // Well-formed but unknown: looked up, absent.

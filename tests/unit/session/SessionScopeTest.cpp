@@ -84,7 +84,7 @@ TEST(SessionScope, NewSessionThatChangesNothingWritesNothingMore)
 TEST(SessionScope, MalformedOrUnknownRequestedIdIsNoSession)
 {
     ManagerFixture f;
-    for (std::string bad : {"garbage", std::string(250, 'A'), "AAAAAAAAAAAAAAAAAAAAAAAA.no\"de"})
+    for (std::string bad : std::vector<std::string>{"garbage", std::string(250, 'A'), "AAAAAAAAAAAAAAAAAAAAAAAA.no\"de"})
     {
         Request r(f, bad);
         EXPECT_EQ(r.scope.session(false), nullptr);
@@ -188,9 +188,8 @@ TEST(SessionScope, RequestSeesItsOwnWrites)
     EXPECT_FALSE(s->attributeJson("a"));
     EXPECT_EQ(s->attributeNames(), std::vector<std::string>{"b"});
     EXPECT_EQ(s->maxInactiveInterval(), 10);
-    EXPECT_EQ(s->attribute("b").toString(), "x");
     s->setAttribute("n", Poco::Dynamic::Var(41));
-    EXPECT_EQ(s->attribute("n").convert<int>(), 41);
+    EXPECT_EQ(s->attributeJson("n"), std::optional<std::string>("41"));
     // Nothing reached the store before commit.
     EXPECT_EQ(f.store->load(id)->attributes.count("b"), 0u);
 }
@@ -217,9 +216,9 @@ TEST(SessionScope, InvalidJsonIsRefused)
     ManagerFixture f;
     Request r(f);
     auto* s = r.scope.session(true);
-    for (std::string bad : {"", "{", "nope", "'x'", "[1,]", "01", "{\"a\":}"})
+    for (std::string bad : {"", " ", "{", "nope", "'x'", "[1,]", "01", "{\"a\":}", "1,2", "1 2", "1],[2", "{}x"})
         EXPECT_THROW(s->setAttributeJson("x", bad), std::invalid_argument) << bad;
-    for (std::string good : {"0", "-12", "1.5e3", "true", "null", "\"s\"", "[]", "{\"a\":[1,{\"b\":null}]}"})
+    for (std::string good : {"0", "-12", "1.5e3", "true", "null", "\"s\"", "[]", "{\"a\":[1,{\"b\":null}]}", " \"x\" "})
         EXPECT_NO_THROW(s->setAttributeJson("x", good)) << good;
 }
 

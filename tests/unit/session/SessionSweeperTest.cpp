@@ -51,7 +51,10 @@ TEST(SessionSweeper, RemovedManagerCanBeDestroyedWhileTheSweeperRuns)
         f->manager.create();
         f->clock.advance(1801 * 1000);
         sweeper.add(f->manager);
-        if (i % 2 == 0) ASSERT_TRUE(f->listener->waitFor("expired ", 1, 10s));
+        if (i % 2 == 0)
+        {
+            ASSERT_TRUE(f->listener->waitFor("expired ", 1, 10s));
+        }
         sweeper.remove(f->manager);
         f.reset(); // must not be touched by the sweeper any more
     }

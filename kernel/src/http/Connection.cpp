@@ -1,0 +1,340 @@
+#include "http/Connection.h"
+
+#include "http/ProtocolError.h"
+#include "http/RequestImpl.h"
+#include "http/ResponseImpl.h"
+#include "http/ServerContext.h"
+#include "mt/BodyTooLarge.h"
+
+#include <Poco/String.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cctype>
+#include <cstring>
+#include <unistd.h>
+
+namespace mt::http {
+namespace {
+
+const std::size_t drainLimit = 64 * 1024;
+
+std::int64_t nowUs()
+{
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+/// Case-insensitive search for `token` in a comma-separated header value.
+bool hasToken(const std::string& value, const char* token)
+{
+    std::size_t tlen = std::strlen(token);
+    std::size_t i = 0;
+    while (i < value.size())
+    {
+        while (i < value.size() && (value[i] == ' ' || value[i] == '\t' || value[i] == ',')) ++i;
+        std::size_t b = i;
+        while (i < value.size() && value[i] != ',') ++i;
+        std::size_t e = i;
+        while (e > b && (value[e - 1] == ' ' || value[e - 1] == '\t')) --e;
+        if (e - b == tlen && Poco::icompare(value, b, tlen, std::string(token)) == 0) return true;
+    }
+    return false;
+}
+
+bool iequals(const std::string& a, const char* b, std::size_t blen)
+{
+    if (a.size() != blen) return false;
+    for (std::size_t i = 0; i < blen; ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
+    return true;
+}
+
+struct ActiveRequest
+{
+    explicit ActiveRequest(std::atomic<std::int64_t>& c): counter(c) { counter.fetch_add(1, std::memory_order_relaxed); }
+    ~ActiveRequest() { counter.fetch_sub(1, std::memory_order_release); }
+    std::atomic<std::int64_t>& counter;
+};
+
+} // namespace
+
+Connection::Connection(ServerContext& ctx, int fd, const Poco::Net::SocketAddress& client,
+                       const Poco::Net::SocketAddress& server):
+    _ctx(ctx),
+    _fd(fd),
+    _client(client),
+    _server(server),
+    _in(fd, std::max<std::size_t>(ctx.limits.maxHeaderBytes + 64, 16384)),
+    _out(fd),
+    _body(_in, _out)
+{
+    _request._impl = std::make_unique<ServerRequest::Impl>(_body);
+    _request._impl->client = &_client;
+    _request._impl->server = &_server;
+    _response._impl = std::make_unique<ServerResponse::Impl>(ctx, _out, _body);
+}
+
+Connection::~Connection()
+{
+    ::close(_fd);
+}
+
+Connection::Next Connection::run() noexcept
+{
+    try
+    {
+        if (closeRequested.load(std::memory_order_relaxed)) return Next::Close;
+        if (_in.available() == 0)
+        {
+            switch (_in.tryFill())
+            {
+            case SocketInput::TryResult::WouldBlock: return Next::Park;
+            case SocketInput::TryResult::Eof: return Next::Close;
+            case SocketInput::TryResult::Data: break;
+            }
+        }
+        for (;;)
+        {
+            if (_ctx.stopping.load(std::memory_order_relaxed)) return Next::Close;
+            Step step = serveOne();
+            if (step == Step::Close) return Next::Close;
+            if (step == Step::Park || _in.available() == 0) return Next::Park;
+        }
+    }
+    catch (...)
+    {
+        return Next::Close;
+    }
+}
+
+int Connection::headTooLarge() const
+{
+    std::size_t window = std::min(_in.available(), _ctx.limits.maxHeaderBytes);
+    return std::memchr(_in.data(), '\n', window) ? 431 : 414;
+}
+
+int Connection::readHead(std::size_t& headSize, std::size_t& totalSize)
+{
+    // Blank lines between requests are allowed (RFC 7230 3.5), e.g. after a POST body.
+    int skipped = 0;
+    while (_in.available() > 0 && (*_in.data() == '\r' || *_in.data() == '\n'))
+    {
+        _in.consume(1);
+        if (++skipped > 64) return 400;
+    }
+    if (_in.available() == 0) return HeadIdle;
+
+    const std::size_t limit = _ctx.limits.maxHeaderBytes + 2;
+    std::size_t scan = 0;
+    std::int64_t deadlineUs = 0;
+    for (;;)
+    {
+        if (findHeadEnd(_in.data(), _in.available(), scan, headSize, totalSize))
+            return headSize > limit ? headTooLarge() : HeadOk;
+        if (_in.available() > limit) return headTooLarge();
+        // The socket timeout bounds each read; this bounds the whole head
+        // against a client that trickles a byte at a time.
+        std::int64_t now = nowUs();
+        if (deadlineUs == 0)
+            deadlineUs = now + static_cast<std::int64_t>(_ctx.limits.readTimeoutMs) * 1000;
+        else if (now > deadlineUs)
+            return 408;
+        try
+        {
+            if (_in.fill() == 0) return HeadClosed;
+        }
+        catch (const ProtocolError& e)
+        {
+            return e.status();
+        }
+    }
+}
+
+Connection::Step Connection::serveOne()
+{
+    ServerRequest::Impl& req = *_request._impl;
+    ServerResponse::Impl& resp = *_response._impl;
+    req.reset();
+    _body.reset(RequestBody::Framing::None, 0, 0, false);
+
+    std::size_t headSize = 0;
+    std::size_t totalSize = 0;
+    int status = readHead(headSize, totalSize);
+    if (status == HeadIdle) return Step::Park;
+    if (status == HeadClosed) return Step::Close;
+
+    ActiveRequest active(_ctx.activeRequests);
+    std::int64_t startUs = nowUs();
+    if (status == HeadOk)
+    {
+        status = parseRequestHead(_in.data(), headSize, _ctx.limits.maxHeaderFields, req.head);
+        _in.consume(totalSize);
+    }
+    if (status != HeadOk)
+    {
+        reject(status, startUs);
+        return Step::Close;
+    }
+
+    // One pass over the headers for everything that decides framing and keep-alive.
+    const std::string* connection = nullptr;
+    const std::string* transferEncoding = nullptr;
+    const std::string* contentLength = nullptr;
+    const std::string* expect = nullptr;
+    for (const auto& h : req.head.headers)
+    {
+        const std::string& n = h.first;
+        if (iequals(n, "connection", 10)) connection = &h.second;
+        else if (iequals(n, "content-length", 14))
+        {
+            if (contentLength && *contentLength != h.second) return reject(400, startUs), Step::Close;
+            contentLength = &h.second;
+        }
+        else if (iequals(n, "transfer-encoding", 17)) transferEncoding = &h.second;
+        else if (iequals(n, "expect", 6)) expect = &h.second;
+    }
+
+    const bool http10 = req.head.version[7] == '0';
+    RequestBody::Framing framing = RequestBody::Framing::None;
+    long long length = 0;
+    if (transferEncoding)
+    {
+        // Both headers at once is the classic request-smuggling shape.
+        if (contentLength) return reject(400, startUs), Step::Close;
+        if (Poco::icompare(*transferEncoding, "chunked") != 0) return reject(501, startUs), Step::Close;
+        framing = RequestBody::Framing::Chunked;
+    }
+    else if (contentLength)
+    {
+        const std::string& v = *contentLength;
+        if (v.empty() || v.size() > 18 || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            return reject(v.size() > 18 ? 413 : 400, startUs), Step::Close;
+        length = std::stoll(v);
+        if (static_cast<unsigned long long>(length) > _ctx.limits.maxBodyBytes) return reject(413, startUs), Step::Close;
+        framing = RequestBody::Framing::Fixed;
+    }
+    bool expectContinue = false;
+    if (expect)
+    {
+        if (Poco::icompare(*expect, "100-continue") != 0) return reject(417, startUs), Step::Close;
+        expectContinue = !http10;
+    }
+
+    bool keepAlive = _ctx.limits.keepAlive &&
+        (http10 ? (connection && hasToken(*connection, "keep-alive")) : !(connection && hasToken(*connection, "close")));
+    ++_served;
+    if (_ctx.limits.maxKeepAliveRequests > 0 && _served >= _ctx.limits.maxKeepAliveRequests) keepAlive = false;
+
+    _body.reset(framing, length, _ctx.limits.maxBodyBytes, expectContinue);
+    resp.reset(keepAlive, req.head.method == "HEAD", http10);
+
+    int failure = 0;
+    try
+    {
+        _ctx.dispatcher.dispatch(_request, _response);
+    }
+    catch (const mt::BodyTooLarge&)
+    {
+        failure = 413;
+    }
+    catch (const ProtocolError& e)
+    {
+        failure = e.status();
+    }
+    catch (const ConnectionLost&)
+    {
+        return Step::Close;
+    }
+    catch (const std::exception& e)
+    {
+        failure = 500;
+        _ctx.logger.error("request " + req.head.method + " " + req.head.uri + " failed: " + e.what());
+    }
+    catch (...)
+    {
+        failure = 500;
+        _ctx.logger.error("request " + req.head.method + " " + req.head.uri + " failed: unknown exception");
+    }
+    if (failure)
+    {
+        // The body is in an unknown state and the handler may have half-written: close.
+        resp.closeRequested = true;
+        resp.willClose = true;
+        if (!resp.committed)
+        {
+            try
+            {
+                _response.sendError(failure, "");
+            }
+            catch (...)
+            {
+                return Step::Close;
+            }
+            if (failure < 500) _ctx.rejected.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+
+    bool close = true;
+    try
+    {
+        close = resp.finish();
+        _out.flush();
+        if (!close && !_body.finished() && !_body.drain(drainLimit)) close = true;
+    }
+    catch (...)
+    {
+        close = true;
+    }
+    report(startUs);
+    return close ? Step::Close : Step::Continue;
+}
+
+void Connection::reject(int status, std::int64_t startUs)
+{
+    ServerResponse::Impl& resp = *_response._impl;
+    _body.reset(RequestBody::Framing::None, 0, 0, false);
+    resp.reset(false, false, false);
+    if (status == 400 || status == 408 || status == 413 || status == 414 || status == 431)
+        _ctx.rejected.fetch_add(1, std::memory_order_relaxed);
+    try
+    {
+        _response.sendError(status, "");
+        resp.finish();
+        _out.flush();
+    }
+    catch (...)
+    {
+    }
+    report(startUs);
+}
+
+void Connection::report(std::int64_t startUs)
+{
+    const ServerRequest::Impl& req = *_request._impl;
+    const ServerResponse::Impl& resp = *_response._impl;
+    std::int64_t durationUs = nowUs() - startUs;
+    _ctx.requests.fetch_add(1, std::memory_order_relaxed);
+    _ctx.processingTimeUs.fetch_add(static_cast<std::uint64_t>(durationUs), std::memory_order_relaxed);
+    if (resp.status >= 500) _ctx.errors.fetch_add(1, std::memory_order_relaxed);
+    if (!_ctx.accessLog) return;
+    AccessRecord r;
+    r.client = _client.toString();
+    r.method = req.head.method.empty() ? "-" : req.head.method;
+    r.uri = req.head.uri;
+    r.version = req.head.version;
+    r.status = resp.status;
+    r.bytes = _response.bytesSent();
+    r.durationUs = durationUs;
+    r.referer = req.head.headers.get("Referer", "");
+    r.userAgent = req.head.headers.get("User-Agent", "");
+    try
+    {
+        _ctx.accessLog(r);
+    }
+    catch (...)
+    {
+    }
+}
+
+} // namespace mt::http

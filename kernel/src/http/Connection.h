@@ -1,0 +1,67 @@
+#pragma once
+// One client connection. Owned by exactly one party at a time: the poller
+// while parked (armed in epoll), the work queue, or the worker running it.
+// run() serves every request that is already buffered (pipelining) and then
+// tells the worker to park the connection again or close it.
+
+#include "http/RequestBody.h"
+#include "http/ServerRequest.h"
+#include "http/ServerResponse.h"
+#include "http/SocketInput.h"
+#include "http/SocketOutput.h"
+
+#include <Poco/Net/SocketAddress.h>
+
+#include <atomic>
+#include <cstdint>
+
+namespace mt::http {
+
+struct ServerContext;
+
+class Connection
+{
+public:
+    enum class Next { Park, Close };
+
+    Connection(ServerContext& ctx, int fd, const Poco::Net::SocketAddress& client,
+               const Poco::Net::SocketAddress& server);
+    ~Connection(); ///< closes the socket
+
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    int fd() const { return _fd; }
+    /// Serves buffered/readable requests; never throws.
+    Next run() noexcept;
+
+    // Parking state, read by the poller's idle scan and by stop().
+    std::atomic<bool> parked{false};
+    std::atomic<std::int64_t> parkedSinceMs{0};
+    /// Set (before shutdown()) when the server wants this connection gone.
+    std::atomic<bool> closeRequested{false};
+
+private:
+    enum class Step { Continue, Park, Close };
+    enum HeadResult { HeadOk = 0, HeadIdle = -2, HeadClosed = -1 };
+
+    Step serveOne();
+    int readHead(std::size_t& headSize, std::size_t& totalSize);
+    int headTooLarge() const;
+    /// The server's own error answer (400, 408, 413, ...), then close.
+    void reject(int status, std::int64_t startUs);
+    void report(std::int64_t startUs);
+
+    ServerContext& _ctx;
+    int _fd;
+    Poco::Net::SocketAddress _client;
+    Poco::Net::SocketAddress _server;
+    SocketInput _in;
+    SocketOutput _out;
+    RequestBody _body;
+    ServerRequest _request;
+    ServerResponse _response;
+    int _served = 0;
+};
+
+} // namespace mt::http

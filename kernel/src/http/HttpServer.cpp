@@ -1,0 +1,440 @@
+#include "http/HttpServer.h"
+
+#include "http/Connection.h"
+#include "http/ServerContext.h"
+
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/ServerSocket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <fcntl.h>
+#include <mutex>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+#include <unordered_set>
+#include <vector>
+
+namespace mt::http {
+namespace {
+
+std::int64_t nowMs()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+void signal(int eventFd)
+{
+    std::uint64_t one = 1;
+    ssize_t r = ::write(eventFd, &one, sizeof(one));
+    (void)r;
+}
+
+} // namespace
+
+struct HttpServer::Impl
+{
+    Impl(const ServerLimits& limits, Dispatcher& dispatcher, Poco::Logger& logger):
+        ctx(limits, dispatcher, logger)
+    {
+    }
+
+    void acceptLoop();
+    void accepted(int fd, const sockaddr_storage& peer, socklen_t peerLen);
+    void pollLoop();
+    void expireIdle(std::int64_t now);
+    void workerLoop();
+    void enqueue(std::vector<Connection*>& batch);
+    void park(Connection* c);
+    void closeConnection(Connection* c);
+    /// shutdown() every registered connection (only the parked ones if `parkedOnly`):
+    /// their owner then sees end of stream or an I/O error and closes them.
+    void shutdownConnections(bool parkedOnly);
+    void joinWorkers();
+    void deleteParked();
+
+    ServerContext ctx;
+    Poco::Net::ServerSocket listener;
+    unsigned short port = 0;
+    bool running = false;
+    int epollFd = -1;
+    int pollWake = -1;
+    int acceptWake = -1;
+    std::atomic<bool> pollerExit{false};
+    std::thread acceptor;
+    std::thread poller;
+    std::vector<std::thread> workers;
+    std::atomic<int> liveWorkers{0};
+
+    std::mutex queueMutex;
+    std::condition_variable queueReady;
+    std::deque<Connection*> queue;
+    int idleWorkers = 0;
+    bool queueClosed = false;
+
+    std::mutex registryMutex;
+    std::unordered_set<Connection*> registry;
+};
+
+void HttpServer::Impl::acceptLoop()
+{
+    pollfd fds[2] = {{listener.impl()->sockfd(), POLLIN, 0}, {acceptWake, POLLIN, 0}};
+    for (;;)
+    {
+        int r = ::poll(fds, 2, -1);
+        if (r < 0)
+        {
+            if (errno == EINTR) continue;
+            ctx.logger.error(std::string("accept poll failed: ") + std::strerror(errno));
+            return;
+        }
+        if (fds[1].revents) return;
+        if (!(fds[0].revents & POLLIN)) continue;
+        for (int i = 0; i < 256; ++i)
+        {
+            sockaddr_storage peer{};
+            socklen_t peerLen = sizeof(peer);
+            int fd = ::accept4(fds[0].fd, reinterpret_cast<sockaddr*>(&peer), &peerLen, SOCK_CLOEXEC);
+            if (fd < 0)
+            {
+                if (errno == EMFILE || errno == ENFILE)
+                {
+                    // Out of descriptors: back off instead of spinning on a readable listener.
+                    ctx.logger.warning("accept: out of file descriptors");
+                    ::poll(fds + 1, 1, 50);
+                }
+                break;
+            }
+            accepted(fd, peer, peerLen);
+        }
+    }
+}
+
+void HttpServer::Impl::accepted(int fd, const sockaddr_storage& peer, socklen_t peerLen)
+{
+    if (ctx.openConnections.load(std::memory_order_relaxed) >= ctx.limits.maxConnections)
+    {
+        ::close(fd);
+        return;
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    timeval tv{ctx.limits.readTimeoutMs / 1000, (ctx.limits.readTimeoutMs % 1000) * 1000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    sockaddr_storage local{};
+    socklen_t localLen = sizeof(local);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &localLen);
+
+    Connection* c;
+    try
+    {
+        c = new Connection(ctx, fd,
+                           Poco::Net::SocketAddress(reinterpret_cast<const sockaddr*>(&peer), peerLen),
+                           Poco::Net::SocketAddress(reinterpret_cast<const sockaddr*>(&local), localLen));
+    }
+    catch (const std::exception& e)
+    {
+        ctx.logger.error(std::string("accept: ") + e.what());
+        ::close(fd);
+        return;
+    }
+    {
+        std::lock_guard<std::mutex> lock(registryMutex);
+        registry.insert(c);
+    }
+    ctx.openConnections.fetch_add(1, std::memory_order_relaxed);
+    // New connections wait in the poller like idle ones: a client that
+    // connects and says nothing costs no worker.
+    c->parkedSinceMs = nowMs();
+    c->parked = true;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+    ev.data.ptr = c;
+    if (::epoll_ctl(epollFd, EPOLL_CTL_ADD, fd, &ev) != 0)
+    {
+        c->parked = false;
+        closeConnection(c);
+    }
+}
+
+void HttpServer::Impl::pollLoop()
+{
+    const int scanEveryMs = std::clamp(ctx.limits.keepAliveTimeoutMs / 4, 10, 1000);
+    std::int64_t lastScan = nowMs();
+    epoll_event events[256];
+    std::vector<Connection*> batch;
+    batch.reserve(256);
+    for (;;)
+    {
+        int n = ::epoll_wait(epollFd, events, 256, scanEveryMs);
+        bool wake = false;
+        for (int i = 0; i < n; ++i)
+        {
+            auto* c = static_cast<Connection*>(events[i].data.ptr);
+            if (!c)
+            {
+                std::uint64_t v;
+                ssize_t r = ::read(pollWake, &v, sizeof(v));
+                (void)r;
+                wake = true;
+                continue;
+            }
+            c->parked.store(false, std::memory_order_relaxed);
+            batch.push_back(c);
+        }
+        if (!batch.empty()) enqueue(batch);
+        if (wake && pollerExit.load()) return;
+        std::int64_t now = nowMs();
+        if (now - lastScan >= scanEveryMs)
+        {
+            lastScan = now;
+            expireIdle(now);
+        }
+    }
+}
+
+void HttpServer::Impl::expireIdle(std::int64_t now)
+{
+    std::lock_guard<std::mutex> lock(registryMutex);
+    for (Connection* c : registry)
+    {
+        if (c->parked.load(std::memory_order_relaxed) && !c->closeRequested.load(std::memory_order_relaxed) &&
+            now - c->parkedSinceMs.load(std::memory_order_relaxed) > ctx.limits.keepAliveTimeoutMs)
+        {
+            // Not closed here: a worker may be just re-arming it. shutdown()
+            // makes it readable, and whoever runs it next closes it.
+            c->closeRequested = true;
+            ::shutdown(c->fd(), SHUT_RDWR);
+        }
+    }
+}
+
+void HttpServer::Impl::enqueue(std::vector<Connection*>& batch)
+{
+    int idle;
+    {
+        std::lock_guard<std::mutex> lock(queueMutex);
+        queue.insert(queue.end(), batch.begin(), batch.end());
+        idle = idleWorkers;
+    }
+    if (idle > 0)
+    {
+        if (static_cast<int>(batch.size()) >= idle)
+            queueReady.notify_all();
+        else
+            for (std::size_t i = 0; i < batch.size(); ++i) queueReady.notify_one();
+    }
+    batch.clear();
+}
+
+void HttpServer::Impl::workerLoop()
+{
+    for (;;)
+    {
+        Connection* c;
+        {
+            std::unique_lock<std::mutex> lock(queueMutex);
+            while (queue.empty() && !queueClosed)
+            {
+                ++idleWorkers;
+                queueReady.wait(lock);
+                --idleWorkers;
+            }
+            if (queue.empty()) break;
+            c = queue.front();
+            queue.pop_front();
+        }
+        if (c->run() == Connection::Next::Park && !ctx.stopping.load(std::memory_order_relaxed))
+            park(c);
+        else
+            closeConnection(c);
+    }
+    liveWorkers.fetch_sub(1);
+}
+
+void HttpServer::Impl::park(Connection* c)
+{
+    c->parkedSinceMs.store(nowMs(), std::memory_order_relaxed);
+    c->parked.store(true, std::memory_order_relaxed);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+    ev.data.ptr = c;
+    // After a successful MOD the poller owns c: do not touch it again.
+    if (::epoll_ctl(epollFd, EPOLL_CTL_MOD, c->fd(), &ev) != 0)
+    {
+        c->parked.store(false);
+        closeConnection(c);
+    }
+}
+
+void HttpServer::Impl::closeConnection(Connection* c)
+{
+    {
+        std::lock_guard<std::mutex> lock(registryMutex);
+        registry.erase(c);
+    }
+    ctx.openConnections.fetch_sub(1, std::memory_order_relaxed);
+    delete c;
+}
+
+void HttpServer::Impl::shutdownConnections(bool parkedOnly)
+{
+    std::lock_guard<std::mutex> lock(registryMutex);
+    for (Connection* c : registry)
+    {
+        if (parkedOnly && !c->parked.load()) continue;
+        c->closeRequested = true;
+        ::shutdown(c->fd(), SHUT_RDWR);
+    }
+}
+
+void HttpServer::Impl::joinWorkers()
+{
+    for (auto& t : workers)
+        if (t.joinable()) t.join();
+    workers.clear();
+}
+
+void HttpServer::Impl::deleteParked()
+{
+    // Only called with the poller and all workers gone: parked connections have no owner left.
+    std::vector<Connection*> orphans;
+    {
+        std::lock_guard<std::mutex> lock(registryMutex);
+        orphans.assign(registry.begin(), registry.end());
+        registry.clear();
+    }
+    for (Connection* c : orphans)
+    {
+        ctx.openConnections.fetch_sub(1, std::memory_order_relaxed);
+        delete c;
+    }
+}
+
+HttpServer::HttpServer(const ServerLimits& limits, Dispatcher& dispatcher, Poco::Logger& logger):
+    _impl(std::make_unique<Impl>(limits, dispatcher, logger))
+{
+}
+
+HttpServer::~HttpServer()
+{
+    stop(0);
+    _impl->joinWorkers();
+    _impl->deleteParked();
+    for (int fd : {_impl->epollFd, _impl->pollWake, _impl->acceptWake})
+        if (fd >= 0) ::close(fd);
+}
+
+void HttpServer::setAccessLog(AccessLog sink)
+{
+    _impl->ctx.accessLog = std::move(sink);
+}
+
+void HttpServer::start()
+{
+    Impl& s = *_impl;
+    if (s.running) return;
+    const ServerLimits& l = s.ctx.limits;
+    try
+    {
+        s.listener.bind(Poco::Net::SocketAddress(l.host, l.port), true, false); // no SO_REUSEPORT: a second server must fail
+        s.listener.listen(1024);
+    }
+    catch (const Poco::Exception& e)
+    {
+        throw Poco::Net::NetException("cannot listen on " + l.host + ":" + std::to_string(l.port) + ": " + e.displayText());
+    }
+    s.port = s.listener.address().port();
+    int lfd = s.listener.impl()->sockfd();
+    ::fcntl(lfd, F_SETFL, ::fcntl(lfd, F_GETFL) | O_NONBLOCK);
+
+    s.epollFd = ::epoll_create1(EPOLL_CLOEXEC);
+    s.pollWake = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    s.acceptWake = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (s.epollFd < 0 || s.pollWake < 0 || s.acceptWake < 0)
+        throw Poco::Net::NetException("cannot create epoll/eventfd for " + l.host + ":" + std::to_string(l.port));
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = nullptr;
+    ::epoll_ctl(s.epollFd, EPOLL_CTL_ADD, s.pollWake, &ev);
+
+    s.running = true;
+    int threads = std::max(1, l.threads);
+    s.liveWorkers = threads;
+    for (int i = 0; i < threads; ++i) s.workers.emplace_back([&s] { s.workerLoop(); });
+    s.poller = std::thread([&s] { s.pollLoop(); });
+    s.acceptor = std::thread([&s] { s.acceptLoop(); });
+}
+
+unsigned short HttpServer::port() const
+{
+    return _impl->port;
+}
+
+int HttpServer::stop(int drainTimeoutMs)
+{
+    Impl& s = *_impl;
+    if (!s.running) return 0;
+    s.running = false;
+    s.ctx.stopping = true;
+
+    signal(s.acceptWake);
+    s.acceptor.join();
+    s.listener.close();
+    s.shutdownConnections(true);
+
+    const std::int64_t deadline = nowMs() + std::max(0, drainTimeoutMs);
+    while (s.ctx.activeRequests.load(std::memory_order_acquire) > 0 && nowMs() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    int cut = static_cast<int>(s.ctx.activeRequests.load());
+    // Unblocks in-flight reads and writes; their workers then close.
+    s.shutdownConnections(false);
+
+    s.pollerExit = true;
+    signal(s.pollWake);
+    s.poller.join();
+    {
+        std::lock_guard<std::mutex> lock(s.queueMutex);
+        s.queueClosed = true;
+    }
+    s.queueReady.notify_all();
+
+    // A handler that ignores the stop (blocked on something other than the
+    // socket) keeps its worker; the destructor waits for it.
+    const std::int64_t joinDeadline = nowMs() + (cut == 0 ? 1000 : 100);
+    while (s.liveWorkers.load() > 0 && nowMs() < joinDeadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (s.liveWorkers.load() == 0)
+    {
+        s.joinWorkers();
+        s.deleteParked();
+    }
+    return cut;
+}
+
+ServerStats HttpServer::stats() const
+{
+    const ServerContext& c = _impl->ctx;
+    ServerStats st;
+    st.requests = c.requests.load(std::memory_order_relaxed);
+    st.errors = c.errors.load(std::memory_order_relaxed);
+    st.rejected = c.rejected.load(std::memory_order_relaxed);
+    st.openConnections = c.openConnections.load(std::memory_order_relaxed);
+    st.activeRequests = c.activeRequests.load(std::memory_order_relaxed);
+    st.processingTimeUs = c.processingTimeUs.load(std::memory_order_relaxed);
+    return st;
+}
+
+} // namespace mt::http

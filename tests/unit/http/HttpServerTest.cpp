@@ -1,0 +1,621 @@
+// HttpServer over real sockets on 127.0.0.1 with a scripted dispatcher.
+#include "TestClient.h"
+
+#include "http/HttpServer.h"
+#include "http/ServerRequest.h"
+#include "http/ServerResponse.h"
+#include "mt/BodyTooLarge.h"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/Channel.h>
+#include <Poco/Logger.h>
+#include <Poco/Message.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+using namespace mt::http;
+using namespace mt::http::test;
+
+namespace {
+
+class FnDispatcher : public Dispatcher
+{
+public:
+    std::function<void(ServerRequest&, ServerResponse&)> fn;
+    void dispatch(ServerRequest& req, ServerResponse& resp) override { fn(req, resp); }
+};
+
+class CountingChannel : public Poco::Channel
+{
+public:
+    void log(const Poco::Message& msg) override
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (msg.getPriority() <= Poco::Message::PRIO_ERROR) errors.push_back(msg.getText());
+    }
+    std::vector<std::string> snapshot()
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        return errors;
+    }
+    std::mutex mutex;
+    std::vector<std::string> errors;
+};
+
+class Latch
+{
+public:
+    void open()
+    {
+        std::lock_guard<std::mutex> lock(_m);
+        _open = true;
+        _cv.notify_all();
+    }
+    bool wait(int timeoutMs = 10000)
+    {
+        std::unique_lock<std::mutex> lock(_m);
+        return _cv.wait_for(lock, std::chrono::milliseconds(timeoutMs), [this] { return _open; });
+    }
+
+private:
+    std::mutex _m;
+    std::condition_variable _cv;
+    bool _open = false;
+};
+
+/// Polls `cond` until true or the deadline; no fixed sleeps stand in for synchronisation.
+template <class F>
+bool eventually(F cond, int timeoutMs = 5000)
+{
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    while (std::chrono::steady_clock::now() < deadline)
+    {
+        if (cond()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return cond();
+}
+
+class HttpServerTest : public ::testing::Test
+{
+protected:
+    HttpServerTest(): logger(Poco::Logger::get("http-test"))
+    {
+        logger.setChannel(channel);
+        logger.setLevel(Poco::Message::PRIO_WARNING);
+        limits.host = "127.0.0.1";
+        limits.port = 0;
+        limits.threads = 4;
+        dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) {
+            resp.sendBody("path=" + req.path(), "text/plain");
+        };
+    }
+
+    void start()
+    {
+        server = std::make_unique<HttpServer>(limits, dispatcher, logger);
+        server->setAccessLog([this](const AccessRecord& r) {
+            std::lock_guard<std::mutex> lock(logMutex);
+            accessLog.push_back(r);
+        });
+        server->start();
+        ASSERT_NE(server->port(), 0);
+    }
+
+    unsigned short port() const { return server->port(); }
+
+    std::vector<AccessRecord> records()
+    {
+        std::lock_guard<std::mutex> lock(logMutex);
+        return accessLog;
+    }
+
+    ServerLimits limits;
+    FnDispatcher dispatcher;
+    Poco::AutoPtr<CountingChannel> channel{new CountingChannel};
+    Poco::Logger& logger;
+    std::mutex logMutex;
+    std::vector<AccessRecord> accessLog;
+    std::unique_ptr<HttpServer> server; // last: destroyed first, while the access log still exists
+};
+
+TEST_F(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection)
+{
+    start();
+    TestClient c(port());
+    for (int i = 0; i < 100; ++i)
+    {
+        Reply r = c.roundTrip(get("/n/" + std::to_string(i)));
+        ASSERT_TRUE(r.ok) << i;
+        EXPECT_EQ(r.status, 200);
+        EXPECT_EQ(r.body, "path=/n/" + std::to_string(i));
+        EXPECT_EQ(r.header("connection"), "");
+        EXPECT_FALSE(r.header("date").empty());
+        EXPECT_EQ(r.header("server"), "MicroTomcat");
+    }
+    // Counters are updated just after the response leaves.
+    EXPECT_TRUE(eventually([&] { return server->stats().requests == 100u; }));
+    EXPECT_EQ(server->stats().openConnections, 1);
+}
+
+TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder)
+{
+    start();
+    TestClient c(port());
+    c.send(get("/first") + get("/second") + get("/third"));
+    EXPECT_EQ(c.read().body, "path=/first");
+    EXPECT_EQ(c.read().body, "path=/second");
+    EXPECT_EQ(c.read().body, "path=/third");
+}
+
+TEST_F(HttpServerTest, ManyKeepAliveConnectionsDoNotStarveFewWorkers)
+{
+    limits.threads = 4;
+    start();
+    const int n = 200;
+    std::vector<std::unique_ptr<TestClient>> clients;
+    for (int i = 0; i < n; ++i)
+    {
+        clients.push_back(std::make_unique<TestClient>(port(), 5000));
+        ASSERT_TRUE(clients.back()->connected());
+    }
+    // Two rounds: the second proves that kept-alive connections from round one
+    // were handed back instead of holding the 4 workers.
+    for (int round = 0; round < 2; ++round)
+    {
+        for (int i = 0; i < n; ++i) clients[i]->send(get("/c/" + std::to_string(i)));
+        for (int i = 0; i < n; ++i)
+        {
+            Reply r = clients[i]->read();
+            ASSERT_TRUE(r.ok) << "round " << round << " client " << i;
+            EXPECT_EQ(r.body, "path=/c/" + std::to_string(i));
+        }
+    }
+    EXPECT_TRUE(eventually([&] { return server->stats().openConnections == n; }));
+}
+
+TEST_F(HttpServerTest, Http10ClosesUnlessKeepAliveAsked)
+{
+    start();
+    {
+        TestClient c(port());
+        Reply r = c.roundTrip("GET /old HTTP/1.0\r\n\r\n");
+        EXPECT_EQ(r.status, 200);
+        EXPECT_EQ(r.body, "path=/old");
+        EXPECT_EQ(r.header("connection"), "close");
+        EXPECT_TRUE(c.waitClosed());
+    }
+    {
+        TestClient c(port());
+        Reply r = c.roundTrip("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        EXPECT_EQ(r.header("connection"), "keep-alive");
+        EXPECT_EQ(c.roundTrip("GET /b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").body, "path=/b");
+    }
+}
+
+TEST_F(HttpServerTest, Http10StreamedBodyIsCloseDelimited)
+{
+    dispatcher.fn = [](ServerRequest&, ServerResponse& resp) { resp.send() << "streamed"; };
+    start();
+    TestClient c(port());
+    c.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    std::string all = c.readAll();
+    EXPECT_NE(all.find("Connection: close"), std::string::npos);
+    EXPECT_EQ(all.find("Transfer-Encoding"), std::string::npos);
+    EXPECT_EQ(all.substr(all.size() - 8), "streamed");
+}
+
+TEST_F(HttpServerTest, HeadKeepsContentLengthButSendsNoBody)
+{
+    start();
+    TestClient c(port());
+    Reply r = c.roundTrip("HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n", true);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("content-length"), "7");
+    // Had body bytes been sent, they would be parsed as the next status line.
+    Reply next = c.roundTrip(get("/after"));
+    EXPECT_EQ(next.status, 200);
+    EXPECT_EQ(next.body, "path=/after");
+}
+
+TEST_F(HttpServerTest, ChunkedResponseAndChunkedRequestBody)
+{
+    dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) {
+        std::string body = req.readBody();
+        std::ostream& out = resp.send();
+        out << "got:" << body;
+    };
+    start();
+    TestClient c(port());
+    Reply r = c.roundTrip("POST /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nTrailer: t\r\n\r\n");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("transfer-encoding"), "chunked");
+    EXPECT_EQ(r.body, "got:hello, world");
+    EXPECT_EQ(c.roundTrip(get("/next")).status, 200);
+}
+
+TEST_F(HttpServerTest, BodyStreamReadsFixedLength)
+{
+    dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) {
+        std::string word, all;
+        while (req.body() >> word) all += "[" + word + "]";
+        resp.sendBody(all);
+    };
+    start();
+    TestClient c(port());
+    Reply r = c.roundTrip("PUT / HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world");
+    EXPECT_EQ(r.body, "[hello][world]");
+}
+
+TEST_F(HttpServerTest, QueryAndFormParameters)
+{
+    dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) {
+        resp.sendBody(req.parameter("q") + "|" + req.parameter("name") + "|" + req.parameter("missing", "fb") + "|" +
+                      (req.hasParameter("flag") ? "yes" : "no"));
+    };
+    start();
+    TestClient c(port());
+    std::string form = "name=J%C3%BCrgen+X&flag=";
+    Reply r = c.roundTrip("POST /f?q=a%26b HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\n"
+                          "Content-Length: " + std::to_string(form.size()) + "\r\n\r\n" + form);
+    EXPECT_EQ(r.body, "a&b|J\xC3\xBCrgen X|fb|yes");
+}
+
+TEST_F(HttpServerTest, RequestAccessors)
+{
+    dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) {
+        std::string s = req.method() + " " + req.version() + " ctx='" + req.contextPath() + "' info=" + req.pathInfo() +
+            " sid=" + req.pathSessionId() + " raw=" + req.rawPath() + " q=" + req.query() +
+            " h=" + req.header("x-test") + " client=" + req.clientAddress().host().toString() +
+            " server=" + std::to_string(req.serverAddress().port());
+        req.setContext("/app", "/rest");
+        s += " after=" + req.contextPath() + req.pathInfo() + " session=" + (req.session() ? "yes" : "null");
+        try
+        {
+            req.changeSessionId();
+        }
+        catch (const std::logic_error&)
+        {
+            s += " nochange";
+        }
+        resp.sendBody(s);
+    };
+    start();
+    TestClient c(port());
+    Reply r = c.roundTrip(get("/app/rest%21;jsessionid=S1?k=v", "X-Test: yes\r\n"));
+    EXPECT_EQ(r.body, "GET HTTP/1.1 ctx='' info=/app/rest! sid=S1 raw=/app/rest%21 q=k=v h=yes client=127.0.0.1 server=" +
+                          std::to_string(port()) + " after=/app/rest session=null nochange");
+}
+
+TEST_F(HttpServerTest, TooManyHeaderFieldsIs431)
+{
+    limits.maxHeaderFields = 10;
+    start();
+    std::string extra;
+    for (int i = 0; i < 11; ++i) extra += "X-H" + std::to_string(i) + ": v\r\n";
+    TestClient c(port());
+    Reply r = c.roundTrip(get("/", extra));
+    EXPECT_EQ(r.status, 431);
+    EXPECT_EQ(r.header("connection"), "close");
+    EXPECT_TRUE(c.waitClosed());
+    EXPECT_TRUE(eventually([&] { return server->stats().rejected == 1u; }));
+}
+
+TEST_F(HttpServerTest, HeadersTooBigIs431)
+{
+    limits.maxHeaderBytes = 1024;
+    start();
+    TestClient c(port());
+    Reply r = c.roundTrip(get("/", "X-Big: " + std::string(2000, 'a') + "\r\n"));
+    EXPECT_EQ(r.status, 431);
+    EXPECT_TRUE(c.waitClosed());
+}
+
+TEST_F(HttpServerTest, UriTooLongIs414)
+{
+    limits.maxHeaderBytes = 1024;
+    start();
+    TestClient c(port());
+    Reply r = c.roundTrip(get("/" + std::string(3000, 'u')));
+    EXPECT_EQ(r.status, 414);
+    EXPECT_TRUE(c.waitClosed());
+    ASSERT_TRUE(eventually([&] { return records().size() == 1u; }));
+    auto log = records();
+    EXPECT_EQ(log[0].status, 414);
+    EXPECT_EQ(log[0].method, "-");
+}
+
+TEST_F(HttpServerTest, ContentLengthOverLimitIs413BeforeReadingBody)
+{
+    limits.maxBodyBytes = 100;
+    bool called = false;
+    dispatcher.fn = [&](ServerRequest&, ServerResponse& resp) { called = true; resp.sendBody("x"); };
+    start();
+    TestClient c(port());
+    // Headers only: the answer must not wait for the 1 MB that never comes.
+    Reply r = c.roundTrip("POST / HTTP/1.1\r\nContent-Length: 1000000\r\n\r\n");
+    EXPECT_EQ(r.status, 413);
+    EXPECT_EQ(r.header("connection"), "close");
+    EXPECT_TRUE(c.waitClosed());
+    EXPECT_FALSE(called);
+}
+
+TEST_F(HttpServerTest, ChunkedBodyGrowingPastLimitIs413)
+{
+    limits.maxBodyBytes = 100;
+    std::atomic<bool> sawTooLarge{false};
+    dispatcher.fn = [&](ServerRequest& req, ServerResponse& resp) {
+        try
+        {
+            req.readBody();
+        }
+        catch (const mt::BodyTooLarge&)
+        {
+            sawTooLarge = true;
+            throw;
+        }
+        resp.sendBody("unexpected");
+    };
+    start();
+    TestClient c(port());
+    std::string chunk = std::string(60, 'z');
+    Reply r = c.roundTrip("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3c\r\n" + chunk + "\r\n3c\r\n" + chunk +
+                          "\r\n0\r\n\r\n");
+    EXPECT_EQ(r.status, 413);
+    EXPECT_TRUE(sawTooLarge);
+    EXPECT_TRUE(c.waitClosed());
+}
+
+TEST_F(HttpServerTest, StalledHeadIs408)
+{
+    limits.readTimeoutMs = 300;
+    start();
+    TestClient c(port());
+    auto t0 = std::chrono::steady_clock::now();
+    c.send("GET /slow HTTP/1.1\r\nHost: x\r\n");
+    Reply r = c.read();
+    EXPECT_EQ(r.status, 408);
+    EXPECT_TRUE(c.waitClosed());
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(250));
+}
+
+TEST_F(HttpServerTest, StalledBodyIs408)
+{
+    limits.readTimeoutMs = 300;
+    dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) { resp.sendBody(req.readBody()); };
+    start();
+    TestClient c(port());
+    Reply r = c.roundTrip("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+    EXPECT_EQ(r.status, 408);
+    EXPECT_TRUE(c.waitClosed());
+}
+
+TEST_F(HttpServerTest, GarbageIs400)
+{
+    start();
+    TestClient c(port());
+    Reply r = c.roundTrip("\x16\x03\x01 garbage garbage\r\n\r\n");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_TRUE(c.waitClosed());
+    TestClient c2(port());
+    EXPECT_EQ(c2.roundTrip(get("/bad%2")).status, 400);
+    TestClient c3(port());
+    EXPECT_EQ(c3.roundTrip("POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n").status, 400);
+}
+
+TEST_F(HttpServerTest, UnsupportedTransferEncodingIs501)
+{
+    start();
+    TestClient c(port());
+    EXPECT_EQ(c.roundTrip("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n").status, 501);
+}
+
+TEST_F(HttpServerTest, ExpectContinueIsAnsweredOnFirstRead)
+{
+    dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) { resp.sendBody("body=" + req.readBody()); };
+    start();
+    TestClient c(port());
+    c.send("PUT / HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+    Reply interim = c.read();
+    EXPECT_EQ(interim.status, 100);
+    c.send("data");
+    Reply r = c.read();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "body=data");
+}
+
+TEST_F(HttpServerTest, UnreadBodyIsDrainedBeforeNextRequest)
+{
+    dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) { resp.sendBody("path=" + req.path()); };
+    start();
+    TestClient c(port());
+    Reply r = c.roundTrip("POST /ignored HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789");
+    EXPECT_EQ(r.body, "path=/ignored");
+    EXPECT_EQ(r.header("connection"), "");
+    EXPECT_EQ(c.roundTrip(get("/next")).body, "path=/next");
+}
+
+TEST_F(HttpServerTest, BeforeCommitHookRunsExactlyOnce)
+{
+    std::atomic<int> hookCalls{0};
+    dispatcher.fn = [&](ServerRequest& req, ServerResponse& resp) {
+        resp.setBeforeCommit([&resp, &hookCalls] {
+            ++hookCalls;
+            resp.setHeader("X-Hook", "ran");
+        });
+        if (req.path() == "/send")
+            resp.sendBody("body");
+        else if (req.path() == "/stream")
+            resp.send() << "streamed";
+        else
+            resp.setStatus(201); // sends nothing: the connection answers
+    };
+    start();
+    TestClient c(port());
+    for (const char* path : {"/send", "/stream", "/nothing"})
+    {
+        hookCalls = 0;
+        Reply r = c.roundTrip(get(path));
+        EXPECT_EQ(hookCalls.load(), 1) << path;
+        EXPECT_EQ(r.header("x-hook"), "ran") << path;
+    }
+    Reply r = c.roundTrip(get("/nothing"));
+    EXPECT_EQ(r.status, 201);
+    EXPECT_EQ(r.header("content-length"), "0");
+}
+
+TEST_F(HttpServerTest, ThrowingHookGives500AndClose)
+{
+    dispatcher.fn = [](ServerRequest&, ServerResponse& resp) {
+        resp.setBeforeCommit([] { throw std::runtime_error("session store down"); });
+        resp.sendBody("never");
+    };
+    start();
+    TestClient c(port());
+    Reply r = c.roundTrip(get("/"));
+    EXPECT_EQ(r.status, 500);
+    EXPECT_EQ(r.header("connection"), "close");
+    EXPECT_TRUE(c.waitClosed());
+}
+
+TEST_F(HttpServerTest, HandlerExceptionIs500AndServerKeepsWorking)
+{
+    dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) {
+        if (req.path() == "/boom") throw std::runtime_error("kaboom");
+        resp.sendBody("fine");
+    };
+    start();
+    for (int i = 0; i < 3; ++i)
+    {
+        TestClient c(port());
+        Reply r = c.roundTrip(get("/boom"));
+        EXPECT_EQ(r.status, 500);
+        EXPECT_TRUE(c.waitClosed());
+    }
+    TestClient c(port());
+    EXPECT_EQ(c.roundTrip(get("/ok")).body, "fine");
+    auto errors = channel->snapshot();
+    ASSERT_EQ(errors.size(), 3u);
+    EXPECT_NE(errors[0].find("GET /boom"), std::string::npos);
+    EXPECT_TRUE(eventually([&] { return server->stats().errors == 3u; }));
+}
+
+TEST_F(HttpServerTest, ExceptionAfterCommitClosesConnection)
+{
+    dispatcher.fn = [](ServerRequest&, ServerResponse& resp) {
+        resp.send() << "partial";
+        throw std::runtime_error("late failure");
+    };
+    start();
+    TestClient c(port());
+    c.send(get("/"));
+    std::string all = c.readAll(); // ends because the server closes
+    EXPECT_NE(all.find("200 OK"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, IdleKeepAliveConnectionIsClosedAfterTimeout)
+{
+    limits.keepAliveTimeoutMs = 200;
+    start();
+    TestClient c(port());
+    EXPECT_EQ(c.roundTrip(get("/")).status, 200);
+    EXPECT_TRUE(c.waitClosed(3000));
+    EXPECT_TRUE(eventually([&] { return server->stats().openConnections == 0; }));
+}
+
+TEST_F(HttpServerTest, MaxKeepAliveRequestsClosesAfterLimit)
+{
+    limits.maxKeepAliveRequests = 2;
+    start();
+    TestClient c(port());
+    EXPECT_EQ(c.roundTrip(get("/1")).header("connection"), "");
+    EXPECT_EQ(c.roundTrip(get("/2")).header("connection"), "close");
+    EXPECT_TRUE(c.waitClosed());
+}
+
+TEST_F(HttpServerTest, MaxConnectionsRefusesExcess)
+{
+    limits.maxConnections = 2;
+    start();
+    TestClient a(port()), b(port());
+    EXPECT_EQ(a.roundTrip(get("/a")).status, 200);
+    EXPECT_EQ(b.roundTrip(get("/b")).status, 200);
+    TestClient c(port());
+    EXPECT_TRUE(c.waitClosed());
+    EXPECT_EQ(a.roundTrip(get("/a")).status, 200);
+}
+
+TEST_F(HttpServerTest, StopDrainsInFlightRequest)
+{
+    Latch entered, release;
+    dispatcher.fn = [&](ServerRequest&, ServerResponse& resp) {
+        entered.open();
+        release.wait();
+        resp.sendBody("finished");
+    };
+    start();
+    unsigned short p = port();
+    TestClient idle(p);
+    TestClient c(p);
+    c.send(get("/slow"));
+    ASSERT_TRUE(entered.wait());
+    auto stopped = std::async(std::launch::async, [&] { return server->stop(5000); });
+    // The listener closes first; only then let the handler finish.
+    ASSERT_TRUE(eventually([&] { return !TestClient(p).connected(); }));
+    EXPECT_TRUE(idle.waitClosed());
+    release.open();
+    Reply r = c.read();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "finished");
+    EXPECT_EQ(r.header("connection"), "close");
+    EXPECT_EQ(stopped.get(), 0);
+    EXPECT_EQ(server->stop(100), 0); // idempotent
+}
+
+TEST_F(HttpServerTest, StopCutsOffRequestExceedingDrainTime)
+{
+    Latch entered, release;
+    dispatcher.fn = [&](ServerRequest&, ServerResponse& resp) {
+        entered.open();
+        release.wait();
+        resp.sendBody("too late");
+    };
+    start();
+    TestClient c(port());
+    c.send(get("/stuck"));
+    ASSERT_TRUE(entered.wait());
+    EXPECT_EQ(server->stop(200), 1);
+    EXPECT_TRUE(c.waitClosed());
+    release.open();
+    server.reset(); // joins the worker once the handler returns
+}
+
+TEST_F(HttpServerTest, StartFailureNamesHostAndPort)
+{
+    start();
+    ServerLimits clash = limits;
+    clash.port = port();
+    HttpServer second(clash, dispatcher, logger);
+    try
+    {
+        // Same port without SO_REUSEPORT: bind must fail.
+        second.start();
+        FAIL() << "expected bind failure";
+    }
+    catch (const Poco::Exception& e)
+    {
+        EXPECT_NE(e.displayText().find("127.0.0.1:" + std::to_string(port())), std::string::npos) << e.displayText();
+    }
+}
+
+} // namespace
