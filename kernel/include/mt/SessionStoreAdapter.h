@@ -31,6 +31,8 @@ class MT_API SessionStoreAdapter : public PluginObject
 public:
     using DataPtr = std::shared_ptr<const SessionData>;
 
+    ~SessionStoreAdapter() override;
+
     /// The session, or null if there is none. Does not check expiry (the
     /// manager does). The returned record is immutable and may be shared.
     virtual DataPtr load(const std::string& id) = 0;

@@ -28,6 +28,7 @@ public:
 class MT_API WebApplication : public PluginObject
 {
 public:
+    ~WebApplication() override;
     /// Called once when the context is mounted (at start or by reload).
     virtual void deploy(HandlerRegistry& registry) = 0;
     /// Called once when the context is unmounted; requests in flight have finished.

@@ -20,5 +20,7 @@ HttpResponse::~HttpResponse() = default;
 RequestHandler::~RequestHandler() = default;
 SessionListener::~SessionListener() = default;
 HandlerRegistry::~HandlerRegistry() = default;
+WebApplication::~WebApplication() = default;
+SessionStoreAdapter::~SessionStoreAdapter() = default;
 
 } // namespace mt
