@@ -135,11 +135,14 @@ int Connection::readHead(std::size_t& headSize, std::size_t& totalSize)
         if (_in.available() > limit) return headTooLarge();
         // The socket timeout bounds each read; this bounds the whole head
         // against a client that trickles a byte at a time.
-        std::int64_t now = nowUs();
-        if (deadlineUs == 0)
-            deadlineUs = now + static_cast<std::int64_t>(_ctx.limits.readTimeoutMs) * 1000;
-        else if (now > deadlineUs)
-            return 408;
+        if (_ctx.limits.readTimeoutMs > 0)
+        {
+            std::int64_t now = nowUs();
+            if (deadlineUs == 0)
+                deadlineUs = now + static_cast<std::int64_t>(_ctx.limits.readTimeoutMs) * 1000;
+            else if (now > deadlineUs)
+                return 408;
+        }
         try
         {
             if (_in.fill() == 0) return HeadClosed;

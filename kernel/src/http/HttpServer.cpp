@@ -1,8 +1,20 @@
+// Threading and ownership (see also Connection.h):
+//  - acceptor thread: accept4(), refuses beyond maxConnections, registers the
+//    connection and arms it in epoll ("parked");
+//  - poller thread: epoll_wait with EPOLLONESHOT; a readable connection is
+//    disarmed by the kernel and moved to the work queue; every scan interval
+//    it shuts down connections parked longer than keepAliveTimeoutMs;
+//  - workers: take a connection, serve every buffered request, then re-arm it
+//    (park) or close it. Only the worker that owns a connection frees it.
+// The poller never frees a connection: it may be racing with a worker that is
+// re-arming it, so it only shutdown()s the socket, which makes it readable and
+// lets the next owner close it.
 #include "http/HttpServer.h"
 
 #include "http/Connection.h"
 #include "http/ServerContext.h"
 
+#include <Poco/Exception.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
 
@@ -68,6 +80,7 @@ struct HttpServer::Impl
     Poco::Net::ServerSocket listener;
     unsigned short port = 0;
     bool running = false;
+    bool stopped = false;
     int epollFd = -1;
     int pollWake = -1;
     int acceptWake = -1;
@@ -346,6 +359,7 @@ void HttpServer::start()
 {
     Impl& s = *_impl;
     if (s.running) return;
+    if (s.stopped) throw Poco::InvalidAccessException("HttpServer cannot be restarted after stop()");
     const ServerLimits& l = s.ctx.limits;
     try
     {
@@ -388,6 +402,7 @@ int HttpServer::stop(int drainTimeoutMs)
     Impl& s = *_impl;
     if (!s.running) return 0;
     s.running = false;
+    s.stopped = true;
     s.ctx.stopping = true;
 
     signal(s.acceptWake);
