@@ -239,7 +239,7 @@ Kernel::ReloadResult Kernel::reload()
     {
         result.report->set("status", "refused");
         result.report->set("error", describe(e));
-        result.report->set("changed", new Poco::JSON::Array);
+        result.report->set("changed", Poco::JSON::Array::Ptr(new Poco::JSON::Array));
         _logger.error("reload refused, nothing changed: %s", describe(e));
         return result;
     }

@@ -166,7 +166,10 @@ TEST(ConfigSchema, EveryKeyHasDocumentationAndAValidDefault)
     for (const auto& spec : ConfigSchema::keys())
     {
         EXPECT_FALSE(spec.doc.empty()) << spec.key;
-        if (!spec.defaultValue.empty()) EXPECT_EQ(ConfigSchema::check(spec, spec.defaultValue), "") << spec.key;
+        if (!spec.defaultValue.empty())
+        {
+            EXPECT_EQ(ConfigSchema::check(spec, spec.defaultValue), "") << spec.key;
+        }
     }
     EXPECT_NE(ConfigSchema::markdownTable().find("| `http.port` | `8080` |"), std::string::npos);
 }
