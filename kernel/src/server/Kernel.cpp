@@ -67,9 +67,7 @@ void Kernel::start()
     _logging.apply(_config);
     _logger.information("Micro Tomcat node '%s' starting with %s", _config.nodeName, _configFile);
 
-    _lastScan = _plugins.scan(_config.pluginDir);
-    for (const auto& line : _lastScan.loaded) _logger.information("plugin loaded: %s", line);
-    for (const auto& line : _lastScan.errors) _logger.error("plugin not loaded: %s", line);
+    _lastScan = _plugins.scan(_config.pluginDir); // the plugin manager logs what it loaded and refused
 
     Poco::JSON::Object::Ptr report = new Poco::JSON::Object;
     auto contexts = buildContexts(_config, nullptr, {}, report);
@@ -256,10 +254,6 @@ Kernel::ReloadResult Kernel::reload()
         _logger.error("reload refused, nothing changed: %s", describe(e));
         return result;
     }
-    for (const auto& line : scan.loaded) _logger.information("plugin loaded: %s", line);
-    for (const auto& line : scan.reloaded) _logger.information("plugin reloaded: %s", line);
-    for (const auto& line : scan.removed) _logger.information("plugin removed: %s", line);
-    for (const auto& line : scan.errors) _logger.error("plugin not loaded: %s", line);
     result.report->set("plugins", scanJson(scan));
 
     std::set<std::string> reloadedFiles;

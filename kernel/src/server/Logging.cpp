@@ -49,7 +49,9 @@ void Logging::apply(const ServerConfig& config)
         Poco::AutoPtr<Poco::FormattingChannel> formatting(
             new Poco::FormattingChannel(_formatter, sinkFor(config.logFile, std::cerr)));
         Poco::AutoPtr<Poco::AsyncChannel> async(new Poco::AsyncChannel(formatting));
-        Poco::Logger::root().setChannel(async);
+        // Loggers copy their parent's channel when created, so loggers made
+        // before this point (the kernel's own) need the channel set too.
+        Poco::Logger::setChannel("", async);
 
         Poco::AutoPtr<Poco::PatternFormatter> plain(new Poco::PatternFormatter("%t"));
         Poco::AutoPtr<Poco::FormattingChannel> accessFormatting(
