@@ -46,7 +46,7 @@ KEEP_TMP=${KEEP_TMP:-0}
 HELLO_PATH=${HELLO_PATH:-/hello/}
 COUNTER_PATH=${COUNTER_PATH:-}
 CATALINA_HOME=${CATALINA_HOME:-/usr/share/tomcat10}
-COMMAND="REPS=$REPS DURATION=$DURATION WRK_THREADS=$WRK_THREADS CONNS=$CONNS BIG_CONNS=$BIG_CONNS SYSTEMS=\"$SYSTEMS\" BIG=$BIG BIG_TARGET=$BIG_TARGET bench/http.sh${*:+ $*}"
+COMMAND="BUILD_DIR=${BUILD_DIR#"$ROOT"/} REPS=$REPS DURATION=$DURATION WRK_THREADS=$WRK_THREADS CONNS=$CONNS BIG_CONNS=$BIG_CONNS SYSTEMS=\"$SYSTEMS\" BIG=$BIG BIG_TARGET=$BIG_TARGET PROFILE=${PROFILE:-0} bench/http.sh${*:+ $*}"
 
 log() { printf '[http.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -322,6 +322,9 @@ ORDER=()
 for s in hello counter poco tomcat nginx; do has "$s" && ORDER+=("$s"); done
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+if awk -v l="${LOAD_BEFORE%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+  log "warning: load average $LOAD_BEFORE before the run on $(nproc) CPUs: other work is running, figures will be noisy"
+fi
 if has tomcat; then
   log "warming Tomcat's JIT: ${TOMCAT_WARMUP}s of wrk -c$CONNS"
   run_wrk tomcat warmup "$CONNS" "$TOMCAT_WARMUP" >/dev/null
