@@ -325,3 +325,17 @@ TEST(Server, SigtermLetsARequestInFlightFinish)
     EXPECT_EQ(server.stop(), 0) << server.output();
     EXPECT_NE(server.output().find("stopped cleanly"), std::string::npos) << server.output();
 }
+
+TEST(Server, AdminListenerOfItsOwnTakesTheAdminEndpointsOffTheHttpPort)
+{
+    ServerProcess server;
+    unsigned short adminPort = freePort();
+    server.writeConfig(std::string(kCounterOnly) + "admin.port=" + std::to_string(adminPort) + "\n");
+    server.start();
+    auto onHttpPort = httpRequest(server.port(), "POST", "/admin/reload", {{"Authorization", "Bearer " + server.adminToken()}});
+    EXPECT_EQ(onHttpPort.status, 404);
+    auto onAdminPort = httpRequest(adminPort, "POST", "/admin/reload", {{"Authorization", "Bearer " + server.adminToken()}});
+    EXPECT_EQ(onAdminPort.status, 200) << onAdminPort.body;
+    EXPECT_EQ(httpRequest(adminPort, "GET", "/counter/").status, 404);
+    EXPECT_EQ(httpRequest(adminPort, "POST", "/admin/reload").status, 401);
+}
