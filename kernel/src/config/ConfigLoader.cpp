@@ -74,6 +74,8 @@ public:
         c.defaultStore = str("session.store");
         if (c.defaultStore.empty()) fail("session.store", "a store plugin name, e.g. memory");
 
+        c.clusterConfigFile = path("cluster.config");
+
         buildContexts(c);
         buildStores(c);
         if (!_errors.empty())
@@ -172,8 +174,8 @@ private:
             if (!inserted)
                 fail(prefix + "path", "a path no other context uses",
                      "'" + (ctx.path.empty() ? "/" : ctx.path) + "' is also the path of context '" + it->second + "'");
-            if (ctx.path == "/ping" || ctx.path == "/health" || ctx.path == "/admin")
-                fail(prefix + "path", "a path other than /ping, /health and /admin (the server's own)");
+            if (ctx.path == "/ping" || ctx.path == "/health" || ctx.path == "/admin" || ctx.path == "/cluster")
+                fail(prefix + "path", "a path other than /ping, /health, /admin and /cluster (the server's own)");
             ctx.app = str(prefix + "app");
             ctx.docRoot = path(prefix + "docRoot");
             if (!ctx.docRoot.empty())

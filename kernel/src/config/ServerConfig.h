@@ -57,6 +57,8 @@ struct ServerConfig
     int sweepIntervalMs = 30000;
     std::string defaultStore;
 
+    std::string clusterConfigFile; ///< absolute; "" when this node runs alone
+
     std::vector<ContextConfig> contexts;
     std::map<std::string, std::map<std::string, std::string>> storeConfigs; ///< store name -> settings
 

@@ -1,5 +1,6 @@
 #include "server/Kernel.h"
 
+#include "cluster/ClusterConfigLoader.h"
 #include "config/ConfigLoader.h"
 #include "config/ConfigSchema.h"
 #include "server/KernelDispatcher.h"
@@ -9,6 +10,7 @@
 #include <Poco/JSON/Array.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 namespace mt {
@@ -65,6 +67,8 @@ void Kernel::start()
 {
     _config = ConfigLoader::load(_configFile, _overrides, _defaultPluginDir);
     _logging.apply(_config);
+    if (!_config.clusterConfigFile.empty())
+        _cluster = std::make_unique<ClusterService>(ClusterConfigLoader::load(_config), _clock);
     _logger.information("Micro Tomcat node '%s' starting with %s", _config.nodeName, _configFile);
 
     _lastScan = _plugins.scan(_config.pluginDir); // the plugin manager logs what it loaded and refused
@@ -93,6 +97,8 @@ void Kernel::start()
         _admin->start();
         _logger.information("admin endpoints on http://%s:%hu/admin/", _config.adminHost, _admin->port());
     }
+    // Join the cluster only once this node can serve what peers will send it.
+    if (_cluster) _cluster->start();
     _started = true;
     _logger.information("node '%s' listening on http://%s:%hu with %d workers, %z context(s)", _config.nodeName,
                         _config.http.host, _http->port(), _config.http.threads, contexts->contexts().size());
@@ -105,6 +111,8 @@ int Kernel::stop()
     _stopping = true;
     _logger.information("stopping: draining requests in flight for up to %d ms", _config.drainTimeoutMs);
     int cut = 0;
+    // Leave first: peers mark this node LEFT at once and stop sending it work while it drains.
+    if (_cluster) _cluster->stop();
     if (_admin) _admin->stop(0);
     if (_http) cut = _http->stop(_config.drainTimeoutMs);
     if (_sweeper) _sweeper->stop();
@@ -242,6 +250,19 @@ Kernel::ReloadResult Kernel::reload()
         return result;
     }
 
+    std::optional<ClusterConfig> nextCluster;
+    try
+    {
+        if (_cluster) nextCluster = ClusterConfigLoader::load(next);
+    }
+    catch (const std::exception& e)
+    {
+        result.report->set("status", "refused");
+        result.report->set("error", describe(e));
+        _logger.error("reload refused, nothing changed: %s", describe(e));
+        return result;
+    }
+
     ScanReport scan;
     try
     {
@@ -298,6 +319,20 @@ Kernel::ReloadResult Kernel::reload()
                             std::string(live ? "applied" : "takes effect after a restart"));
     }
 
+    if (nextCluster)
+    {
+        try
+        {
+            result.report->set("cluster", toArray(_cluster->reload(*nextCluster)));
+        }
+        catch (const std::exception& e)
+        {
+            result.report->set("status", "refused");
+            result.report->set("error", describe(e));
+            _logger.error("reload refused, nothing changed: %s", describe(e));
+            return result;
+        }
+    }
     _logging.apply(next);
     auto previousTable = current ? current->contexts : nullptr;
     publish(next, contexts);
@@ -379,6 +414,18 @@ Poco::JSON::Object::Ptr Kernel::health() const
     storesJson->set("details", storeDetails);
     components->set("sessionStores", storesJson);
     down = down || storesDown;
+
+    if (_cluster)
+    {
+        // Peers being down does not make this node unhealthy: the balancer
+        // routes around them. The component says who is where.
+        Poco::JSON::Object::Ptr clusterJson = new Poco::JSON::Object;
+        Poco::JSON::Object::Ptr details = new Poco::JSON::Object;
+        for (const auto& node : *_cluster->registry().snapshot()) details->set(node.name, std::string(toString(node.status)));
+        clusterJson->set("status", "UP");
+        clusterJson->set("details", details);
+        components->set("cluster", clusterJson);
+    }
 
     Poco::JSON::Object::Ptr health = new Poco::JSON::Object;
     health->set("status", down ? (_stopping ? "OUT_OF_SERVICE" : "DOWN") : "UP");

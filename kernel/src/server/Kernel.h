@@ -5,6 +5,7 @@
 // Thread-safety: start/stop from the main thread; reload from any thread
 // (serialized); the request path reads one atomic snapshot (RuntimeState).
 
+#include "cluster/ClusterService.h"
 #include "config/ServerConfig.h"
 #include "http/HttpServer.h"
 #include "plugin/PluginManager.h"
@@ -48,6 +49,8 @@ public:
     std::shared_ptr<const RuntimeState> state() const { return std::atomic_load(&_state); }
     Poco::JSON::Object::Ptr health() const;
     bool stopping() const { return _stopping; }
+    /// Null when this node runs alone (no cluster.config).
+    ClusterService* cluster() const { return _cluster.get(); }
 
 private:
     std::shared_ptr<SessionManager> makeSessions(const ContextConfig& context, const ServerConfig& config);
@@ -74,6 +77,7 @@ private:
     std::unique_ptr<http::HttpServer> _http;
     std::unique_ptr<http::HttpServer> _admin;
     std::unique_ptr<SessionSweeper> _sweeper;
+    std::unique_ptr<ClusterService> _cluster;
     std::atomic<bool> _stopping{false};
     bool _started = false;
 };

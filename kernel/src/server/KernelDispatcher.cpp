@@ -6,6 +6,7 @@
 #include "session/SessionScope.h"
 
 #include <Poco/JSON/Stringifier.h>
+#include <Poco/NumberParser.h>
 
 #include <sstream>
 
@@ -94,6 +95,11 @@ void KernelDispatcher::dispatch(http::ServerRequest& request, http::ServerRespon
         response.sendBody(toJson(health), "application/json");
         return;
     }
+    if (path == "/cluster" || path.compare(0, 9, "/cluster/") == 0)
+    {
+        handleCluster(request, response);
+        return;
+    }
     if (path == "/admin" || path.compare(0, 7, "/admin/") == 0)
     {
         if (_serveAdmin)
@@ -140,6 +146,24 @@ void KernelDispatcher::handleAdmin(http::ServerRequest& request, http::ServerRes
         return;
     }
     response.sendError(404, "no such admin endpoint (known: POST /admin/reload)");
+}
+
+void KernelDispatcher::handleCluster(http::ServerRequest& request, http::ServerResponse& response)
+{
+    ClusterService* cluster = _kernel.cluster();
+    if (!cluster) return response.sendError(404, "this node runs alone (no cluster.config)");
+    response.setHeader("Cache-Control", "no-store");
+    if (request.path() == "/cluster/nodes")
+        return response.sendBody(toJson(cluster->nodesJson()), "application/json");
+    if (request.path() == "/cluster/events")
+    {
+        Poco::UInt64 since = 0;
+        std::string sinceText = request.parameter("since", "0");
+        if (!Poco::NumberParser::tryParseUnsigned64(sinceText, since))
+            return response.sendError(400, "since: expected a sequence number, got '" + sinceText + "'");
+        return response.sendBody(toJson(cluster->eventsJson(since, 1000)), "application/json");
+    }
+    response.sendError(404, "known: /cluster/nodes, /cluster/events?since=N");
 }
 
 void KernelDispatcher::handleContext(http::ServerRequest& request, http::ServerResponse& response)

@@ -24,6 +24,7 @@ public:
 
 private:
     void handleAdmin(http::ServerRequest& request, http::ServerResponse& response);
+    void handleCluster(http::ServerRequest& request, http::ServerResponse& response);
     void handleContext(http::ServerRequest& request, http::ServerResponse& response);
 
     Kernel& _kernel;

@@ -27,6 +27,9 @@ void MicroTomcatApp::defineOptions(Poco::Util::OptionSet& options)
     options.addOption(Poco::Util::Option("define", "D", "override one key of server.properties")
                           .argument("key=value")
                           .repeatable(true));
+    options.addOption(Poco::Util::Option("node-name", "", "this node's name (same as -Dnode.name=NAME)").argument("NAME"));
+    options.addOption(Poco::Util::Option("cluster-config", "", "cluster-config.xml to join (same as -Dcluster.config=FILE)")
+                          .argument("FILE"));
     options.addOption(Poco::Util::Option("check", "", "validate the configuration and exit (0: valid)"));
     options.addOption(Poco::Util::Option("list-keys", "", "print every configuration key as a Markdown table"));
 }
@@ -59,6 +62,10 @@ void MicroTomcatApp::handleOption(const std::string& name, const std::string& va
         }
         _overrides[value.substr(0, eq)] = value.substr(eq + 1);
     }
+    else if (name == "node-name")
+        _overrides["node.name"] = value;
+    else if (name == "cluster-config")
+        _overrides["cluster.config"] = value;
     else if (name == "check")
         _checkOnly = true;
     else if (name == "list-keys")

@@ -1,0 +1,151 @@
+#include "LocalCluster.h"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/TemporaryFile.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+namespace fs = std::filesystem;
+
+namespace mt::test {
+
+namespace {
+
+bool rangeFree(unsigned short base, int nodes)
+{
+    for (int i = 0; i <= nodes; ++i)
+        for (int offset : {0, 100})
+        {
+            try
+            {
+                Poco::Net::ServerSocket probe(Poco::Net::SocketAddress("127.0.0.1", static_cast<unsigned short>(base + i + offset)));
+            }
+            catch (const Poco::Exception&)
+            {
+                return false;
+            }
+        }
+    return true;
+}
+
+} // namespace
+
+LocalCluster::LocalCluster(int appNodes, const std::vector<std::string>& defines)
+{
+    _dir = Poco::TemporaryFile::tempName() + "-mt-cluster";
+    _nodes.push_back("lb");
+    for (int i = 1; i <= appNodes; ++i) _nodes.push_back("node" + std::to_string(i));
+    std::mt19937 random(std::random_device{}());
+    std::string output;
+    for (int attempt = 0; attempt < 5; ++attempt)
+    {
+        _basePort = static_cast<unsigned short>(20000 + (random() % 300) * 100);
+        if (!rangeFree(_basePort, appNodes)) continue;
+        std::vector<std::string> args{"up", std::to_string(appNodes), "--base-port", std::to_string(_basePort)};
+        args.insert(args.end(), defines.begin(), defines.end());
+        if (launcher(args, output) == 0) return;
+        if (output.find("in use") == std::string::npos) break; // a real failure, not a port race
+    }
+    std::string message = "microtomcat-cluster up failed:\n" + output;
+    for (const auto& node : _nodes) message += "\n--- " + node + " ---\n" + log(node);
+    launcher({"down"}, output);
+    throw std::runtime_error(message);
+}
+
+LocalCluster::~LocalCluster()
+{
+    std::string output;
+    for (const auto& node : _nodes) kill(node, SIGCONT); // a stopped process cannot handle SIGTERM
+    launcher({"down"}, output);
+    for (const auto& node : _nodes) kill(node, SIGKILL);
+    std::error_code ignored;
+    fs::remove_all(_dir, ignored);
+}
+
+unsigned short LocalCluster::httpPort(const std::string& node) const
+{
+    if (node == "lb") return _basePort;
+    return static_cast<unsigned short>(_basePort + std::stoi(node.substr(4)));
+}
+
+int LocalCluster::pid(const std::string& node) const
+{
+    std::ifstream in(_dir + "/" + node + "/pid");
+    int pid = -1;
+    in >> pid;
+    return pid;
+}
+
+int LocalCluster::launcher(const std::vector<std::string>& args, std::string& output)
+{
+    std::vector<std::string> all = args;
+    all.push_back("--dir");
+    all.push_back(_dir);
+    return runCommand(std::string(MT_BUILD_DIR) + "/bin/microtomcat-cluster", all, output, std::chrono::seconds(60));
+}
+
+void LocalCluster::kill(const std::string& node, int signal)
+{
+    int p = pid(node);
+    if (p > 0) ::kill(p, signal);
+}
+
+Poco::JSON::Object::Ptr LocalCluster::nodeSeenBy(const std::string& observer, const std::string& node)
+{
+    try
+    {
+        auto reply = httpRequest(httpPort(observer), "GET", "/cluster/nodes");
+        if (reply.status != 200) return nullptr;
+        auto nodes = Poco::JSON::Parser().parse(reply.body).extract<Poco::JSON::Object::Ptr>()->getArray("nodes");
+        for (std::size_t i = 0; i < nodes->size(); ++i)
+        {
+            auto entry = nodes->getObject(static_cast<unsigned>(i));
+            if (entry->getValue<std::string>("name") == node) return entry;
+        }
+    }
+    catch (const std::exception&)
+    {
+    }
+    return nullptr;
+}
+
+std::string LocalCluster::statusSeenBy(const std::string& observer, const std::string& node)
+{
+    auto entry = nodeSeenBy(observer, node);
+    return entry ? entry->getValue<std::string>("status") : "";
+}
+
+std::vector<std::string> LocalCluster::transitions(const std::string& observer, const std::string& node)
+{
+    std::vector<std::string> result;
+    auto reply = httpRequest(httpPort(observer), "GET", "/cluster/events?since=0");
+    auto events = Poco::JSON::Parser().parse(reply.body).extract<Poco::JSON::Object::Ptr>()->getArray("events");
+    std::uint64_t previous = 0;
+    for (std::size_t i = 0; i < events->size(); ++i)
+    {
+        auto e = events->getObject(static_cast<unsigned>(i));
+        auto sequence = e->getValue<std::uint64_t>("sequence");
+        if (sequence <= previous) throw std::runtime_error("event log out of order: " + reply.body);
+        previous = sequence;
+        if (e->getValue<std::string>("node") == node)
+            result.push_back(e->getValue<std::string>("from") + "->" + e->getValue<std::string>("to"));
+    }
+    return result;
+}
+
+std::string LocalCluster::log(const std::string& observer) const
+{
+    std::ifstream in(_dir + "/" + observer + "/server.log");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+} // namespace mt::test
