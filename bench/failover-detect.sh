@@ -446,16 +446,19 @@ if "haproxy" in parts:
     hm = [h["detect_ms"] for h in hap if h.get("ok")]
     w(f"| HAProxy (measured), default check `inter 2s fall 3 rise 2` | `kill -9` the backend → `show stat` says `DOWN` "
       f"| {s(med(hm))} | {s(max(hm) if hm else None)} | {len(hm)} |")
-w("| memberlist (documented, **not measured**: a Go library) | `DefaultLANConfig`: ProbeInterval 1 s, ProbeTimeout 500 ms, "
-  "SuspicionMult 4 → suspicion timeout = 4 × log10(max(1, n)) × 1 s, floored at 4 × ProbeInterval for small clusters "
-  "| ≈ 1 s to suspect + ≥ 4 s suspicion ≈ **≥ 5 s** | | — |")
+w("| memberlist (documented defaults, **not measured**: a Go library) | `DefaultLANConfig`: ProbeInterval 1 s, "
+  "ProbeTimeout 500 ms, SuspicionMult 4, SuspicionMaxTimeoutMult 6; suspicion timeout = 4 × max(1, log10 n) × 1 s "
+  "= 4 s for n ≤ 10 (a 3-node cluster expects no confirmations, so the 4 s minimum applies; up to 6× that otherwise) "
+  "| ≈ 0.5–1.5 s to suspect + 4 s ≈ **≥ 4.5 s** | | — |")
 w("")
 
 if "detect" in parts:
     sus = [max(d["suspect_ms"][p] for p in d["down_ms"] if p != "lb" and p in d["suspect_ms"])
            for d in det if d.get("ok") and d.get("suspect_ms")]
     lbv = [d["down_ms"]["lb"] for d in det if d.get("ok") and "lb" in d.get("down_ms", {})]
-    w("Micro Tomcat, every kill (ms after SIGKILL; `both` = the later of the two app peers, the measured figure):")
+    pp = [d["poll_period_ms"] for d in det if d.get("poll_period_ms")]
+    w(f"Micro Tomcat, every kill (ms after SIGKILL; `both` = the later of the two app peers, the measured figure; "
+      f"one round of polls over the 3 observers took {med(pp) or 0:.1f} ms (median), the resolution of these figures):")
     w("")
     w("| # | killed | both peers DOWN | per peer DOWN | first SUSPECT (per peer) | balancer DOWN | rejoin: all UP after `start` | incarnation seen after |")
     w("|---:|---|---:|---|---|---:|---:|---|")

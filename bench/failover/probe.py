@@ -68,6 +68,8 @@ class Client:
             try:
                 if self.conn is None:
                     self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+                    self.conn.connect()
+                    self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self.conn.request("GET", path)
                 resp = self.conn.getresponse()
                 body = resp.read()
@@ -158,6 +160,7 @@ def cmd_kill_detect(a):
         "suspect_ms": {k: round(v, 1) for k, v in suspect.items()},
         "last_status": states,
         "polls": polls,
+        "poll_period_ms": round((now() - t0) * 1000.0 / max(1, polls), 1),
         "poll_errors": sum(c.errors for c in clients.values()),
         "error": None if got else "not every peer reported %s DOWN within %.1f s (last seen: %s)" % (
             a.node, a.timeout, states),

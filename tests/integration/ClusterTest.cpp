@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <regex>
+#include <thread>
 
 using namespace mt::test;
 using namespace std::chrono_literals;

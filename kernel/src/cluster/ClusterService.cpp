@@ -66,9 +66,9 @@ ClusterService::~ClusterService()
 
 void ClusterService::start()
 {
-    _logger.information("cluster '%s' from %s, this node '%s' (incarnation %Lu), heartbeat every %d ms, "
+    _logger.information("cluster '%s' from %s, this node '%s' (incarnation %s), heartbeat every %d ms, "
                         "suspect after %d ms, down after %d ms:\n%s",
-                        _config.name, _config.file, _config.localNode, static_cast<unsigned long long>(_incarnation),
+                        _config.name, _config.file, _config.localNode, std::to_string(_incarnation),
                         _config.heartbeatIntervalMs, _config.suspectTimeoutMs, _config.downTimeoutMs,
                         ClusterConfigLoader::table(*_registry->snapshot(), _config.localNode));
     _transport->start();

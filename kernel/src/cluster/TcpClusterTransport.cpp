@@ -524,7 +524,9 @@ void TcpClusterTransport::readInbound(Inbound& in, SteadyTime now)
     std::size_t budget = ReadBudget;
     char chunk[ReadChunk];
     bool closed = false;
-    while (budget > 0)
+    FrameCodec::Error error = FrameCodec::Error::None;
+    std::string errorText;
+    while (budget > 0 && error == FrameCodec::Error::None)
     {
         ssize_t n = ::recv(in.fd, chunk, sizeof chunk, 0);
         if (n < 0)
@@ -549,43 +551,47 @@ void TcpClusterTransport::readInbound(Inbound& in, SteadyTime now)
             if (r.needMore()) break;
             if (r.failed())
             {
-                reject(in, r.error, r.text);
+                error = r.error;
+                errorText = std::move(r.text);
                 break;
             }
             pos += r.consumed;
             messages.push_back(std::move(r.message));
         }
-        if (in.fd < 0) break;
         in.buffer.erase(0, pos);
     }
-    if (closed && in.fd >= 0)
+    if (closed && error == FrameCodec::Error::None && !in.buffer.empty())
     {
-        if (!in.buffer.empty())
-            reject(in, FrameCodec::Error::Truncated,
-                   std::string(FrameCodec::toString(FrameCodec::Error::Truncated)) + ": connection closed after " +
-                       std::to_string(in.buffer.size()) + " bytes of an incomplete frame");
-        else
-            closeInbound(in);
+        error = FrameCodec::Error::Truncated;
+        errorText = std::string(FrameCodec::toString(error)) + ": connection closed after " +
+                    std::to_string(in.buffer.size()) + " bytes of an incomplete frame";
     }
-    if (messages.empty()) return;
-    Receiver receiver;
+
+    // Frames that came before a bad one are good: deliver them first, so
+    // observers see events in stream order.
+    if (!messages.empty())
     {
-        std::lock_guard<std::mutex> lock(_mutex);
-        receiver = _receiver;
-    }
-    for (const auto& m : messages)
-    {
-        ++_counters->received;
-        if (!receiver) continue;
-        try
+        Receiver receiver;
         {
-            receiver(m);
+            std::lock_guard<std::mutex> lock(_mutex);
+            receiver = _receiver;
         }
-        catch (const std::exception& e)
+        for (const auto& m : messages)
         {
-            _logger.error("cluster transport: receiver threw on a message from " + m.sender + ": " + e.what());
+            ++_counters->received;
+            if (!receiver) continue;
+            try
+            {
+                receiver(m);
+            }
+            catch (const std::exception& e)
+            {
+                _logger.error("cluster transport: receiver threw on a message from " + m.sender + ": " + e.what());
+            }
         }
     }
+    if (error != FrameCodec::Error::None) reject(in, error, errorText);
+    else if (closed) closeInbound(in);
 }
 
 void TcpClusterTransport::reject(Inbound& in, FrameCodec::Error error, const std::string& text)

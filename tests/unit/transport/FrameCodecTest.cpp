@@ -41,7 +41,10 @@ void expectError(const FrameCodec::Result& r, Error error, const std::string& te
     ASSERT_TRUE(r.failed()) << "status " << static_cast<int>(r.status);
     EXPECT_EQ(r.error, error) << r.text;
     EXPECT_NE(r.text.find(FrameCodec::toString(error)), std::string::npos) << r.text;
-    if (!textPart.empty()) EXPECT_NE(r.text.find(textPart), std::string::npos) << r.text;
+    if (!textPart.empty())
+    {
+        EXPECT_NE(r.text.find(textPart), std::string::npos) << r.text;
+    }
 }
 
 } // namespace
@@ -226,7 +229,7 @@ TEST(FrameCodec, PrefixesOfBadFramesNeverCrash)
         for (std::size_t n = 0; n <= frame.size(); ++n)
         {
             auto r = c.decode(frame.data(), n);
-            if (n < frame.size()) EXPECT_TRUE(r.needMore()) << n;
-            else EXPECT_TRUE(r.failed());
+            bool expected = n < frame.size() ? r.needMore() : r.failed();
+            EXPECT_TRUE(expected) << n;
         }
 }
