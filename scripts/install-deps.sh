@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config libpoco-dev libboost-dev libboost-filesystem-dev
-          libgtest-dev googletest curl python3 redis-server)
+          libgtest-dev googletest curl python3 redis-server clang libclang-rt-14-dev)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk nginx tomcat10)
 fi

@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <Poco/JSON/Parser.h>
+
 #include <csignal>
+#include <fstream>
+#include <sstream>
 #include <regex>
 #include <thread>
 
@@ -127,4 +131,47 @@ TEST(Cluster, AGracefulStopIsLeftAtOnceNotDown)
     }
     EXPECT_EQ(cluster.transitions("node1", "node3"), (std::vector<std::string>{"UNKNOWN->UP", "UP->LEFT"}));
     EXPECT_EQ(countLines(cluster.log("node1"), "node3: UP -> LEFT"), 1) << cluster.log("node1");
+}
+
+TEST(Cluster, EditingTheClusterFileAndReloadingChangesTheTopologyLive)
+{
+    LocalCluster cluster(2);
+    std::string file = cluster.dir() + "/cluster-config.xml";
+    std::string xml;
+    {
+        std::ifstream in(file);
+        std::stringstream s;
+        s << in.rdbuf();
+        xml = s.str();
+    }
+    // Add node9 (not running), remove node2.
+    std::string edited = xml;
+    auto node2 = edited.find("  <node name=\"node2\"");
+    ASSERT_NE(node2, std::string::npos) << xml;
+    edited.erase(node2, edited.find('\n', node2) - node2 + 1);
+    edited = std::regex_replace(edited, std::regex("</cluster>"),
+                                "  <node name=\"node9\" host=\"127.0.0.1\" httpPort=\"1\" clusterPort=\"2\" roles=\"app\"/>\n</cluster>");
+    std::ofstream(file) << edited;
+
+    std::string token;
+    {
+        std::ifstream in(cluster.dir() + "/cluster.json");
+        std::stringstream s;
+        s << in.rdbuf();
+        token = Poco::JSON::Parser().parse(s.str()).extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("adminToken");
+    }
+    auto reply = httpRequest(cluster.httpPort("node1"), "POST", "/admin/reload", {{"Authorization", "Bearer " + token}});
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    EXPECT_NE(reply.body.find("node added: node9"), std::string::npos) << reply.body;
+    EXPECT_NE(reply.body.find("node removed: node2"), std::string::npos) << reply.body;
+    EXPECT_EQ(cluster.statusSeenBy("node1", "node9"), "UNKNOWN");
+    EXPECT_EQ(cluster.nodeSeenBy("node1", "node2"), nullptr);
+    EXPECT_EQ(cluster.statusSeenBy("node1", "lb"), "UP");
+
+    // A changed secret needs a restart: refused, nothing changes.
+    std::ofstream(file) << std::regex_replace(edited, std::regex("secret=\"[^\"]*\""), "secret=\"another-secret-of-enough-length\"");
+    auto refused = httpRequest(cluster.httpPort("node1"), "POST", "/admin/reload", {{"Authorization", "Bearer " + token}});
+    EXPECT_EQ(refused.status, 400) << refused.body;
+    EXPECT_NE(refused.body.find("need a restart"), std::string::npos) << refused.body;
+    EXPECT_EQ(cluster.statusSeenBy("node1", "lb"), "UP");
 }
