@@ -4,6 +4,7 @@
 #include "CartRules.h"
 
 #include "mt/HttpSession.h"
+#include "mt/JsonText.h"
 #include "mt/WebApplication.h"
 
 #include <charconv>
@@ -11,24 +12,6 @@
 #include <string>
 
 namespace {
-
-void appendJsonString(std::string& out, const std::string& text)
-{
-    out += '"';
-    for (char c : text)
-    {
-        if (c == '"' || c == '\\')
-        {
-            out += '\\';
-            out += c;
-        }
-        else if (static_cast<unsigned char>(c) < 0x20)
-            out += ' ';
-        else
-            out += c;
-    }
-    out += '"';
-}
 
 long long storedQuantity(const mt::HttpSession& session, const std::string& attribute)
 {
@@ -53,7 +36,7 @@ void sendCart(mt::HttpSession* session, const std::string& nodeJson, mt::HttpRes
             if (!first)
                 body += ',';
             first = false;
-            appendJsonString(body, name.substr(cart::kItemPrefix.size()));
+            mt::appendJsonString(body, name.substr(cart::kItemPrefix.size()));
             body += ':';
             body += std::to_string(storedQuantity(*session, name));
         }
@@ -166,7 +149,7 @@ private:
 class CartApp : public mt::WebApplication
 {
 public:
-    explicit CartApp(const mt::PluginContext& context) { appendJsonString(_nodeJson, context.nodeName()); }
+    explicit CartApp(const mt::PluginContext& context) { mt::appendJsonString(_nodeJson, context.nodeName()); }
 
     void deploy(mt::HandlerRegistry& registry) override
     {

@@ -1,6 +1,7 @@
 // A per-session counter: the benchmark's "touch the session" handler, so the
 // hot path avoids JSON libraries and stream formatting.
 #include "mt/HttpSession.h"
+#include "mt/JsonText.h"
 #include "mt/WebApplication.h"
 
 #include <charconv>
@@ -8,26 +9,6 @@
 #include <string>
 
 namespace {
-
-/// Session ids and node names are plain tokens; escape anyway so an odd node
-/// name cannot break the JSON.
-void appendJsonString(std::string& out, const std::string& text)
-{
-    out += '"';
-    for (char c : text)
-    {
-        if (c == '"' || c == '\\')
-        {
-            out += '\\';
-            out += c;
-        }
-        else if (static_cast<unsigned char>(c) < 0x20)
-            out += ' ';
-        else
-            out += c;
-    }
-    out += '"';
-}
 
 class CounterHandler : public mt::RequestHandler
 {
@@ -59,7 +40,7 @@ public:
         body += "{\"count\":";
         body += number;
         body += ",\"session\":";
-        appendJsonString(body, session->id());
+        mt::appendJsonString(body, session->id());
         body += ",\"node\":";
         body += _nodeJson;
         body += session->isNew() ? ",\"new\":true}" : ",\"new\":false}";
@@ -76,7 +57,7 @@ class CounterApp : public mt::WebApplication
 public:
     explicit CounterApp(const mt::PluginContext& context)
     {
-        appendJsonString(_nodeJson, context.nodeName());
+        mt::appendJsonString(_nodeJson, context.nodeName());
     }
 
     void deploy(mt::HandlerRegistry& registry) override
