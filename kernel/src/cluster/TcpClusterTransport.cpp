@@ -51,6 +51,8 @@ struct TcpClusterTransport::Peer
     int backoffMs = 0;
     bool everConnected = false;
     bool troubled = false;    ///< failed or lost since the last good connection: log and count as reconnect
+    bool parked = false;      ///< closed by us for idleness: reconnect when there is something to send
+    SteadyTime lastActivity{};
 
     std::string address() const { return node.host + ":" + std::to_string(node.clusterPort); }
     bool hasOutput() const { return outPos < out.size() || !queue.empty(); }
@@ -279,9 +281,11 @@ void TcpClusterTransport::run()
         now = SteadyClock::now();
         if (fds[0].revents)
         {
-            _wakePending = false;
+            // Drain, then clear: a wake() in between finds the flag still set
+            // and skips writing, but its work is seen by the next loop turn.
             std::uint64_t value;
             [[maybe_unused]] auto n = ::read(_wakeFd, &value, sizeof value);
+            _wakePending = false;
         }
         if (fds[1].revents & POLLIN) acceptAll(now);
         {
@@ -323,7 +327,18 @@ int TcpClusterTransport::buildPeerPolls(std::vector<pollfd>& fds, std::vector<st
     for (auto& [name, peerPtr] : _peers)
     {
         Peer& peer = *peerPtr;
-        if (peer.state == Peer::State::Idle && !stopping)
+        if (peer.state == Peer::State::Connected && !peer.hasOutput())
+        {
+            // Close idle connections before the peer's idle timeout does: a
+            // frame written into a connection the peer is closing is lost.
+            auto idleLeft = msUntil(now, peer.lastActivity + std::chrono::milliseconds(_idleTimeoutMs / 2));
+            if (idleLeft <= 0) park(peer, now);
+            else timeoutMs = static_cast<int>(std::min<long long>(timeoutMs, idleLeft + 1));
+        }
+        // While stopping, only a peer known to be reachable is worth a
+        // connect: that lets a Leave reach a peer whose idle connection we closed.
+        bool wanted = stopping ? !peer.troubled && peer.hasOutput() : !peer.parked || peer.hasOutput();
+        if (peer.state == Peer::State::Idle && wanted)
         {
             if (now >= peer.nextAttempt) startConnect(peer, now);
             else timeoutMs = static_cast<int>(std::min<long long>(timeoutMs, msUntil(now, peer.nextAttempt) + 1));
@@ -349,7 +364,7 @@ bool TcpClusterTransport::pendingOutput()
 {
     std::lock_guard<std::mutex> lock(_mutex);
     for (auto& [name, peer] : _peers)
-        if (peer->state != Peer::State::Idle && peer->hasOutput()) return true;
+        if (peer->hasOutput() && (peer->state != Peer::State::Idle || !peer->troubled)) return true;
     return false;
 }
 
@@ -395,12 +410,23 @@ void TcpClusterTransport::connectFailed(Peer& peer, const std::string& why, Stea
     peer.troubled = true;
 }
 
+void TcpClusterTransport::park(Peer& peer, SteadyTime now)
+{
+    tcp::closeFd(peer.fd);
+    peer.state = Peer::State::Idle;
+    peer.parked = true;
+    peer.nextAttempt = now;
+    _logger.debug("cluster transport: closing idle connection to " + peer.node.name + " at " + peer.address());
+}
+
 void TcpClusterTransport::connected(Peer& peer)
 {
     peer.state = Peer::State::Connected;
     peer.backoffMs = 0;
+    peer.parked = false;
+    peer.lastActivity = SteadyClock::now();
     ++_counters->connects;
-    if (peer.everConnected || peer.troubled) ++_counters->reconnects;
+    if (peer.troubled) ++_counters->reconnects;
     _logger.information("cluster transport: " + std::string(peer.troubled ? "re" : "") + "connected to " +
                         peer.node.name + " at " + peer.address());
     peer.everConnected = true;
@@ -480,6 +506,7 @@ void TcpClusterTransport::flush(Peer& peer, SteadyTime now)
             return disconnect(peer, tcp::errorText(errno), now);
         }
         peer.outPos += static_cast<std::size_t>(n);
+        peer.lastActivity = now;
         if (peer.outPos == peer.out.size()) ++_counters->sent;
     }
 }
@@ -688,6 +715,10 @@ std::string TcpClusterTransport::statsJson() const
             p.set("name", name);
             p.set("address", peer->address());
             p.set("connected", peer->state == Peer::State::Connected);
+            p.set("state", peer->state == Peer::State::Connected    ? "connected"
+                           : peer->state == Peer::State::Connecting ? "connecting"
+                           : peer->parked                           ? "idle"
+                                                                    : "disconnected");
             p.set("queued", static_cast<std::uint64_t>(peer->queue.size()));
             peers.add(p);
         }

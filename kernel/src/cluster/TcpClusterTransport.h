@@ -7,8 +7,12 @@
 //
 // Inbound bytes go through FrameCodec; any refusal is one warning line with
 // the peer's address and the reason, a counter per reason, and the connection
-// is closed. Outbound connections are re-established with exponential backoff
-// and jitter. send() only encodes and queues (never touches a socket).
+// is closed; an inbound connection silent for the idle timeout is closed too.
+// Outbound connections are opened at start, re-established with exponential
+// backoff and jitter, and closed by us after half the idle timeout without
+// traffic (reopened on the next send), so that the receiver's idle timeout
+// never closes a connection we are writing to. send() only encodes and
+// queues (never touches a socket).
 //
 // Thread-safety: as ClusterTransport. The receiver runs on the I/O thread; it
 // must not block and must not call stop().
@@ -59,7 +63,7 @@ public:
         std::uint64_t connectFailures = 0;
         std::uint64_t idleTimeouts = 0;
         std::uint64_t inboundRefused = 0;      ///< over maxInboundConnections
-        std::uint64_t connectedPeers = 0;      ///< outbound connections up now
+        std::uint64_t connectedPeers = 0;      ///< outbound connections up now (idle ones are closed)
         std::uint64_t inboundAccepted = 0;
         std::uint64_t inboundOpen = 0;
 
@@ -96,6 +100,7 @@ private:
     void startConnect(Peer& peer, SteadyTime now);
     void connectFailed(Peer& peer, const std::string& why, SteadyTime now);
     void connected(Peer& peer);
+    void park(Peer& peer, SteadyTime now);
     void disconnect(Peer& peer, const std::string& why, SteadyTime now);
     void handlePeer(Peer& peer, short revents, SteadyTime now);
     void flush(Peer& peer, SteadyTime now);
