@@ -138,7 +138,10 @@ Poco::JSON::Object::Ptr ClusterService::nodesJson() const
     json->set("incarnation", _incarnation);
     Poco::JSON::Array::Ptr nodes = new Poco::JSON::Array;
     TimeMs now = _clock.nowMs();
-    for (const auto& n : *_registry->snapshot())
+    // Hold the snapshot: a range-for over `*snapshot()` would iterate a vector
+    // whose last owner, the temporary, is already gone.
+    auto snapshot = _registry->snapshot();
+    for (const auto& n : *snapshot)
     {
         Poco::JSON::Object::Ptr node = new Poco::JSON::Object;
         node->set("name", n.name);

@@ -421,7 +421,8 @@ Poco::JSON::Object::Ptr Kernel::health() const
         // routes around them. The component says who is where.
         Poco::JSON::Object::Ptr clusterJson = new Poco::JSON::Object;
         Poco::JSON::Object::Ptr details = new Poco::JSON::Object;
-        for (const auto& node : *_cluster->registry().snapshot()) details->set(node.name, std::string(toString(node.status)));
+        auto nodes = _cluster->registry().snapshot(); // held: see ClusterService::nodesJson
+        for (const auto& node : *nodes) details->set(node.name, std::string(toString(node.status)));
         clusterJson->set("status", "UP");
         clusterJson->set("details", details);
         components->set("cluster", clusterJson);
