@@ -25,6 +25,9 @@
 #   PARTS ["detect haproxy soak"] (a subset skips the others)
 #   POLL_MS [10]  DETECT_TIMEOUT [15] seconds per kill  SOAK_PATH [auto: /hello/, /counter/, /counter]
 #   WRK_THREADS [2]  WRK_CONNS [50]  CLUSTER_ARGS [] extra -Dkey=value for `up`
+#   SNAPSHOT [1] run a private copy of BUILD_DIR/bin/microtomcat{,-cluster} and
+#            BUILD_DIR/plugins/*.so, so that a rebuild during the run does not
+#            change the binary a restarted node runs (0: run BUILD_DIR in place)
 #   RESULTS [bench/RESULTS.md] (empty: do not append)  KEEP_TMP [0]
 set -euo pipefail
 
@@ -45,6 +48,7 @@ WRK_CONNS=${WRK_CONNS:-50}
 CLUSTER_ARGS=${CLUSTER_ARGS:-}
 RESULTS=${RESULTS-$BENCH/RESULTS.md}
 KEEP_TMP=${KEEP_TMP:-0}
+SNAPSHOT=${SNAPSHOT:-1}
 SOAK_BAR=300        # seconds the bar asks for
 DETECT_BAR_MS=1500  # median detection bar
 COMMAND="BUILD_DIR=${BUILD_DIR#"$ROOT"/} KILLS=$KILLS SOAK=$SOAK HAPROXY_KILLS=$HAPROXY_KILLS PARTS=\"$PARTS\" POLL_MS=$POLL_MS${CLUSTER_ARGS:+ CLUSTER_ARGS=\"$CLUSTER_ARGS\"} bench/failover-detect.sh"
@@ -81,7 +85,8 @@ node_pids() {
     [[ -f $f ]] || continue
     pid=$(cat "$f" 2>/dev/null || true)
     [[ $pid =~ ^[0-9]+$ ]] || continue
-    if [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "microtomcat.*$CDIR"; then
+    # (no `| grep -q` under pipefail: an early exit of grep can fail the pipeline)
+    if [[ -r /proc/$pid/cmdline && $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == *microtomcat*"$CDIR"* ]]; then
       echo "$pid"
     fi
   done
@@ -214,6 +219,16 @@ if has detect || has soak; then
     [[ -x $BUILD_DIR/bin/microtomcat ]] || die "the build did not produce $BUILD_DIR/bin/microtomcat"
   fi
   [[ -x $CLUSTER ]] || die "$CLUSTER is missing (the build copies scripts/microtomcat-cluster there)"
+  MT_BUILT=$(date -r "$BUILD_DIR/bin/microtomcat" '+%Y-%m-%d %H:%M:%S')
+  MT_SHA=$(sha256sum "$BUILD_DIR/bin/microtomcat" | cut -c1-12)
+  if [[ $SNAPSHOT == 1 ]]; then
+    # The launcher finds the server next to itself and the plugins in ../plugins.
+    mkdir -p "$WORK/build/bin" "$WORK/build/plugins"
+    cp "$BUILD_DIR/bin/microtomcat" "$CLUSTER" "$WORK/build/bin/"
+    find "$BUILD_DIR/plugins" -maxdepth 1 -name '*.so' -exec cp {} "$WORK/build/plugins/" \;
+    CLUSTER=$WORK/build/bin/microtomcat-cluster
+    log "running a snapshot of $BUILD_DIR (microtomcat built $MT_BUILT, sha256 $MT_SHA...) from $WORK/build"
+  fi
 fi
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -226,7 +241,7 @@ HAP_JSONL=$WORK/haproxy.jsonl
 : >"$HAP_JSONL"
 HAP_VERSION=""
 if has haproxy; then
-  HAP_VERSION=$("$HAPROXY" -v 2>/dev/null | head -n1 | awk '{print $3}')
+  HAP_VERSION=$("$HAPROXY" -v 2>/dev/null | awk 'NR == 1 {print $3}')  # not `head`: SIGPIPE + pipefail
   H=$WORK/haproxy
   mkdir -p "$H/www"
   echo ok >"$H/www/index.html"
@@ -308,24 +323,76 @@ tail_logs() {
   done
 }
 
+CRASHES=()
+# dead_nodes: names of this run's nodes whose process is gone ("lb node2 ...").
+dead_nodes() {
+  local n p out=""
+  for n in lb node1 node2 node3; do
+    p=$(cat "$CDIR/$n/pid" 2>/dev/null || echo 0)
+    kill -0 "$p" 2>/dev/null || out+="${out:+ }$n"
+  done
+  echo "$out"
+}
+# restart_crashed WHEN NAMES...: record a crash, keep the logs, start them again.
+restart_crashed() {
+  local when=$1 n list=""; shift
+  for n in "$@"; do list+="${list:+ }$n(pid $(cat "$CDIR/$n/pid" 2>/dev/null))"; done
+  log "$when: NODE(S) EXITED ON THEIR OWN: $list (no log line: SIGKILL or a crash; logs in $CDIR/*/server.log); starting them again"
+  CRASHES+=("$when: $list")
+  for n in "$@"; do
+    cp "$CDIR/$n/server.log" "$WORK/crash-${when// /-}-$n.log" 2>/dev/null || true
+    timeout 60 "$CLUSTER" start "$n" --dir "$CDIR" >>"$WORK/start.log" 2>&1 || die "microtomcat-cluster start $n failed"
+  done
+}
+# wait_all_up WHEN [NODE]: every node sees every node UP; a node that died on
+# its own meanwhile is recorded and started again (at most 3 times). Leaves the
+# probe's JSON line in WAIT_OUT (not printed: CRASHES must not be set in a subshell).
+WAIT_OUT=""
+wait_all_up() {
+  local when=$1 node=${2:-} attempt out dead
+  for ((attempt = 1; attempt <= 3; attempt++)); do
+    if out=$(timeout 60 python3 "$PROBE" wait-up --nodes "$NODES" ${node:+--node "$node"} --timeout 30); then
+      WAIT_OUT=$out
+      return 0
+    fi
+    dead=$(dead_nodes)
+    [[ -n $dead ]] || { tail_logs; die "$when: not every node sees every node UP: $out"; }
+    # shellcheck disable=SC2086  # a list of names
+    restart_crashed "$when" $dead
+  done
+  tail_logs
+  die "$when: the cluster did not come back UP after 3 restarts"
+}
 DET_JSONL=$WORK/detect.jsonl
 REJOIN_JSONL=$WORK/rejoin.jsonl
 : >"$DET_JSONL"
 : >"$REJOIN_JSONL"
 if has detect; then
-  out=$(timeout 60 python3 "$PROBE" wait-up --nodes "$NODES" --timeout 30) || { tail_logs; die "cluster not all UP: $out"; }
+  wait_all_up "before the first kill"
   for ((k = 1; k <= KILLS; k++)); do
     victim=node$(((k - 1) % 3 + 1))
     peers=""
     for n in node1 node2 node3; do [[ $n == "$victim" ]] || peers+="${peers:+,}$n=${PORT[$n]}"; done
     pid=$(cat "$CDIR/$victim/pid")
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q microtomcat || die "$victim: pid $pid is not a microtomcat process"
+    [[ $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == *microtomcat* ]] || die "$victim: pid $pid is not a microtomcat process"
     # Let the restarted node's heartbeats settle, then kill at a random phase of the interval.
     sleep 1
     rand_sleep 1
     out=$(timeout $((DETECT_TIMEOUT + 30)) python3 "$PROBE" kill-detect --pid "$pid" --node "$victim" \
       --peers "$peers" --extra "lb=${PORT[lb]}" --timeout "$DETECT_TIMEOUT" --poll-ms "$POLL_MS") || true
     [[ -n $out ]] || out='{"ok": false, "error": "probe.py produced nothing"}'
+    # Did anything else die with it? (A detection that fails because an observer
+    # vanished must say so, not look like a slow detector.)
+    died="" died_names=()
+    for n in lb node1 node2 node3; do
+      [[ $n == "$victim" ]] && continue
+      p=$(cat "$CDIR/$n/pid" 2>/dev/null || echo 0)
+      if ! kill -0 "$p" 2>/dev/null; then
+        died+="${died:+ }$n(pid $p)"
+        died_names+=("$n")
+      fi
+    done
+    out=$(python3 -c 'import json, sys; d = json.loads(sys.argv[1]); d["collateral"] = sys.argv[2]; print(json.dumps(d, sort_keys=True))' "$out" "$died")
     echo "$out" >>"$DET_JSONL"
     if [[ $(jget "$out" ok) == True ]]; then
       log "kill $k/$KILLS ($victim): both peers DOWN after $(jget "$out" detect_ms) ms; per observer $(jget "$out" down_ms); SUSPECT at $(jget "$out" suspect_ms)"
@@ -333,15 +400,21 @@ if has detect; then
       log "kill $k/$KILLS ($victim): NOT DETECTED: $(jget "$out" error)"
       tail_logs
     fi
+    if [[ -n $died ]]; then
+      # A bystander died: that is a bug to report, not a detection time. The
+      # sample is left out of the median and listed as a crash; the dead node
+      # is started again so that the run can go on.
+      restart_crashed "kill $k ($victim)" "${died_names[@]}"
+    fi
     # The node must really be gone before it is started again.
     for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
     kill -0 "$pid" 2>/dev/null && die "$victim (pid $pid) survived SIGKILL"
     timeout 60 "$CLUSTER" start "$victim" --dir "$CDIR" >>"$WORK/start.log" 2>&1 ||
       { tail -n 5 "$WORK/start.log" >&2; die "microtomcat-cluster start $victim failed"; }
-    out=$(timeout 60 python3 "$PROBE" wait-up --nodes "$NODES" --node "$victim" --timeout 30) ||
-      { tail_logs; die "after restarting $victim, not every node sees every node UP: $out"; }
+    wait_all_up "rejoin after kill $k ($victim)" "$victim"
+    out=$WAIT_OUT
     echo "{\"node\": \"$victim\", \"rejoin\": $out}" >>"$REJOIN_JSONL"
-    log "  $victim restarted: all UP after $(jget "$out" ms) ms (incl. process start), incarnation seen: $(jget "$out" incarnation)"
+    log "  $victim restarted: all UP $(jget "$out" ms) ms after 'start' returned, incarnation seen: $(jget "$out" incarnation)"
   done
 fi
 
@@ -350,7 +423,7 @@ SOAK_JSON=$WORK/soak.json
 WRK_OUT=$WORK/wrk-soak.txt
 SOAK_URL="" WRK_CMD="" SOAK_LOAD="" SOAK_AFTER=""
 if has soak; then
-  out=$(timeout 60 python3 "$PROBE" wait-up --nodes "$NODES" --timeout 30) || { tail_logs; die "cluster not all UP before the soak: $out"; }
+  wait_all_up "before the soak"
   if [[ -z $SOAK_PATH ]]; then
     for p in /hello/ /counter/ /counter; do
       if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:${PORT[node1]}$p" 2>/dev/null; then SOAK_PATH=$p; break; fi
@@ -391,6 +464,11 @@ MACHINE="nproc=$(nproc), CPU: ${CPU:-unknown}, kernel $(uname -r), load before: 
 VERSIONS="Poco $(dpkg-query -W -f='${Version}' libpoco-dev 2>/dev/null || echo '?')"
 has haproxy && VERSIONS+=", HAProxy $HAP_VERSION"
 has soak && VERSIONS+=", wrk $(dpkg-query -W -f='${Version}' wrk 2>/dev/null || echo '?')"
+MT_BIN=""
+if has detect || has soak; then
+  MT_BIN="\`${BUILD_DIR#"$ROOT"/}/bin/microtomcat\` built $MT_BUILT, sha256 $MT_SHA…"
+  [[ $SNAPSHOT != 1 ]] || MT_BIN+=" (run from a private copy)"
+fi
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if ! git -C "$ROOT" diff --quiet HEAD 2>/dev/null; then COMMIT+=" (with uncommitted changes)"; fi
 
@@ -398,7 +476,8 @@ REPORT=$WORK/report.md
 PARTS="$PARTS" DET_JSONL="$DET_JSONL" REJOIN_JSONL="$REJOIN_JSONL" HAP_JSONL="$HAP_JSONL" SOAK_JSON="$SOAK_JSON" \
 HB="$HB" KILLS="$KILLS" SOAK="$SOAK" SOAK_BAR="$SOAK_BAR" DETECT_BAR_MS="$DETECT_BAR_MS" POLL_MS="$POLL_MS" \
 DETECT_TIMEOUT="$DETECT_TIMEOUT" WRK_CMD="$WRK_CMD" WRK_OUT="$WRK_OUT" SOAK_LOAD="$SOAK_LOAD" SOAK_AFTER="$SOAK_AFTER" \
-MACHINE="$MACHINE" VERSIONS="$VERSIONS" COMMIT="$COMMIT" COMMAND="$COMMAND" \
+MACHINE="$MACHINE" VERSIONS="$VERSIONS" COMMIT="$COMMIT" COMMAND="$COMMAND" MT_BIN="$MT_BIN" \
+CRASHES="$(printf '%s\n' "${CRASHES[@]}")" \
 python3 - >"$REPORT" <<'PY'
 import json, os, re, statistics
 from datetime import datetime, timezone
@@ -423,6 +502,8 @@ w("")
 w(f"- command: `{env['COMMAND']}` (commit {env['COMMIT']})")
 w(f"- machine: {env['MACHINE']}")
 w(f"- versions: {env['VERSIONS']}")
+if env.get("MT_BIN"):
+    w(f"- Micro Tomcat binary: {env['MT_BIN']}")
 if hb:
     w(f"- Micro Tomcat failure detection (as written by `microtomcat-cluster up`): heartbeat interval "
       f"{hb.get('interval')} ms, suspectTimeout {hb.get('suspectTimeout')} ms, downTimeout {hb.get('downTimeout')} ms, "
@@ -434,14 +515,22 @@ w("| system | what is measured | detection (median) | max | samples |")
 w("|---|---|---:|---:|---:|")
 det_ms = None
 if "detect" in parts:
-    ok = [d["detect_ms"] for d in det if d.get("ok")]
+    # A kill during which another node died measures nothing: left out, listed as a crash.
+    valid = [d for d in det if not d.get("collateral")]
+    crashed = [d for d in det if d.get("collateral")]
+    ok = [d["detect_ms"] for d in valid if d.get("ok")]
     # A kill never detected counts as the timeout (it can only make the median worse).
-    all_ms = ok + [tmo] * (len(det) - len(ok))
+    all_ms = ok + [tmo] * (len(valid) - len(ok))
     det_ms = med(all_ms)
-    missed = len(det) - len(ok)
+    missed = len(valid) - len(ok)
+    notes = []
+    if missed:
+        notes.append(f"{missed} not detected within {tmo/1000:.0f} s")
+    if crashed:
+        notes.append(f"{len(crashed)} left out: another node crashed")
     w(f"| **Micro Tomcat** (measured) | `kill -9` an app node → both other app nodes report it `DOWN` in `/cluster/nodes` "
       f"(polled every {env['POLL_MS']} ms) | **{s(det_ms)}** | {s(max(all_ms) if all_ms else None)} | "
-      f"{len(det)}{f' ({missed} not detected within {tmo/1000:.0f} s)' if missed else ''} |")
+      f"{len(all_ms)}{' (' + '; '.join(notes) + ')' if notes else ''} |")
 if "haproxy" in parts:
     hm = [h["detect_ms"] for h in hap if h.get("ok")]
     w(f"| HAProxy (measured), default check `inter 2s fall 3 rise 2` | `kill -9` the backend → `show stat` says `DOWN` "
@@ -460,22 +549,29 @@ if "detect" in parts:
     w(f"Micro Tomcat, every kill (ms after SIGKILL; `both` = the later of the two app peers, the measured figure; "
       f"one round of polls over the 3 observers took {med(pp) or 0:.1f} ms (median), the resolution of these figures):")
     w("")
-    w("| # | killed | both peers DOWN | per peer DOWN | first SUSPECT (per peer) | balancer DOWN | rejoin: all UP after `start` | incarnation seen after |")
+    def incarnations(inc):
+        vals = set(inc.values())
+        if len(vals) == 1:
+            return f"{vals.pop()} (all {len(inc)} agree)"
+        return ", ".join(f"{k} {v}" for k, v in sorted(inc.items()))
+    w("| # | killed | both peers DOWN | per peer DOWN | first SUSPECT (per peer) | balancer DOWN | rejoin: all UP, ms after `start` returned | incarnation seen after |")
     w("|---:|---|---:|---|---|---:|---:|---|")
     for i, d in enumerate(det):
         r = rejoin[i]["rejoin"] if i < len(rejoin) else {}
         peers = {k: v for k, v in d.get("down_ms", {}).items() if k != "lb"}
         sp = {k: v for k, v in d.get("suspect_ms", {}).items() if k != "lb"}
         both = f"{d['detect_ms']:.0f}" if d.get("ok") else "not detected: " + str(d.get("error"))
+        if d.get("collateral"):
+            both = f"**{d['collateral']} crashed** (sample left out); " + both
         w(f"| {i + 1} | {d.get('node', '?')} | {both} | "
           f"{', '.join(f'{k} {v:.0f}' for k, v in sorted(peers.items()))} | "
           f"{', '.join(f'{k} {v:.0f}' for k, v in sorted(sp.items()))} | "
           f"{d.get('down_ms', {}).get('lb', float('nan')):.0f} | {r.get('ms', float('nan')):.0f} | "
-          f"{', '.join(f'{k} {v}' for k, v in sorted((r.get('incarnation') or {}).items()))} |")
+          f"{incarnations(r.get('incarnation') or {})} |")
     w("")
     if sus:
         w(f"First SUSPECT (the later peer): median {s(med(sus))}; balancer's DOWN: median {s(med(lbv))}. "
-          "Rejoin time includes starting the process (`microtomcat-cluster start`) and every node seeing it UP.")
+          "Rejoin: from `microtomcat-cluster start` returning (it returns once the process is spawned) until every node sees every node UP.")
         w("")
 if "haproxy" in parts and hap:
     w("HAProxy, every kill (ms after SIGKILL: status transitions in `show stat`): " + "; ".join(
@@ -510,6 +606,11 @@ if "soak" in parts and os.path.exists(env["SOAK_JSON"]):
         w(f"  - … {len(soak['events']) - 20} more")
     w("")
 
+crashes = [c for c in env.get("CRASHES", "").split("\n") if c]
+if crashes:
+    w(f"**Nodes that exited on their own during the run: {len(crashes)}** — " + "; ".join(crashes) +
+      " (the node's log ends without a line; it was started again and the run went on).")
+    w("")
 w("Bars (issue 3):")
 if det_ms is not None:
     w(f"- detection median < {int(env['DETECT_BAR_MS']) / 1000:.1f} s on loopback with default settings: "
@@ -525,6 +626,9 @@ if soak is not None:
       f"{soak['down']} DOWN in {env['SOAK']} s — {verdict}")
 else:
     w("- no false DOWN in the soak: n/a (not run)")
+if "detect" in parts:
+    w(f"- (not a bar of the issue, but a clean run needs it) no node exits while another is killed: "
+      f"{'PASS' if not crashes else f'FAIL ({len(crashes)})'}")
 w("")
 print("\n".join(out))
 PY
