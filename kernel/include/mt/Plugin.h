@@ -47,6 +47,10 @@ public:
     virtual const Poco::Util::AbstractConfiguration& config() const = 0;
     /// A logger named "mt.<kind>.<name>".
     virtual Poco::Logger& logger() const = 0;
+    /// What this instance serves when the kernel makes one per scope: for a
+    /// session store, its context's path ("/cart"; "/" for the root context),
+    /// so a shared backend can keep contexts apart. "" otherwise.
+    virtual const std::string& scope() const;
 };
 
 /// Base of everything a plugin creates. Its destructor runs inside the

@@ -41,6 +41,10 @@ struct MT_API SessionDelta
     std::optional<int> maxInactiveInterval;
     std::map<std::string, std::string> setAttributes; ///< name -> JSON text
     std::set<std::string> removedAttributes;
+    /// The version of the record the changes were made on, when known: a
+    /// store may report a save whose base is no longer current (a concurrent
+    /// write happened; different attributes still both survive).
+    std::optional<std::uint64_t> baseVersion;
 
     /// True when applying it would change no attribute and no setting
     /// (only the access time): such a delta is a touch, not a write.

@@ -44,6 +44,11 @@ public:
     virtual DataPtr save(const SessionDelta& delta) = 0;
     /// Sets the last-access time only (no version change). False if gone.
     virtual bool touch(const std::string& id, TimeMs lastAccessedTime) = 0;
+    /// A read-only access at `now` to `loaded` (the record this request
+    /// loaded). By default a touch(); a networked store may skip the write
+    /// while the stored access time is recent enough, trading a little expiry
+    /// precision for one round trip per read (it documents how much).
+    virtual bool refresh(const SessionData& loaded, TimeMs now) { return touch(loaded.id, now); }
     /// Removes the session and returns what was removed; null if it was not
     /// there. Exactly one of several concurrent callers gets the record: that
     /// caller fires the destroyed listeners.

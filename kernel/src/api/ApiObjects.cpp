@@ -4,6 +4,7 @@
 #include "mt/HttpRequest.h"
 #include "mt/HttpResponse.h"
 #include "mt/HttpSession.h"
+#include "mt/LoadBalancer.h"
 #include "mt/Plugin.h"
 #include "mt/RequestHandler.h"
 #include "mt/SessionListener.h"
@@ -13,6 +14,11 @@
 namespace mt {
 
 PluginContext::~PluginContext() = default;
+const std::string& PluginContext::scope() const
+{
+    static const std::string none;
+    return none;
+}
 PluginObject::~PluginObject() = default;
 HttpSession::~HttpSession() = default;
 HttpRequest::~HttpRequest() = default;
@@ -22,5 +28,6 @@ SessionListener::~SessionListener() = default;
 HandlerRegistry::~HandlerRegistry() = default;
 WebApplication::~WebApplication() = default;
 SessionStoreAdapter::~SessionStoreAdapter() = default;
+LoadBalancer::~LoadBalancer() = default;
 
 } // namespace mt

@@ -73,6 +73,8 @@ public:
         c.sweepIntervalMs = static_cast<int>(num("session.sweepInterval") * 1000);
         c.defaultStore = str("session.store");
         if (c.defaultStore.empty()) fail("session.store", "a store plugin name, e.g. memory");
+        c.rewriteRoute = flag("session.rewriteRoute");
+        c.flushImmediate = str("session.flushMode") == "IMMEDIATE";
 
         c.clusterConfigFile = path("cluster.config");
 

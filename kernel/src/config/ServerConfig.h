@@ -56,6 +56,8 @@ struct ServerConfig
     int sessionTimeout = 1800;
     int sweepIntervalMs = 30000;
     std::string defaultStore;
+    bool rewriteRoute = true;            ///< session.rewriteRoute
+    bool flushImmediate = false;         ///< session.flushMode=IMMEDIATE
 
     std::string clusterConfigFile; ///< absolute; "" when this node runs alone
 

@@ -1,5 +1,6 @@
 #include "server/Kernel.h"
 
+#include "balancer/Balancer.h"
 #include "cluster/ClusterConfigLoader.h"
 #include "config/ConfigLoader.h"
 #include "config/ConfigSchema.h"
@@ -72,6 +73,12 @@ void Kernel::start()
     _logger.information("Micro Tomcat node '%s' starting with %s", _config.nodeName, _configFile);
 
     _lastScan = _plugins.scan(_config.pluginDir); // the plugin manager logs what it loaded and refused
+    // The balancer role: this node proxies to the app nodes (kernel/src/balancer).
+    if (_cluster && _cluster->config().self().hasRole("balancer"))
+    {
+        _balancer = std::make_unique<balancer::Balancer>(_cluster->registry(), _plugins, _config);
+        _balancer->start();
+    }
 
     Poco::JSON::Object::Ptr report = new Poco::JSON::Object;
     auto contexts = buildContexts(_config, nullptr, {}, report);
@@ -115,6 +122,7 @@ int Kernel::stop()
     if (_cluster) _cluster->stop();
     if (_admin) _admin->stop(0);
     if (_http) cut = _http->stop(_config.drainTimeoutMs);
+    if (_balancer) _balancer->stop();
     if (_sweeper) _sweeper->stop();
     if (cut > 0)
         _logger.warning("stopped; %d request(s) did not finish within the drain time", cut);
@@ -138,7 +146,7 @@ unsigned short Kernel::adminPort() const
     return _admin ? _admin->port() : 0;
 }
 
-std::shared_ptr<SessionManager> Kernel::makeSessions(const ContextConfig& context, const ServerConfig& config)
+std::shared_ptr<DistributedSessionManager> Kernel::makeSessions(const ContextConfig& context, const ServerConfig& config)
 {
     PluginInfo info = _plugins.info("store", context.store);
     std::map<std::string, std::string> settings;
@@ -146,6 +154,7 @@ std::shared_ptr<SessionManager> Kernel::makeSessions(const ContextConfig& contex
     if (it != config.storeConfigs.end()) settings = it->second;
     checkPluginSettings(info, settings, "store." + context.store + ".");
     PluginContextImpl pluginContext(config.nodeName, "mt.store." + context.store, settings);
+    pluginContext.setScope(context.path.empty() ? "/" : context.path); // one store per context: keys stay apart
     auto store = _plugins.create<SessionStoreAdapter>("store", context.store, pluginContext);
 
     SessionSettings sessionSettings;
@@ -154,7 +163,9 @@ std::shared_ptr<SessionManager> Kernel::makeSessions(const ContextConfig& contex
     sessionSettings.cookieName = config.cookieName;
     sessionSettings.cookieSecure = config.cookieSecure;
     sessionSettings.maxInactiveInterval = context.sessionTimeout;
-    return std::make_shared<SessionManager>(sessionSettings, std::move(store), _clock,
+    sessionSettings.rewriteRoute = config.rewriteRoute;
+    sessionSettings.flushImmediate = config.flushImmediate;
+    return std::make_shared<DistributedSessionManager>(sessionSettings, std::move(store), _clock,
                                             Poco::Logger::get("mt.session." + context.id));
 }
 
@@ -221,7 +232,7 @@ void Kernel::publish(const ServerConfig& config, std::shared_ptr<const ContextTa
 
 void Kernel::syncSweeper(const ContextTable* previous, const ContextTable& next)
 {
-    std::set<SessionManager*> before, after;
+    std::set<DistributedSessionManager*> before, after;
     if (previous)
         for (const auto& c : previous->contexts()) before.insert(c->sessionManager().get());
     for (const auto& c : next.contexts()) after.insert(c->sessionManager().get());
@@ -287,6 +298,7 @@ Kernel::ReloadResult Kernel::reload()
     try
     {
         contexts = buildContexts(next, current ? current->contexts.get() : nullptr, reloadedFiles, result.report);
+        if (_balancer) _balancer->reconfigure(next); // a bad strategy refuses the reload
     }
     catch (const std::exception& e)
     {

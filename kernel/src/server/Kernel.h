@@ -25,6 +25,7 @@
 namespace mt {
 
 class KernelDispatcher;
+namespace balancer { class Balancer; }
 
 class Kernel
 {
@@ -51,9 +52,11 @@ public:
     bool stopping() const { return _stopping; }
     /// Null when this node runs alone (no cluster.config).
     ClusterService* cluster() const { return _cluster.get(); }
+    /// Null unless this node's role in cluster-config.xml is "balancer".
+    balancer::Balancer* balancer() const { return _balancer.get(); }
 
 private:
-    std::shared_ptr<SessionManager> makeSessions(const ContextConfig& context, const ServerConfig& config);
+    std::shared_ptr<DistributedSessionManager> makeSessions(const ContextConfig& context, const ServerConfig& config);
     /// Builds the table for `config`, reusing contexts of `previous` that did not change.
     std::shared_ptr<const ContextTable> buildContexts(const ServerConfig& config, const ContextTable* previous,
                                                       const std::set<std::string>& reloadedPluginFiles,
@@ -78,6 +81,7 @@ private:
     std::unique_ptr<http::HttpServer> _admin;
     std::unique_ptr<SessionSweeper> _sweeper;
     std::unique_ptr<ClusterService> _cluster;
+    std::unique_ptr<balancer::Balancer> _balancer;
     std::atomic<bool> _stopping{false};
     bool _started = false;
 };

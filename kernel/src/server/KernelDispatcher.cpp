@@ -1,5 +1,6 @@
 #include "server/KernelDispatcher.h"
 
+#include "balancer/Balancer.h"
 #include "http/ServerRequest.h"
 #include "http/ServerResponse.h"
 #include "server/Kernel.h"
@@ -113,6 +114,7 @@ void KernelDispatcher::dispatch(http::ServerRequest& request, http::ServerRespon
         response.sendError(404, "not found (this is the admin listener)");
         return;
     }
+    if (auto* balancer = _kernel.balancer()) return balancer->proxy(request, response); // the balancer role
     handleContext(request, response);
 }
 
@@ -163,7 +165,9 @@ void KernelDispatcher::handleCluster(http::ServerRequest& request, http::ServerR
             return response.sendError(400, "since: expected a sequence number, got '" + sinceText + "'");
         return response.sendBody(toJson(cluster->eventsJson(since, 1000)), "application/json");
     }
-    response.sendError(404, "known: /cluster/nodes, /cluster/events?since=N");
+    if (request.path() == "/cluster/balancer" && _kernel.balancer())
+        return response.sendBody(toJson(_kernel.balancer()->statsJson()), "application/json");
+    response.sendError(404, "known: /cluster/nodes, /cluster/events?since=N, /cluster/balancer (balancer nodes)");
 }
 
 void KernelDispatcher::handleContext(http::ServerRequest& request, http::ServerResponse& response)

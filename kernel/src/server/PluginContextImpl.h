@@ -23,11 +23,14 @@ public:
     const std::string& nodeName() const override { return _nodeName; }
     const Poco::Util::AbstractConfiguration& config() const override { return *_config; }
     Poco::Logger& logger() const override { return _logger; }
+    const std::string& scope() const override { return _scope; }
+    void setScope(std::string scope) { _scope = std::move(scope); }
 
 private:
     std::string _nodeName;
     Poco::Logger& _logger;
     Poco::AutoPtr<Poco::Util::MapConfiguration> _config;
+    std::string _scope;
 };
 
 } // namespace mt

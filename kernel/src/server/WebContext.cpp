@@ -63,7 +63,7 @@ private:
 };
 
 WebContext::WebContext(const ContextConfig& config, const std::string& nodeName, PluginManager& plugins,
-                       std::shared_ptr<SessionManager> sessions, Poco::Logger& logger)
+                       std::shared_ptr<DistributedSessionManager> sessions, Poco::Logger& logger)
     : _config(config), _logger(logger), _sessions(std::move(sessions))
 {
     std::string where = "context '" + config.id + "' (" + (config.path.empty() ? "/" : config.path) + ")";

@@ -6,7 +6,7 @@
 
 #include "config/ServerConfig.h"
 #include "mt/WebApplication.h"
-#include "session/SessionManager.h"
+#include "session/DistributedSessionManager.h"
 #include "web/HandlerMapping.h"
 #include "web/StaticFiles.h"
 
@@ -25,13 +25,13 @@ public:
     /// with the context this one replaces, so a redeploy keeps the sessions.
     /// Throws PluginError / ConfigError / std::exception naming the context.
     WebContext(const ContextConfig& config, const std::string& nodeName, PluginManager& plugins,
-               std::shared_ptr<SessionManager> sessions, Poco::Logger& logger);
+               std::shared_ptr<DistributedSessionManager> sessions, Poco::Logger& logger);
     ~WebContext();
 
     const ContextConfig& config() const { return _config; }
     const std::string& path() const { return _config.path; }
-    SessionManager& sessions() { return *_sessions; }
-    const std::shared_ptr<SessionManager>& sessionManager() const { return _sessions; }
+    DistributedSessionManager& sessions() { return *_sessions; }
+    const std::shared_ptr<DistributedSessionManager>& sessionManager() const { return _sessions; }
     RequestHandler* handlerFor(const std::string& pathInfo) const { return _handlers.match(pathInfo); }
     const StaticFiles* staticFiles() const { return _static.get(); }
     /// The application plugin's "kind/name version (file)", or "" for static only.
@@ -45,7 +45,7 @@ private:
     // deleter may unload the plugin's library.
     ContextConfig _config;
     Poco::Logger& _logger;
-    std::shared_ptr<SessionManager> _sessions;
+    std::shared_ptr<DistributedSessionManager> _sessions;
     std::shared_ptr<WebApplication> _app;
     std::string _appDescription;
     HandlerMapping _handlers;

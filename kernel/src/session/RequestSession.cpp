@@ -1,6 +1,6 @@
 #include "session/RequestSession.h"
 
-#include "session/SessionManager.h"
+#include "session/DistributedSessionManager.h"
 
 #include <Poco/Exception.h>
 #include <Poco/JSON/Array.h>
@@ -27,7 +27,7 @@ bool isSimpleJson(const std::string& json)
 
 } // namespace
 
-RequestSession::RequestSession(SessionManager& manager, DataPtr data, bool isNew, std::function<void()> onInvalidate)
+RequestSession::RequestSession(DistributedSessionManager& manager, DataPtr data, bool isNew, std::function<void()> onInvalidate)
     : _manager(manager), _data(std::move(data)), _id(_data->id), _isNew(isNew), _onInvalidate(std::move(onInvalidate))
 {
 }
@@ -115,6 +115,7 @@ void RequestSession::setMaxInactiveInterval(int seconds)
         _maxInactive.reset();
     else
         _maxInactive = seconds;
+    flushIfImmediate();
 }
 
 std::optional<std::string> RequestSession::attributeJson(const std::string& name) const
@@ -137,6 +138,7 @@ void RequestSession::setAttributeJson(const std::string& name, const std::string
         _manager.fireAttributeReplaced(_id, name, *oldJson, json);
     else
         _manager.fireAttributeAdded(_id, name, json);
+    flushIfImmediate();
 }
 
 void RequestSession::removeAttribute(const std::string& name)
@@ -147,6 +149,7 @@ void RequestSession::removeAttribute(const std::string& name)
     std::string oldJson = *old;
     record(name, std::nullopt);
     _manager.fireAttributeRemoved(_id, name, oldJson);
+    flushIfImmediate();
 }
 
 std::vector<std::string> RequestSession::attributeNames() const
@@ -194,6 +197,7 @@ SessionDelta RequestSession::delta(const std::string& node, TimeMs now) const
     delta.node = node;
     delta.lastAccessedTime = now;
     delta.maxInactiveInterval = _maxInactive;
+    delta.baseVersion = _data->version;
     for (const auto& [name, json] : _changes)
     {
         if (json)
@@ -202,6 +206,17 @@ SessionDelta RequestSession::delta(const std::string& node, TimeMs now) const
             delta.removedAttributes.insert(name);
     }
     return delta;
+}
+
+void RequestSession::flushIfImmediate()
+{
+    if (!_manager.settings().flushImmediate || !changesData()) return;
+    const TimeMs now = _manager.clock().nowMs();
+    // Null: the session was removed meanwhile; as at commit, the change has nowhere to go.
+    if (auto result = _manager.commit(delta(_manager.settings().nodeName, now))) rebase(std::move(result));
+    _changes.clear();
+    _maxInactive.reset();
+    _flushed = true;
 }
 
 void RequestSession::rebase(DataPtr data)

@@ -20,7 +20,7 @@
 
 namespace mt {
 
-class SessionManager;
+class DistributedSessionManager;
 
 class RequestSession : public HttpSession
 {
@@ -29,7 +29,7 @@ public:
 
     /// `onInvalidate` runs after the manager removed the session (the scope
     /// sends the expired cookie and forgets this object as its current session).
-    RequestSession(SessionManager& manager, DataPtr data, bool isNew, std::function<void()> onInvalidate);
+    RequestSession(DistributedSessionManager& manager, DataPtr data, bool isNew, std::function<void()> onInvalidate);
     ~RequestSession() override;
 
     const std::string& id() const override { return _id; }
@@ -55,6 +55,10 @@ public:
     /// After a commit: the store's result becomes the new base, changes are cleared.
     void rebase(DataPtr data);
     void setId(std::string id) { _id = std::move(id); }
+    /// The record as loaded (or as of the last write this request made).
+    const SessionData& loaded() const { return *_data; }
+    /// True once a flushMode=IMMEDIATE write happened (it set the access time too).
+    bool flushedNow() const { return _flushed; }
 
     /// Throws std::invalid_argument unless `json` is one complete JSON value.
     static void validateJson(const std::string& json);
@@ -66,8 +70,10 @@ private:
     /// Records `value` (nullopt = removed) as the request's view of `name`,
     /// dropping the change when it equals what was loaded.
     void record(const std::string& name, std::optional<std::string> value);
+    /// flushMode=IMMEDIATE: writes the pending changes now.
+    void flushIfImmediate();
 
-    SessionManager& _manager;
+    DistributedSessionManager& _manager;
     DataPtr _data;
     std::string _id;
     bool _isNew;
@@ -75,6 +81,7 @@ private:
     std::function<void()> _onInvalidate;
     std::map<std::string, std::optional<std::string>> _changes; // name -> new JSON, nullopt = removed
     std::optional<int> _maxInactive;
+    bool _flushed = false;
 };
 
 } // namespace mt

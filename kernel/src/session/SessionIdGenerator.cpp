@@ -87,3 +87,14 @@ bool SessionIdGenerator::isWellFormed(const std::string& id)
 }
 
 } // namespace mt
+
+namespace mt {
+
+std::string SessionIdGenerator::withRoute(const std::string& id, const std::string& route)
+{
+    if (!isWellFormed(id) || !isValidRoute(route)) return {};
+    if (id.compare(kRandomChars + 1, std::string::npos, route) == 0) return {};
+    return id.substr(0, kRandomChars + 1) + route;
+}
+
+} // namespace mt

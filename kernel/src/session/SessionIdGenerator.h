@@ -31,6 +31,9 @@ public:
     /// from a client is treated as no session and never looked up.
     static bool isWellFormed(const std::string& id);
     static bool isValidRoute(const std::string& route);
+    /// A well-formed `id` with its route replaced by `route` (same random
+    /// part), or "" if `id` already ends in `route` or is not well-formed.
+    static std::string withRoute(const std::string& id, const std::string& route);
     /// Fills `out` with `size` bytes from getrandom(2).
     static void randomBytes(unsigned char* out, std::size_t size);
 

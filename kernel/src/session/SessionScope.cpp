@@ -10,7 +10,7 @@ namespace mt {
 
 struct SessionScope::Impl
 {
-    Impl(SessionManager& m, std::string requested, std::function<void(const std::string&)> cookie)
+    Impl(DistributedSessionManager& m, std::string requested, std::function<void(const std::string&)> cookie)
         : manager(m), requestedId(std::move(requested)), setCookie(std::move(cookie))
     {
     }
@@ -33,7 +33,27 @@ struct SessionScope::Impl
         if (setCookie) setCookie(cookie);
     }
 
-    SessionManager& manager;
+    // Failover (Tomcat's JvmRouteBinderValve): a session that arrives with
+    // another node's route is moved to this node's route, so the balancer's
+    // stickiness follows it here. Of concurrent requests carrying the old id,
+    // one renames and the others find the session under the new id.
+    void lookUp()
+    {
+        auto data = manager.find(requestedId);
+        const std::string rerouted = manager.rerouted(requestedId);
+        if (!rerouted.empty())
+        {
+            if (!data || !manager.rename(requestedId, rerouted)) data = manager.find(rerouted);
+            if (!data) return;
+            current = make(std::move(data), false);
+            current->setId(rerouted);
+            sendCookie(manager.cookieFor(rerouted));
+            return;
+        }
+        if (data) current = make(std::move(data), false);
+    }
+
+    DistributedSessionManager& manager;
     std::string requestedId;
     std::function<void(const std::string&)> setCookie;
     bool lookedUp = false;
@@ -42,7 +62,7 @@ struct SessionScope::Impl
     std::vector<std::unique_ptr<RequestSession>> retired;
 };
 
-SessionScope::SessionScope(SessionManager& manager, std::string requestedId,
+SessionScope::SessionScope(DistributedSessionManager& manager, std::string requestedId,
                            std::function<void(const std::string&)> setCookie)
     : _impl(std::make_unique<Impl>(manager, std::move(requestedId), std::move(setCookie)))
 {
@@ -58,8 +78,7 @@ HttpSession* SessionScope::session(bool create)
         // Looked up once per request, and only for a well-formed id: garbage
         // from a client never reaches the store.
         s.lookedUp = true;
-        if (SessionIdGenerator::isWellFormed(s.requestedId))
-            if (auto data = s.manager.find(s.requestedId)) s.current = s.make(std::move(data), false);
+        if (SessionIdGenerator::isWellFormed(s.requestedId)) s.lookUp();
     }
     if (s.current || !create) return s.current.get();
     s.current = s.make(s.manager.create(), true);
@@ -104,9 +123,15 @@ void SessionScope::commit()
         if (auto result = s.manager.commit(session.delta(s.manager.settings().nodeName, now)))
             session.rebase(std::move(result));
     }
-    else if (!session.createdNow())
+    else if (!session.createdNow() && !session.flushedNow())
     {
-        s.manager.touch(session.id(), now); // read only: access time, no version change
+        // Read only: access time, no version change; the store may skip the
+        // write while the stored access time is recent enough.
+        const SessionData& loaded = session.loaded();
+        if (loaded.id == session.id())
+            s.manager.refresh(loaded, now);
+        else
+            s.manager.touch(session.id(), now); // renamed in this request: the snapshot has the old id
     }
 }
 

@@ -6,7 +6,7 @@
 // Thread-safety: the request's thread only.
 
 #include "http/SessionSource.h"
-#include "session/SessionManager.h"
+#include "session/DistributedSessionManager.h"
 
 #include <functional>
 #include <memory>
@@ -20,7 +20,7 @@ public:
     /// `requestedId`: from the cookie or ";jsessionid=" ("" if none).
     /// `setCookie`: adds a Set-Cookie header value to the response (called
     /// when a session is created, renamed or invalidated).
-    SessionScope(SessionManager& manager, std::string requestedId, std::function<void(const std::string&)> setCookie);
+    SessionScope(DistributedSessionManager& manager, std::string requestedId, std::function<void(const std::string&)> setCookie);
     ~SessionScope() override;
 
     HttpSession* session(bool create) override;

@@ -15,13 +15,13 @@ SessionSweeper::~SessionSweeper()
     stop();
 }
 
-void SessionSweeper::add(SessionManager& manager)
+void SessionSweeper::add(DistributedSessionManager& manager)
 {
     std::lock_guard<std::mutex> lock(_mutex);
     if (std::find(_managers.begin(), _managers.end(), &manager) == _managers.end()) _managers.push_back(&manager);
 }
 
-void SessionSweeper::remove(SessionManager& manager)
+void SessionSweeper::remove(DistributedSessionManager& manager)
 {
     std::unique_lock<std::mutex> lock(_mutex);
     _managers.erase(std::remove(_managers.begin(), _managers.end(), &manager), _managers.end());
@@ -67,12 +67,12 @@ void SessionSweeper::run()
 
 void SessionSweeper::sweepAll()
 {
-    std::vector<SessionManager*> managers;
+    std::vector<DistributedSessionManager*> managers;
     {
         std::lock_guard<std::mutex> lock(_mutex);
         managers = _managers;
     }
-    for (SessionManager* manager : managers)
+    for (DistributedSessionManager* manager : managers)
     {
         {
             // Re-checked under the lock: remove() may have run since the copy.

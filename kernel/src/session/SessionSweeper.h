@@ -8,7 +8,7 @@
 // itself, it cannot wait and the manager must outlive the current sweep).
 // stop() wakes the thread at once and joins it; the destructor stops.
 
-#include "session/SessionManager.h"
+#include "session/DistributedSessionManager.h"
 
 #include <Poco/Logger.h>
 
@@ -30,8 +30,8 @@ public:
     SessionSweeper(const SessionSweeper&) = delete;
     SessionSweeper& operator=(const SessionSweeper&) = delete;
 
-    void add(SessionManager& manager);
-    void remove(SessionManager& manager);
+    void add(DistributedSessionManager& manager);
+    void remove(DistributedSessionManager& manager);
     /// Starts the thread (once; later calls do nothing).
     void start();
     /// Wakes and joins the thread; idempotent.
@@ -50,8 +50,8 @@ private:
     mutable std::mutex _mutex;
     std::condition_variable _wake;   // stop requested
     std::condition_variable _idle;   // a pass finished (remove() waits on it)
-    std::vector<SessionManager*> _managers;
-    SessionManager* _sweeping = nullptr; // the manager being swept, outside the lock
+    std::vector<DistributedSessionManager*> _managers;
+    DistributedSessionManager* _sweeping = nullptr; // the manager being swept, outside the lock
     bool _stopping = false;
     std::uint64_t _passes = 0;
     std::thread _thread;

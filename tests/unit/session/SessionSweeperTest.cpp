@@ -76,7 +76,7 @@ public:
 TEST(SessionSweeper, StoreFailureDoesNotStopTheSweeper)
 {
     ManualClock clock;
-    SessionManager failing({}, std::make_shared<FailingStore>(), clock, testLogger());
+    DistributedSessionManager failing({}, std::make_shared<FailingStore>(), clock, testLogger());
     ManagerFixture ok;
     ok.manager.create();
     ok.clock.advance(1801 * 1000);

@@ -4,7 +4,7 @@
 
 #include "MemorySessionStore.h"
 #include "mt/SessionListener.h"
-#include "session/SessionManager.h"
+#include "session/DistributedSessionManager.h"
 
 #include <Poco/Logger.h>
 
@@ -157,7 +157,7 @@ struct ManagerFixture
     ManualClock clock;
     std::shared_ptr<RecordingStore> store;
     std::shared_ptr<RecordingListener> listener;
-    SessionManager manager;
+    DistributedSessionManager manager;
 };
 
 } // namespace mt::test

@@ -1,4 +1,4 @@
-#include "session/SessionManager.h"
+#include "session/DistributedSessionManager.h"
 
 #include "session/SessionIdGenerator.h"
 #include "session/SessionListeners.h"
@@ -23,12 +23,12 @@ void raiseMax(std::atomic<std::uint64_t>& max, std::uint64_t value)
 
 } // namespace
 
-struct SessionManager::Impl
+struct DistributedSessionManager::Impl
 {
     Impl(SessionSettings s, std::shared_ptr<SessionStoreAdapter> st, const Clock& c, Poco::Logger& l)
         : settings(std::move(s)), store(std::move(st)), clock(c), logger(l), ids(settings.nodeName), listeners(l)
     {
-        if (!store) throw std::invalid_argument("SessionManager needs a store");
+        if (!store) throw std::invalid_argument("DistributedSessionManager needs a store");
         if (settings.contextPath.empty()) settings.contextPath = "/";
         cookieTail = "; Path=" + settings.contextPath + "; HttpOnly; SameSite=Lax";
         if (settings.cookieSecure) cookieTail += "; Secure";
@@ -74,35 +74,35 @@ struct SessionManager::Impl
     std::atomic<std::uint64_t> totalAliveMs{0};
 };
 
-SessionManager::SessionManager(SessionSettings settings, std::shared_ptr<SessionStoreAdapter> store,
+DistributedSessionManager::DistributedSessionManager(SessionSettings settings, std::shared_ptr<SessionStoreAdapter> store,
                                const Clock& clock, Poco::Logger& logger)
     : _impl(std::make_unique<Impl>(std::move(settings), std::move(store), clock, logger))
 {
 }
 
-SessionManager::~SessionManager() = default;
+DistributedSessionManager::~DistributedSessionManager() = default;
 
-void SessionManager::addListener(std::shared_ptr<SessionListener> listener)
+void DistributedSessionManager::addListener(std::shared_ptr<SessionListener> listener)
 {
     _impl->listeners.add(std::move(listener));
 }
 
-const SessionSettings& SessionManager::settings() const
+const SessionSettings& DistributedSessionManager::settings() const
 {
     return _impl->settings;
 }
 
-SessionStoreAdapter& SessionManager::store()
+SessionStoreAdapter& DistributedSessionManager::store()
 {
     return *_impl->store;
 }
 
-const Clock& SessionManager::clock() const
+const Clock& DistributedSessionManager::clock() const
 {
     return _impl->clock;
 }
 
-std::size_t SessionManager::sweep(std::size_t limit)
+std::size_t DistributedSessionManager::sweep(std::size_t limit)
 {
     const TimeMs now = _impl->clock.nowMs();
     auto removed = _impl->store->expire(now, limit);
@@ -111,7 +111,7 @@ std::size_t SessionManager::sweep(std::size_t limit)
     return removed.size();
 }
 
-SessionStats SessionManager::stats() const
+SessionStats DistributedSessionManager::stats() const
 {
     SessionStats s;
     try
@@ -132,22 +132,22 @@ SessionStats SessionManager::stats() const
     return s;
 }
 
-std::string SessionManager::cookieFor(const std::string& id) const
+std::string DistributedSessionManager::cookieFor(const std::string& id) const
 {
     return _impl->settings.cookieName + "=" + id + _impl->cookieTail;
 }
 
-std::string SessionManager::expiredCookie() const
+std::string DistributedSessionManager::expiredCookie() const
 {
     return _impl->settings.cookieName + "=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT" + _impl->cookieTail;
 }
 
-std::string SessionManager::newId() const
+std::string DistributedSessionManager::newId() const
 {
     return _impl->ids.generate();
 }
 
-std::shared_ptr<const SessionData> SessionManager::find(const std::string& id)
+std::shared_ptr<const SessionData> DistributedSessionManager::find(const std::string& id)
 {
     if (!SessionIdGenerator::isWellFormed(id)) return nullptr;
     auto data = _impl->guarded([&] { return _impl->store->load(id); });
@@ -161,7 +161,7 @@ std::shared_ptr<const SessionData> SessionManager::find(const std::string& id)
     return nullptr;
 }
 
-std::shared_ptr<const SessionData> SessionManager::create()
+std::shared_ptr<const SessionData> DistributedSessionManager::create()
 {
     const TimeMs now = _impl->clock.nowMs();
     SessionData data;
@@ -182,40 +182,51 @@ std::shared_ptr<const SessionData> SessionManager::create()
     throw std::runtime_error("session id collided " + std::to_string(kCreateAttempts) + " times: store or RNG broken");
 }
 
-std::shared_ptr<const SessionData> SessionManager::commit(const SessionDelta& delta)
+std::shared_ptr<const SessionData> DistributedSessionManager::commit(const SessionDelta& delta)
 {
     return _impl->guarded([&] { return _impl->store->save(delta); });
 }
 
-void SessionManager::touch(const std::string& id, TimeMs when)
+void DistributedSessionManager::touch(const std::string& id, TimeMs when)
 {
     _impl->guarded([&] { return _impl->store->touch(id, when); });
 }
 
-void SessionManager::invalidate(const std::string& id)
+void DistributedSessionManager::invalidate(const std::string& id)
 {
     auto removed = _impl->guarded([&] { return _impl->store->remove(id); });
     if (removed) _impl->destroyed(*removed, SessionListener::DestroyReason::Invalidated, _impl->clock.nowMs());
 }
 
-bool SessionManager::rename(const std::string& oldId, const std::string& newId)
+void DistributedSessionManager::refresh(const SessionData& loaded, TimeMs when)
+{
+    _impl->guarded([&] { return _impl->store->refresh(loaded, when); });
+}
+
+std::string DistributedSessionManager::rerouted(const std::string& id) const
+{
+    if (!_impl->settings.rewriteRoute) return {};
+    return SessionIdGenerator::withRoute(id, _impl->settings.nodeName);
+}
+
+bool DistributedSessionManager::rename(const std::string& oldId, const std::string& newId)
 {
     return _impl->guarded([&] { return _impl->store->rename(oldId, newId); });
 }
 
-void SessionManager::fireAttributeAdded(const std::string& id, const std::string& name, const std::string& json)
+void DistributedSessionManager::fireAttributeAdded(const std::string& id, const std::string& name, const std::string& json)
 {
     _impl->listeners.fire("attributeAdded", [&](SessionListener& l) { l.attributeAdded(id, name, json); });
 }
 
-void SessionManager::fireAttributeReplaced(const std::string& id, const std::string& name, const std::string& oldJson,
+void DistributedSessionManager::fireAttributeReplaced(const std::string& id, const std::string& name, const std::string& oldJson,
                                            const std::string& newJson)
 {
     _impl->listeners.fire("attributeReplaced",
                           [&](SessionListener& l) { l.attributeReplaced(id, name, oldJson, newJson); });
 }
 
-void SessionManager::fireAttributeRemoved(const std::string& id, const std::string& name, const std::string& oldJson)
+void DistributedSessionManager::fireAttributeRemoved(const std::string& id, const std::string& name, const std::string& oldJson)
 {
     _impl->listeners.fire("attributeRemoved", [&](SessionListener& l) { l.attributeRemoved(id, name, oldJson); });
 }

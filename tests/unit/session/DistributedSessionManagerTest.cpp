@@ -9,7 +9,7 @@
 using namespace mt;
 using namespace mt::test;
 
-TEST(SessionManager, CreateStoresAFreshSessionAndFiresCreatedOnce)
+TEST(DistributedSessionManager, CreateStoresAFreshSessionAndFiresCreatedOnce)
 {
     ManagerFixture f;
     auto data = f.manager.create();
@@ -25,7 +25,7 @@ TEST(SessionManager, CreateStoresAFreshSessionAndFiresCreatedOnce)
     EXPECT_EQ(f.manager.stats().maxActive, 1u);
 }
 
-TEST(SessionManager, CookiesCarryPathHttpOnlySameSiteAndSecureWhenConfigured)
+TEST(DistributedSessionManager, CookiesCarryPathHttpOnlySameSiteAndSecureWhenConfigured)
 {
     SessionSettings settings;
     settings.contextPath = "/cart";
@@ -42,7 +42,7 @@ TEST(SessionManager, CookiesCarryPathHttpOnlySameSiteAndSecureWhenConfigured)
     EXPECT_NE(secure.manager.expiredCookie().find("; Secure"), std::string::npos);
 }
 
-TEST(SessionManager, MalformedIdsAreNeverLookedUp)
+TEST(DistributedSessionManager, MalformedIdsAreNeverLookedUp)
 {
     ManagerFixture f;
     f.store->reset();
@@ -54,7 +54,7 @@ TEST(SessionManager, MalformedIdsAreNeverLookedUp)
     EXPECT_EQ(f.store->loads, 1);
 }
 
-TEST(SessionManager, ExpiredSessionFoundOnAccessIsRemovedAndDestroyedOnce)
+TEST(DistributedSessionManager, ExpiredSessionFoundOnAccessIsRemovedAndDestroyedOnce)
 {
     ManagerFixture f;
     auto id = f.manager.create()->id;
@@ -69,7 +69,7 @@ TEST(SessionManager, ExpiredSessionFoundOnAccessIsRemovedAndDestroyedOnce)
     EXPECT_EQ(f.manager.stats().totalAliveMs, 1800u * 1000);
 }
 
-TEST(SessionManager, SweepRemovesOnlyExpiredSessions)
+TEST(DistributedSessionManager, SweepRemovesOnlyExpiredSessions)
 {
     ManagerFixture f;
     for (int i = 0; i < 3; ++i) f.manager.create();
@@ -87,7 +87,7 @@ TEST(SessionManager, SweepRemovesOnlyExpiredSessions)
     EXPECT_EQ(f.manager.stats().maxActive, 4u);
 }
 
-TEST(SessionManager, NonPositiveMaxInactiveNeverExpires)
+TEST(DistributedSessionManager, NonPositiveMaxInactiveNeverExpires)
 {
     SessionSettings settings;
     settings.maxInactiveInterval = 0;
@@ -98,7 +98,7 @@ TEST(SessionManager, NonPositiveMaxInactiveNeverExpires)
     EXPECT_TRUE(f.manager.find(id));
 }
 
-TEST(SessionManager, InvalidateDestroysOnceAndCounts)
+TEST(DistributedSessionManager, InvalidateDestroysOnceAndCounts)
 {
     ManagerFixture f;
     auto id = f.manager.create()->id;
@@ -113,7 +113,7 @@ TEST(SessionManager, InvalidateDestroysOnceAndCounts)
     EXPECT_EQ(stats.active, 0u);
 }
 
-TEST(SessionManager, ConcurrentInvalidateSweepAndFindDestroyExactlyOnce)
+TEST(DistributedSessionManager, ConcurrentInvalidateSweepAndFindDestroyExactlyOnce)
 {
     ManagerFixture f;
     for (int round = 0; round < 200; ++round)
@@ -154,11 +154,11 @@ public:
 
 } // namespace
 
-TEST(SessionManager, ListenerExceptionsAreContained)
+TEST(DistributedSessionManager, ListenerExceptionsAreContained)
 {
     ManualClock clock;
     auto recorder = std::make_shared<RecordingListener>();
-    SessionManager manager({}, std::make_shared<RecordingStore>(), clock, testLogger());
+    DistributedSessionManager manager({}, std::make_shared<RecordingStore>(), clock, testLogger());
     manager.addListener(std::make_shared<ThrowingListener>());
     manager.addListener(recorder);
     std::string id;
@@ -167,10 +167,10 @@ TEST(SessionManager, ListenerExceptionsAreContained)
     EXPECT_EQ(recorder->events().size(), 2u);
 }
 
-TEST(SessionManager, StoreUnavailableIsCountedAsRejectedAndPropagates)
+TEST(DistributedSessionManager, StoreUnavailableIsCountedAsRejectedAndPropagates)
 {
     ManualClock clock;
-    SessionManager manager({}, std::make_shared<UnavailableStore>(), clock, testLogger());
+    DistributedSessionManager manager({}, std::make_shared<UnavailableStore>(), clock, testLogger());
     EXPECT_THROW(manager.find(std::string(24, 'a') + ".node1"), StoreUnavailable);
     EXPECT_EQ(manager.stats().rejected, 1u);
 }

@@ -1,7 +1,9 @@
 #pragma once
 // Sessions of one web context: ids, cookies, the store, listeners, expiry and
 // statistics. One instance per context; the store is the context's
-// SessionStoreAdapter plugin object.
+// SessionStoreAdapter plugin object (memory, redis, ...), the only place
+// session data lives: the manager keeps no copy, so any node sharing the
+// store serves any session (a networked store may cache, validated by version).
 //
 // PUBLIC INTERFACE FIXED (the dispatcher and web context code against it);
 // the session module owns the implementation and may add members.
@@ -29,6 +31,8 @@ struct SessionSettings
     std::string cookieName = "JSESSIONID";
     bool cookieSecure = false;
     int maxInactiveInterval = 1800;      ///< seconds, for new sessions; <= 0 never expires
+    bool rewriteRoute = true;            ///< give sessions with another node's route this node's route (failover)
+    bool flushImmediate = false;         ///< write every change at once (flushMode=IMMEDIATE), not at commit
 };
 
 struct SessionStats
@@ -42,12 +46,12 @@ struct SessionStats
     std::uint64_t totalAliveMs = 0; ///< summed lifetime of destroyed sessions
 };
 
-class SessionManager
+class DistributedSessionManager
 {
 public:
-    SessionManager(SessionSettings settings, std::shared_ptr<SessionStoreAdapter> store, const Clock& clock,
+    DistributedSessionManager(SessionSettings settings, std::shared_ptr<SessionStoreAdapter> store, const Clock& clock,
                    Poco::Logger& logger);
-    ~SessionManager();
+    ~DistributedSessionManager();
 
     void addListener(std::shared_ptr<SessionListener> listener);
     const SessionSettings& settings() const;
@@ -69,6 +73,10 @@ public:
     std::shared_ptr<const SessionData> create();
     std::shared_ptr<const SessionData> commit(const SessionDelta& delta);
     void touch(const std::string& id, TimeMs when);
+    /// A read-only access to `loaded`: the store decides whether it must write.
+    void refresh(const SessionData& loaded, TimeMs when);
+    /// `id` with this node's route, or "" if it already has it (or rewriting is off).
+    std::string rerouted(const std::string& id) const;
     void invalidate(const std::string& id);
     bool rename(const std::string& oldId, const std::string& newId);
     void fireAttributeAdded(const std::string& id, const std::string& name, const std::string& json);

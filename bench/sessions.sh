@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# bench/sessions.sh — what the Redis session store costs, against the memory
+# store, in one run. A benchmark, not a test. See bench/README.md.
+#
+# One run measures, with the same wrk settings (wrk -t2 -c50 -d10s --latency
+# -s bench/counter.lua: every request reads and writes its own session; REPS
+# repetitions interleaved, medians reported):
+#   (a) memory   one microtomcat node, counter app, session.store=memory
+#   (b) redis    the same node, session.store=redis against a private
+#                redis-server (127.0.0.1, no persistence)
+#   (c) redis-benchmark -q -t get,set -c50 -n N on the same redis-server: the
+#       raw Redis round trip (-P 1) the store pays per command
+# and for (b): Redis commands per request (INFO commandstats over the wrk run,
+# commands run inside the store's Lua scripts included), and the round trips
+# of one read-modify-write request (top-level commands seen by MONITOR while
+# PROBE sequential requests run on one session).
+#
+# Bars (issue 4): (b) >= 0.7x (a) in requests/s; <= 2 Redis round trips per
+# read-modify-write request.
+#
+# Environment [defaults]: BUILD_DIR [build]  REPS [3]  DURATION [10]
+#   WRK_THREADS [2]  CONNS [50]  WARMUP [3]  PROBE [100]  RB_REQUESTS [200000]
+#   RESULTS [bench/RESULTS.md] (empty: do not append)  KEEP_TMP [0]
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH="$ROOT/bench"
+BUILD_DIR=${BUILD_DIR:-$ROOT/build}
+case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$ROOT/$BUILD_DIR" ;; esac
+REPS=${REPS:-3}
+DURATION=${DURATION:-10}
+WRK_THREADS=${WRK_THREADS:-2}
+CONNS=${CONNS:-50}
+WARMUP=${WARMUP:-3}
+PROBE=${PROBE:-100}
+RB_REQUESTS=${RB_REQUESTS:-200000}
+RESULTS=${RESULTS-$BENCH/RESULTS.md}
+KEEP_TMP=${KEEP_TMP:-0}
+COMMAND="BUILD_DIR=${BUILD_DIR#"$ROOT"/} REPS=$REPS DURATION=$DURATION WRK_THREADS=$WRK_THREADS CONNS=$CONNS PROBE=$PROBE RB_REQUESTS=$RB_REQUESTS bench/sessions.sh"
+
+log() { printf '[sessions.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+for n in REPS DURATION WRK_THREADS CONNS WARMUP PROBE RB_REQUESTS; do
+  [[ ${!n} =~ ^[0-9]+$ ]] || die "$n must be a whole number, got '${!n}'"
+done
+((REPS >= 1 && DURATION >= 1 && WRK_THREADS >= 1 && CONNS >= WRK_THREADS && PROBE >= 1)) || die "bad sizes"
+for tool in wrk curl redis-server redis-cli redis-benchmark python3; do
+  command -v "$tool" >/dev/null || die "$tool is missing (bash scripts/install-deps.sh installs it)"
+done
+[[ -x $BUILD_DIR/bin/microtomcat && -f $BUILD_DIR/plugins/store-redis.so ]] ||
+  die "build first: cmake --build $BUILD_DIR (need bin/microtomcat and plugins/store-redis.so)"
+
+WORK=$(mktemp -d /tmp/mt-sessions.XXXXXX)
+PIDS=()
+cleanup() {
+  local pid i
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  [[ $KEEP_TMP == 1 ]] && log "kept $WORK" || rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_for() { # wait_for WHAT PID COMMAND...: poll the command for 20 s
+  local what=$1 pid=$2 i; shift 2
+  for ((i = 0; i < 100; i++)); do
+    "$@" >/dev/null 2>&1 && return 0
+    kill -0 "$pid" 2>/dev/null || die "$what exited (logs in $WORK)"
+    sleep 0.2
+  done
+  die "$what did not come up (logs in $WORK)"
+}
+
+REDIS_PORT=$(free_port)
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" >"$WORK/redis.log" 2>&1 &
+PIDS+=($!)
+wait_for redis-server $! redis-cli -p "$REDIS_PORT" ping
+rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
+
+declare -A PORT
+for store in memory redis; do
+  PORT[$store]=$(free_port)
+  cat >"$WORK/$store.properties" <<CONF
+node.name=bench
+http.host=127.0.0.1
+http.port=${PORT[$store]}
+http.threads=64
+accesslog.enabled=false
+log.level=warning
+plugin.dir=$BUILD_DIR/plugins
+session.store=$store
+store.redis.port=$REDIS_PORT
+store.redis.poolSize=64
+contexts=counter
+context.counter.path=/counter
+context.counter.app=counter
+CONF
+  [[ $store == memory ]] && sed -i '/^store\.redis\./d' "$WORK/$store.properties"
+  "$BUILD_DIR/bin/microtomcat" --config "$WORK/$store.properties" >"$WORK/$store.log" 2>&1 &
+  PIDS+=($!)
+  wait_for "microtomcat ($store)" $! curl -fsS -o /dev/null "http://127.0.0.1:${PORT[$store]}/counter/"
+done
+
+run_wrk() { # run_wrk STORE SECONDS -> output file
+  local out=$WORK/wrk-$1-$RANDOM.txt
+  timeout $(($2 + 30)) wrk -t"$WRK_THREADS" -c"$CONNS" -d"$2s" --timeout 2s --latency -s "$BENCH/counter.lua" \
+    "http://127.0.0.1:${PORT[$1]}/counter/" -- $(((CONNS + WRK_THREADS - 1) / WRK_THREADS)) >"$out" 2>&1 ||
+    die "wrk failed on $1: $(tail -n 5 "$out")"
+  echo "$out"
+}
+to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u); if (u == "us") n /= 1000; else if (u == "s") n *= 1000; printf "%.3f", n }'; }
+# redis commands counted by INFO commandstats, all commands summed
+redis_calls() { rcli info commandstats | awk -F'[=,:]' '/^cmdstat_/ && $1 != "cmdstat_info" && $1 != "cmdstat_config" {s += $3} END {print s + 0}'; }
+
+for store in memory redis; do run_wrk "$store" "$WARMUP" >/dev/null; done
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+ROWS=$WORK/rows.txt
+: >"$ROWS"
+for ((rep = 1; rep <= REPS; rep++)); do
+  for store in memory redis; do
+    [[ $store == redis ]] && rcli config resetstat >/dev/null
+    f=$(run_wrk "$store" "$DURATION")
+    rps=$(awk '/^Requests\/sec:/ {print $2}' "$f")
+    p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$f")")
+    reqs=$(awk '/requests in/ {print $1}' "$f")
+    errs=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} END {print n + 0}' "$f")
+    cpr=-
+    [[ $store == redis ]] && cpr=$(awk -v c="$(redis_calls)" -v r="$reqs" 'BEGIN {printf "%.2f", c / r}')
+    echo "$store $rep $rps $p99 $reqs $errs $cpr" >>"$ROWS"
+    log "rep $rep $store: $rps req/s, p99 $p99 ms, errors $errs, redis commands/request $cpr"
+  done
+  rb=$(redis-benchmark -p "$REDIS_PORT" -q -t get,set -c "$CONNS" -n "$RB_REQUESTS" 2>/dev/null | tr '\r' '\n' |
+    awk '/^GET:/ {g = $2} /^SET:/ {s = $2} END {print s, g}')
+  echo "redis-benchmark $rep $rb" >>"$ROWS"
+  log "rep $rep redis-benchmark: SET/GET $rb req/s"
+done
+
+# Round trips of one read-modify-write request: top-level commands in MONITOR
+# (commands a script runs are shown with "lua]" and are not round trips).
+SID=$(curl -fsS -c "$WORK/jar" "http://127.0.0.1:${PORT[redis]}/counter/" >/dev/null && awk '$6 == "JSESSIONID" {print $7}' "$WORK/jar")
+curl -fsS -b "JSESSIONID=$SID" -o /dev/null "http://127.0.0.1:${PORT[redis]}/counter/" # scripts cached
+rcli monitor >"$WORK/monitor.txt" 2>&1 &
+MON=$!
+PIDS+=($MON)
+sleep 0.5 # MONITOR has no ready signal; the probe below starts after it is attached
+for ((i = 0; i < PROBE; i++)); do curl -fsS -b "JSESSIONID=$SID" -o /dev/null "http://127.0.0.1:${PORT[redis]}/counter/"; done
+rcli ping >/dev/null
+kill "$MON" 2>/dev/null || true
+wait "$MON" 2>/dev/null || true
+TOP=$(grep -c '^[0-9.]* \[[0-9]* 127' "$WORK/monitor.txt" || true)
+RTT=$(awk -v t="$TOP" -v p="$PROBE" 'BEGIN {printf "%.2f", (t - 1) / p}') # minus the final PING
+grep '^[0-9.]* \[[0-9]* 127' "$WORK/monitor.txt" | grep -v '"ping"' | head -2 | cut -c1-160 | sed 's/^/    /' >"$WORK/sample.txt"
+
+REPORT=$WORK/report.md
+python3 - "$ROWS" "$REPORT" "$WORK/sample.txt" <<PY
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+def col(name, i): return [float(r[i]) for r in rows if r[0] == name]
+mem_rps, red_rps = statistics.median(col("memory", 2)), statistics.median(col("redis", 2))
+mem_p99, red_p99 = statistics.median(col("memory", 3)), statistics.median(col("redis", 3))
+errors = sum(int(r[5]) for r in rows if r[0] in ("memory", "redis"))
+cpr = statistics.median(col("redis", 6))
+rb_set, rb_get = statistics.median(col("redis-benchmark", 2)), statistics.median(col("redis-benchmark", 3))
+rtt = float("$RTT")
+sample = open(sys.argv[3]).read().rstrip()
+ratio = red_rps / mem_rps
+with open(sys.argv[2], "w") as w:
+    w.write("\n## bench/sessions.sh — $(date -u +%Y-%m-%dT%H:%MZ)\n\n")
+    w.write("Command: \`$COMMAND\` on $(nproc) CPUs, load average before $LOAD_BEFORE; wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s "
+            "-s bench/counter.lua (each request reads and writes its session), $REPS repetitions interleaved, medians; "
+            "one node, redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on 127.0.0.1 without persistence.\n\n")
+    w.write("| store | req/s | p99 ms | Redis commands / request | errors (all runs) |\n|---|---:|---:|---:|---:|\n")
+    w.write(f"| memory | {mem_rps:,.0f} | {mem_p99:.2f} | - | {sum(int(r[5]) for r in rows if r[0]=='memory')} |\n")
+    w.write(f"| redis | {red_rps:,.0f} | {red_p99:.2f} | {cpr:.2f} (inside scripts included) | {sum(int(r[5]) for r in rows if r[0]=='redis')} |\n\n")
+    w.write(f"redis-benchmark -c$CONNS -n $RB_REQUESTS, same server, same run: SET {rb_set:,.0f} req/s, GET {rb_get:,.0f} req/s.\n\n")
+    w.write(f"Round trips of one read-modify-write request (MONITOR over $PROBE sequential requests): {rtt:.2f}; e.g.\n\n" + sample + "\n\n")
+    w.write("Bars (issue 4):\n")
+    w.write(f"- redis store >= 0.7x memory store throughput: {ratio:.2f}x — {'PASS' if ratio >= 0.7 else 'FAIL'}\n")
+    w.write(f"- <= 2 Redis round trips per read-modify-write request: {rtt:.2f} — {'PASS' if rtt <= 2.0 else 'FAIL'}\n")
+PY
+cat "$REPORT"
+if [[ -n $RESULTS ]]; then cat "$REPORT" >>"$RESULTS"; log "appended to $RESULTS"; fi

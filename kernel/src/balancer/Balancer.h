@@ -1,0 +1,96 @@
+#pragma once
+// The balancer role of a node: a reverse proxy to the cluster's app nodes.
+// Wires the pure decisions (BalancerCore: membership, ejection, slow start,
+// stickiness, the strategy plugin; RetryPolicy) to the I/O (one
+// UpstreamPool per app node) and to the kernel (membership listener, reload,
+// statistics). proxy() runs on the HTTP worker threads.
+//
+// Lifetime: created by the Kernel when this node's <node> in
+// cluster-config.xml has the role "balancer"; start() after the registry
+// exists, stop() after the HTTP listener stopped.
+// Thread-safety: proxy() and statsJson() from any thread; reconfigure()
+// from the kernel's reload (serialised by it).
+
+#include "balancer/BalancerCore.h"
+#include "balancer/BalancerSettings.h"
+#include "balancer/NodeStats.h"
+#include "balancer/UpstreamPool.h"
+#include "cluster/ClusterRegistry.h"
+#include "config/ServerConfig.h"
+#include "plugin/PluginManager.h"
+
+#include <Poco/JSON/Object.h>
+#include <Poco/Logger.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace mt::http {
+class ServerRequest;
+class ServerResponse;
+}
+
+namespace mt::balancer {
+
+class Balancer
+{
+public:
+    /// Creates the strategy plugin; throws ConfigError / PluginError naming the key.
+    Balancer(ClusterRegistry& registry, PluginManager& plugins, const ServerConfig& config);
+    ~Balancer();
+
+    void start();
+    void stop();
+    /// Applies balancer.* and lb.* of a reloaded configuration. A new strategy
+    /// is created first (throws, changing nothing, if it cannot be); requests
+    /// in flight finish with the one they started with.
+    void reconfigure(const ServerConfig& config);
+
+    /// Forwards the request to an app node and streams the answer back.
+    void proxy(http::ServerRequest& request, http::ServerResponse& response);
+    /// GET /cluster/balancer: strategy, settings, and per node its state and counters.
+    Poco::JSON::Object::Ptr statsJson() const;
+
+private:
+    struct Upstream
+    {
+        Upstream(const ClusterNode& node, const sockaddr_storage& address, socklen_t length);
+        std::string name;
+        std::string hostPort;
+        UpstreamPool pool;
+        NodeStats stats;
+    };
+    using Upstreams = std::map<std::string, std::shared_ptr<Upstream>>;
+    struct Attempt;
+
+    std::shared_ptr<LoadBalancer> makeStrategy(const BalancerSettings& settings, const ServerConfig& config);
+    void refreshMembers();
+    void run();
+    std::shared_ptr<Upstream> upstream(const std::string& name) const;
+    void attempt(Attempt& a, Upstream& node, http::ServerRequest& request, http::ServerResponse& response);
+
+    ClusterRegistry& _registry;
+    PluginManager& _plugins;
+    Poco::Logger& _logger;
+    std::string _cookieName;
+    BalancerCore _core;
+    std::shared_ptr<const BalancerSettings> _settings;
+    std::shared_ptr<const Upstreams> _upstreams = std::make_shared<const Upstreams>();
+    std::mutex _upstreamsMutex; ///< serialises rebuilding _upstreams
+    std::atomic<long long> _active{0};
+    std::atomic<long long> _activeRetries{0};
+    std::atomic<long long> _noNode{0};
+
+    int _listener = 0;
+    std::mutex _mutex;
+    std::condition_variable _wake;
+    bool _dirty = true;
+    bool _stopping = false;
+    std::thread _thread;
+};
+
+} // namespace mt::balancer

@@ -1,0 +1,323 @@
+// Balancer::proxy: one client request, forwarded with retries. Kept apart
+// from Balancer.cpp (wiring, membership, statistics) to keep both short.
+#include "balancer/Balancer.h"
+
+#include "balancer/ProxyHeaders.h"
+#include "balancer/SessionRoute.h"
+#include "http/ProtocolError.h"
+#include "http/ServerRequest.h"
+#include "http/ServerResponse.h"
+#include "server/KernelDispatcher.h"
+
+#include <Poco/NumberParser.h>
+#include <Poco/String.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+namespace mt::balancer {
+
+namespace {
+
+TimeMs nowMs()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::int64_t nowUs()
+{
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+std::uint64_t randomValue()
+{
+    thread_local std::mt19937_64 random(std::random_device{}());
+    return random();
+}
+
+/// Decrements a counter when the request ends, however it ends.
+struct CountGuard
+{
+    explicit CountGuard(std::atomic<long long>& c) : counter(c) { counter.fetch_add(1, std::memory_order_relaxed); }
+    ~CountGuard() { counter.fetch_sub(1, std::memory_order_relaxed); }
+    std::atomic<long long>& counter;
+};
+
+} // namespace
+
+/// What one request carries from attempt to attempt.
+struct Balancer::Attempt
+{
+    const BalancerSettings* settings = nullptr;
+    std::string head;                 ///< the upstream request head (same for every attempt)
+    ProxyHeaders::Framing framing = ProxyHeaders::Framing::None;
+    bool headRequest = false;
+    bool bodyRead = false;            ///< the client's body was consumed by an earlier attempt
+    bool bodyReplayable = true;       ///< ... and kept whole in `body`
+    std::string body;
+    int retries = 0;
+    // Outcome of the last attempt:
+    bool done = false;
+    bool nodeFailure = false;         ///< counts against the node (outlier detection)
+    RetryPolicy::Stage stage = RetryPolicy::Stage::NotSent;
+    int status = 0;
+    std::string error;
+};
+
+void Balancer::proxy(http::ServerRequest& request, http::ServerResponse& response)
+{
+    auto settings = std::atomic_load(&_settings);
+    auto strategy = _core.strategy(); // held: a reload may switch strategies, this request keeps its own
+    CountGuard active(_active);
+
+    LbRequest lb;
+    lb.clientIp = request.clientAddress().host().toString();
+    lb.method = request.method();
+    lb.path = request.path();
+    std::string sessionId = KernelDispatcher::cookieValue(request.header("Cookie"), _cookieName);
+    if (sessionId.empty()) sessionId = request.pathSessionId();
+    if (!sessionId.empty())
+    {
+        auto route = SessionRoute::parse(sessionId);
+        lb.sessionId = std::move(route.id);
+        lb.route = std::move(route.route);
+    }
+
+    Attempt a;
+    a.settings = settings.get();
+    a.headRequest = request.method() == "HEAD";
+    long long length = 0;
+    if (Poco::icompare(request.header("Transfer-Encoding"), "chunked") == 0)
+        a.framing = ProxyHeaders::Framing::Chunked;
+    else
+    {
+        std::string cl = request.header("Content-Length");
+        Poco::Int64 n = 0;
+        if (!cl.empty() && Poco::NumberParser::tryParse64(cl, n) && n > 0)
+        {
+            a.framing = ProxyHeaders::Framing::Fixed;
+            length = n;
+        }
+    }
+    a.head = ProxyHeaders::requestHead(request.method(), request.uri(), request.headers(), lb.clientIp,
+                                       request.serverAddress().toString(), a.framing, length);
+
+    RetryPolicy policy(settings->retry);
+    std::unique_ptr<CountGuard> retrying;
+    for (;;)
+    {
+        std::string name = _core.select(lb, strategy.get());
+        auto node = name.empty() ? nullptr : upstream(name);
+        if (!node)
+        {
+            if (a.retries == 0) _noNode.fetch_add(1, std::memory_order_relaxed);
+            if (response.committed()) throw http::ConnectionLost("no node left to answer");
+            if (a.retries == 0)
+            {
+                response.setHeader("Retry-After", "1");
+                return response.sendError(503, "no application node available");
+            }
+            return response.sendError(a.stage == RetryPolicy::Stage::TimedOut ? 504 : 502,
+                                      "bad gateway: " + a.error);
+        }
+
+        strategy->requestStarted(name);
+        node->stats.active.fetch_add(1, std::memory_order_relaxed);
+        std::int64_t started = nowUs();
+        a.done = a.nodeFailure = false;
+        a.stage = RetryPolicy::Stage::NotSent;
+        a.status = 0;
+        try
+        {
+            attempt(a, *node, request, response);
+        }
+        catch (...)
+        {
+            // The client's side failed (body too large, bad framing, client gone): not the node's fault.
+            strategy->requestFinished(name);
+            node->stats.active.fetch_sub(1, std::memory_order_relaxed);
+            throw;
+        }
+        strategy->requestFinished(name);
+        node->stats.active.fetch_sub(1, std::memory_order_relaxed);
+        node->stats.total.fetch_add(1, std::memory_order_relaxed);
+        node->stats.recordLatency(nowUs() - started);
+        if (a.status >= 500 || !a.done) node->stats.errors.fetch_add(1, std::memory_order_relaxed);
+
+        TimeMs now = nowMs();
+        if (a.nodeFailure)
+        {
+            if (_core.onFailure(name, now))
+            {
+                node->stats.ejections.fetch_add(1, std::memory_order_relaxed);
+                node->pool.closeAll();
+                _logger.warning("balancer: %s ejected after consecutive failures (last: %s)", name, a.error);
+            }
+        }
+        else if (a.done || a.stage != RetryPolicy::Stage::NotSent)
+            _core.onSuccess(name);
+        if (a.done) return;
+
+        RetryPolicy::Attempt facts{lb.method, a.stage, a.bodyReplayable, a.retries, _active.load(std::memory_order_relaxed),
+                                   _activeRetries.load(std::memory_order_relaxed)};
+        auto decision = policy.decide(facts);
+        if (!decision.retry)
+        {
+            _logger.debug("balancer: %s %s failed on %s (%s), no retry: %s", lb.method, request.uri(), name, a.error,
+                          std::string(decision.reason));
+            if (response.committed()) throw http::ConnectionLost("upstream failed mid-response: " + a.error);
+            return response.sendError(a.stage == RetryPolicy::Stage::TimedOut ? 504 : 502, "bad gateway: " + a.error);
+        }
+        ++a.retries;
+        node->stats.retries.fetch_add(1, std::memory_order_relaxed);
+        if (!retrying) retrying = std::make_unique<CountGuard>(_activeRetries);
+        lb.exclude.push_back(name);
+        int backoff = policy.backoffMs(a.retries, randomValue());
+        if (backoff > 0) std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
+    }
+}
+
+void Balancer::attempt(Attempt& a, Upstream& node, http::ServerRequest& request, http::ServerResponse& response)
+{
+    const BalancerSettings& s = *a.settings;
+    bool reused = false;
+    std::unique_ptr<UpstreamConnection> connection;
+    try
+    {
+        connection = node.pool.acquire(s.pool, nowMs(), reused);
+    }
+    catch (const UpstreamError& e)
+    {
+        a.error = e.what();
+        a.nodeFailure = e.kind() == UpstreamError::Kind::Connect; // a full pool is our limit, not the node's fault
+        return;
+    }
+    connection->setTimeout(s.responseTimeoutMs);
+
+    auto fail = [&](const UpstreamError& e) {
+        a.error = e.what();
+        a.nodeFailure = true;
+        if (e.kind() == UpstreamError::Kind::Timeout && connection->bytesSent() > 0)
+            a.stage = RetryPolicy::Stage::TimedOut;
+        else
+            a.stage = connection->bytesSent() > 0 ? RetryPolicy::Stage::Sent : RetryPolicy::Stage::NotSent;
+        node.pool.release(std::move(connection), false, s.pool, nowMs());
+    };
+
+    ResponseHead head;
+    try
+    {
+        connection->send(a.head.data(), a.head.size());
+        if (a.framing != ProxyHeaders::Framing::None)
+        {
+            bool chunked = a.framing == ProxyHeaders::Framing::Chunked;
+            auto sendPiece = [&](const char* data, std::size_t size) {
+                if (size == 0) return;
+                if (chunked)
+                {
+                    char line[20];
+                    int n = std::snprintf(line, sizeof(line), "%zx\r\n", size);
+                    connection->send(line, static_cast<std::size_t>(n));
+                }
+                connection->send(data, size);
+                if (chunked) connection->send("\r\n", 2);
+            };
+            if (a.bodyRead)
+                sendPiece(a.body.data(), a.body.size());
+            else
+            {
+                // Streamed: never more than one buffer of it in memory, plus the
+                // copy kept (up to bodyBuffer) so an idempotent request can be retried.
+                a.bodyRead = true;
+                std::istream& in = request.body();
+                char buffer[16384];
+                for (;;)
+                {
+                    in.read(buffer, sizeof(buffer));
+                    auto n = static_cast<std::size_t>(in.gcount());
+                    if (n == 0) break;
+                    if (a.bodyReplayable && a.body.size() + n <= static_cast<std::size_t>(s.bodyBufferBytes))
+                        a.body.append(buffer, n);
+                    else
+                    {
+                        a.bodyReplayable = false;
+                        std::string().swap(a.body);
+                    }
+                    sendPiece(buffer, n);
+                }
+            }
+            if (chunked) connection->send("0\r\n\r\n", 5);
+        }
+        connection->readHead(head, a.headRequest);
+    }
+    catch (const UpstreamError& e)
+    {
+        return fail(e);
+    }
+    catch (...)
+    {
+        // Reading the client's body failed (too large, bad framing, client gone).
+        node.pool.release(std::move(connection), false, s.pool, nowMs());
+        throw;
+    }
+
+    a.status = head.status;
+    if (head.status == 502 || head.status == 503 || head.status == 504)
+    {
+        // A gateway-type answer: try another node if the rules allow, before anything reaches the client.
+        RetryPolicy::Attempt facts{request.method(), RetryPolicy::Stage::Sent, a.bodyReplayable, a.retries,
+                                   _active.load(std::memory_order_relaxed), _activeRetries.load(std::memory_order_relaxed)};
+        if (RetryPolicy(s.retry).decide(facts).retry && _core.candidates()->size() > 1)
+        {
+            a.error = "node answered " + std::to_string(head.status);
+            a.nodeFailure = true;
+            a.stage = RetryPolicy::Stage::Sent;
+            node.pool.release(std::move(connection), false, s.pool, nowMs());
+            return;
+        }
+    }
+
+    response.setStatus(head.status, head.reason);
+    std::string connectionTokens;
+    for (const auto& [name, value] : head.headers)
+        if (Poco::icompare(name, "Connection") == 0) connectionTokens += value + ",";
+    for (const auto& [name, value] : head.headers)
+    {
+        if (ProxyHeaders::hopByHop(name, connectionTokens) || Poco::icompare(name, "Content-Length") == 0) continue;
+        if (Poco::icompare(name, "Content-Type") == 0)
+            response.setContentType(value);
+        else
+            response.addHeader(name, value);
+    }
+    if (head.contentLength >= 0) response.setContentLength(head.contentLength);
+    a.nodeFailure = head.status >= 500;
+    a.stage = RetryPolicy::Stage::ResponseStarted;
+    std::ostream& out = response.send();
+    try
+    {
+        const char* data;
+        std::size_t size;
+        while (connection->readBody(data, size)) out.write(data, static_cast<std::streamsize>(size));
+    }
+    catch (const UpstreamError& e)
+    {
+        // Headers are out: the client can only learn from the connection closing.
+        a.error = e.what();
+        a.nodeFailure = true;
+        node.pool.release(std::move(connection), false, s.pool, nowMs());
+        throw http::ConnectionLost(std::string("upstream failed mid-response: ") + e.what());
+    }
+    catch (...)
+    {
+        node.pool.release(std::move(connection), false, s.pool, nowMs()); // the client went away
+        throw;
+    }
+    a.done = true;
+    bool keep = connection->reusable();
+    node.pool.release(std::move(connection), keep, s.pool, nowMs());
+}
+
+} // namespace mt::balancer

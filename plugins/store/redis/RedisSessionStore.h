@@ -1,0 +1,101 @@
+#pragma once
+// Sessions in Redis: every node pointing at the same server (and namespace)
+// sees the same sessions, so a session made through node A is served by B.
+//
+// Layout, per context (PluginContext::scope()):
+//   <keyPrefix>:<namespace>:<context>:s:<id>   HASH, one per session: metadata
+//       fields (schema, created, accessed, maxInactive, version, vv:<node>)
+//       and one "a:<name>" field per attribute (SessionSerializer's field form)
+//   <keyPrefix>:<namespace>:<context>:expiry   ZSET id -> expiry time (ms; +inf: never)
+// e.g. mt:default:/cart:s:Xy...Q.node1. The namespace keeps clusters sharing
+// one Redis apart; the context keeps contexts apart.
+//
+// Consistency: every call is one Lua script or one command, atomic in Redis,
+// so calls on one id are linearizable across all nodes. save() writes only
+// the delta's attributes and bumps `version` and the writer's vv counter in
+// the same script: concurrent requests changing different attributes both
+// survive; one whose base version is no longer current is counted as a stale
+// (concurrent) write — last writer wins per attribute, as in Spring Session.
+// remove() and expire() read and delete inside one script, so exactly one
+// caller cluster-wide gets a record, and destroyed listeners fire once.
+//
+// Round trips: load 1 (HGETALL), save 1 (EVALSHA), so a read-modify-write
+// request costs 2. refresh() (a read-only request) writes only when
+// touchFraction of the max inactive interval has passed since the stored
+// access time: a session kept alive by reads alone may expire up to that
+// fraction early. Redis TTL = time left + expiryGrace, so the sweeper claims
+// records (with their data, for the listeners) before Redis drops them.
+//
+// No local cache: validating a cached record costs the same round trip as
+// reading it (HGETALL of a small hash), and an unvalidated one would serve
+// stale data after a write through another node.
+//
+// Records that do not parse (corrupt, newer schema) are logged once per key
+// with the key and the reason and treated as absent; never a crash.
+//
+// Thread-safety: every method may be called from any thread. Errors: Redis
+// unreachable or slower than timeoutMs -> mt::StoreUnavailable (503).
+
+#include "RedisConnectionPool.h"
+#include "RedisScript.h"
+#include "RedisSettings.h"
+
+#include "mt/SessionStoreAdapter.h"
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <string>
+
+namespace mt::redis {
+
+class RedisSessionStore : public SessionStoreAdapter
+{
+public:
+    /// Most sessions one expire() call claims: bounds the time Redis spends in one script.
+    static constexpr std::size_t kMaxExpireBatch = 1000;
+
+    /// Throws mt::PluginConfigError for a bad setting. Does not connect: a
+    /// Redis that is down at start makes the store DOWN, not the server fail.
+    explicit RedisSessionStore(const PluginContext& context);
+    RedisSessionStore(RedisSettings settings, const std::string& scope, Poco::Logger& logger);
+    ~RedisSessionStore() override;
+
+    DataPtr load(const std::string& id) override;
+    bool create(const SessionData& data) override;
+    DataPtr save(const SessionDelta& delta) override;
+    bool touch(const std::string& id, TimeMs lastAccessedTime) override;
+    bool refresh(const SessionData& loaded, TimeMs now) override;
+    DataPtr remove(const std::string& id) override;
+    bool rename(const std::string& oldId, const std::string& newId) override;
+    std::vector<std::string> list() override;
+    std::size_t count() override;
+    std::vector<SessionData> expire(TimeMs now, std::size_t limit) override;
+    std::string healthProblem() override;
+
+    /// Redis commands sent by this store (for benchmarks and monitoring).
+    std::uint64_t commands() const { return _pool.commands(); }
+    /// Saves whose base version was no longer current (a concurrent write happened).
+    std::uint64_t staleWrites() const { return _staleWrites.load(std::memory_order_relaxed); }
+    std::string hashKey(const std::string& id) const { return _base + ":s:" + id; }
+    const std::string& indexKey() const { return _index; }
+
+private:
+    /// The record from HGETALL fields, or null (absent, or unreadable: reported once).
+    DataPtr decode(const std::string& id, const Reply& fields);
+    void reportUnreadable(const std::string& key, const std::string& reason);
+
+    const RedisSettings _settings;
+    Poco::Logger& _logger;
+    const std::string _base;   // <prefix>:<namespace>:<context>
+    const std::string _index;  // <base>:expiry
+    const std::string _grace;  // expiryGrace in ms, as text for the scripts
+    RedisConnectionPool _pool;
+    const RedisScript _create, _save, _touch, _remove, _rename, _expire;
+    std::atomic<std::uint64_t> _staleWrites{0};
+
+    std::mutex _reportedMutex;
+    std::set<std::string> _reported; // keys already logged as unreadable (bounded)
+};
+
+} // namespace mt::redis

@@ -1,0 +1,74 @@
+#include "RedisSettings.h"
+
+#include <Poco/Exception.h>
+
+#include <cctype>
+#include <stdexcept>
+
+namespace mt::redis {
+
+namespace {
+
+int intSetting(const Poco::Util::AbstractConfiguration& config, const std::string& key, int def, int min, int max)
+{
+    int value = def;
+    try
+    {
+        value = config.getInt(key, def);
+    }
+    catch (const Poco::Exception&)
+    {
+        throw PluginConfigError("store.redis." + key + "='" + config.getString(key, "") + "' is not a number; use " +
+                                std::to_string(min) + ".." + std::to_string(max));
+    }
+    if (value < min || value > max)
+        throw PluginConfigError("store.redis." + key + "=" + std::to_string(value) + " is out of range; use " +
+                                std::to_string(min) + ".." + std::to_string(max) + " (default " + std::to_string(def) + ")");
+    return value;
+}
+
+bool isKeyToken(const std::string& text)
+{
+    if (text.empty() || text.size() > 64) return false;
+    for (char c : text)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) return false;
+    return true;
+}
+
+} // namespace
+
+RedisSettings RedisSettings::from(const Poco::Util::AbstractConfiguration& config)
+{
+    RedisSettings s;
+    s.host = config.getString("host", s.host);
+    if (s.host.empty()) throw PluginConfigError("store.redis.host is empty; name the Redis server, e.g. 127.0.0.1");
+    s.port = intSetting(config, "port", s.port, 1, 65535);
+    s.password = config.getString("password", "");
+    s.database = intSetting(config, "database", s.database, 0, 1023);
+    s.keyPrefix = config.getString("keyPrefix", s.keyPrefix);
+    if (!isKeyToken(s.keyPrefix))
+        throw PluginConfigError("store.redis.keyPrefix='" + s.keyPrefix + "': use 1..64 of A-Z a-z 0-9 _ - .");
+    s.ns = config.getString("namespace", s.ns);
+    if (!isKeyToken(s.ns))
+        throw PluginConfigError("store.redis.namespace='" + s.ns + "': use 1..64 of A-Z a-z 0-9 _ - . (e.g. the cluster name)");
+    s.poolSize = intSetting(config, "poolSize", s.poolSize, 1, 1024);
+    s.timeoutMs = intSetting(config, "timeoutMs", s.timeoutMs, 10, 60000);
+    s.reconnectMaxMs = intSetting(config, "reconnectMaxMs", s.reconnectMaxMs, 50, 600000);
+    s.expiryGraceSeconds = intSetting(config, "expiryGrace", s.expiryGraceSeconds, 0, 86400);
+    const std::string fraction = config.getString("touchFraction", "0.1");
+    try
+    {
+        std::size_t used = 0;
+        s.touchFraction = std::stod(fraction, &used);
+        if (used != fraction.size()) throw std::invalid_argument(fraction);
+    }
+    catch (const std::exception&)
+    {
+        throw PluginConfigError("store.redis.touchFraction='" + fraction + "' is not a number; use 0..1 (default 0.1)");
+    }
+    if (!(s.touchFraction >= 0.0 && s.touchFraction <= 1.0))
+        throw PluginConfigError("store.redis.touchFraction=" + fraction + " is out of range; use 0..1 (0: every read writes)");
+    return s;
+}
+
+} // namespace mt::redis

@@ -1,0 +1,33 @@
+#pragma once
+// The redis store's settings: store.redis.<key> in server.properties, reaching
+// the plugin through PluginContext::config() (only the keys in kConfigKeys).
+
+#include "mt/Plugin.h"
+
+#include <string>
+
+namespace mt::redis {
+
+/// Listed in the MT_PLUGIN line: the kernel refuses any other store.redis.* key.
+inline constexpr const char* kConfigKeys =
+    "host,port,password,database,keyPrefix,namespace,poolSize,timeoutMs,reconnectMaxMs,touchFraction,expiryGrace";
+
+struct RedisSettings
+{
+    std::string host = "127.0.0.1";
+    int port = 6379;
+    std::string password;          ///< AUTH when not empty
+    int database = 0;              ///< SELECT when not 0
+    std::string keyPrefix = "mt";
+    std::string ns = "default";    ///< "namespace": one per cluster sharing a Redis
+    int poolSize = 16;             ///< connections at most; a worker waits for one at most timeoutMs
+    int timeoutMs = 500;           ///< bound of every call: waiting for a connection, connecting, each reply
+    int reconnectMaxMs = 2000;     ///< ceiling of the reconnection backoff (starts at 50 ms, doubles)
+    double touchFraction = 0.1;    ///< a read writes the access time only once this fraction of the interval passed
+    int expiryGraceSeconds = 120;  ///< Redis TTL = max inactive + this: the sweeper claims first, TTL is the safety net
+
+    /// Reads and validates; throws mt::PluginConfigError naming the key and what is allowed.
+    static RedisSettings from(const Poco::Util::AbstractConfiguration& config);
+};
+
+} // namespace mt::redis

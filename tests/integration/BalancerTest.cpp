@@ -1,0 +1,234 @@
+// The balancer role with real processes: the launcher's cluster (3 app nodes
+// and the lb node), requests through the lb node. Polls with deadlines; the
+// LocalCluster destructor stops every process.
+#include "LocalCluster.h"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/TemporaryFile.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+namespace fs = std::filesystem;
+using namespace mt::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A kept-alive client of the balancer; reconnects after a failure (as browsers do).
+class Client
+{
+public:
+    explicit Client(unsigned short port) : _session("127.0.0.1", port) { _session.setTimeout(Poco::Timespan(10, 0)); }
+
+    /// Status and body; status 0 on a network error.
+    std::pair<int, std::string> call(const std::string& method, const std::string& target, const std::string& cookie = "",
+                                     std::string* setCookie = nullptr, const std::string& body = "")
+    {
+        try
+        {
+            Poco::Net::HTTPRequest request(method, target, Poco::Net::HTTPMessage::HTTP_1_1);
+            if (!cookie.empty()) request.set("Cookie", cookie);
+            if (method == "POST") request.setContentLength(static_cast<std::streamsize>(body.size()));
+            _session.sendRequest(request) << body;
+            Poco::Net::HTTPResponse response;
+            std::istream& in = _session.receiveResponse(response);
+            std::string text;
+            Poco::StreamCopier::copyToString(in, text);
+            if (setCookie && response.has("Set-Cookie")) *setCookie = response.get("Set-Cookie");
+            return {response.getStatus(), text};
+        }
+        catch (const Poco::Exception& e)
+        {
+            _session.reset();
+            return {0, e.displayText()};
+        }
+    }
+
+private:
+    Poco::Net::HTTPClientSession _session;
+};
+
+/// The "node" field of the counter app's JSON answer.
+std::string nodeOf(const std::string& body)
+{
+    auto json = Poco::JSON::Parser().parse(body).extract<Poco::JSON::Object::Ptr>();
+    return json->getValue<std::string>("node");
+}
+
+/// A plugin directory with every built plugin and the test's postlog app, and the -D options that mount it.
+struct PostLogSetup
+{
+    std::string dir = Poco::TemporaryFile::tempName() + "-mt-balancer";
+    std::vector<std::string> defines;
+
+    explicit PostLogSetup(std::vector<std::string> extra = {})
+    {
+        fs::create_directories(dir + "/plugins");
+        fs::create_directories(dir + "/posts");
+        for (const auto& entry : fs::directory_iterator(MT_PLUGIN_DIR))
+            if (entry.path().extension() == ".so")
+                fs::copy_file(entry.path(), dir + "/plugins/" + entry.path().filename().string());
+        fs::copy_file(MT_POSTLOG_PLUGIN, dir + "/plugins/app-postlog.so");
+        defines = {"-Dplugin.dir=" + dir + "/plugins", "-Dcontexts=counter,cart,posts", "-Dcontext.counter.path=/counter",
+                   "-Dcontext.counter.app=counter", "-Dcontext.cart.path=/cart", "-Dcontext.cart.app=cart",
+                   "-Dcontext.posts.path=/posts", "-Dcontext.posts.app=postlog",
+                   "-Dcontext.posts.app.log=" + dir + "/posts"};
+        defines.insert(defines.end(), extra.begin(), extra.end());
+    }
+    ~PostLogSetup()
+    {
+        std::error_code ignored;
+        fs::remove_all(dir, ignored);
+    }
+    /// Every POST id executed, over all nodes, with how many times.
+    std::map<std::string, int> executedPosts() const
+    {
+        std::map<std::string, int> ids;
+        for (const auto& entry : fs::directory_iterator(dir + "/posts"))
+        {
+            std::ifstream in(entry.path());
+            for (std::string line; std::getline(in, line);) ++ids[line];
+        }
+        return ids;
+    }
+};
+
+Poco::JSON::Object::Ptr balancerNode(unsigned short lbPort, const std::string& name)
+{
+    try
+    {
+        auto reply = httpRequest(lbPort, "GET", "/cluster/balancer");
+        auto json = Poco::JSON::Parser().parse(reply.body).extract<Poco::JSON::Object::Ptr>();
+        auto nodes = json->getArray("nodes");
+        for (std::size_t i = 0; i < nodes->size(); ++i)
+            if (nodes->getObject(static_cast<unsigned>(i))->getValue<std::string>("name") == name)
+                return nodes->getObject(static_cast<unsigned>(i));
+    }
+    catch (const Poco::Exception&)
+    {
+    }
+    return nullptr;
+}
+
+} // namespace
+
+TEST(Balancer, RoundRobinSpreadsEvenlyAndOwnEndpointsStayLocal)
+{
+    PostLogSetup setup;
+    LocalCluster cluster(3, setup.defines);
+    unsigned short lb = cluster.httpPort("lb");
+    EXPECT_EQ(httpRequest(lb, "GET", "/ping").body, "pong\n");
+    EXPECT_EQ(httpRequest(lb, "GET", "/cluster/balancer").status, 200);
+
+    Client client(lb);
+    std::map<std::string, int> hits;
+    for (int i = 0; i < 3000; ++i)
+    {
+        auto [status, body] = client.call("GET", "/posts/");
+        ASSERT_EQ(status, 200) << body;
+        ++hits[body.substr(0, body.size() - 1)];
+    }
+    ASSERT_EQ(hits.size(), 3u);
+    for (const auto& [node, count] : hits) EXPECT_NEAR(count, 1000, 50) << node;
+
+    auto stats = balancerNode(lb, "node1");
+    ASSERT_TRUE(stats);
+    EXPECT_GE(stats->getValue<int>("total"), 950);
+    EXPECT_EQ(stats->getValue<int>("errors"), 0);
+}
+
+TEST(Balancer, SessionsStickToTheirNode)
+{
+    PostLogSetup setup;
+    LocalCluster cluster(3, setup.defines);
+    Client client(cluster.httpPort("lb"));
+    std::map<std::string, int> perNode;
+    for (int s = 0; s < 100; ++s)
+    {
+        std::string setCookie;
+        auto [status, body] = client.call("GET", "/counter/", "", &setCookie);
+        ASSERT_EQ(status, 200) << body;
+        std::string node = nodeOf(body);
+        ++perNode[node];
+        std::string cookie = setCookie.substr(0, setCookie.find(';'));
+        ASSERT_NE(cookie.find("." + node), std::string::npos) << cookie;
+        for (int i = 1; i < 50; ++i)
+        {
+            auto [st, b] = client.call("GET", "/counter/", cookie);
+            ASSERT_EQ(st, 200) << b;
+            ASSERT_EQ(nodeOf(b), node) << "session " << cookie << " moved at request " << i;
+        }
+    }
+    EXPECT_EQ(perNode.size(), 3u); // new sessions are spread
+}
+
+TEST(Balancer, KillNineUnderLoadLosesNoIdempotentRequestAndRunsNoPostTwice)
+{
+    PostLogSetup setup({"-Dbalancer.slowStart=4000"});
+    LocalCluster cluster(3, setup.defines);
+    unsigned short lb = cluster.httpPort("lb");
+
+    const int clients = 6, perClient = 600;
+    std::atomic<int> done{0}, getErrors{0}, postErrors{0}, posts{0};
+    std::vector<std::string> errorSamples(clients);
+    std::vector<std::thread> threads;
+    for (int c = 0; c < clients; ++c)
+        threads.emplace_back([&, c] {
+            Client client(lb);
+            for (int i = 0; i < perClient; ++i)
+            {
+                bool post = i % 5 == 4;
+                auto [status, body] = post ? client.call("POST", "/posts/?id=c" + std::to_string(c) + "-" + std::to_string(i), "", nullptr, "x")
+                                           : client.call("GET", "/posts/");
+                if (post) ++posts;
+                if (status != 200)
+                {
+                    ++(post ? postErrors : getErrors);
+                    if (!post) errorSamples[c] = std::to_string(status) + " " + body;
+                }
+                ++done;
+            }
+        });
+    ASSERT_TRUE(waitUntil([&] { return done.load() >= clients * perClient / 4; }, 30s));
+    cluster.kill("node2", SIGKILL);
+    for (auto& t : threads) t.join();
+
+    EXPECT_EQ(getErrors.load(), 0) << errorSamples[0] << errorSamples[1] << errorSamples[2];
+    auto executed = setup.executedPosts();
+    for (const auto& [id, count] : executed) EXPECT_EQ(count, 1) << "POST " << id << " executed " << count << " times";
+    // Every POST that got a 200 was executed (once), and nothing was executed that was not sent.
+    EXPECT_GE(static_cast<int>(executed.size()), posts.load() - postErrors.load());
+    EXPECT_LE(static_cast<int>(executed.size()), posts.load());
+
+    // Restarted, it gets traffic again, ramped (balancer.slowStart=4000).
+    std::string output;
+    ASSERT_EQ(cluster.launcher({"start", "node2"}, output), 0) << output;
+    ASSERT_TRUE(waitUntil([&] {
+        auto n = balancerNode(lb, "node2");
+        return n && n->getValue<bool>("selectable");
+    }, 20s)) << cluster.log("lb");
+    int weight = balancerNode(lb, "node2")->getValue<int>("weight");
+    EXPECT_LT(weight, 100) << "a node that comes back starts below its full weight";
+    Client client(lb);
+    std::map<std::string, int> early;
+    for (int i = 0; i < 300; ++i) ++early[client.call("GET", "/posts/").second];
+    EXPECT_GT(early["node2\n"], 0);
+    EXPECT_LT(early["node2\n"], 70) << "node2 got " << early["node2\n"] << " of 300 while ramping";
+    ASSERT_TRUE(waitUntil([&] { return balancerNode(lb, "node2")->getValue<int>("weight") == 100; }, 10s));
+    std::map<std::string, int> later;
+    for (int i = 0; i < 300; ++i) ++later[client.call("GET", "/posts/").second];
+    EXPECT_NEAR(later["node2\n"], 100, 15);
+}

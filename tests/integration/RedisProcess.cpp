@@ -1,0 +1,110 @@
+#include "RedisProcess.h"
+
+#include "ServerProcess.h"
+
+#include <Poco/TemporaryFile.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <sys/wait.h>
+
+namespace fs = std::filesystem;
+
+namespace mt::test {
+
+RedisProcess::RedisProcess()
+{
+    _dir = Poco::TemporaryFile::tempName() + "-redis";
+    fs::create_directories(_dir);
+    _port = freePort();
+    start();
+}
+
+RedisProcess::~RedisProcess()
+{
+    if (_handle && _paused) ::kill(_handle->id(), SIGCONT);
+    if (running())
+    {
+        ::kill(_handle->id(), SIGKILL);
+        int status = 0;
+        ::waitpid(_handle->id(), &status, 0);
+    }
+    std::error_code ignored;
+    fs::remove_all(_dir, ignored);
+}
+
+void RedisProcess::start()
+{
+    if (running()) return;
+    const std::string log = _dir + "/redis.log";
+    _handle = std::make_unique<Poco::ProcessHandle>(Poco::Process::launch(
+        "/bin/sh", {"-c", "exec redis-server --port " + std::to_string(_port) +
+                              " --bind 127.0.0.1 --save '' --appendonly no --dir '" + _dir + "' >>'" + log + "' 2>&1"}));
+    _paused = false;
+    const bool up = waitUntil([&] { return !running() || cli({"PING"}) == "PONG"; }, std::chrono::seconds(10));
+    if (!up || !running())
+    {
+        std::ifstream in(log);
+        std::stringstream text;
+        text << in.rdbuf();
+        throw std::runtime_error("redis-server did not come up on port " + std::to_string(_port) + ":\n" + text.str());
+    }
+}
+
+bool RedisProcess::running()
+{
+    if (!_handle) return false;
+    int status = 0;
+    if (::waitpid(_handle->id(), &status, WNOHANG) == 0) return true;
+    _handle.reset();
+    return false;
+}
+
+void RedisProcess::stop()
+{
+    if (!running()) return;
+    resume();
+    ::kill(_handle->id(), SIGTERM);
+    if (!waitUntil([&] { return !running(); }, std::chrono::seconds(5)))
+    {
+        ::kill(_handle->id(), SIGKILL);
+        waitUntil([&] { return !running(); }, std::chrono::seconds(5));
+    }
+}
+
+void RedisProcess::pause()
+{
+    if (running() && !_paused) ::kill(_handle->id(), SIGSTOP);
+    _paused = true;
+}
+
+void RedisProcess::resume()
+{
+    if (running() && _paused) ::kill(_handle->id(), SIGCONT);
+    _paused = false;
+}
+
+std::string RedisProcess::cli(const std::vector<std::string>& args) const
+{
+    std::vector<std::string> all{"-h", "127.0.0.1", "-p", std::to_string(_port)};
+    all.insert(all.end(), args.begin(), args.end());
+    std::string out;
+    runCommand("/usr/bin/redis-cli", all, out, std::chrono::seconds(5));
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    return out;
+}
+
+long long RedisProcess::commandCalls(const std::string& command) const
+{
+    // "cmdstat_evalsha:calls=3,usec=..." per command
+    const std::string stats = cli({"INFO", "commandstats"});
+    const std::string tag = "cmdstat_" + command + ":calls=";
+    auto pos = stats.find(tag);
+    if (pos == std::string::npos) return 0;
+    return std::stoll(stats.substr(pos + tag.size()));
+}
+
+} // namespace mt::test

@@ -1,0 +1,46 @@
+#pragma once
+// A private redis-server for a test: a free loopback port, a temp directory,
+// no persistence (--save "" --appendonly no). The destructor kills it and
+// removes the directory whatever happened to the test. stop() and start()
+// restart it on the same port (data is lost: nothing is persisted), pause()
+// and resume() freeze it (SIGSTOP/SIGCONT) to play a Redis that is slow.
+
+#include <Poco/Process.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mt::test {
+
+class RedisProcess
+{
+public:
+    /// Starts it and waits for PING (throws with its log if it does not come up).
+    RedisProcess();
+    ~RedisProcess();
+
+    RedisProcess(const RedisProcess&) = delete;
+    RedisProcess& operator=(const RedisProcess&) = delete;
+
+    unsigned short port() const { return _port; }
+    void start();
+    /// SIGTERM and wait for the exit (SIGKILL if it lingers).
+    void stop();
+    void pause();
+    void resume();
+    bool running();
+
+    /// redis-cli -p <port> <args...>: its output, trailing newline removed.
+    std::string cli(const std::vector<std::string>& args) const;
+    /// calls of one command in INFO commandstats (e.g. "evalsha"); 0 if never called.
+    long long commandCalls(const std::string& command) const;
+
+private:
+    std::string _dir;
+    unsigned short _port = 0;
+    std::unique_ptr<Poco::ProcessHandle> _handle;
+    bool _paused = false;
+};
+
+} // namespace mt::test

@@ -1,0 +1,336 @@
+// The redis store's contract against a real redis-server: deltas, atomicity
+// across store instances (two nodes), the minimal commands, the touch
+// fraction, exactly-once expiry, unreadable records, and Redis down / slow.
+#include "RedisProcess.h"
+#include "RedisSessionStore.h"
+#include "ServerProcess.h"
+
+#include <Poco/Logger.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+using namespace mt;
+using namespace mt::redis;
+using mt::test::RedisProcess;
+
+namespace {
+
+constexpr TimeMs kNow = 1700000000000;
+
+class RedisStoreTest : public ::testing::Test
+{
+protected:
+    RedisSettings settings(int timeoutMs = 300) const
+    {
+        RedisSettings s;
+        s.port = _redis.port();
+        s.timeoutMs = timeoutMs;
+        s.reconnectMaxMs = 100;
+        s.poolSize = 4;
+        return s;
+    }
+    std::unique_ptr<RedisSessionStore> store(const std::string& scope = "/t", int timeoutMs = 300)
+    {
+        return std::make_unique<RedisSessionStore>(settings(timeoutMs), scope, Poco::Logger::get("test.redis"));
+    }
+    static SessionData session(const std::string& id, int maxInactive = 1800, TimeMs at = kNow)
+    {
+        SessionData d;
+        d.id = id;
+        d.creationTime = at;
+        d.lastAccessedTime = at;
+        d.maxInactiveInterval = maxInactive;
+        return d;
+    }
+    static SessionDelta delta(const std::string& id, const std::string& node, std::uint64_t base,
+                              std::map<std::string, std::string> set, TimeMs at = kNow + 10)
+    {
+        SessionDelta d;
+        d.id = id;
+        d.node = node;
+        d.lastAccessedTime = at;
+        d.baseVersion = base;
+        d.setAttributes = std::move(set);
+        return d;
+    }
+    void resetStats() { _redis.cli({"CONFIG", "RESETSTAT"}); }
+
+    RedisProcess _redis;
+};
+
+} // namespace
+
+TEST_F(RedisStoreTest, CreateLoadSaveRemoveRoundTrip)
+{
+    auto s = store();
+    ASSERT_TRUE(s->create(session("a.n1")));
+    EXPECT_FALSE(s->create(session("a.n1"))) << "an existing id is never overwritten";
+    auto loaded = s->load("a.n1");
+    ASSERT_TRUE(loaded);
+    EXPECT_EQ(loaded->creationTime, kNow);
+    EXPECT_EQ(loaded->version, 0u);
+
+    auto saved = s->save(delta("a.n1", "n1", 0, {{"x", "1"}, {"y", "\"two\""}}));
+    ASSERT_TRUE(saved);
+    EXPECT_EQ(saved->version, 1u);
+    EXPECT_EQ(saved->versionVector.get("n1"), 1u);
+    EXPECT_EQ(saved->attributes.at("y"), "\"two\"");
+    EXPECT_EQ(saved->lastAccessedTime, kNow + 10);
+    EXPECT_EQ(s->count(), 1u);
+    EXPECT_EQ(s->list(), std::vector<std::string>{"a.n1"});
+
+    auto removed = s->remove("a.n1");
+    ASSERT_TRUE(removed);
+    EXPECT_EQ(removed->attributes.size(), 2u);
+    EXPECT_FALSE(s->remove("a.n1")) << "only one caller gets the record";
+    EXPECT_FALSE(s->load("a.n1"));
+    EXPECT_FALSE(s->save(delta("a.n1", "n1", 1, {{"x", "2"}}))) << "a save to a removed session creates nothing";
+    EXPECT_EQ(s->count(), 0u);
+}
+
+TEST_F(RedisStoreTest, ContextsAndKeysAreSeparate)
+{
+    auto cart = store("/cart");
+    auto shop = store("/shop");
+    ASSERT_TRUE(cart->create(session("same.n1")));
+    EXPECT_FALSE(shop->load("same.n1"));
+    EXPECT_EQ(_redis.cli({"EXISTS", "mt:default:/cart:s:same.n1"}), "1");
+    EXPECT_NE(_redis.cli({"ZSCORE", "mt:default:/cart:expiry", "same.n1"}), "");
+}
+
+TEST_F(RedisStoreTest, ConcurrentDeltasToDifferentAttributesFromTwoNodesBothSurvive)
+{
+    auto nodeA = store();
+    auto nodeB = store();
+    ASSERT_TRUE(nodeA->create(session("c.n1")));
+    // Both start from version 0 (as two requests that loaded the same record).
+    ASSERT_TRUE(nodeA->save(delta("c.n1", "A", 0, {{"item.x", "1"}})));
+    auto last = nodeB->save(delta("c.n1", "B", 0, {{"item.y", "1"}}));
+    ASSERT_TRUE(last);
+    EXPECT_EQ(last->attributes.at("item.x"), "1");
+    EXPECT_EQ(last->attributes.at("item.y"), "1");
+    EXPECT_EQ(last->version, 2u);
+    EXPECT_EQ(last->versionVector.get("A"), 1u);
+    EXPECT_EQ(last->versionVector.get("B"), 1u);
+    EXPECT_EQ(nodeB->staleWrites(), 1u) << "B wrote on a base that was no longer current";
+    EXPECT_EQ(nodeA->staleWrites(), 0u);
+}
+
+TEST_F(RedisStoreTest, ManyThreadsOnTwoStoresLoseNoAttribute)
+{
+    auto nodeA = store();
+    auto nodeB = store();
+    ASSERT_TRUE(nodeA->create(session("m.n1")));
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            auto& s = t % 2 ? *nodeB : *nodeA;
+            for (int i = 0; i < 50; ++i)
+                s.save(delta("m.n1", t % 2 ? "B" : "A", 0, {{"k" + std::to_string(t) + "_" + std::to_string(i), "1"}}));
+        });
+    for (auto& t : threads) t.join();
+    auto data = nodeA->load("m.n1");
+    ASSERT_TRUE(data);
+    EXPECT_EQ(data->attributes.size(), 200u);
+    EXPECT_EQ(data->version, 200u);
+}
+
+TEST_F(RedisStoreTest, ARequestChangingOneAttributeCostsOneReadAndOneScript)
+{
+    auto s = store();
+    SessionData big = session("d.n1");
+    for (int i = 0; i < 20; ++i) big.attributes["attr" + std::to_string(i)] = std::to_string(i);
+    ASSERT_TRUE(s->create(big));
+    auto loaded = s->load("d.n1"); // warm: the script cache and the connection
+    ASSERT_TRUE(s->save(delta("d.n1", "n1", loaded->version, {{"attr0", "0"}}))); // loads the script
+    resetStats();
+    const auto before = s->commands();
+
+    loaded = s->load("d.n1");
+    ASSERT_TRUE(s->save(delta("d.n1", "n1", loaded->version, {{"attr3", "33"}}, kNow + 20)));
+
+    EXPECT_EQ(s->commands() - before, 2u) << "2 round trips for a read-modify-write request";
+    EXPECT_EQ(_redis.commandCalls("evalsha"), 1);
+    EXPECT_EQ(_redis.commandCalls("eval"), 0);
+    // Inside the script: one HSET (the changed attribute, access time,
+    // version, vv) and no delete; the hash is read once.
+    EXPECT_EQ(_redis.commandCalls("hset"), 1);
+    EXPECT_EQ(_redis.commandCalls("hgetall"), 2) << "the load, and the script's one read";
+    EXPECT_EQ(_redis.commandCalls("hdel"), 0);
+    EXPECT_EQ(_redis.commandCalls("del"), 0);
+}
+
+TEST_F(RedisStoreTest, ASaveWritesOnlyTheFieldsItsDeltaChanges)
+{
+    auto s = store();
+    ASSERT_TRUE(s->create(session("w.n1")));
+    ASSERT_TRUE(s->save(delta("w.n1", "n1", 0, {{"x", "1"}, {"y", "1"}})));
+    // Another writer changes y behind this node's back; a delta on x must not
+    // write y back.
+    _redis.cli({"HSET", s->hashKey("w.n1"), "a:y", "99"});
+    auto after = s->save(delta("w.n1", "n1", 1, {{"x", "2"}}, kNow + 20));
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->attributes.at("y"), "99");
+    EXPECT_EQ(after->attributes.at("x"), "2");
+    SessionDelta removal = delta("w.n1", "n1", 2, {}, kNow + 30);
+    removal.removedAttributes = {"x", "absent"};
+    auto removed = s->save(removal);
+    ASSERT_TRUE(removed);
+    EXPECT_EQ(removed->attributes.count("x"), 0u);
+    EXPECT_EQ(removed->version, 3u);
+    EXPECT_EQ(_redis.cli({"HEXISTS", s->hashKey("w.n1"), "a:x"}), "0");
+}
+
+TEST_F(RedisStoreTest, ALargeDeltaIsWrittenInSlices)
+{
+    auto s = store();
+    ASSERT_TRUE(s->create(session("big.n1")));
+    std::map<std::string, std::string> many;
+    for (int i = 0; i < 3000; ++i) many["k" + std::to_string(i)] = std::to_string(i);
+    auto saved = s->save(delta("big.n1", "n1", 0, many));
+    ASSERT_TRUE(saved);
+    EXPECT_EQ(saved->attributes.size(), 3000u);
+    EXPECT_EQ(saved->version, 1u);
+}
+
+TEST_F(RedisStoreTest, AnUnchangedValueIsNotAWrite)
+{
+    auto s = store();
+    ASSERT_TRUE(s->create(session("u.n1")));
+    auto first = s->save(delta("u.n1", "n1", 0, {{"x", "1"}}));
+    auto again = s->save(delta("u.n1", "n1", first->version, {{"x", "1"}}));
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->version, first->version);
+}
+
+TEST_F(RedisStoreTest, ReadsWriteTheAccessTimeOnlyOnceTheTouchFractionHasPassed)
+{
+    auto s = store(); // touchFraction 0.1 of 1800 s = 180 s
+    ASSERT_TRUE(s->create(session("r.n1")));
+    auto loaded = s->load("r.n1");
+    ASSERT_TRUE(s->touch("r.n1", kNow)); // loads the script: what follows counts steady-state commands
+    const auto before = s->commands();
+    EXPECT_TRUE(s->refresh(*loaded, kNow + 1000));
+    EXPECT_TRUE(s->refresh(*loaded, kNow + 179000));
+    EXPECT_EQ(s->commands(), before) << "reads within the fraction cost no Redis command";
+    EXPECT_TRUE(s->refresh(*loaded, kNow + 181000));
+    EXPECT_EQ(s->commands(), before + 1);
+    EXPECT_EQ(s->load("r.n1")->lastAccessedTime, kNow + 181000);
+    EXPECT_EQ(_redis.cli({"ZSCORE", s->indexKey(), "r.n1"}), std::to_string(kNow + 181000 + 1800000));
+}
+
+TEST_F(RedisStoreTest, TtlIsTheTimeLeftPlusTheGrace)
+{
+    auto s = store();
+    const TimeMs now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch()).count();
+    ASSERT_TRUE(s->create(session("ttl.n1", 60, now)));
+    const long long ttl = std::stoll(_redis.cli({"PTTL", s->hashKey("ttl.n1")}));
+    EXPECT_GT(ttl, 60000 + 120000 - 5000);
+    EXPECT_LE(ttl, 60000 + 120000);
+    ASSERT_TRUE(s->create(session("forever.n1", 0, now)));
+    EXPECT_EQ(_redis.cli({"PTTL", s->hashKey("forever.n1")}), "-1");
+}
+
+TEST_F(RedisStoreTest, RenameMovesDataTtlAndIndex)
+{
+    auto s = store();
+    ASSERT_TRUE(s->create(session("old.A")));
+    ASSERT_TRUE(s->save(delta("old.A", "A", 0, {{"x", "1"}})));
+    ASSERT_TRUE(s->create(session("taken.B")));
+    EXPECT_FALSE(s->rename("old.A", "taken.B"));
+    EXPECT_TRUE(s->rename("old.A", "old.B"));
+    EXPECT_FALSE(s->rename("old.A", "old.C")) << "the old id is gone";
+    EXPECT_FALSE(s->load("old.A"));
+    ASSERT_TRUE(s->load("old.B"));
+    EXPECT_EQ(s->load("old.B")->attributes.at("x"), "1");
+    EXPECT_EQ(_redis.cli({"ZSCORE", s->indexKey(), "old.A"}), "");
+    EXPECT_NE(_redis.cli({"ZSCORE", s->indexKey(), "old.B"}), "");
+}
+
+TEST_F(RedisStoreTest, ExpiryClaimsEachSessionOnceAcrossNodes)
+{
+    auto nodeA = store();
+    auto nodeB = store();
+    for (int i = 0; i < 300; ++i) ASSERT_TRUE(nodeA->create(session("e" + std::to_string(i) + ".n1", 1, kNow)));
+    ASSERT_TRUE(nodeA->create(session("alive.n1", 1800, kNow)));
+    std::atomic<int> claimed{0};
+    std::set<std::string> ids;
+    std::mutex idsMutex;
+    auto sweep = [&](RedisSessionStore& s) {
+        for (int round = 0; round < 40; ++round)
+            for (auto& d : s.expire(kNow + 1000, 7))
+            {
+                claimed.fetch_add(1);
+                EXPECT_EQ(d.maxInactiveInterval, 1) << "the listeners get the record's data";
+                std::lock_guard<std::mutex> lock(idsMutex);
+                EXPECT_TRUE(ids.insert(d.id).second) << d.id << " claimed twice";
+            }
+    };
+    std::thread a([&] { sweep(*nodeA); });
+    std::thread b([&] { sweep(*nodeB); });
+    a.join();
+    b.join();
+    EXPECT_EQ(claimed.load(), 300);
+    EXPECT_EQ(nodeA->count(), 1u);
+    EXPECT_TRUE(nodeA->load("alive.n1"));
+    EXPECT_EQ(_redis.cli({"EXISTS", nodeA->hashKey("e1.n1")}), "0");
+}
+
+TEST_F(RedisStoreTest, UnreadableRecordsAreSkippedNotFatal)
+{
+    auto s = store();
+    ASSERT_TRUE(s->create(session("ok.n1", 1, kNow)));
+    _redis.cli({"HSET", s->hashKey("newer.n1"), "schema", "9", "created", "1", "accessed", "1", "maxInactive", "1", "version", "0"});
+    _redis.cli({"HSET", s->hashKey("junk.n1"), "schema", "1", "created", "yesterday"});
+    _redis.cli({"ZADD", s->indexKey(), "1", "junk.n1"});
+    EXPECT_FALSE(s->load("newer.n1"));
+    EXPECT_FALSE(s->load("junk.n1"));
+    EXPECT_FALSE(s->load("junk.n1")) << "reported once, still absent";
+    auto expired = s->expire(kNow + 5000, 100);
+    ASSERT_EQ(expired.size(), 1u) << "the unreadable record is claimed and skipped, the good one returned";
+    EXPECT_EQ(expired[0].id, "ok.n1");
+}
+
+TEST_F(RedisStoreTest, ScriptsSurviveAScriptCacheFlush)
+{
+    auto s = store();
+    ASSERT_TRUE(s->create(session("f.n1")));
+    _redis.cli({"SCRIPT", "FLUSH"});
+    EXPECT_TRUE(s->save(delta("f.n1", "n1", 0, {{"x", "1"}}))) << "NOSCRIPT falls back to EVAL";
+}
+
+TEST_F(RedisStoreTest, RedisDownIsAQuickStoreUnavailableAndHealthSaysWhyThenRecovers)
+{
+    auto s = store();
+    ASSERT_TRUE(s->create(session("h.n1")));
+    EXPECT_EQ(s->healthProblem(), "");
+    _redis.stop();
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_THROW(s->load("h.n1"), StoreUnavailable);
+    EXPECT_THROW(s->load("h.n1"), StoreUnavailable);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(300));
+    EXPECT_NE(s->healthProblem().find("redis 127.0.0.1:"), std::string::npos);
+    _redis.start();
+    EXPECT_TRUE(mt::test::waitUntil([&] { return s->healthProblem().empty(); }, std::chrono::seconds(5)));
+    EXPECT_TRUE(s->create(session("h2.n1")));
+}
+
+TEST_F(RedisStoreTest, ASlowRedisCostsAtMostTheTimeout)
+{
+    auto s = store("/t", 200);
+    ASSERT_TRUE(s->create(session("slow.n1")));
+    _redis.pause();
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_THROW(s->load("slow.n1"), StoreUnavailable);
+    const auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_GE(took, std::chrono::milliseconds(150));
+    EXPECT_LT(took, std::chrono::milliseconds(400));
+    _redis.resume();
+    EXPECT_TRUE(mt::test::waitUntil([&] { return s->healthProblem().empty(); }, std::chrono::seconds(5)));
+    EXPECT_TRUE(s->load("slow.n1"));
+}

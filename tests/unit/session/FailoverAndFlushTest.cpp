@@ -1,0 +1,126 @@
+// DistributedSessionManager's failover route rewrite (Tomcat's
+// JvmRouteBinderValve) and flushMode=IMMEDIATE, over the memory store.
+#include "SessionTestSupport.h"
+
+#include "session/SessionScope.h"
+
+#include <gtest/gtest.h>
+
+using namespace mt;
+using namespace mt::test;
+
+namespace {
+
+const std::string kFromA = "AAAAAAAAAAAAAAAAAAAAAAAA.A";
+const std::string kOnB = "AAAAAAAAAAAAAAAAAAAAAAAA.B";
+
+SessionSettings onNode(const std::string& node, bool rewrite = true, bool immediate = false)
+{
+    SessionSettings s;
+    s.nodeName = node;
+    s.rewriteRoute = rewrite;
+    s.flushImmediate = immediate;
+    return s;
+}
+
+void storeSession(ManagerFixture& f, const std::string& id)
+{
+    SessionData d;
+    d.id = id;
+    d.creationTime = d.lastAccessedTime = f.clock.nowMs();
+    d.attributes["a"] = "1";
+    ASSERT_TRUE(f.store->create(d));
+}
+
+struct Request
+{
+    Request(ManagerFixture& f, std::string id)
+        : scope(f.manager, std::move(id), [this](const std::string& c) { cookies.push_back(c); })
+    {
+    }
+    std::vector<std::string> cookies;
+    SessionScope scope;
+};
+
+} // namespace
+
+TEST(Failover, ASessionWithAnotherNodesRouteMovesToThisNodesRoute)
+{
+    ManagerFixture f(onNode("B"));
+    storeSession(f, kFromA);
+    Request r(f, kFromA);
+    auto* s = r.scope.session(false);
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->id(), kOnB);
+    EXPECT_EQ(s->attributeJson("a"), "1");
+    ASSERT_EQ(r.cookies.size(), 1u);
+    EXPECT_EQ(r.cookies[0].rfind("JSESSIONID=" + kOnB + ";", 0), 0u) << r.cookies[0];
+    s->setAttributeJson("b", "2");
+    r.scope.commit();
+    EXPECT_FALSE(f.store->load(kFromA));
+    ASSERT_TRUE(f.store->load(kOnB));
+    EXPECT_EQ(f.store->load(kOnB)->attributes.at("b"), "2");
+    EXPECT_EQ(f.store->load(kOnB)->versionVector.get("B"), 1u);
+}
+
+TEST(Failover, AConcurrentRequestWithTheOldIdFindsTheMovedSession)
+{
+    ManagerFixture f(onNode("B"));
+    storeSession(f, kFromA);
+    ASSERT_TRUE(f.store->rename(kFromA, kOnB)); // another request got there first
+    Request r(f, kFromA);
+    auto* s = r.scope.session(false);
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->id(), kOnB);
+    EXPECT_EQ(r.cookies.size(), 1u);
+}
+
+TEST(Failover, OwnRouteAndRewriteOffLeaveTheIdAlone)
+{
+    ManagerFixture own(onNode("A"));
+    storeSession(own, kFromA);
+    Request r1(own, kFromA);
+    ASSERT_NE(r1.scope.session(false), nullptr);
+    EXPECT_EQ(r1.scope.session(false)->id(), kFromA);
+    EXPECT_TRUE(r1.cookies.empty());
+
+    ManagerFixture off(onNode("B", false));
+    storeSession(off, kFromA);
+    Request r2(off, kFromA);
+    ASSERT_NE(r2.scope.session(false), nullptr);
+    EXPECT_EQ(r2.scope.session(false)->id(), kFromA);
+    EXPECT_TRUE(r2.cookies.empty());
+}
+
+TEST(FlushMode, ImmediateWritesEachChangeAtOnceAndNothingAtCommit)
+{
+    ManagerFixture f(onNode("A", true, true));
+    storeSession(f, kFromA);
+    f.store->reset();
+    Request r(f, kFromA);
+    auto* s = r.scope.session(false);
+    s->setAttributeJson("x", "1");
+    EXPECT_EQ(f.store->saves().size(), 1u) << "written before the request ends";
+    EXPECT_EQ(f.store->load(kFromA)->attributes.at("x"), "1");
+    s->removeAttribute("a");
+    EXPECT_EQ(f.store->saves().size(), 2u);
+    EXPECT_EQ(s->attributeJson("x"), "1");
+    r.scope.commit();
+    EXPECT_EQ(f.store->saves().size(), 2u);
+    EXPECT_EQ(f.store->touches.load(), 0) << "the writes already set the access time";
+}
+
+TEST(FlushMode, OnCommitWritesOnceAtTheEnd)
+{
+    ManagerFixture f(onNode("A", true, false));
+    storeSession(f, kFromA);
+    f.store->reset();
+    Request r(f, kFromA);
+    auto* s = r.scope.session(false);
+    s->setAttributeJson("x", "1");
+    s->setAttributeJson("y", "2");
+    EXPECT_EQ(f.store->saves().size(), 0u);
+    r.scope.commit();
+    ASSERT_EQ(f.store->saves().size(), 1u);
+    EXPECT_EQ(f.store->saves()[0].setAttributes.size(), 2u);
+}
