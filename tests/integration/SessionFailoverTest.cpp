@@ -1,0 +1,93 @@
+// Failover end to end, as a user sees it: the launcher's cluster (3 app
+// nodes + the balancer) sharing one Redis; a session's node is killed with
+// SIGKILL and the session goes on, on another node, under a rewritten route.
+#include "LocalCluster.h"
+#include "RedisProcess.h"
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <regex>
+
+using namespace mt::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Visit
+{
+    int status = 0;
+    int count = 0;
+    std::string node;
+    std::string session;
+    std::string setCookie;
+};
+
+Visit visit(unsigned short port, const std::string& cookie)
+{
+    Visit v;
+    auto reply = httpRequest(port, "GET", "/counter/", cookie.empty() ? std::map<std::string, std::string>{}
+                                                                      : std::map<std::string, std::string>{{"Cookie", cookie}});
+    v.status = reply.status;
+    v.setCookie = reply.header("Set-Cookie");
+    if (reply.status != 200) return v;
+    auto json = Poco::JSON::Parser().parse(reply.body).extract<Poco::JSON::Object::Ptr>();
+    v.count = json->getValue<int>("count");
+    v.node = json->getValue<std::string>("node");
+    v.session = json->getValue<std::string>("session");
+    return v;
+}
+
+std::string cookieOf(const std::string& setCookie)
+{
+    return setCookie.substr(0, setCookie.find(';'));
+}
+
+} // namespace
+
+TEST(SessionFailover, ASessionOutlivesItsNodeAndItsRouteFollowsTheNewNode)
+{
+    RedisProcess redis;
+    LocalCluster cluster(3, {"-Dsession.store=redis", "-Dstore.redis.port=" + std::to_string(redis.port())});
+    unsigned short lb = cluster.httpPort("lb");
+
+    Visit first = visit(lb, "");
+    ASSERT_EQ(first.status, 200);
+    ASSERT_FALSE(first.setCookie.empty());
+    std::string cookie = cookieOf(first.setCookie);
+    std::string home = first.node;
+    EXPECT_TRUE(std::regex_match(first.session, std::regex("[A-Za-z0-9_-]{24}\\." + home))) << first.session;
+    for (int i = 2; i <= 5; ++i)
+    {
+        Visit v = visit(lb, cookie);
+        ASSERT_EQ(v.status, 200);
+        EXPECT_EQ(v.count, i);
+        EXPECT_EQ(v.node, home) << "sticky by the route suffix";
+    }
+
+    cluster.kill(home, SIGKILL);
+    // The next request may reach the balancer before membership says DOWN:
+    // the connection is refused and the balancer retries elsewhere, so the
+    // client sees no error either way.
+    Visit after = visit(lb, cookie);
+    ASSERT_EQ(after.status, 200);
+    EXPECT_EQ(after.count, 6) << "nothing lost: the session lives in Redis";
+    EXPECT_NE(after.node, home);
+    std::string newHome = after.node;
+    EXPECT_TRUE(std::regex_match(after.session, std::regex("[A-Za-z0-9_-]{24}\\." + newHome))) << after.session;
+    EXPECT_EQ(after.session.substr(0, 24), first.session.substr(0, 24)) << "same session, new route";
+    ASSERT_FALSE(after.setCookie.empty()) << "the rewritten id is sent back";
+    cookie = cookieOf(after.setCookie);
+
+    for (int i = 7; i <= 12; ++i)
+    {
+        Visit v = visit(lb, cookie);
+        ASSERT_EQ(v.status, 200);
+        EXPECT_EQ(v.count, i);
+        EXPECT_EQ(v.node, newHome) << "stickiness follows the rewritten route";
+        EXPECT_TRUE(v.setCookie.empty());
+    }
+}
