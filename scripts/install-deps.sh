@@ -5,6 +5,10 @@ set -euo pipefail
 
 packages=(cmake g++ make pkg-config libpoco-dev libboost-dev libboost-filesystem-dev
           libgtest-dev googletest curl python3 redis-server clang libclang-rt-14-dev)
+# The monitoring tests: promtool (package prometheus) checks /metrics; Chromium,
+# driven by playwright-core from npm, opens the /status page.
+packages+=(prometheus chromium)
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm) # a Node.js from elsewhere (nodesource) will do
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk nginx tomcat10)
 fi
@@ -22,4 +26,16 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Only promtool is wanted: do not leave a Prometheus server running on :9090.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
+fi
+
+# The Jolokia integration test drives the server with the npm client pinned in
+# tests/integration/jolokia/package-lock.json (node_modules is not committed).
+jolokia_test="$(cd "$(dirname "$0")/.." && pwd)/tests/integration/jolokia"
+if command -v npm >/dev/null && [[ ! -d "$jolokia_test/node_modules/jolokia.js" ]]; then
+  npm ci --prefix "$jolokia_test" --no-audit --no-fund --loglevel=error ||
+    echo "install-deps: npm ci in $jolokia_test failed (the Jolokia test retries it)" >&2
 fi

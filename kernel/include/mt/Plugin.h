@@ -21,6 +21,8 @@
 
 namespace mt {
 
+class MBeanRegistry;
+
 /// Layout fixed forever: the kernel reads it before it checks apiVersion.
 struct PluginDescriptor
 {
@@ -51,6 +53,11 @@ public:
     /// session store, its context's path ("/cart"; "/" for the root context),
     /// so a shared backend can keep contexts apart. "" otherwise.
     virtual const std::string& scope() const;
+    /// The kernel's MBean registry, where a plugin may register its own MBeans
+    /// (served over Jolokia at /jolokia/); null when the host has none. Keep
+    /// the pointer: it lives as long as the kernel. Unregister your MBeans
+    /// before your object is destroyed.
+    virtual MBeanRegistry* mbeans() const { return nullptr; }
 };
 
 /// Base of everything a plugin creates. Its destructor runs inside the

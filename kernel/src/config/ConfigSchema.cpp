@@ -83,6 +83,8 @@ std::vector<KeySpec> makeKeys()
         intKey("balancer.eject.maxTime", "60000", 1, 86400000, true, "Milliseconds: longest ejection; a node healthy this long starts again from baseTime."),
         intKey("balancer.eject.maxPercent", "50", 0, 100, true, "At most this percentage of the app nodes ejected at once (never all of them)."),
         intKey("balancer.slowStart", "10000", 0, 3600000, true, "Milliseconds over which a node that comes back ramps from 10 % to its full weight (0: at once)."),
+        intKey("monitor.maxEventStreams", "8", 0, 1024, true, "Clients following /cluster/events as Server-Sent Events at once (each holds a worker thread); more get 503."),
+        intKey("monitor.eventStreamKeepAlive", "5", 1, 300, true, "Seconds between keep-alive comments on an idle event stream."),
         {"lb.*.*", T::String, "", true, "Settings passed to lb plugin <name> (keys the plugin declares)."},
         {"contexts", T::List, "", true, "Comma-separated ids of the web contexts to mount (each configured by context.<id>.*)."},
         {"context.*.path", T::ContextPath, "", true, "Mount path of context <id>, e.g. /cart (required)."},

@@ -4,6 +4,9 @@
 #include "cluster/ClusterConfigLoader.h"
 #include "config/ConfigLoader.h"
 #include "config/ConfigSchema.h"
+#include "monitor/JolokiaHandler.h"
+#include "monitor/MBeanExporter.h"
+#include "monitor/ClusterStatusController.h"
 #include "server/KernelDispatcher.h"
 #include "server/PluginContextImpl.h"
 #include "util/Errors.h"
@@ -68,6 +71,10 @@ void Kernel::start()
 {
     _config = ConfigLoader::load(_configFile, _overrides, _defaultPluginDir);
     _logging.apply(_config);
+    // Before any plugin is made: a plugin may register its MBeans in its factory.
+    PluginContextImpl::setDefaultMBeans(_mbeans.get());
+    _mbeanExporter = std::make_unique<MBeanExporter>(*_mbeans);
+    _jolokia = std::make_unique<JolokiaHandler>(*_mbeans, _config.nodeName);
     if (!_config.clusterConfigFile.empty())
         _cluster = std::make_unique<ClusterService>(ClusterConfigLoader::load(_config), _clock);
     _logger.information("Micro Tomcat node '%s' starting with %s", _config.nodeName, _configFile);
@@ -89,9 +96,13 @@ void Kernel::start()
     syncSweeper(nullptr, *contexts);
     _sweeper->start();
 
+    _statusController = std::make_unique<monitor::ClusterStatusController>(*this, _config);
     _dispatcher = std::make_unique<KernelDispatcher>(*this, _config.adminPort == 0);
     _http = std::make_unique<http::HttpServer>(_config.http, *_dispatcher, Poco::Logger::get("mt.http"));
-    _http->setAccessLog([this](const http::AccessRecord& record) { _logging.logAccess(record); });
+    _http->setAccessLog([this](const http::AccessRecord& record) {
+        _statusController->recordResponse(record);
+        _logging.logAccess(record);
+    });
     _http->start();
     if (_config.adminPort != 0)
     {
@@ -104,6 +115,9 @@ void Kernel::start()
         _admin->start();
         _logger.information("admin endpoints on http://%s:%hu/admin/", _config.adminHost, _admin->port());
     }
+    _mbeanExporter->exportHttp(*_http, _config.http, "http");
+    if (_admin) _mbeanExporter->exportHttp(*_admin, _config.http, "admin");
+    if (_cluster) _mbeanExporter->exportCluster(*_cluster);
     // Join the cluster only once this node can serve what peers will send it.
     if (_cluster) _cluster->start();
     _started = true;
@@ -122,6 +136,7 @@ int Kernel::stop()
     if (_cluster) _cluster->stop();
     if (_admin) _admin->stop(0);
     if (_http) cut = _http->stop(_config.drainTimeoutMs);
+    if (_statusController) _statusController->stop(); // its peer fetches read the cluster registry
     if (_balancer) _balancer->stop();
     if (_sweeper) _sweeper->stop();
     if (cut > 0)
@@ -129,11 +144,18 @@ int Kernel::stop()
     else
         _logger.information("stopped cleanly");
     // Contexts (and the plugin objects in them) go before the plugin manager.
+    _mbeanExporter.reset(); // its MBeans read _http and _cluster
     std::atomic_store(&_state, std::shared_ptr<const RuntimeState>());
+    if (PluginContextImpl::defaultMBeans() == _mbeans.get()) PluginContextImpl::setDefaultMBeans(nullptr);
     _http.reset();
     _admin.reset();
     _sweeper.reset();
     return cut;
+}
+
+http::ServerStats Kernel::httpStats() const
+{
+    return _http ? _http->stats() : http::ServerStats{};
 }
 
 unsigned short Kernel::httpPort() const
@@ -227,7 +249,9 @@ void Kernel::publish(const ServerConfig& config, std::shared_ptr<const ContextTa
     state->adminToken = config.adminToken;
     state->adminAllowRemote = config.adminAllowRemote;
     state->cookieName = config.cookieName;
+    auto table = state->contexts;
     std::atomic_store(&_state, std::shared_ptr<const RuntimeState>(std::move(state)));
+    if (_mbeanExporter) _mbeanExporter->syncContexts(*table); // Manager MBeans follow deploy, undeploy, reload
 }
 
 void Kernel::syncSweeper(const ContextTable* previous, const ContextTable& next)
@@ -346,6 +370,7 @@ Kernel::ReloadResult Kernel::reload()
         }
     }
     _logging.apply(next);
+    if (_statusController) _statusController->configure(next);
     auto previousTable = current ? current->contexts : nullptr;
     publish(next, contexts);
     syncSweeper(previousTable.get(), *contexts);

@@ -8,6 +8,7 @@
 #include "cluster/ClusterService.h"
 #include "config/ServerConfig.h"
 #include "http/HttpServer.h"
+#include "monitor/MBeanServer.h"
 #include "plugin/PluginManager.h"
 #include "server/Logging.h"
 #include "server/RuntimeState.h"
@@ -25,7 +26,10 @@
 namespace mt {
 
 class KernelDispatcher;
+class MBeanExporter;
+class JolokiaHandler;
 namespace balancer { class Balancer; }
+namespace monitor { class ClusterStatusController; }
 
 class Kernel
 {
@@ -54,6 +58,15 @@ public:
     ClusterService* cluster() const { return _cluster.get(); }
     /// Null unless this node's role in cluster-config.xml is "balancer".
     balancer::Balancer* balancer() const { return _balancer.get(); }
+    /// /cluster/status, /metrics, /status and the event stream (kernel/src/monitor).
+    monitor::ClusterStatusController* statusController() const { return _statusController.get(); }
+    /// The HTTP listener's counters (zeros before start).
+    http::ServerStats httpStats() const;
+    /// The MBean registry (Catalina:type=Manager,context=...,host=localhost and
+    /// the others; see monitor/MBeanExporter.h), served over Jolokia at /jolokia/.
+    MBeanRegistry& mbeans() const { return *_mbeans; }
+    /// GET/POST /jolokia/ (null before start).
+    JolokiaHandler* jolokia() const { return _jolokia.get(); }
 
 private:
     std::shared_ptr<DistributedSessionManager> makeSessions(const ContextConfig& context, const ServerConfig& config);
@@ -75,6 +88,8 @@ private:
     PluginManager _plugins;
     ScanReport _lastScan;
     std::shared_ptr<const RuntimeState> _state;
+    // Before the listeners: their access-log hook feeds it until they are gone.
+    std::unique_ptr<monitor::ClusterStatusController> _statusController;
     std::unique_ptr<KernelDispatcher> _dispatcher;
     std::unique_ptr<KernelDispatcher> _adminDispatcher;
     std::unique_ptr<http::HttpServer> _http;
@@ -82,6 +97,10 @@ private:
     std::unique_ptr<SessionSweeper> _sweeper;
     std::unique_ptr<ClusterService> _cluster;
     std::unique_ptr<balancer::Balancer> _balancer;
+    // After what the MBeans read (the members above), so they are destroyed first.
+    std::unique_ptr<MBeanServer> _mbeans = std::make_unique<MBeanServer>();
+    std::unique_ptr<MBeanExporter> _mbeanExporter;
+    std::unique_ptr<JolokiaHandler> _jolokia;
     std::atomic<bool> _stopping{false};
     bool _started = false;
 };

@@ -3,6 +3,8 @@
 #include "balancer/Balancer.h"
 #include "http/ServerRequest.h"
 #include "http/ServerResponse.h"
+#include "monitor/JolokiaHandler.h"
+#include "monitor/ClusterStatusController.h"
 #include "server/Kernel.h"
 #include "session/SessionScope.h"
 
@@ -96,10 +98,25 @@ void KernelDispatcher::dispatch(http::ServerRequest& request, http::ServerRespon
         response.sendBody(toJson(health), "application/json");
         return;
     }
+    // Monitoring (read-only, public like /health): /cluster/status, /metrics, /status, the SSE event stream.
+    if (auto* monitor = _kernel.statusController(); monitor && monitor->handles(request))
+        return monitor->handle(request, response);
     if (path == "/cluster" || path.compare(0, 9, "/cluster/") == 0)
     {
         handleCluster(request, response);
         return;
+    }
+    // JMX over HTTP (monitor/JolokiaHandler.h): reads are public like /health;
+    // write and exec need what /admin/* needs (a loopback client unless allowed, the token).
+    if ((path == "/jolokia" || path.compare(0, 9, "/jolokia/") == 0) && _kernel.jolokia())
+    {
+        auto state = _kernel.state();
+        std::string auth = request.header("Authorization");
+        bool mayWrite = state && !state->adminToken.empty() &&
+                        (_adminOnly || state->adminAllowRemote || isLoopback(request.clientAddress())) &&
+                        auth.compare(0, 7, "Bearer ") == 0 && constantTimeEquals(auth.substr(7), state->adminToken);
+        response.setHeader("Cache-Control", "no-store");
+        return _kernel.jolokia()->handle(request, response, mayWrite);
     }
     if (path == "/admin" || path.compare(0, 7, "/admin/") == 0)
     {

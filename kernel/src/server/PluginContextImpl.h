@@ -6,6 +6,7 @@
 #include <Poco/AutoPtr.h>
 #include <Poco/Util/MapConfiguration.h>
 
+#include <atomic>
 #include <map>
 #include <string>
 
@@ -25,8 +26,20 @@ public:
     Poco::Logger& logger() const override { return _logger; }
     const std::string& scope() const override { return _scope; }
     void setScope(std::string scope) { _scope = std::move(scope); }
+    /// The registry every plugin context hands out: the running kernel's
+    /// (one kernel per process; set at its start, cleared at its end), so
+    /// every place that makes a context need not be told about it.
+    MBeanRegistry* mbeans() const override { return defaultMBeans(); }
+    static MBeanRegistry* defaultMBeans() { return defaultMBeansSlot().load(); }
+    static void setDefaultMBeans(MBeanRegistry* registry) { defaultMBeansSlot().store(registry); }
 
 private:
+    static std::atomic<MBeanRegistry*>& defaultMBeansSlot()
+    {
+        static std::atomic<MBeanRegistry*> slot{nullptr};
+        return slot;
+    }
+
     std::string _nodeName;
     Poco::Logger& _logger;
     Poco::AutoPtr<Poco::Util::MapConfiguration> _config;

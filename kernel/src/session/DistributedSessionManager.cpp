@@ -3,6 +3,7 @@
 #include "session/SessionIdGenerator.h"
 #include "session/SessionListeners.h"
 
+#include <chrono>
 #include <stdexcept>
 
 namespace mt {
@@ -20,6 +21,37 @@ void raiseMax(std::atomic<std::uint64_t>& max, std::uint64_t value)
     {
     }
 }
+
+/// Tomcat's session timing window: the times of the last kWindow events,
+/// giving a rate per minute that follows bursts and decays to 0 when idle.
+class RateWindow
+{
+public:
+    static constexpr std::size_t kWindow = 100;
+
+    void record(TimeMs when)
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        _times[_next] = when;
+        _next = (_next + 1) % kWindow;
+        if (_count < kWindow) ++_count;
+    }
+
+    double perMinute(TimeMs now) const
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        if (_count == 0) return 0;
+        TimeMs oldest = _times[(_next + kWindow - _count) % kWindow];
+        if (now <= oldest) return 0;
+        return 60000.0 * double(_count) / double(now - oldest);
+    }
+
+private:
+    mutable std::mutex _mutex;
+    TimeMs _times[kWindow] = {};
+    std::size_t _next = 0;
+    std::size_t _count = 0;
+};
 
 } // namespace
 
@@ -53,6 +85,7 @@ struct DistributedSessionManager::Impl
     {
         auto& counter = reason == SessionListener::DestroyReason::Expired ? expired : invalidated;
         counter.fetch_add(1, std::memory_order_relaxed);
+        expireTimes.record(now);
         if (now > data.creationTime)
             totalAliveMs.fetch_add(std::uint64_t(now - data.creationTime), std::memory_order_relaxed);
         listeners.fire("sessionDestroyed", [&](SessionListener& l) { l.sessionDestroyed(data, reason); });
@@ -72,6 +105,10 @@ struct DistributedSessionManager::Impl
     std::atomic<std::uint64_t> rejected{0};
     std::atomic<std::uint64_t> maxActive{0};
     std::atomic<std::uint64_t> totalAliveMs{0};
+    std::atomic<std::uint64_t> sweepTimeUs{0};
+    std::atomic<int> maxInactive{settings.maxInactiveInterval};
+    RateWindow createTimes;
+    RateWindow expireTimes;
 };
 
 DistributedSessionManager::DistributedSessionManager(SessionSettings settings, std::shared_ptr<SessionStoreAdapter> store,
@@ -104,10 +141,14 @@ const Clock& DistributedSessionManager::clock() const
 
 std::size_t DistributedSessionManager::sweep(std::size_t limit)
 {
+    const auto started = std::chrono::steady_clock::now();
     const TimeMs now = _impl->clock.nowMs();
     auto removed = _impl->store->expire(now, limit);
     for (const auto& data : removed) _impl->destroyed(data, SessionListener::DestroyReason::Expired, now);
     raiseMax(_impl->maxActive, _impl->store->count() + removed.size());
+    _impl->sweepTimeUs.fetch_add(
+        std::uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count()),
+        std::memory_order_relaxed);
     return removed.size();
 }
 
@@ -129,7 +170,21 @@ SessionStats DistributedSessionManager::stats() const
     s.rejected = _impl->rejected.load(std::memory_order_relaxed);
     s.maxActive = _impl->maxActive.load(std::memory_order_relaxed);
     s.totalAliveMs = _impl->totalAliveMs.load(std::memory_order_relaxed);
+    const TimeMs now = _impl->clock.nowMs();
+    s.createRatePerMinute = _impl->createTimes.perMinute(now);
+    s.expireRatePerMinute = _impl->expireTimes.perMinute(now);
+    s.sweepTimeUs = _impl->sweepTimeUs.load(std::memory_order_relaxed);
     return s;
+}
+
+int DistributedSessionManager::maxInactiveInterval() const
+{
+    return _impl->maxInactive.load(std::memory_order_relaxed);
+}
+
+void DistributedSessionManager::setMaxInactiveInterval(int seconds)
+{
+    _impl->maxInactive.store(seconds, std::memory_order_relaxed);
 }
 
 std::string DistributedSessionManager::cookieFor(const std::string& id) const
@@ -167,7 +222,7 @@ std::shared_ptr<const SessionData> DistributedSessionManager::create()
     SessionData data;
     data.creationTime = now;
     data.lastAccessedTime = now;
-    data.maxInactiveInterval = _impl->settings.maxInactiveInterval;
+    data.maxInactiveInterval = _impl->maxInactive.load(std::memory_order_relaxed);
     for (int attempt = 0; attempt < kCreateAttempts; ++attempt)
     {
         data.id = _impl->ids.generate();
@@ -175,6 +230,7 @@ std::shared_ptr<const SessionData> DistributedSessionManager::create()
         // maxActive is sampled in stats() and sweep(), not here: count() is a
         // round trip on a networked store and create() is on the request path.
         _impl->created.fetch_add(1, std::memory_order_relaxed);
+        _impl->createTimes.record(now);
         auto record = std::make_shared<const SessionData>(std::move(data));
         _impl->listeners.fire("sessionCreated", [&](SessionListener& l) { l.sessionCreated(*record); });
         return record;

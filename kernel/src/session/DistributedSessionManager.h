@@ -44,6 +44,11 @@ struct SessionStats
     std::uint64_t rejected = 0;   ///< requests refused because the store was unavailable
     std::uint64_t maxActive = 0;
     std::uint64_t totalAliveMs = 0; ///< summed lifetime of destroyed sessions
+    // Tomcat's ManagerBase figures: per minute over the last 100 creations /
+    // removals (expired or invalidated), and the time spent in expiry sweeps.
+    double createRatePerMinute = 0;
+    double expireRatePerMinute = 0;
+    std::uint64_t sweepTimeUs = 0;
 };
 
 class DistributedSessionManager
@@ -61,6 +66,10 @@ public:
     /// once each. Returns how many. Called by the sweeper thread.
     std::size_t sweep(std::size_t limit = 10000);
     SessionStats stats() const;
+    /// Max inactive interval (seconds) given to new sessions; starts at
+    /// settings().maxInactiveInterval, changed at run time by the Manager MBean.
+    int maxInactiveInterval() const;
+    void setMaxInactiveInterval(int seconds);
 
     /// "JSESSIONID=<id>; Path=/ctx; HttpOnly; SameSite=Lax[; Secure]"
     std::string cookieFor(const std::string& id) const;

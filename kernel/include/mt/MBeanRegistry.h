@@ -1,0 +1,47 @@
+#pragma once
+// The registry of managed objects (JMX's MBeanServer): MBeans by ObjectName,
+// queried by pattern. The kernel owns one per process and registers its own
+// MBeans there (Catalina:type=Cluster, Catalina:type=Manager,context=...,
+// Catalina:type=GlobalRequestProcessor,..., Catalina:type=ThreadPool,...);
+// plugins reach it through PluginContext::mbeans(). Served over the Jolokia
+// protocol at /jolokia/.
+//
+// Thread-safety: every method may be called from any thread. Getters and
+// invokers run without the registry's lock held, so an MBean may itself use
+// the registry.
+
+#include "mt/Api.h"
+#include "mt/MBean.h"
+#include "mt/ObjectName.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mt {
+
+class MT_API MBeanRegistry
+{
+public:
+    virtual ~MBeanRegistry();
+
+    /// Throws MBeanError ("javax.management.InstanceAlreadyExistsException")
+    /// if the name is taken, MalformedObjectName if it is a pattern.
+    virtual void registerMBean(const ObjectName& name, std::shared_ptr<const MBean> mbean) = 0;
+    /// Registers, replacing what had the name.
+    virtual void replaceMBean(const ObjectName& name, std::shared_ptr<const MBean> mbean) = 0;
+    /// False if nothing had the name.
+    virtual bool unregisterMBean(const ObjectName& name) = 0;
+    /// Null if no MBean has the name.
+    virtual std::shared_ptr<const MBean> find(const ObjectName& name) const = 0;
+    /// The names `pattern` matches (every name for an empty pattern), sorted
+    /// by canonical name. A name that is not a pattern matches itself.
+    virtual std::vector<ObjectName> queryNames(const ObjectName& pattern) const = 0;
+    virtual std::size_t count() const = 0;
+
+    bool isRegistered(const ObjectName& name) const { return find(name) != nullptr; }
+    /// Throws MBeanError 404 (javax.management.InstanceNotFoundException) if absent.
+    std::shared_ptr<const MBean> get(const ObjectName& name) const;
+};
+
+} // namespace mt

@@ -1,0 +1,260 @@
+// MBean (typed attributes and operations), MBeanServer (the registry) and
+// the Manager MBean the kernel registers per context.
+#include "monitor/MBeanExporter.h"
+#include "monitor/MBeanServer.h"
+#include "session/DistributedSessionManager.h"
+
+#include "mt/Plugin.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+using namespace mt;
+
+namespace {
+
+std::shared_ptr<MBean> counterBean(std::shared_ptr<std::atomic<long>> value)
+{
+    auto mbean = std::make_shared<MBean>("a counter");
+    mbean->attribute("value", "long", "the value", [value] { return Poco::Int64(value->load()); },
+                     [value](const Poco::Dynamic::Var& v) { value->store(v.convert<long>()); })
+        .attribute("name", "java.lang.String", "read-only", [] { return std::string("c"); })
+        .operation("add", "adds", "long", {{"delta", "long", "how much"}},
+                   [value](const std::vector<Poco::Dynamic::Var>& args) {
+                       return Poco::Dynamic::Var(Poco::Int64(*value += args[0].convert<long>()));
+                   })
+        .operation("add", "adds twice", "long", {{"a", "long", ""}, {"b", "long", ""}},
+                   [value](const std::vector<Poco::Dynamic::Var>& args) {
+                       return Poco::Dynamic::Var(Poco::Int64(*value += args[0].convert<long>() + args[1].convert<long>()));
+                   });
+    return mbean;
+}
+
+} // namespace
+
+TEST(MBeanTest, AttributesAreTypedAndWritableOnlyWithASetter)
+{
+    auto value = std::make_shared<std::atomic<long>>(5);
+    auto mbean = counterBean(value);
+    EXPECT_EQ(mbean->getAttribute("value").convert<long>(), 5);
+    mbean->setAttribute("value", std::string("42")); // converted to the declared type
+    EXPECT_EQ(value->load(), 42);
+    try
+    {
+        mbean->setAttribute("value", std::string("forty"));
+        FAIL();
+    }
+    catch (const MBeanError& e)
+    {
+        EXPECT_EQ(e.status(), 400);
+    }
+    try
+    {
+        mbean->setAttribute("name", std::string("x"));
+        FAIL();
+    }
+    catch (const MBeanError& e)
+    {
+        EXPECT_EQ(e.status(), 400);
+        EXPECT_NE(std::string(e.what()).find("read-only"), std::string::npos);
+    }
+    try
+    {
+        mbean->getAttribute("nope");
+        FAIL();
+    }
+    catch (const MBeanError& e)
+    {
+        EXPECT_EQ(e.status(), 404);
+        EXPECT_EQ(e.errorType(), "javax.management.AttributeNotFoundException");
+    }
+    EXPECT_THROW(mbean->attribute("value", "int", "twice", [] { return 1; }), std::invalid_argument);
+}
+
+TEST(MBeanTest, OperationsPickOverloadsByCountOrSignature)
+{
+    auto value = std::make_shared<std::atomic<long>>(0);
+    auto mbean = counterBean(value);
+    EXPECT_EQ(mbean->invoke("add", {std::string("3")}).convert<long>(), 3);
+    EXPECT_EQ(mbean->invoke("add", {1, 2}).convert<long>(), 6);
+    EXPECT_EQ(mbean->invoke("add(long)", {4}).convert<long>(), 10);
+    EXPECT_EQ(mbean->invoke("add(long, long)", {1, 1}).convert<long>(), 12);
+    EXPECT_THROW(mbean->invoke("add", {}), MBeanError);
+    EXPECT_THROW(mbean->invoke("subtract", {1}), MBeanError);
+    EXPECT_THROW(mbean->invoke("add", {std::string("x")}), MBeanError);
+}
+
+TEST(MBeanTest, ConvertsToJmxTypes)
+{
+    EXPECT_EQ(MBean::convert(std::string(" 7 "), "int").convert<int>(), 7);
+    EXPECT_EQ(MBean::convert(std::string("true"), "boolean").convert<bool>(), true);
+    EXPECT_DOUBLE_EQ(MBean::convert(std::string("1.5"), "double").convert<double>(), 1.5);
+    EXPECT_EQ(MBean::convert(12, "java.lang.String").toString(), "12");
+    EXPECT_THROW(MBean::convert(std::string("yes"), "boolean"), MBeanError);
+    EXPECT_THROW(MBean::convert(Poco::Dynamic::Var(), "long"), MBeanError);
+}
+
+TEST(MBeanServerTest, RegistersFindsQueriesAndUnregisters)
+{
+    MBeanServer server;
+    auto value = std::make_shared<std::atomic<long>>(0);
+    server.registerMBean(ObjectName("test:type=Counter,name=a"), counterBean(value));
+    server.registerMBean(ObjectName("test:type=Counter,name=b"), counterBean(value));
+    server.registerMBean(ObjectName("other:type=Thing"), counterBean(value));
+    EXPECT_EQ(server.count(), 3u);
+    EXPECT_TRUE(server.isRegistered(ObjectName("test:name=a,type=Counter"))); // canonical lookup
+    EXPECT_THROW(server.registerMBean(ObjectName("test:name=a,type=Counter"), counterBean(value)), MBeanError);
+    EXPECT_THROW(server.registerMBean(ObjectName("test:type=Counter,*"), counterBean(value)), MalformedObjectName);
+
+    auto names = server.queryNames(ObjectName("test:type=Counter,*"));
+    ASSERT_EQ(names.size(), 2u);
+    EXPECT_EQ(names[0].canonicalName(), "test:name=a,type=Counter");
+    EXPECT_EQ(server.queryNames(ObjectName()).size(), 3u);
+    EXPECT_EQ(server.queryNames(ObjectName("other:type=Thing")).size(), 1u);
+
+    EXPECT_TRUE(server.unregisterMBean(ObjectName("test:type=Counter,name=a")));
+    EXPECT_FALSE(server.unregisterMBean(ObjectName("test:type=Counter,name=a")));
+    try
+    {
+        server.get(ObjectName("test:type=Counter,name=a"));
+        FAIL();
+    }
+    catch (const MBeanError& e)
+    {
+        EXPECT_EQ(e.status(), 404);
+        EXPECT_EQ(e.errorType(), "javax.management.InstanceNotFoundException");
+    }
+}
+
+TEST(MBeanServerTest, ConcurrentRegistrationAndReadsAreSafe)
+{
+    MBeanServer server;
+    auto value = std::make_shared<std::atomic<long>>(1);
+    std::atomic<bool> stop{false};
+    std::thread reader([&] {
+        while (!stop)
+            for (const auto& name : server.queryNames(ObjectName("t:*")))
+                if (auto mbean = server.find(name)) (void)mbean->getAttribute("value");
+    });
+    for (int i = 0; i < 2000; ++i)
+    {
+        ObjectName name("t:id=" + std::to_string(i % 17));
+        server.replaceMBean(name, counterBean(value));
+        if (i % 3 == 0) server.unregisterMBean(name);
+    }
+    stop = true;
+    reader.join();
+    SUCCEED();
+}
+
+namespace {
+
+struct FixedClock : Clock
+{
+    TimeMs nowMs() const override { return now; }
+    TimeMs now = 1000000;
+};
+
+// The smallest store for the manager: a map (the memory plugin is a .so).
+class MapStore : public SessionStoreAdapter
+{
+public:
+    DataPtr load(const std::string& id) override
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        auto it = _data.find(id);
+        return it == _data.end() ? nullptr : std::make_shared<const SessionData>(it->second);
+    }
+    bool create(const SessionData& data) override
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        return _data.emplace(data.id, data).second;
+    }
+    DataPtr save(const SessionDelta&) override { return nullptr; }
+    bool touch(const std::string&, TimeMs) override { return true; }
+    DataPtr remove(const std::string& id) override
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        auto it = _data.find(id);
+        if (it == _data.end()) return nullptr;
+        auto out = std::make_shared<const SessionData>(it->second);
+        _data.erase(it);
+        return out;
+    }
+    bool rename(const std::string&, const std::string&) override { return false; }
+    std::vector<std::string> list() override
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        std::vector<std::string> ids;
+        for (const auto& [id, d] : _data) ids.push_back(id);
+        return ids;
+    }
+    std::size_t count() override
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        return _data.size();
+    }
+    std::vector<SessionData> expire(TimeMs, std::size_t) override { return {}; }
+
+private:
+    std::mutex _mutex;
+    std::map<std::string, SessionData> _data;
+};
+
+} // namespace
+
+TEST(ManagerMBeanTest, HasTomcatsAttributesAndOperations)
+{
+    FixedClock clock;
+    SessionSettings settings;
+    settings.contextPath = "/cart";
+    auto manager = std::make_shared<DistributedSessionManager>(settings, std::make_shared<MapStore>(), clock,
+                                                               Poco::Logger::get("test"));
+    auto mbean = MBeanExporter::makeManager(manager);
+    for (const char* attribute : {"activeSessions", "sessionCounter", "expiredSessions", "rejectedSessions", "maxActive",
+                                  "sessionCreateRate", "sessionExpireRate", "sessionAverageAliveTime", "processingTime"})
+        EXPECT_NE(mbean->findAttribute(attribute), nullptr) << attribute;
+    auto one = manager->create();
+    clock.now += 30000;
+    auto two = manager->create();
+    EXPECT_EQ(mbean->getAttribute("activeSessions").convert<int>(), 2);
+    EXPECT_EQ(mbean->getAttribute("sessionCounter").convert<int>(), 2);
+    EXPECT_EQ(mbean->getAttribute("sessionCreateRate").convert<int>(), 4); // 2 in 30 s
+    std::string ids = mbean->invoke("listSessionIds", {}).toString();
+    EXPECT_NE(ids.find(one->id), std::string::npos);
+    EXPECT_NE(ids.find(two->id), std::string::npos);
+    mbean->invoke("expireSession", {one->id});
+    EXPECT_EQ(mbean->getAttribute("activeSessions").convert<int>(), 1);
+    EXPECT_EQ(mbean->invoke("listSessionIds", {}).toString(), two->id);
+    EXPECT_EQ(mbean->getAttribute("sessionAverageAliveTime").convert<int>(), 30);
+    mbean->setAttribute("maxInactiveInterval", std::string("60"));
+    EXPECT_EQ(manager->create()->maxInactiveInterval, 60);
+
+    EXPECT_EQ(MBeanExporter::managerName("/cart").toString(), "Catalina:type=Manager,context=/cart,host=localhost");
+    EXPECT_EQ(MBeanExporter::managerName("").property("context"), "/");
+
+    manager.reset(); // undeployed: the MBean says so instead of crashing
+    try
+    {
+        mbean->getAttribute("activeSessions");
+        FAIL();
+    }
+    catch (const MBeanError& e)
+    {
+        EXPECT_EQ(e.status(), 404);
+    }
+}
+
+TEST(PluginContextTest, MBeansIsNullByDefault)
+{
+    struct Bare : PluginContext
+    {
+        const std::string& nodeName() const override { return name; }
+        const Poco::Util::AbstractConfiguration& config() const override { throw std::logic_error("unused"); }
+        Poco::Logger& logger() const override { return Poco::Logger::root(); }
+        std::string name = "n";
+    } bare;
+    EXPECT_EQ(bare.mbeans(), nullptr);
+}
