@@ -27,9 +27,10 @@ Balancer::Upstream::Upstream(const ClusterNode& node, const sockaddr_storage& ad
 {
 }
 
-Balancer::Balancer(ClusterRegistry& registry, PluginManager& plugins, const ServerConfig& config)
+Balancer::Balancer(ClusterRegistry& registry, PluginManager& plugins, const ServerConfig& config, MBeanRegistry* mbeans)
     : _registry(registry),
       _plugins(plugins),
+      _mbeans(mbeans),
       _logger(Poco::Logger::get("mt.balancer")),
       _cookieName(config.cookieName)
 {
@@ -64,7 +65,7 @@ std::shared_ptr<LoadBalancer> Balancer::makeStrategy(const BalancerSettings& set
     if (std::find(info.configKeys.begin(), info.configKeys.end(), "hashKey") != info.configKeys.end() &&
         !strategySettings.count("hashKey"))
         strategySettings["hashKey"] = settings.hashKey;
-    PluginContextImpl context(config.nodeName, "mt.lb." + settings.strategy, strategySettings);
+    PluginContextImpl context(config.nodeName, "mt.lb." + settings.strategy, strategySettings, _mbeans);
     return _plugins.create<LoadBalancer>("lb", settings.strategy, context);
 }
 

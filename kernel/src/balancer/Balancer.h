@@ -40,7 +40,8 @@ class Balancer
 {
 public:
     /// Creates the strategy plugin; throws ConfigError / PluginError naming the key.
-    Balancer(ClusterRegistry& registry, PluginManager& plugins, const ServerConfig& config);
+    /// `mbeans` is handed on to the strategy plugins (may be null).
+    Balancer(ClusterRegistry& registry, PluginManager& plugins, const ServerConfig& config, MBeanRegistry* mbeans);
     ~Balancer();
 
     void start();
@@ -75,6 +76,7 @@ private:
 
     ClusterRegistry& _registry;
     PluginManager& _plugins;
+    MBeanRegistry* _mbeans;
     Poco::Logger& _logger;
     std::string _cookieName;
     BalancerCore _core;

@@ -72,7 +72,6 @@ void Kernel::start()
     _config = ConfigLoader::load(_configFile, _overrides, _defaultPluginDir);
     _logging.apply(_config);
     // Before any plugin is made: a plugin may register its MBeans in its factory.
-    PluginContextImpl::setDefaultMBeans(_mbeans.get());
     _mbeanExporter = std::make_unique<MBeanExporter>(*_mbeans);
     _jolokia = std::make_unique<JolokiaHandler>(*_mbeans, _config.nodeName);
     if (!_config.clusterConfigFile.empty())
@@ -83,7 +82,7 @@ void Kernel::start()
     // The balancer role: this node proxies to the app nodes (kernel/src/balancer).
     if (_cluster && _cluster->config().self().hasRole("balancer"))
     {
-        _balancer = std::make_unique<balancer::Balancer>(_cluster->registry(), _plugins, _config);
+        _balancer = std::make_unique<balancer::Balancer>(_cluster->registry(), _plugins, _config, _mbeans.get());
         _balancer->start();
     }
 
@@ -146,7 +145,6 @@ int Kernel::stop()
     // Contexts (and the plugin objects in them) go before the plugin manager.
     _mbeanExporter.reset(); // its MBeans read _http and _cluster
     std::atomic_store(&_state, std::shared_ptr<const RuntimeState>());
-    if (PluginContextImpl::defaultMBeans() == _mbeans.get()) PluginContextImpl::setDefaultMBeans(nullptr);
     _http.reset();
     _admin.reset();
     _sweeper.reset();
@@ -175,7 +173,7 @@ std::shared_ptr<DistributedSessionManager> Kernel::makeSessions(const ContextCon
     auto it = config.storeConfigs.find(context.store);
     if (it != config.storeConfigs.end()) settings = it->second;
     checkPluginSettings(info, settings, "store." + context.store + ".");
-    PluginContextImpl pluginContext(config.nodeName, "mt.store." + context.store, settings);
+    PluginContextImpl pluginContext(config.nodeName, "mt.store." + context.store, settings, _mbeans.get());
     pluginContext.setScope(context.path.empty() ? "/" : context.path); // one store per context: keys stay apart
     auto store = _plugins.create<SessionStoreAdapter>("store", context.store, pluginContext);
 
@@ -219,7 +217,7 @@ std::shared_ptr<const ContextTable> Kernel::buildContexts(const ServerConfig& co
             }
             // A redeploy keeps the sessions when where and how they are stored did not change.
             auto sessions = sameSessionSettings ? old->sessionManager() : makeSessions(context, config);
-            contexts.push_back(std::make_shared<WebContext>(context, config.nodeName, _plugins, sessions,
+            contexts.push_back(std::make_shared<WebContext>(context, config.nodeName, _plugins, _mbeans.get(), sessions,
                                                             Poco::Logger::get("mt.context")));
             (old ? redeployed : deployed)->add(context.id);
         }

@@ -62,7 +62,7 @@ private:
     WebContext& _context;
 };
 
-WebContext::WebContext(const ContextConfig& config, const std::string& nodeName, PluginManager& plugins,
+WebContext::WebContext(const ContextConfig& config, const std::string& nodeName, PluginManager& plugins, MBeanRegistry* mbeans,
                        std::shared_ptr<DistributedSessionManager> sessions, Poco::Logger& logger)
     : _config(config), _logger(logger), _sessions(std::move(sessions))
 {
@@ -79,7 +79,7 @@ WebContext::WebContext(const ContextConfig& config, const std::string& nodeName,
             throw ConfigError("context." + config.id + ".app." + key + ": the application '" + config.app +
                               "' has no setting '" + key + "' (it accepts: " + (allowed.empty() ? "none" : allowed) + ")");
         }
-    PluginContextImpl pluginContext(nodeName, "mt.app." + config.app, config.appConfig);
+    PluginContextImpl pluginContext(nodeName, "mt.app." + config.app, config.appConfig, mbeans);
     _app = plugins.create<WebApplication>("app", config.app, pluginContext);
     Registry registry(*this);
     try

@@ -24,7 +24,7 @@ public:
     /// Creates the application object and deploys it. `sessions` may be shared
     /// with the context this one replaces, so a redeploy keeps the sessions.
     /// Throws PluginError / ConfigError / std::exception naming the context.
-    WebContext(const ContextConfig& config, const std::string& nodeName, PluginManager& plugins,
+    WebContext(const ContextConfig& config, const std::string& nodeName, PluginManager& plugins, MBeanRegistry* mbeans,
                std::shared_ptr<DistributedSessionManager> sessions, Poco::Logger& logger);
     ~WebContext();
 
