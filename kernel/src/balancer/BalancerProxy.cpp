@@ -62,6 +62,7 @@ struct Balancer::Attempt
     // Outcome of the last attempt:
     bool done = false;
     bool nodeFailure = false;         ///< counts against the node (outlier detection)
+    bool gatewayAnswer = false;       ///< the node answered 502/503/504 (the retry budget applies)
     RetryPolicy::Stage stage = RetryPolicy::Stage::NotSent;
     int status = 0;
     std::string error;
@@ -127,7 +128,7 @@ void Balancer::proxy(http::ServerRequest& request, http::ServerResponse& respons
         strategy->requestStarted(name);
         node->stats.active.fetch_add(1, std::memory_order_relaxed);
         std::int64_t started = nowUs();
-        a.done = a.nodeFailure = false;
+        a.done = a.nodeFailure = a.gatewayAnswer = false;
         a.stage = RetryPolicy::Stage::NotSent;
         a.status = 0;
         try
@@ -162,7 +163,7 @@ void Balancer::proxy(http::ServerRequest& request, http::ServerResponse& respons
         if (a.done) return;
 
         RetryPolicy::Attempt facts{lb.method, a.stage, a.bodyReplayable, a.retries, _active.load(std::memory_order_relaxed),
-                                   _activeRetries.load(std::memory_order_relaxed)};
+                                   _activeRetries.load(std::memory_order_relaxed), a.gatewayAnswer};
         auto decision = policy.decide(facts);
         if (!decision.retry)
         {
@@ -269,11 +270,13 @@ void Balancer::attempt(Attempt& a, Upstream& node, http::ServerRequest& request,
     {
         // A gateway-type answer: try another node if the rules allow, before anything reaches the client.
         RetryPolicy::Attempt facts{request.method(), RetryPolicy::Stage::Sent, a.bodyReplayable, a.retries,
-                                   _active.load(std::memory_order_relaxed), _activeRetries.load(std::memory_order_relaxed)};
+                                   _active.load(std::memory_order_relaxed), _activeRetries.load(std::memory_order_relaxed),
+                                   true};
         if (RetryPolicy(s.retry).decide(facts).retry && _core.candidates()->size() > 1)
         {
             a.error = "node answered " + std::to_string(head.status);
             a.nodeFailure = true;
+            a.gatewayAnswer = true;
             a.stage = RetryPolicy::Stage::Sent;
             node.pool.release(std::move(connection), false, s.pool, nowMs());
             return;

@@ -15,8 +15,11 @@ RetryPolicy::Decision RetryPolicy::decide(const Attempt& a) const
     if (a.stage == Stage::ResponseStarted) return {false, "response already started"};
     if (a.stage == Stage::TimedOut) return {false, "response timeout"};
     if (a.retriesSoFar >= _settings.maxRetries) return {false, "retry limit reached"};
-    long long budget = std::max<long long>(_settings.minConcurrent, a.activeRequests * _settings.budgetPercent / 100);
-    if (a.activeRetries >= budget) return {false, "retry budget exhausted"};
+    if (a.nodeAnswered)
+    {
+        long long budget = std::max<long long>(_settings.minConcurrent, a.activeRequests * _settings.budgetPercent / 100);
+        if (a.activeRetries >= budget) return {false, "retry budget exhausted"};
+    }
     if (a.stage == Stage::NotSent) return {true, "request never reached the node"};
     if (!idempotent(a.method)) return {false, "not idempotent and already sent"};
     if (!a.bodyReplayable) return {false, "request body too large to send again"};

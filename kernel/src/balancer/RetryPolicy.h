@@ -12,9 +12,14 @@
 //  - a response timeout: no retry (the request may still be running there, and
 //    a slow node would be waited for twice);
 //  - once a response byte went to the client: never;
-//  - at most maxRetries per request, and only while the retries in flight
-//    stay under the budget: max(minConcurrent, budgetPercent % of the active
-//    requests), so a sick cluster is not hit with a retry storm (Envoy's retry budget).
+//  - at most maxRetries per request;
+//  - a retry after the node ANSWERED 502/503/504 (an overloaded or sick node)
+//    also needs the retries in flight to stay under the budget:
+//    max(minConcurrent, budgetPercent % of the active requests), so a sick
+//    cluster is not hit with a retry storm (Envoy's retry budget). A node that
+//    is gone (refused, reset, closed) is not an overload signal: when one is
+//    killed, every request in flight on it fails at once, and holding those
+//    to the budget would turn a failover into client errors.
 //
 // Thread-safety: immutable after construction.
 
@@ -51,6 +56,7 @@ public:
         int retriesSoFar = 0;       ///< retries this request already made
         long long activeRequests = 0;
         long long activeRetries = 0; ///< retries in flight across the balancer
+        bool nodeAnswered = false;   ///< the node answered 502/503/504 (else the connection failed)
     };
 
     struct Decision

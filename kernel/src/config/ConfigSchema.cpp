@@ -73,7 +73,7 @@ std::vector<KeySpec> makeKeys()
         intKey("balancer.pool.maxIdle", "64", 0, 100000, true, "Idle kept-alive connections kept per app node."),
         intKey("balancer.pool.idleTimeout", "10000", 1, 3600000, true, "Milliseconds an idle pooled connection is kept (keep it below the app nodes' http.keepAliveTimeout)."),
         intKey("balancer.retry.max", "2", 0, 10, true, "Retries per request on another node (only when safe: see README, Balancer)."),
-        intKey("balancer.retry.budgetPercent", "20", 0, 100, true, "Retries in flight may be at most this percentage of the requests in flight (or retry.minConcurrent, whichever is more)."),
+        intKey("balancer.retry.budgetPercent", "20", 0, 100, true, "Retries after a 502/503/504 answer: retries in flight may be at most this percentage of the requests in flight (or retry.minConcurrent, whichever is more)."),
         intKey("balancer.retry.minConcurrent", "10", 0, 100000, true, "Retries in flight always allowed, whatever the budget."),
         intKey("balancer.retry.backoffBase", "2", 0, 10000, true, "Milliseconds: retry n waits a random time up to backoffBase x 2^(n-1) (full jitter)."),
         intKey("balancer.retry.backoffMax", "50", 0, 60000, true, "Milliseconds: cap of the retry backoff."),

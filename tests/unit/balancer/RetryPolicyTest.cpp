@@ -70,13 +70,14 @@ TEST(RetryPolicy, BoundedPerRequest)
     EXPECT_FALSE(policy.decide(a).retry);
 }
 
-TEST(RetryPolicy, BoundedByTheBudget)
+TEST(RetryPolicy, RetriesAfterAGatewayAnswerAreBoundedByTheBudget)
 {
     RetryPolicy::Settings s;
     s.budgetPercent = 20;
     s.minConcurrent = 3;
     RetryPolicy policy(s);
-    auto a = attempt("GET", Stage::NotSent);
+    auto a = attempt("GET", Stage::Sent);
+    a.nodeAnswered = true;
     a.activeRequests = 100; // budget: 20 retries in flight
     a.activeRetries = 19;
     EXPECT_TRUE(policy.decide(a).retry);
@@ -87,6 +88,28 @@ TEST(RetryPolicy, BoundedByTheBudget)
     EXPECT_TRUE(policy.decide(a).retry);
     a.activeRetries = 3;
     EXPECT_FALSE(policy.decide(a).retry);
+}
+
+// A killed node fails every request in flight on it at once: those retries
+// are not an overload signal, so the budget must not turn them into errors.
+TEST(RetryPolicy, ALostConnectionIsRetriedWhateverTheBudget)
+{
+    RetryPolicy::Settings s;
+    s.budgetPercent = 20;
+    s.minConcurrent = 3;
+    RetryPolicy policy(s);
+    for (Stage stage : {Stage::NotSent, Stage::Sent})
+    {
+        auto a = attempt("GET", stage);
+        a.activeRequests = 100;
+        a.activeRetries = 60; // far over the budget of 20
+        EXPECT_TRUE(policy.decide(a).retry);
+        a.retriesSoFar = s.maxRetries; // the per-request bound still holds
+        EXPECT_FALSE(policy.decide(a).retry);
+    }
+    auto post = attempt("POST", Stage::Sent);
+    post.activeRetries = 60;
+    EXPECT_FALSE(policy.decide(post).retry); // and a sent POST is still never resent
 }
 
 TEST(RetryPolicy, JitteredBackoffGrowsAndIsCapped)
