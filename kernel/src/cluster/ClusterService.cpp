@@ -1,6 +1,7 @@
 #include "cluster/ClusterService.h"
 
 #include "cluster/ClusterConfigLoader.h"
+#include "cluster/NodeEventJson.h"
 #include "cluster/DefaultFailureDetector.h"
 #include "cluster/DefaultHeartbeatService.h"
 #include "cluster/TcpClusterTransport.h"
@@ -24,12 +25,6 @@ std::vector<ClusterNode> peersOf(const std::vector<ClusterNode>& nodes, const st
     return peers;
 }
 
-std::string isoTime(TimeMs ms)
-{
-    if (ms <= 0) return "";
-    return Poco::DateTimeFormatter::format(Poco::Timestamp(ms * 1000), Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, 0)
-        .substr(0, 23) + "Z";
-}
 
 } // namespace
 
@@ -177,18 +172,7 @@ Poco::JSON::Object::Ptr ClusterService::eventsJson(std::uint64_t since, std::siz
     json->set("latest", page.latest);
     json->set("truncated", page.truncated);
     Poco::JSON::Array::Ptr events = new Poco::JSON::Array;
-    for (const auto& e : page.events)
-    {
-        Poco::JSON::Object::Ptr event = new Poco::JSON::Object;
-        event->set("sequence", e.sequence);
-        event->set("time", isoTime(e.time));
-        event->set("node", e.node);
-        event->set("from", std::string(toString(e.from)));
-        event->set("to", std::string(toString(e.to)));
-        event->set("incarnation", e.incarnation);
-        event->set("reason", e.reason);
-        events->add(event);
-    }
+    for (const auto& e : page.events) events->add(toJson(e));
     json->set("events", events);
     return json;
 }

@@ -1,4 +1,5 @@
 #include "cluster/NodeStatusManager.h"
+#include "cluster/NodeEventJson.h"
 
 #include <Poco/DateTimeFormatter.h>
 #include <Poco/Timestamp.h>
@@ -11,11 +12,6 @@ namespace mt {
 
 namespace {
 
-std::string isoTime(TimeMs ms)
-{
-    return Poco::DateTimeFormatter::format(Poco::Timestamp(static_cast<Poco::Timestamp::TimeVal>(ms) * 1000),
-                                           "%Y-%m-%dT%H:%M:%S.%iZ");
-}
 
 std::string silenceReason(TimeMs silence, double phi)
 {

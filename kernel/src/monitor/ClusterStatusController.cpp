@@ -1,4 +1,5 @@
 #include "monitor/ClusterStatusController.h"
+#include "cluster/NodeEventJson.h"
 
 #include "balancer/Balancer.h"
 #include "http/ServerRequest.h"
@@ -28,12 +29,6 @@ constexpr std::size_t kLatestEvents = 20;
 /// Peer figures older than this are "stale" (they are fetched every 2 s while someone looks).
 constexpr std::int64_t kFreshMs = 5000;
 
-std::string isoTime(TimeMs ms)
-{
-    if (ms <= 0) return "";
-    return Poco::DateTimeFormatter::format(Poco::Timestamp(ms * 1000), Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, 0)
-               .substr(0, 23) + "Z";
-}
 
 TimeMs wallMs()
 {
@@ -345,18 +340,7 @@ Poco::JSON::Object::Ptr ClusterStatusController::statusJson()
     {
         latest = cluster->status().eventsSince(~std::uint64_t(0) - 1, 0).latest;
         auto page = cluster->status().eventsSince(latest > kLatestEvents ? latest - kLatestEvents : 0, kLatestEvents);
-        for (const auto& e : page.events)
-        {
-            Poco::JSON::Object::Ptr event = new Poco::JSON::Object;
-            event->set("sequence", e.sequence);
-            event->set("time", isoTime(e.time));
-            event->set("node", e.node);
-            event->set("from", std::string(toString(e.from)));
-            event->set("to", std::string(toString(e.to)));
-            event->set("incarnation", e.incarnation);
-            event->set("reason", e.reason);
-            items->add(event);
-        }
+        for (const auto& e : page.events) items->add(toJson(e));
     }
     events->set("latest", latest);
     events->set("items", items);

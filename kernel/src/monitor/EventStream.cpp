@@ -1,4 +1,5 @@
 #include "monitor/EventStream.h"
+#include "cluster/NodeEventJson.h"
 
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeFormatter.h>
@@ -14,12 +15,6 @@ namespace mt::monitor {
 
 namespace {
 
-std::string isoTime(TimeMs ms)
-{
-    if (ms <= 0) return "";
-    return Poco::DateTimeFormatter::format(Poco::Timestamp(ms * 1000), Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, 0)
-               .substr(0, 23) + "Z";
-}
 
 std::int64_t steadyMs()
 {
@@ -36,16 +31,8 @@ EventStream::EventStream(Source source, std::function<bool()> shouldStop, Option
 
 std::string EventStream::eventJson(const NodeEvent& e)
 {
-    Poco::JSON::Object json;
-    json.set("sequence", e.sequence);
-    json.set("time", isoTime(e.time));
-    json.set("node", e.node);
-    json.set("from", std::string(toString(e.from)));
-    json.set("to", std::string(toString(e.to)));
-    json.set("incarnation", e.incarnation);
-    json.set("reason", e.reason);
     std::ostringstream out;
-    json.stringify(out); // one line: SSE data must not contain a bare newline
+    toJson(e)->stringify(out); // one line: SSE data must not contain a bare newline
     return out.str();
 }
 
