@@ -35,6 +35,15 @@ bool rangeFree(unsigned short base, int nodes)
     return true;
 }
 
+/// The first port of the kernel's ephemeral (client) range.
+unsigned ephemeralLow()
+{
+    std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+    unsigned low = 32768;
+    in >> low;
+    return low;
+}
+
 } // namespace
 
 LocalCluster::LocalCluster(int appNodes, const std::vector<std::string>& defines)
@@ -43,11 +52,20 @@ LocalCluster::LocalCluster(int appNodes, const std::vector<std::string>& defines
     _nodes.push_back("lb");
     for (int i = 1; i <= appNodes; ++i) _nodes.push_back("node" + std::to_string(i));
     std::mt19937 random(std::random_device{}());
+    // Below the kernel's ephemeral range: a port that some other test's client
+    // connection holds (even in TIME_WAIT) cannot be bound, and with the
+    // suite running two at a time there are thousands of those.
+    unsigned lowest = 10000, ceiling = ephemeralLow();
+    unsigned slots = ceiling > lowest + 200 + static_cast<unsigned>(appNodes) ? (ceiling - lowest - 200) / 100 : 1;
     std::string output;
-    for (int attempt = 0; attempt < 5; ++attempt)
+    for (int attempt = 0; attempt < 20; ++attempt)
     {
-        _basePort = static_cast<unsigned short>(20000 + (random() % 300) * 100);
-        if (!rangeFree(_basePort, appNodes)) continue;
+        _basePort = static_cast<unsigned short>(lowest + (random() % slots) * 100);
+        if (!rangeFree(_basePort, appNodes))
+        {
+            output = "no free port range found (last tried base " + std::to_string(_basePort) + ")";
+            continue;
+        }
         std::vector<std::string> args{"up", std::to_string(appNodes), "--base-port", std::to_string(_basePort)};
         args.insert(args.end(), defines.begin(), defines.end());
         if (launcher(args, output) == 0) return;
