@@ -96,7 +96,7 @@ log.level=warning
 plugin.dir=$BUILD_DIR/plugins
 session.store=$store
 store.redis.port=$REDIS_PORT
-store.redis.poolSize=64
+
 contexts=counter
 context.counter.path=/counter
 context.counter.app=counter

@@ -1,28 +1,26 @@
 #include "RedisScript.h"
 
+#include "RedisSocket.h"
+
 #include "mt/SessionStoreAdapter.h"
 
 #include <Poco/DigestEngine.h>
-#include <Poco/Redis/Error.h>
 #include <Poco/SHA1Engine.h>
 
 namespace mt::redis {
 
 namespace {
 
-std::string errorText(const Reply& reply)
+std::vector<std::string> command(const char* verb, const std::string& script, const std::vector<std::string>& keys,
+                                 const std::vector<std::string>& args)
 {
-    auto* error = dynamic_cast<const Poco::Redis::Type<Poco::Redis::Error>*>(reply.get());
-    return error ? error->value().getMessage() : "error reply";
-}
-
-Poco::Redis::Array command(const char* verb, const std::string& script, const std::vector<std::string>& keys,
-                           const std::vector<std::string>& args)
-{
-    Poco::Redis::Array cmd;
-    cmd << verb << script << std::to_string(keys.size());
-    for (const auto& key : keys) cmd << key;
-    for (const auto& arg : args) cmd << arg;
+    std::vector<std::string> cmd;
+    cmd.reserve(3 + keys.size() + args.size());
+    cmd.push_back(verb);
+    cmd.push_back(script);
+    cmd.push_back(std::to_string(keys.size()));
+    cmd.insert(cmd.end(), keys.begin(), keys.end());
+    cmd.insert(cmd.end(), args.begin(), args.end());
     return cmd;
 }
 
@@ -35,13 +33,13 @@ RedisScript::RedisScript(std::string source) : _source(std::move(source))
     _sha = Poco::DigestEngine::digestToHex(sha1.digest());
 }
 
-Reply RedisScript::run(Connection& connection, const std::vector<std::string>& keys,
+Reply RedisScript::run(RedisPipeline& redis, const std::vector<std::string>& keys,
                        const std::vector<std::string>& args) const
 {
-    Reply reply = connection.call(command("EVALSHA", _sha, keys, args));
-    if (reply->isError() && errorText(reply).rfind("NOSCRIPT", 0) == 0)
-        reply = connection.call(command("EVAL", _source, keys, args));
-    if (reply->isError()) throw StoreUnavailable("redis script " + _sha.substr(0, 8) + " failed: " + errorText(reply));
+    Reply reply = redis.call(command("EVALSHA", _sha, keys, args));
+    if (reply->isError() && errorMessage(reply).rfind("NOSCRIPT", 0) == 0)
+        reply = redis.call(command("EVAL", _source, keys, args));
+    if (reply->isError()) throw StoreUnavailable("redis script " + _sha.substr(0, 8) + " failed: " + errorMessage(reply));
     return reply;
 }
 

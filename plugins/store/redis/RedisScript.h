@@ -3,7 +3,7 @@
 // full (EVAL, which also caches it) only when Redis answers NOSCRIPT — after
 // a restart or SCRIPT FLUSH. So a script costs one round trip, as a command.
 
-#include "RedisConnectionPool.h"
+#include "RedisPipeline.h"
 
 #include <string>
 #include <vector>
@@ -18,7 +18,7 @@ public:
     /// The reply; a Redis error reply (other than NOSCRIPT) is thrown as
     /// mt::StoreUnavailable naming the script, since a failing script means
     /// a Redis that cannot serve sessions.
-    Reply run(Connection& connection, const std::vector<std::string>& keys, const std::vector<std::string>& args) const;
+    Reply run(RedisPipeline& redis, const std::vector<std::string>& keys, const std::vector<std::string>& args) const;
     const std::string& sha() const { return _sha; }
 
 private:

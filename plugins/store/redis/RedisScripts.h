@@ -35,47 +35,59 @@ inline const char* kCreate =
     "return 1\n";
 
 /// KEYS: hash, index. ARGV: id, nowMs, graceMs, node, accessedMs, maxInactive ('' = unchanged),
-/// baseVersion, nSet, then nSet (name, json) pairs, then removed names.
-/// -> false if the session is gone, else {stale (1 if someone wrote since
-/// baseVersion), the record's fields after the write}. Only fields the delta
-/// changes are written (one HSET, one HDEL), so concurrent deltas to different
-/// attributes both survive. It reads the hash once and works on a Lua table:
-/// 4 Redis calls per save, whatever the session holds.
+/// baseVersion, nSet, wantRecord ('1': return the whole record), then nSet
+/// (name, json) pairs, then removed names.
+/// -> false if the session is gone, else {stale, version, vv[node], accessed,
+/// [fields]}: stale is 1 if someone wrote since baseVersion; the record's
+/// fields after the write come back when asked for, or when stale (the
+/// caller's copy is then out of date). It reads only the fields the delta
+/// touches (one HMGET) and writes only those that change (one HSET, one
+/// HDEL), so concurrent deltas to different attributes both survive and an
+/// unchanged value is not a write: 4 Redis calls per save, whatever the
+/// session holds.
 inline const char* kSave =
-    "local flat = redis.call('HGETALL', KEYS[1])\n"
-    "if #flat == 0 then return false end\n"
-    "local h = {}\n"
-    "for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end\n"
+    "local node, nset = ARGV[4], tonumber(ARGV[8])\n"
+    "local vf = 'vv:' .. node\n"
+    "local fields = {'version', 'accessed', 'maxInactive', vf}\n"
+    "for i = 10, #ARGV do\n"
+    "  if i < 10 + 2 * nset then\n"
+    "    if (i - 10) % 2 == 0 then fields[#fields + 1] = 'a:' .. ARGV[i] end\n"
+    "  else fields[#fields + 1] = 'a:' .. ARGV[i] end\n"
+    "end\n"
+    // unpack() is bounded by Lua's C stack: read and write in slices of 1000.
+    "local cur = {}\n"
+    "for s = 1, #fields, 1000 do\n"
+    "  local part = redis.call('HMGET', KEYS[1], unpack(fields, s, math.min(s + 999, #fields)))\n"
+    "  for k = 1, #part do cur[s + k - 1] = part[k] end\n"
+    "end\n"
+    "if not cur[1] and redis.call('EXISTS', KEYS[1]) == 0 then return false end\n"
+    "local v = tonumber(cur[1] or '0')\n"
+    "local a = tonumber(cur[2] or '0')\n"
+    "local m = cur[3]\n"
+    "local vn = tonumber(cur[4] or '0')\n"
     "local now = tonumber(ARGV[2])\n"
     "local grace = tonumber(ARGV[3])\n"
     "local set, del, changed = {}, {}, false\n"
-    "local function put(f, v) h[f] = v; set[#set + 1] = f; set[#set + 1] = v end\n"
-    "if ARGV[6] ~= '' and h['maxInactive'] ~= ARGV[6] then put('maxInactive', ARGV[6]); changed = true end\n"
-    "local i = 9\n"
-    "for k = 1, tonumber(ARGV[8]) do\n"
-    "  local f = 'a:' .. ARGV[i]\n"
-    "  if h[f] ~= ARGV[i + 1] then put(f, ARGV[i + 1]); changed = true end\n"
-    "  i = i + 2\n"
+    "if ARGV[6] ~= '' and m ~= ARGV[6] then set[#set + 1] = 'maxInactive'; set[#set + 1] = ARGV[6]; m = ARGV[6]; changed = true end\n"
+    "for k = 1, nset do\n"
+    "  local value = ARGV[10 + 2 * k - 1]\n"
+    "  if cur[4 + k] ~= value then set[#set + 1] = fields[4 + k]; set[#set + 1] = value; changed = true end\n"
     "end\n"
-    "while i <= #ARGV do\n"
-    "  local f = 'a:' .. ARGV[i]\n"
-    "  if h[f] then h[f] = nil; del[#del + 1] = f; changed = true end\n"
-    "  i = i + 1\n"
+    "for k = 5 + nset, #fields do\n"
+    "  if cur[k] then del[#del + 1] = fields[k]; changed = true end\n"
     "end\n"
-    "local a = tonumber(h['accessed'] or '0')\n"
-    "if tonumber(ARGV[5]) > a then a = tonumber(ARGV[5]); put('accessed', ARGV[5]) end\n"
+    "if tonumber(ARGV[5]) > a then a = tonumber(ARGV[5]); set[#set + 1] = 'accessed'; set[#set + 1] = ARGV[5] end\n"
     "local stale = 0\n"
     "if changed then\n"
-    "  local v = tonumber(h['version'] or '0')\n"
     "  if v ~= tonumber(ARGV[7]) then stale = 1 end\n"
-    "  put('version', string.format('%d', v + 1))\n"
-    "  local vf = 'vv:' .. ARGV[4]\n"
-    "  put(vf, string.format('%d', tonumber(h[vf] or '0') + 1))\n"
+    "  v = v + 1\n"
+    "  vn = vn + 1\n"
+    "  set[#set + 1] = 'version'; set[#set + 1] = string.format('%d', v)\n"
+    "  set[#set + 1] = vf; set[#set + 1] = string.format('%d', vn)\n"
     "end\n"
-    // unpack() is bounded by Lua's C stack: write in slices of 1000 arguments.
     "for s = 1, #del, 1000 do redis.call('HDEL', KEYS[1], unpack(del, s, math.min(s + 999, #del))) end\n"
     "for s = 1, #set, 1000 do redis.call('HSET', KEYS[1], unpack(set, s, math.min(s + 999, #set))) end\n"
-    "local m = tonumber(h['maxInactive'] or '0')\n"
+    "m = tonumber(m or '0')\n"
     "if m > 0 then\n"
     "  local left = a + m * 1000 - now\n"
     "  if left < 1 then left = 1 end\n"
@@ -85,9 +97,9 @@ inline const char* kSave =
     "  redis.call('PERSIST', KEYS[1])\n"
     "  redis.call('ZADD', KEYS[2], '+inf', ARGV[1])\n"
     "end\n"
-    "local out = {}\n"
-    "for f, v in pairs(h) do out[#out + 1] = f; out[#out + 1] = v end\n"
-    "return {stale, out}\n";
+    "local out = {stale, v, vn, a}\n"
+    "if stale == 1 or ARGV[9] == '1' then out[5] = redis.call('HGETALL', KEYS[1]) end\n"
+    "return out\n";
 
 /// KEYS: hash, index. ARGV: id, nowMs, graceMs, accessedMs -> 1, or 0 if gone.
 inline const char* kTouch =

@@ -1,10 +1,12 @@
 #include "RedisSessionStore.h"
 
 #include "RedisScripts.h"
+#include "RedisSocket.h"
 
 #include "mt/SessionSerializer.h"
 
 #include <Poco/Logger.h>
+#include <Poco/Redis/Array.h>
 #include <Poco/Redis/Type.h>
 
 #include <map>
@@ -64,19 +66,66 @@ RedisSessionStore::RedisSessionStore(RedisSettings settings, const std::string& 
       _base(_settings.keyPrefix + ":" + _settings.ns + ":" + scope),
       _index(_base + ":expiry"),
       _grace(std::to_string(std::int64_t(_settings.expiryGraceSeconds) * 1000)),
-      _pool(_settings, logger),
+      _sessionPrefix(_base + ":s:"),
       _create(scripts::kCreate),
       _save(scripts::kSave),
       _touch(scripts::kTouch),
       _remove(scripts::kRemove),
       _rename(scripts::kRename),
-      _expire(scripts::kExpire)
+      _expire(scripts::kExpire),
+      _cache(std::size_t(_settings.nearCache)),
+      _redis(_settings, logger)
 {
-    _logger.information("redis session store for %s at %s, keys %s:s:<id>, pool %d, timeout %d ms", scope,
-                        _pool.address(), _base, _settings.poolSize, _settings.timeoutMs);
+    // Tracking lives and dies with the connection.
+    _redis.setConnectionListener([this] { _cache.reset(); });
+    if (_settings.nearCache > 0)
+        _invalidations = std::make_unique<RedisInvalidations>(
+            _settings, logger,
+            RedisInvalidations::Listener{[this](const std::vector<std::string>& keys) { invalidated(keys); },
+                                         [this] { _cache.clear(); }, [this] { _cache.reset(); }});
+    _logger.information("redis session store for %s at %s, keys %s<id>, timeout %d ms, near cache %d sessions", scope,
+                        _redis.address(), _sessionPrefix, _settings.timeoutMs, _settings.nearCache);
 }
 
 RedisSessionStore::~RedisSessionStore() = default;
+
+void RedisSessionStore::invalidated(const std::vector<std::string>& keys)
+{
+    for (const auto& key : keys)
+        if (key.compare(0, _sessionPrefix.size(), _sessionPrefix) == 0) _cache.invalidate(key.substr(_sessionPrefix.size()));
+}
+
+bool RedisSessionStore::cacheUsable()
+{
+    if (!_invalidations || _trackingRefused.load(std::memory_order_relaxed)) return false;
+    if (_cache.active()) return true;
+    const std::int64_t subscriber = _invalidations->clientId();
+    if (subscriber == 0) return false;
+    std::unique_lock<std::mutex> lock(_trackingMutex, std::try_to_lock);
+    if (!lock) return false; // another request is enabling it; this one reads Redis
+    if (_cache.active()) return true;
+    const std::uint64_t epoch = _cache.epoch();
+    try
+    {
+        // OFF first: ON again with the same prefix is refused as an overlap.
+        _redis.call({"CLIENT", "TRACKING", "OFF"});
+        Reply on = _redis.call({"CLIENT", "TRACKING", "ON", "REDIRECT", std::to_string(subscriber), "BCAST", "PREFIX",
+                                _sessionPrefix, "NOLOOP"});
+        if (on->isError())
+        {
+            _trackingRefused = true;
+            _logger.error("redis %s refused client tracking (%s): the near cache is off, every request reads Redis",
+                          _redis.address(), errorMessage(on));
+            return false;
+        }
+    }
+    catch (const StoreUnavailable&)
+    {
+        return false;
+    }
+    // A reset since `epoch` (connection or subscriber replaced) voids this.
+    return _invalidations->clientId() == subscriber && _cache.activate(epoch);
+}
 
 void RedisSessionStore::reportUnreadable(const std::string& key, const std::string& reason)
 {
@@ -110,16 +159,33 @@ SessionStoreAdapter::DataPtr RedisSessionStore::decode(const std::string& id, co
     }
 }
 
+static std::mutex gM; static std::map<std::string, SessionStoreAdapter::DataPtr> gC;
 SessionStoreAdapter::DataPtr RedisSessionStore::load(const std::string& id)
 {
+    NearCache::Ticket ticket;
+    if (cacheUsable())
+    {
+        if (auto cached = _cache.get(id)) return cached;
+        ticket = _cache.begin(id);
+    }
     Reply reply;
-    _pool.run([&](Connection& c) {
-        Array command;
-        command << "HGETALL" << hashKey(id);
-        reply = c.call(command);
-    });
-    if (reply->isError()) throw StoreUnavailable("redis HGETALL: " + reply->toString());
-    return decode(id, reply);
+    try
+    {
+        reply = _redis.call({"HGETALL", hashKey(id)});
+    }
+    catch (...)
+    {
+        _cache.abandon(ticket);
+        throw;
+    }
+    if (reply->isError())
+    {
+        _cache.abandon(ticket);
+        throw StoreUnavailable("redis HGETALL: " + errorMessage(reply));
+    }
+    DataPtr data = decode(id, reply);
+    _cache.complete(ticket, data);
+    return data;
 }
 
 bool RedisSessionStore::create(const SessionData& data)
@@ -130,14 +196,136 @@ bool RedisSessionStore::create(const SessionData& data)
         args.push_back(std::move(name));
         args.push_back(std::move(value));
     }
+    NearCache::Ticket ticket;
+    if (cacheUsable()) ticket = _cache.begin(data.id);
     std::int64_t created = 0;
-    _pool.run([&](Connection& c) { created = asInt(_create.run(c, {hashKey(data.id), _index}, args)); });
+    try
+    {
+        created = asInt(_create.run(_redis, {hashKey(data.id), _index}, args));
+    }
+    catch (...)
+    {
+        _cache.abandon(ticket);
+        throw;
+    }
+    if (created == 1)
+        _cache.complete(ticket, std::make_shared<const SessionData>(data));
+    else
+        _cache.abandon(ticket); // someone else's session under that id: not ours to cache
     return created == 1;
+}
+
+SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDelta& delta, const DataPtr& base,
+                                                                 const NearCache::Ticket& ticket)
+{
+    // MULTI/EXEC of plain commands rather than the save script: Redis 7.0
+    // reports a script's writes to the tracking client that ran it, NOLOOP or
+    // not (the script runs as its own client), so a script would invalidate
+    // this node's own entry after every write. The block cannot test, so it
+    // detects instead: HSETNX of a field every record has says whether the
+    // session was gone (then this block made a stub, removed at once), and
+    // HINCRBY's new version whether someone wrote since `base`.
+    const std::string key = hashKey(delta.id);
+    const int maxInactive = delta.maxInactiveInterval ? *delta.maxInactiveInterval : base->maxInactiveInterval;
+    const TimeMs at = delta.lastAccessedTime;
+    std::vector<std::vector<std::string>> tx;
+    tx.push_back({"MULTI"});
+    tx.push_back({"HSETNX", key, "schema", std::to_string(SessionSerializer::kSchemaVersion)});
+    tx.push_back({"HINCRBY", key, "version", "1"});
+    tx.push_back({"HINCRBY", key, SessionSerializer::kVersionVectorPrefix + delta.node, "1"});
+    std::vector<std::string> hset{"HSET", key, "accessed", ms(at)};
+    if (delta.maxInactiveInterval) hset.insert(hset.end(), {"maxInactive", std::to_string(maxInactive)});
+    for (const auto& [name, json] : delta.setAttributes)
+    {
+        hset.push_back(SessionSerializer::kAttributePrefix + name);
+        hset.push_back(json);
+    }
+    tx.push_back(std::move(hset));
+    if (!delta.removedAttributes.empty())
+    {
+        std::vector<std::string> hdel{"HDEL", key};
+        for (const auto& name : delta.removedAttributes) hdel.push_back(SessionSerializer::kAttributePrefix + name);
+        tx.push_back(std::move(hdel));
+    }
+    if (maxInactive > 0)
+    {
+        const TimeMs expiresAt = at + TimeMs(maxInactive) * 1000;
+        tx.push_back({"PEXPIRE", key, ms(std::max<TimeMs>(expiresAt - at, 1) + TimeMs(_settings.expiryGraceSeconds) * 1000)});
+        tx.push_back({"ZADD", _index, ms(expiresAt), delta.id});
+    }
+    else
+    {
+        tx.push_back({"PERSIST", key});
+        tx.push_back({"ZADD", _index, "+inf", delta.id});
+    }
+    tx.push_back({"EXEC"});
+
+    std::vector<Reply> replies = _redis.callAll(tx);
+    const Array* results = asArray(replies.back());
+    if (!results || results->size() != tx.size() - 2)
+    {
+        // EXECABORT (a command refused while queued) or no transaction at all.
+        std::string why = replies.back()->isError() ? errorMessage(replies.back()) : replies.back()->toString().substr(0, 80);
+        for (const auto& reply : replies)
+            if (reply->isError()) why = errorMessage(reply);
+        throw StoreUnavailable("redis MULTI/EXEC save failed: " + why);
+    }
+    for (std::size_t i = 0; i < results->size(); ++i)
+    {
+        Reply result = *(results->begin() + std::ptrdiff_t(i));
+        if (result->isError()) throw StoreUnavailable("redis " + tx[i + 1][0] + " in save: " + errorMessage(result));
+    }
+    if (results->get<Poco::Int64>(0) == 1)
+    {
+        // Gone before this write (expired or invalidated elsewhere): take back the stub.
+        _redis.callAll({{"DEL", key}, {"ZREM", _index, delta.id}});
+        _cache.invalidate(delta.id);
+        return nullptr;
+    }
+    const auto version = std::uint64_t(results->get<Poco::Int64>(1));
+    if (version != base->version + 1)
+    {
+        _staleWrites.fetch_add(1, std::memory_order_relaxed);
+        _logger.debug("session %s: concurrent write merged (base version %s was not current)", delta.id,
+                      std::to_string(base->version));
+        Reply fields = _redis.call({"HGETALL", key});
+        DataPtr fresh = decode(delta.id, fields);
+        _cache.complete(ticket, fresh);
+        return fresh;
+    }
+    auto next = std::make_shared<SessionData>(*base);
+    delta.applyTo(*next);
+    next->version = version;
+    next->versionVector.set(delta.node, std::uint64_t(results->get<Poco::Int64>(2)));
+    next->lastAccessedTime = at;
+    DataPtr saved = std::move(next);
+    _cache.complete(ticket, saved);
+    return saved;
 }
 
 SessionStoreAdapter::DataPtr RedisSessionStore::save(const SessionDelta& delta)
 {
-    // ARGV: id, now, grace, node, accessed, maxInactive, baseVersion, nSet, pairs..., removed...
+    DataPtr base;
+    NearCache::Ticket ticket;
+    if (cacheUsable())
+    {
+        base = _cache.get(delta.id);
+        if (base && (!delta.baseVersion || base->version != *delta.baseVersion)) base = nullptr;
+        ticket = _cache.begin(delta.id);
+    }
+    if (base && delta.changesData())
+    {
+        try
+        {
+            return saveOnCachedBase(delta, base, ticket);
+        }
+        catch (...)
+        {
+            _cache.abandon(ticket);
+            throw;
+        }
+    }
+    // ARGV: id, now, grace, node, accessed, maxInactive, baseVersion, nSet, wantRecord, pairs..., removed...
     std::vector<std::string> args{delta.id,
                                   ms(delta.lastAccessedTime),
                                   _grace,
@@ -145,7 +333,10 @@ SessionStoreAdapter::DataPtr RedisSessionStore::save(const SessionDelta& delta)
                                   ms(delta.lastAccessedTime),
                                   delta.maxInactiveInterval ? std::to_string(*delta.maxInactiveInterval) : "",
                                   delta.baseVersion ? std::to_string(*delta.baseVersion) : "-1",
-                                  std::to_string(delta.setAttributes.size())};
+                                  std::to_string(delta.setAttributes.size()),
+                                  base ? "0" : "1"};
+    // A script's own writes come back as invalidations (see saveOnCachedBase):
+    // what it installs lasts until that message arrives.
     args.reserve(args.size() + 2 * delta.setAttributes.size() + delta.removedAttributes.size());
     for (const auto& [name, json] : delta.setAttributes)
     {
@@ -155,25 +346,79 @@ SessionStoreAdapter::DataPtr RedisSessionStore::save(const SessionDelta& delta)
     for (const auto& name : delta.removedAttributes) args.push_back(name);
 
     Reply reply;
-    _pool.run([&](Connection& c) { reply = _save.run(c, {hashKey(delta.id), _index}, args); });
-    const Array* result = asArray(reply);
-    if (!result || result->size() != 2) return nullptr; // the session is gone
-    if (delta.baseVersion && result->get<Poco::Int64>(0) == 1)
+    try
     {
-        _staleWrites.fetch_add(1, std::memory_order_relaxed);
-        _logger.debug("session %s: concurrent write merged (base version %s was not current)", delta.id,
-                      std::to_string(*delta.baseVersion));
+        reply = _save.run(_redis, {hashKey(delta.id), _index}, args);
     }
-    Reply fields = new Type<Array>(result->get<Array>(1));
-    return decode(delta.id, fields);
+    catch (...)
+    {
+        _cache.abandon(ticket);
+        throw;
+    }
+    const Array* result = asArray(reply);
+    if (!result)
+    {
+        _cache.complete(ticket, nullptr); // the session is gone
+        return nullptr;
+    }
+    DataPtr saved;
+    try
+    {
+        if (result->size() < 4) throw StoreUnavailable("redis save script: unexpected reply " + reply->toString().substr(0, 80));
+        const bool stale = result->get<Poco::Int64>(0) == 1;
+        if (stale && delta.baseVersion)
+        {
+            _staleWrites.fetch_add(1, std::memory_order_relaxed);
+            _logger.debug("session %s: concurrent write merged (base version %s was not current)", delta.id,
+                          std::to_string(*delta.baseVersion));
+        }
+        if (result->size() >= 5)
+        {
+            Reply fields = new Type<Array>(result->get<Array>(4));
+            saved = decode(delta.id, fields);
+        }
+        else if (base)
+        {
+            auto next = std::make_shared<SessionData>(*base);
+            delta.applyTo(*next);
+            // Redis' figures are the truth (an equal value is not a write there either).
+            next->version = std::uint64_t(result->get<Poco::Int64>(1));
+            next->versionVector.set(delta.node, std::uint64_t(result->get<Poco::Int64>(2)));
+            next->lastAccessedTime = result->get<Poco::Int64>(3);
+            saved = std::move(next);
+        }
+    }
+    catch (const Poco::Exception& e) // BadCast / InvalidArgument: a reply of another shape
+    {
+        _cache.abandon(ticket);
+        throw StoreUnavailable("redis save script: unexpected reply (" + e.displayText() + ")");
+    }
+    catch (...)
+    {
+        _cache.abandon(ticket);
+        throw;
+    }
+    if (saved)
+        _cache.complete(ticket, saved);
+    else
+        _cache.abandon(ticket); // unreadable record: reported by decode, not cached
+    return saved;
 }
 
 bool RedisSessionStore::touch(const std::string& id, TimeMs lastAccessedTime)
 {
     std::int64_t found = 0;
-    _pool.run([&](Connection& c) {
-        found = asInt(_touch.run(c, {hashKey(id), _index}, {id, ms(lastAccessedTime), _grace, ms(lastAccessedTime)}));
-    });
+    try
+    {
+        found = asInt(_touch.run(_redis, {hashKey(id), _index}, {id, ms(lastAccessedTime), _grace, ms(lastAccessedTime)}));
+    }
+    catch (...)
+    {
+        _cache.invalidate(id);
+        throw;
+    }
+    // The stored access time moved: the next read takes the record from Redis.
+    _cache.invalidate(id);
     return found == 1;
 }
 
@@ -190,7 +435,16 @@ bool RedisSessionStore::refresh(const SessionData& loaded, TimeMs now)
 SessionStoreAdapter::DataPtr RedisSessionStore::remove(const std::string& id)
 {
     Reply reply;
-    _pool.run([&](Connection& c) { reply = _remove.run(c, {hashKey(id), _index}, {id}); });
+    try
+    {
+        reply = _remove.run(_redis, {hashKey(id), _index}, {id});
+    }
+    catch (...)
+    {
+        _cache.invalidate(id);
+        throw;
+    }
+    _cache.invalidate(id);
     return decode(id, reply);
 }
 
@@ -198,46 +452,45 @@ bool RedisSessionStore::rename(const std::string& oldId, const std::string& newI
 {
     if (oldId == newId) return false;
     std::int64_t moved = 0;
-    _pool.run([&](Connection& c) { moved = asInt(_rename.run(c, {hashKey(oldId), hashKey(newId), _index}, {oldId, newId})); });
+    try
+    {
+        moved = asInt(_rename.run(_redis, {hashKey(oldId), hashKey(newId), _index}, {oldId, newId}));
+    }
+    catch (...)
+    {
+        _cache.invalidate(oldId);
+        _cache.invalidate(newId);
+        throw;
+    }
+    _cache.invalidate(oldId);
+    _cache.invalidate(newId);
     return moved == 1;
 }
 
 std::vector<std::string> RedisSessionStore::list()
 {
-    Reply reply;
-    _pool.run([&](Connection& c) {
-        Array command;
-        command << "ZRANGE" << _index << "0" << "-1";
-        reply = c.call(command);
-    });
+    Reply reply = _redis.call({"ZRANGE", _index, "0", "-1"});
     const Array* ids = asArray(reply);
     return ids ? strings(*ids) : std::vector<std::string>{};
 }
 
 std::size_t RedisSessionStore::count()
 {
-    std::int64_t n = 0;
-    _pool.run([&](Connection& c) {
-        Array command;
-        command << "ZCARD" << _index;
-        n = asInt(c.call(command));
-    });
+    const std::int64_t n = asInt(_redis.call({"ZCARD", _index}));
     return n < 0 ? 0 : std::size_t(n);
 }
 
 std::vector<SessionData> RedisSessionStore::expire(TimeMs now, std::size_t limit)
 {
     if (limit > kMaxExpireBatch) limit = kMaxExpireBatch;
-    Reply reply;
-    _pool.run([&](Connection& c) {
-        reply = _expire.run(c, {_index}, {ms(now), std::to_string(limit), _base + ":s:"});
-    });
+    Reply reply = _expire.run(_redis, {_index}, {ms(now), std::to_string(limit), _sessionPrefix});
     std::vector<SessionData> expired;
     const Array* claimed = asArray(reply);
     if (!claimed) return expired;
     for (std::size_t i = 0; i + 1 < claimed->size(); i += 2)
     {
         const std::string id = claimed->get<BulkString>(i).value();
+        _cache.invalidate(id); // claimed by this node: NOLOOP tells nobody here
         Reply fields = new Type<Array>(claimed->get<Array>(i + 1));
         if (auto data = decode(id, fields))
             expired.push_back(*data);
@@ -256,7 +509,7 @@ std::vector<SessionData> RedisSessionStore::expire(TimeMs now, std::size_t limit
 
 std::string RedisSessionStore::healthProblem()
 {
-    return _pool.problem();
+    return _redis.problem();
 }
 
 } // namespace mt::redis

@@ -20,15 +20,14 @@
 // caller cluster-wide gets a record, and destroyed listeners fire once.
 //
 // Round trips: load 1 (HGETALL), save 1 (EVALSHA), so a read-modify-write
-// request costs 2. refresh() (a read-only request) writes only when
+// request costs 2 — or 1 when the record is in the near cache (NearCache.h:
+// kept valid by Redis client tracking; store.redis.nearCache=0 turns it off).
+// All calls share one pipelined connection (RedisPipeline.h), plus one for
+// invalidations (RedisInvalidations.h). refresh() (a read-only request) writes only when
 // touchFraction of the max inactive interval has passed since the stored
 // access time: a session kept alive by reads alone may expire up to that
 // fraction early. Redis TTL = time left + expiryGrace, so the sweeper claims
 // records (with their data, for the listeners) before Redis drops them.
-//
-// No local cache: validating a cached record costs the same round trip as
-// reading it (HGETALL of a small hash), and an unvalidated one would serve
-// stale data after a write through another node.
 //
 // Records that do not parse (corrupt, newer schema) are logged once per key
 // with the key and the reason and treated as absent; never a crash.
@@ -36,7 +35,9 @@
 // Thread-safety: every method may be called from any thread. Errors: Redis
 // unreachable or slower than timeoutMs -> mt::StoreUnavailable (503).
 
-#include "RedisConnectionPool.h"
+#include "NearCache.h"
+#include "RedisInvalidations.h"
+#include "RedisPipeline.h"
 #include "RedisScript.h"
 #include "RedisSettings.h"
 
@@ -74,7 +75,11 @@ public:
     std::string healthProblem() override;
 
     /// Redis commands sent by this store (for benchmarks and monitoring).
-    std::uint64_t commands() const { return _pool.commands(); }
+    std::uint64_t commands() const { return _redis.commands(); }
+    std::uint64_t roundTrips() const { return _redis.roundTrips(); }
+    NearCache::Stats nearCacheStats() const { return _cache.stats(); }
+    /// True once tracking is on and the cache serves reads (tests wait for it).
+    bool nearCacheReady() { return cacheUsable(); }
     /// Saves whose base version was no longer current (a concurrent write happened).
     std::uint64_t staleWrites() const { return _staleWrites.load(std::memory_order_relaxed); }
     std::string hashKey(const std::string& id) const { return _base + ":s:" + id; }
@@ -84,15 +89,28 @@ private:
     /// The record from HGETALL fields, or null (absent, or unreadable: reported once).
     DataPtr decode(const std::string& id, const Reply& fields);
     void reportUnreadable(const std::string& key, const std::string& reason);
+    /// The near cache may be used: tracking is on for the current pipeline
+    /// connection and subscriber (enabled here, once per epoch, if not).
+    bool cacheUsable();
+    /// save() when this node holds the record the delta was made on.
+    DataPtr saveOnCachedBase(const SessionDelta& delta, const DataPtr& base, const NearCache::Ticket& ticket);
+    void invalidated(const std::vector<std::string>& keys);
 
     const RedisSettings _settings;
     Poco::Logger& _logger;
     const std::string _base;   // <prefix>:<namespace>:<context>
     const std::string _index;  // <base>:expiry
     const std::string _grace;  // expiryGrace in ms, as text for the scripts
-    RedisConnectionPool _pool;
+    const std::string _sessionPrefix; // <base>:s:, the tracked prefix
     const RedisScript _create, _save, _touch, _remove, _rename, _expire;
     std::atomic<std::uint64_t> _staleWrites{0};
+
+    // Destroyed in reverse: the subscriber and the pipeline call into the cache.
+    NearCache _cache;
+    RedisPipeline _redis;
+    std::unique_ptr<RedisInvalidations> _invalidations; // null when the near cache is off
+    std::mutex _trackingMutex;                          // one thread enables tracking
+    std::atomic<bool> _trackingRefused{false};          // Redis said no: cache off for good
 
     std::mutex _reportedMutex;
     std::set<std::string> _reported; // keys already logged as unreadable (bounded)

@@ -51,10 +51,10 @@ RedisSettings RedisSettings::from(const Poco::Util::AbstractConfiguration& confi
     s.ns = config.getString("namespace", s.ns);
     if (!isKeyToken(s.ns))
         throw PluginConfigError("store.redis.namespace='" + s.ns + "': use 1..64 of A-Z a-z 0-9 _ - . (e.g. the cluster name)");
-    s.poolSize = intSetting(config, "poolSize", s.poolSize, 1, 1024);
     s.timeoutMs = intSetting(config, "timeoutMs", s.timeoutMs, 10, 60000);
     s.reconnectMaxMs = intSetting(config, "reconnectMaxMs", s.reconnectMaxMs, 50, 600000);
     s.expiryGraceSeconds = intSetting(config, "expiryGrace", s.expiryGraceSeconds, 0, 86400);
+    s.nearCache = intSetting(config, "nearCache", s.nearCache, 0, 10000000);
     const std::string fraction = config.getString("touchFraction", "0.1");
     try
     {

@@ -10,7 +10,7 @@ namespace mt::redis {
 
 /// Listed in the MT_PLUGIN line: the kernel refuses any other store.redis.* key.
 inline constexpr const char* kConfigKeys =
-    "host,port,password,database,keyPrefix,namespace,poolSize,timeoutMs,reconnectMaxMs,touchFraction,expiryGrace";
+    "host,port,password,database,keyPrefix,namespace,timeoutMs,reconnectMaxMs,touchFraction,expiryGrace,nearCache";
 
 struct RedisSettings
 {
@@ -20,11 +20,11 @@ struct RedisSettings
     int database = 0;              ///< SELECT when not 0
     std::string keyPrefix = "mt";
     std::string ns = "default";    ///< "namespace": one per cluster sharing a Redis
-    int poolSize = 16;             ///< connections at most; a worker waits for one at most timeoutMs
-    int timeoutMs = 500;           ///< bound of every call: waiting for a connection, connecting, each reply
+    int timeoutMs = 500;           ///< bound of every call: connecting and its reply
     int reconnectMaxMs = 2000;     ///< ceiling of the reconnection backoff (starts at 50 ms, doubles)
     double touchFraction = 0.1;    ///< a read writes the access time only once this fraction of the interval passed
     int expiryGraceSeconds = 120;  ///< Redis TTL = max inactive + this: the sweeper claims first, TTL is the safety net
+    int nearCache = 10000;         ///< sessions kept on this node between requests (NearCache.h); 0: off
 
     /// Reads and validates; throws mt::PluginConfigError naming the key and what is allowed.
     static RedisSettings from(const Poco::Util::AbstractConfiguration& config);

@@ -30,7 +30,6 @@ protected:
         s.port = _redis.port();
         s.timeoutMs = timeoutMs;
         s.reconnectMaxMs = 100;
-        s.poolSize = 4;
         return s;
     }
     std::unique_ptr<RedisSessionStore> store(const std::string& scope = "/t", int timeoutMs = 300)
@@ -139,29 +138,144 @@ TEST_F(RedisStoreTest, ManyThreadsOnTwoStoresLoseNoAttribute)
     EXPECT_EQ(data->version, 200u);
 }
 
-TEST_F(RedisStoreTest, ARequestChangingOneAttributeCostsOneReadAndOneScript)
+TEST_F(RedisStoreTest, WithoutTheNearCacheARequestCostsOneReadAndOneScript)
+{
+    RedisSettings noCache = settings();
+    noCache.nearCache = 0;
+    RedisSessionStore s(noCache, "/t", Poco::Logger::get("test.redis"));
+    SessionData big = session("d.n1");
+    for (int i = 0; i < 20; ++i) big.attributes["attr" + std::to_string(i)] = std::to_string(i);
+    ASSERT_TRUE(s.create(big));
+    auto loaded = s.load("d.n1"); // warm: the script cache and the connection
+    ASSERT_TRUE(s.save(delta("d.n1", "n1", loaded->version, {{"attr0", "0"}}))); // loads the script
+    resetStats();
+    const auto before = s.roundTrips();
+
+    loaded = s.load("d.n1");
+    ASSERT_TRUE(s.save(delta("d.n1", "n1", loaded->version, {{"attr3", "33"}}, kNow + 20)));
+
+    EXPECT_EQ(s.roundTrips() - before, 2u) << "2 round trips for a read-modify-write request";
+    EXPECT_EQ(_redis.commandCalls("evalsha"), 1);
+    EXPECT_EQ(_redis.commandCalls("eval"), 0);
+    // Inside the script: the touched fields read once (HMGET), one HSET (the
+    // changed attribute, access time, version, vv), no delete, and the whole
+    // record read back (this node holds no copy to apply the delta to).
+    EXPECT_EQ(_redis.commandCalls("hmget"), 1);
+    EXPECT_EQ(_redis.commandCalls("hset"), 1);
+    EXPECT_EQ(_redis.commandCalls("hgetall"), 2) << "the load, and the script's read-back";
+    EXPECT_EQ(_redis.commandCalls("hdel"), 0);
+    EXPECT_EQ(_redis.commandCalls("del"), 0);
+}
+
+TEST_F(RedisStoreTest, WithTheNearCacheARequestCostsOneRoundTripAndNoRead)
 {
     auto s = store();
+    ASSERT_TRUE(mt::test::waitUntil([&] { return s->nearCacheReady(); }, std::chrono::seconds(5)))
+        << "client tracking never came up";
     SessionData big = session("d.n1");
     for (int i = 0; i < 20; ++i) big.attributes["attr" + std::to_string(i)] = std::to_string(i);
     ASSERT_TRUE(s->create(big));
-    auto loaded = s->load("d.n1"); // warm: the script cache and the connection
-    ASSERT_TRUE(s->save(delta("d.n1", "n1", loaded->version, {{"attr0", "0"}}))); // loads the script
+    auto loaded = s->load("d.n1");
+    ASSERT_TRUE(loaded);
+    loaded = s->save(delta("d.n1", "n1", loaded->version, {{"attr0", "zero"}}));
+    ASSERT_TRUE(loaded);
     resetStats();
-    const auto before = s->commands();
+    const auto before = s->roundTrips();
 
     loaded = s->load("d.n1");
-    ASSERT_TRUE(s->save(delta("d.n1", "n1", loaded->version, {{"attr3", "33"}}, kNow + 20)));
+    ASSERT_TRUE(loaded);
+    auto saved = s->save(delta("d.n1", "n1", loaded->version, {{"attr3", "33"}}, kNow + 20));
+    ASSERT_TRUE(saved);
 
-    EXPECT_EQ(s->commands() - before, 2u) << "2 round trips for a read-modify-write request";
-    EXPECT_EQ(_redis.commandCalls("evalsha"), 1);
-    EXPECT_EQ(_redis.commandCalls("eval"), 0);
-    // Inside the script: one HSET (the changed attribute, access time,
-    // version, vv) and no delete; the hash is read once.
-    EXPECT_EQ(_redis.commandCalls("hset"), 1);
-    EXPECT_EQ(_redis.commandCalls("hgetall"), 2) << "the load, and the script's one read";
-    EXPECT_EQ(_redis.commandCalls("hdel"), 0);
-    EXPECT_EQ(_redis.commandCalls("del"), 0);
+    EXPECT_EQ(s->roundTrips() - before, 1u) << "the load came from the near cache; the save is one MULTI/EXEC";
+    EXPECT_EQ(_redis.commandCalls("hgetall"), 0);
+    EXPECT_EQ(_redis.commandCalls("evalsha"), 0);
+    EXPECT_EQ(_redis.commandCalls("exec"), 1);
+    EXPECT_EQ(saved->attributes.at("attr3"), "33");
+    EXPECT_EQ(saved->attributes.at("attr0"), "zero");
+    EXPECT_EQ(saved->version, loaded->version + 1);
+    // What this node computed is what Redis holds.
+    RedisSettings noCache = settings();
+    noCache.nearCache = 0;
+    RedisSessionStore fresh(noCache, "/t", Poco::Logger::get("test.redis"));
+    auto stored = fresh.load("d.n1");
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->attributes, saved->attributes);
+    EXPECT_EQ(stored->version, saved->version);
+    EXPECT_EQ(stored->versionVector, saved->versionVector);
+    EXPECT_EQ(stored->lastAccessedTime, saved->lastAccessedTime);
+}
+
+TEST_F(RedisStoreTest, AWriteThroughAnotherNodeReachesTheNearCache)
+{
+    auto a = store();
+    auto b = store();
+    ASSERT_TRUE(mt::test::waitUntil([&] { return a->nearCacheReady() && b->nearCacheReady(); }, std::chrono::seconds(5)));
+    ASSERT_TRUE(a->create(session("x.n1")));
+    auto onA = a->load("x.n1");
+    ASSERT_TRUE(onA);
+    auto onB = b->load("x.n1");
+    ASSERT_TRUE(b->save(delta("x.n1", "n2", onB->version, {{"count", "7"}})));
+    // The invalidation travels on A's subscriber connection: poll, do not sleep.
+    ASSERT_TRUE(mt::test::waitUntil(
+        [&] {
+            auto seen = a->load("x.n1");
+            return seen && seen->attributes.count("count") && seen->attributes.at("count") == "7";
+        },
+        std::chrono::seconds(5)));
+    EXPECT_GE(a->nearCacheStats().invalidations, 1u);
+    // A's own writes do not invalidate A's copy (NOLOOP): the next load is a hit.
+    auto mine = a->load("x.n1");
+    ASSERT_TRUE(a->save(delta("x.n1", "n1", mine->version, {{"count", "8"}}, kNow + 20)));
+    const auto hits = a->nearCacheStats().hits;
+    const auto trips = a->roundTrips();
+    auto again = a->load("x.n1");
+    EXPECT_EQ(again->attributes.at("count"), "8");
+    EXPECT_EQ(a->nearCacheStats().hits, hits + 1);
+    EXPECT_EQ(a->roundTrips(), trips);
+}
+
+TEST_F(RedisStoreTest, FlushAndLostTrackingEmptyTheNearCache)
+{
+    auto s = store();
+    ASSERT_TRUE(mt::test::waitUntil([&] { return s->nearCacheReady(); }, std::chrono::seconds(5)));
+    ASSERT_TRUE(s->create(session("f.n1")));
+    ASSERT_TRUE(s->load("f.n1"));
+    _redis.cli({"FLUSHALL"});
+    ASSERT_TRUE(mt::test::waitUntil([&] { return !s->load("f.n1"); }, std::chrono::seconds(5)))
+        << "a flushed session must not be served from the cache";
+
+    ASSERT_TRUE(s->create(session("g.n1")));
+    ASSERT_TRUE(s->load("g.n1"));
+    const auto resets = s->nearCacheStats().resets;
+    // Kill the subscriber: this node can no longer hear of changes, so it
+    // must stop trusting its copies until tracking is back.
+    _redis.cli({"CLIENT", "KILL", "TYPE", "pubsub"});
+    ASSERT_TRUE(mt::test::waitUntil([&] { return s->nearCacheStats().resets > resets; }, std::chrono::seconds(5)));
+    _redis.cli({"HSET", s->hashKey("g.n1"), "a:k", "\"v\""});
+    ASSERT_TRUE(mt::test::waitUntil(
+        [&] {
+            auto seen = s->load("g.n1");
+            return seen && seen->attributes.count("k") == 1;
+        },
+        std::chrono::seconds(5)));
+    EXPECT_TRUE(mt::test::waitUntil([&] { return s->nearCacheReady(); }, std::chrono::seconds(5))) << "tracking comes back";
+}
+
+TEST_F(RedisStoreTest, ASaveToASessionRemovedElsewhereLeavesNothingBehind)
+{
+    auto a = store();
+    auto b = store();
+    ASSERT_TRUE(mt::test::waitUntil([&] { return a->nearCacheReady(); }, std::chrono::seconds(5)));
+    ASSERT_TRUE(a->create(session("z.n1")));
+    auto loaded = a->load("z.n1");
+    ASSERT_TRUE(loaded);
+    // Removed through B; A's save may still go the cached way if it beats
+    // the invalidation, or the script way: either way, nothing is recreated.
+    ASSERT_TRUE(b->remove("z.n1"));
+    EXPECT_FALSE(a->save(delta("z.n1", "n1", loaded->version, {{"x", "1"}})));
+    EXPECT_EQ(_redis.cli({"EXISTS", a->hashKey("z.n1")}), "0");
+    EXPECT_EQ(_redis.cli({"ZSCORE", a->indexKey(), "z.n1"}), "");
 }
 
 TEST_F(RedisStoreTest, ASaveWritesOnlyTheFieldsItsDeltaChanges)
@@ -174,7 +288,7 @@ TEST_F(RedisStoreTest, ASaveWritesOnlyTheFieldsItsDeltaChanges)
     _redis.cli({"HSET", s->hashKey("w.n1"), "a:y", "99"});
     auto after = s->save(delta("w.n1", "n1", 1, {{"x", "2"}}, kNow + 20));
     ASSERT_TRUE(after);
-    EXPECT_EQ(after->attributes.at("y"), "99");
+    EXPECT_EQ(_redis.cli({"HGET", s->hashKey("w.n1"), "a:y"}), "99");
     EXPECT_EQ(after->attributes.at("x"), "2");
     SessionDelta removal = delta("w.n1", "n1", 2, {}, kNow + 30);
     removal.removedAttributes = {"x", "absent"};

@@ -1,0 +1,102 @@
+#pragma once
+// Session records this node read or wrote, kept so that a request whose
+// session nobody else changed needs no read from Redis: a read-modify-write
+// request costs 1 round trip instead of 2.
+//
+// Kept valid by Redis' client-side caching: the store's pipelined connection
+// runs CLIENT TRACKING ON REDIRECT <subscriber> BCAST PREFIX <its keys> NOLOOP,
+// so Redis tells the subscriber of every change to a session key made by
+// anyone but this connection (other nodes, an operator, TTL expiry, FLUSHDB),
+// and the store applies its own writes itself.
+//
+// Races, and why they are safe:
+//  - A read or write in flight when an invalidation for its key arrives must
+//    not install what it brings back (it may predate the change): begin()
+//    gives the call a ticket, invalidate() voids it, complete() installs only
+//    with a ticket still valid.
+//  - Anything that breaks tracking (either connection lost or replaced, the
+//    subscriber's client id changed) calls reset(): every entry and every
+//    ticket of the old epoch is void, and the cache stays off until the store
+//    has re-enabled tracking and activate()d the new epoch.
+//  - An invalidation travels on another connection than the write's reply:
+//    a request reaching this node within that delivery time (well under a
+//    millisecond on a LAN) after another node wrote the session may read the
+//    previous version. session.rewriteRoute (on by default) gives a session
+//    served by another node a new id, which closes that window for clients
+//    that follow their cookie; store.redis.nearCache=0 turns the cache off.
+//
+// Bounded: at most `capacity` entries; beyond it an arbitrary one is dropped.
+// Thread-safety: every method may be called from any thread.
+
+#include "mt/SessionStoreAdapter.h"
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace mt::redis {
+
+class NearCache
+{
+public:
+    using DataPtr = SessionStoreAdapter::DataPtr;
+
+    struct Ticket
+    {
+        std::string id;
+        std::uint64_t token = 0; ///< 0: the cache was off, nothing will be installed
+        std::uint64_t epoch = 0;
+    };
+
+    struct Stats
+    {
+        std::uint64_t hits = 0, misses = 0, invalidations = 0, resets = 0;
+        std::size_t entries = 0;
+        bool active = false;
+    };
+
+    explicit NearCache(std::size_t capacity) : _capacity(capacity) {}
+
+    /// The cached record, or null (absent, or the cache is off).
+    DataPtr get(const std::string& id);
+    /// Before a call that reads or writes `id`: its right to install the result.
+    Ticket begin(const std::string& id);
+    /// The call's result: the record now in Redis, or null if the session is
+    /// gone. Installed only if nothing voided the ticket meanwhile.
+    void complete(const Ticket& ticket, DataPtr data);
+    /// The call failed or its outcome is unknown: forget the entry.
+    void abandon(const Ticket& ticket);
+
+    /// Redis says `id` changed (or this node changed it without the record at hand).
+    void invalidate(const std::string& id);
+    /// Every entry is void (FLUSHDB / FLUSHALL); tracking itself still holds.
+    void clear();
+    /// Tracking is broken: clear, and off until activate().
+    void reset();
+    std::uint64_t epoch() const;
+    /// Tracking was enabled while the epoch was `epoch`: on, unless a reset came since.
+    bool activate(std::uint64_t epoch);
+    bool active() const { return _active.load(std::memory_order_acquire); }
+    Stats stats() const;
+
+private:
+    struct Entry
+    {
+        DataPtr data;
+        std::uint64_t token = 0; ///< the newest call in flight on this id, 0: none
+    };
+
+    void clearLocked();
+
+    const std::size_t _capacity;
+    mutable std::mutex _mutex;
+    std::unordered_map<std::string, Entry> _entries;
+    std::uint64_t _epoch = 1;
+    std::uint64_t _tokens = 0;
+    std::atomic<bool> _active{false};
+    std::uint64_t _hits = 0, _misses = 0, _invalidations = 0, _resets = 0;
+};
+
+} // namespace mt::redis

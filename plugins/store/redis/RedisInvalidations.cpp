@@ -1,0 +1,163 @@
+#include "RedisInvalidations.h"
+
+#include "RedisSocket.h"
+
+#include <Poco/Logger.h>
+#include <Poco/Redis/Array.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace mt::redis {
+
+namespace {
+
+using Poco::Redis::Array;
+using Poco::Redis::BulkString;
+using Poco::Redis::Type;
+
+constexpr const char* kChannel = "__redis__:invalidate";
+constexpr int kQuietMs = 1000;
+
+std::string bulkText(const Reply& reply)
+{
+    auto* bulk = dynamic_cast<const Type<BulkString>*>(reply.get());
+    if (bulk && !bulk->value().isNull()) return bulk->value().value();
+    auto* simple = dynamic_cast<const Type<std::string>*>(reply.get());
+    return simple ? simple->value() : std::string();
+}
+
+} // namespace
+
+RedisInvalidations::RedisInvalidations(RedisSettings settings, Poco::Logger& logger, Listener listener)
+    : _settings(std::move(settings)), _logger(logger), _listener(std::move(listener))
+{
+    _wakeFd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (_wakeFd < 0) throw std::runtime_error(std::string("redis invalidations: eventfd: ") + std::strerror(errno));
+    _thread = std::thread([this] { run(); });
+}
+
+RedisInvalidations::~RedisInvalidations()
+{
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        _stopping = true;
+    }
+    _stopped.notify_all();
+    std::uint64_t one = 1;
+    ssize_t r = ::write(_wakeFd, &one, sizeof one);
+    (void)r;
+    _thread.join();
+    ::close(_wakeFd);
+}
+
+bool RedisInvalidations::sleepFor(std::chrono::milliseconds pause)
+{
+    std::unique_lock<std::mutex> lock(_mutex);
+    return !_stopped.wait_for(lock, pause, [&] { return _stopping; });
+}
+
+void RedisInvalidations::run()
+{
+    const std::string where = "redis " + _settings.host + ":" + std::to_string(_settings.port);
+    std::chrono::milliseconds backoff{0};
+    bool reported = false;
+    for (;;)
+    {
+        {
+            std::lock_guard<std::mutex> lock(_mutex);
+            if (_stopping) return;
+        }
+        int fd = -1;
+        try
+        {
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
+            fd = connectTcp(_settings.host, _settings.port, deadline);
+            serve(fd);
+        }
+        catch (const std::exception& e)
+        {
+            // Once per outage: a subscriber that was working, or the first failure.
+            if (!reported || _clientId.load() != 0)
+                _logger.warning("%s: invalidation subscriber: %s (the near cache is off until it is back)", where,
+                                std::string(e.what()));
+            reported = true;
+        }
+        if (fd >= 0) ::close(fd);
+        if (_clientId.exchange(0) != 0) backoff = std::chrono::milliseconds(0); // it worked: a new outage
+        _listener.lost();
+        backoff = backoff.count() == 0 ? std::chrono::milliseconds(50)
+                                       : std::min(backoff * 2, std::chrono::milliseconds(_settings.reconnectMaxMs));
+        if (!sleepFor(backoff)) return;
+    }
+}
+
+void RedisInvalidations::serve(int fd)
+{
+    RespParser parser;
+    const auto setupDeadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
+    std::vector<std::vector<std::string>> setup;
+    if (!_settings.password.empty()) setup.push_back({"AUTH", _settings.password});
+    setup.push_back({"CLIENT", "ID"});
+    setup.push_back({"SUBSCRIBE", kChannel});
+    std::vector<Reply> replies = exchange(fd, parser, setup, setupDeadline);
+    auto* id = dynamic_cast<const Type<Poco::Int64>*>(replies[setup.size() - 2].get());
+    if (!id || id->value() <= 0) throw RedisSocketError("CLIENT ID gave no id");
+    // Entries cached under the previous subscriber were never reported here.
+    _listener.lost();
+    _clientId.store(id->value(), std::memory_order_release);
+
+    bool pingOut = false;
+    for (;;)
+    {
+        pollfd fds[2] = {{fd, POLLIN, 0}, {_wakeFd, POLLIN, 0}};
+        const int waitMs = pingOut ? _settings.timeoutMs : kQuietMs;
+        int r = ::poll(fds, 2, waitMs);
+        if (r < 0)
+        {
+            if (errno == EINTR) continue;
+            throw RedisSocketError(std::string("poll: ") + std::strerror(errno));
+        }
+        if (fds[1].revents) return;
+        if (r == 0)
+        {
+            if (pingOut) throw RedisSocketError("no answer to PING within " + std::to_string(_settings.timeoutMs) + " ms");
+            sendAll(fd, encodeCommand({"PING"}), std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.timeoutMs));
+            pingOut = true;
+            continue;
+        }
+        receiveInto(fd, parser, std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.timeoutMs));
+        while (Reply message = parser.next())
+        {
+            auto* array = dynamic_cast<const Type<Array>*>(message.get());
+            if (!array || array->value().isNull() || array->value().size() < 2)
+                throw RedisSocketError("unexpected message on the invalidation channel: " + message->toString().substr(0, 80));
+            const Array& parts = array->value();
+            const std::string kind = bulkText(*parts.begin());
+            if (kind == "pong")
+            {
+                pingOut = false;
+                continue;
+            }
+            if (kind != "message" || parts.size() != 3) continue; // subscribe confirmations and the like
+            pingOut = false;
+            const Reply& payload = *(parts.begin() + 2);
+            auto* keys = dynamic_cast<const Type<Array>*>(payload.get());
+            if (!keys || keys->value().isNull())
+            {
+                // A null payload ($-1 in RESP2): FLUSHALL / FLUSHDB, every key is void.
+                _listener.flushed();
+                continue;
+            }
+            std::vector<std::string> names;
+            for (const auto& key : keys->value()) names.push_back(bulkText(key));
+            _listener.keys(names);
+        }
+    }
+}
+
+} // namespace mt::redis

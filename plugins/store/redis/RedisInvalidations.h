@@ -1,0 +1,71 @@
+#pragma once
+// The receiving end of Redis client tracking: a connection of its own,
+// subscribed to __redis__:invalidate (RESP2 has no push messages on a
+// connection that runs commands), whose client id the store's pipelined
+// connection names in CLIENT TRACKING ... REDIRECT.
+//
+// A thread connects, asks CLIENT ID, subscribes, and then reports every
+// invalidated key and every flush. It PINGs when the line has been quiet for
+// a second and counts a missing answer (timeoutMs) as a lost connection: a
+// subscriber that silently stopped hearing Redis would leave stale records
+// in the cache. Lost or (re)subscribed, it tells the listener, which resets
+// the cache; it reconnects with the same backoff as the pipeline.
+//
+// Thread-safety: clientId() from any thread; the listener runs on the
+// subscriber's thread.
+
+#include "RedisSettings.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace Poco {
+class Logger;
+}
+
+namespace mt::redis {
+
+class RedisInvalidations
+{
+public:
+    struct Listener
+    {
+        std::function<void(const std::vector<std::string>& keys)> keys; ///< these keys changed
+        std::function<void()> flushed;                                  ///< every key may have changed
+        std::function<void()> lost;                                     ///< subscribed under a new id, or disconnected
+    };
+
+    RedisInvalidations(RedisSettings settings, Poco::Logger& logger, Listener listener);
+    ~RedisInvalidations();
+
+    RedisInvalidations(const RedisInvalidations&) = delete;
+    RedisInvalidations& operator=(const RedisInvalidations&) = delete;
+
+    /// The subscriber's Redis client id, 0 while it is not subscribed.
+    std::int64_t clientId() const { return _clientId.load(std::memory_order_acquire); }
+
+private:
+    void run();
+    /// One connection's life; returns (throws) when it ends.
+    void serve(int fd);
+    bool sleepFor(std::chrono::milliseconds pause); // false: stopping
+
+    const RedisSettings _settings;
+    Poco::Logger& _logger;
+    const Listener _listener;
+    std::atomic<std::int64_t> _clientId{0};
+
+    std::mutex _mutex;
+    std::condition_variable _stopped;
+    bool _stopping = false;
+    int _wakeFd = -1;
+    std::thread _thread;
+};
+
+} // namespace mt::redis

@@ -1,0 +1,112 @@
+#pragma once
+// One Redis connection shared by every thread of a store, pipelined, as
+// Lettuce (Spring Session's default client) does it. A caller appends its
+// command to the outgoing buffer and waits for its reply; a caller that finds
+// nobody sending sends everything queued, so concurrent requests leave in one
+// write and Redis reads them in one read. One reader thread parses replies
+// and hands each to its caller in order (Redis answers in order). Compared
+// with a pool of blocking connections this halves the system calls on both
+// sides under load, and it gives the store one connection whose writes are
+// its own (client tracking's NOLOOP, see NearCache.h).
+//
+// Every call is bounded: connecting and the reply end at a deadline
+// `timeoutMs` after the call began; past it the call throws
+// mt::StoreUnavailable and the connection is dropped, failing every call in
+// flight on it (a reply that late means Redis is stuck for everyone). After a
+// failure the pipeline is DOWN: calls fail at once, without touching the
+// network, until a backoff (50 ms doubling to reconnectMaxMs) has passed;
+// then the next caller reconnects (the others wait for it, within their own
+// deadlines). A connection Redis closes while idle (restart, `timeout`) is
+// just replaced by the next call, without a DOWN.
+//
+// Thread-safety: every method may be called from any thread. The connection
+// listener is called with the pipeline's lock held: it must not call back
+// into the pipeline.
+
+#include "RedisSettings.h"
+#include "Resp.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace Poco {
+class Logger;
+}
+
+namespace mt::redis {
+
+class RedisPipeline
+{
+public:
+    using Clock = std::chrono::steady_clock;
+
+    RedisPipeline(RedisSettings settings, Poco::Logger& logger);
+    ~RedisPipeline();
+
+    RedisPipeline(const RedisPipeline&) = delete;
+    RedisPipeline& operator=(const RedisPipeline&) = delete;
+
+    /// Called whenever the connection is replaced or lost: what Redis keeps
+    /// per connection (client tracking) is gone with it. Set before the first call.
+    void setConnectionListener(std::function<void()> listener) { _listener = std::move(listener); }
+
+    /// Sends one command, returns its reply (a Redis error reply is returned,
+    /// not thrown: Reply::isError()). Throws mt::StoreUnavailable.
+    Reply call(const std::vector<std::string>& args);
+    /// Sends the commands back to back (nothing of another caller's in
+    /// between: a MULTI ... EXEC block stays whole) and returns their replies.
+    std::vector<Reply> callAll(const std::vector<std::vector<std::string>>& commands);
+
+    /// "" when Redis answers, else why not. PINGs unless DOWN within the
+    /// backoff, so /health notices a recovery on its own.
+    std::string problem();
+    /// Commands sent since start (every node's share of Redis load).
+    std::uint64_t commands() const { return _commands.load(std::memory_order_relaxed); }
+    /// Calls (a callAll() is one: its commands leave together and are waited for together).
+    std::uint64_t roundTrips() const { return _roundTrips.load(std::memory_order_relaxed); }
+    std::string address() const;
+
+private:
+    struct Pending;
+
+    void connectLocked(std::unique_lock<std::mutex>& lock, Clock::time_point deadline);
+    /// Drops the connection of `generation` (if still current) and fails its
+    /// calls; `down` starts the backoff.
+    void failLocked(std::uint64_t generation, const std::string& reason, bool down);
+    void readLoop();
+    void readConnection(int fd, std::uint64_t generation);
+    void deliver(std::uint64_t generation, std::vector<Reply>& replies);
+
+    const RedisSettings _settings;
+    Poco::Logger& _logger;
+    std::function<void()> _listener;
+    std::atomic<std::uint64_t> _commands{0};
+    std::atomic<std::uint64_t> _roundTrips{0};
+
+    std::mutex _mutex;
+    std::condition_variable _changed;    // connection up / connect attempt over / flush over / stop
+    int _fd = -1;
+    std::uint64_t _generation = 0;       // bumped by every connect and every drop
+    bool _connecting = false;
+    int _flushingFd = -1;                // the descriptor a caller is sending on, -1: none
+    std::string _out;                    // commands not yet sent
+    std::deque<std::shared_ptr<Pending>> _pending; // sent or queued, awaiting replies, in order
+    bool _down = false;
+    std::string _lastError;
+    std::chrono::milliseconds _backoff{0};
+    Clock::time_point _nextAttempt{};
+    bool _stopping = false;
+    int _wakeFd = -1;                    // eventfd: stops the reader's poll
+    std::thread _reader;
+};
+
+} // namespace mt::redis

@@ -1,0 +1,174 @@
+#include "Resp.h"
+
+#include <Poco/Redis/Array.h>
+#include <Poco/Redis/Error.h>
+
+#include <charconv>
+
+namespace mt::redis {
+
+using Poco::Redis::Array;
+using Poco::Redis::BulkString;
+using Poco::Redis::Error;
+using Poco::Redis::Type;
+
+void appendCommand(std::string& out, const std::vector<std::string>& args)
+{
+    out += '*';
+    out += std::to_string(args.size());
+    out += "\r\n";
+    for (const auto& arg : args)
+    {
+        out += '$';
+        out += std::to_string(arg.size());
+        out += "\r\n";
+        out += arg;
+        out += "\r\n";
+    }
+}
+
+std::string encodeCommand(const std::vector<std::string>& args)
+{
+    std::string out;
+    appendCommand(out, args);
+    return out;
+}
+
+void RespParser::feed(const char* data, std::size_t size)
+{
+    if (_start > 0 && _start >= _buffer.size() / 2)
+    {
+        // Drop what was returned so the buffer does not grow with the stream.
+        _buffer.erase(0, _start);
+        _consumed += _start;
+        if (_needed >= _start) _needed -= _start; else _needed = 0;
+        _start = 0;
+    }
+    _buffer.append(data, size);
+}
+
+void RespParser::fail(std::size_t at, const std::string& what)
+{
+    _broken = true;
+    throw RespError("malformed RESP reply at byte " + std::to_string(_consumed + at) + ": " + what);
+}
+
+Reply RespParser::next()
+{
+    if (_broken) throw RespError("RESP parser used after an error");
+    if (_start >= _buffer.size() || _buffer.size() < _needed) return nullptr;
+    std::size_t pos = _start;
+    Reply reply;
+    _needed = 0;
+    if (!parse(pos, reply, 0)) return nullptr;
+    _start = pos;
+    _needed = 0;
+    return reply;
+}
+
+bool RespParser::line(std::size_t& pos, std::string& out)
+{
+    const std::size_t end = _buffer.find("\r\n", pos);
+    if (end == std::string::npos)
+    {
+        if (_buffer.size() - pos > 64 * 1024) fail(pos, "a header or simple line longer than 64 KiB");
+        _needed = _buffer.size() + 1;
+        return false;
+    }
+    out.assign(_buffer, pos, end - pos);
+    pos = end + 2;
+    return true;
+}
+
+std::int64_t RespParser::length(const std::string& text, std::size_t at, std::int64_t max)
+{
+    std::int64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty())
+        fail(at, "length '" + text.substr(0, 32) + "' is not a number");
+    if (value < -1 || value > max) fail(at, "length " + text.substr(0, 32) + " is out of range (limit " + std::to_string(max) + ")");
+    return value;
+}
+
+bool RespParser::parse(std::size_t& pos, Reply& out, int depth)
+{
+    if (depth > _limits.maxDepth) fail(pos, "arrays nested deeper than " + std::to_string(_limits.maxDepth));
+    if (pos >= _buffer.size())
+    {
+        _needed = pos + 1;
+        return false;
+    }
+    const std::size_t at = pos;
+    const char marker = _buffer[pos];
+    std::size_t cursor = pos + 1;
+    std::string head;
+    switch (marker)
+    {
+    case '+':
+    case '-':
+    case ':':
+    {
+        if (!line(cursor, head)) return false;
+        if (marker == '+')
+            out = new Type<std::string>(head);
+        else if (marker == '-')
+        {
+            Error error;
+            error.setMessage(head);
+            out = new Type<Error>(error);
+        }
+        else
+        {
+            std::int64_t value = 0;
+            auto [end, ec] = std::from_chars(head.data(), head.data() + head.size(), value);
+            if (ec != std::errc() || end != head.data() + head.size() || head.empty())
+                fail(at, "integer '" + head.substr(0, 32) + "' is not a number");
+            out = new Type<Poco::Int64>(value);
+        }
+        pos = cursor;
+        return true;
+    }
+    case '$':
+    {
+        if (!line(cursor, head)) return false;
+        const std::int64_t n = length(head, at, std::int64_t(_limits.maxBulk));
+        if (n < 0)
+        {
+            out = new Type<BulkString>(BulkString());
+            pos = cursor;
+            return true;
+        }
+        if (_buffer.size() < cursor + std::size_t(n) + 2)
+        {
+            _needed = cursor + std::size_t(n) + 2;
+            return false;
+        }
+        if (_buffer.compare(cursor + std::size_t(n), 2, "\r\n") != 0) fail(cursor + std::size_t(n), "bulk string not followed by CRLF");
+        out = new Type<BulkString>(BulkString(_buffer.substr(cursor, std::size_t(n))));
+        pos = cursor + std::size_t(n) + 2;
+        return true;
+    }
+    case '*':
+    {
+        if (!line(cursor, head)) return false;
+        const std::int64_t n = length(head, at, std::int64_t(_limits.maxElements));
+        // As Poco's own reader: *0 and *-1 both give a null Array (Poco has no
+        // empty non-null one); callers treat both as "nothing".
+        Array built;
+        for (std::int64_t i = 0; i < n; ++i)
+        {
+            Reply element;
+            if (!parse(cursor, element, depth + 1)) return false;
+            built.addRedisType(element);
+        }
+        out = new Type<Array>(built);
+        pos = cursor;
+        return true;
+    }
+    default:
+        fail(at, std::string("unknown type byte 0x") + "0123456789abcdef"[(unsigned char)marker >> 4] +
+                     "0123456789abcdef"[marker & 15]);
+    }
+}
+
+} // namespace mt::redis

@@ -1,0 +1,72 @@
+#pragma once
+// RESP2, the Redis wire format, without I/O: commands encoded into bytes,
+// replies parsed from bytes as they arrive. The pipelined connection feeds
+// whatever recv() returned; a reply split across reads waits for the rest.
+//
+// Replies are Poco::Redis types, as Poco::Redis::Client would return them:
+// Type<Int64> (:), Type<std::string> (+), Type<Error> (-), Type<BulkString>
+// ($, null for $-1) and Type<Array> (*, null for *-1), arrays nested.
+//
+// Bad input (an unknown type byte, a length that is not a number or exceeds
+// the limits, a missing CRLF) throws RespError saying what and at which byte
+// of the stream; the parser is then unusable and its connection must go.
+//
+// Thread-safety: none; one parser per connection, used by its reader.
+
+#include <Poco/Redis/Type.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mt::redis {
+
+using Reply = Poco::Redis::RedisType::Ptr;
+
+class RespError : public std::runtime_error
+{
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// "*N\r\n$len\r\narg\r\n..." for one command.
+std::string encodeCommand(const std::vector<std::string>& args);
+void appendCommand(std::string& out, const std::vector<std::string>& args);
+
+class RespParser
+{
+public:
+    struct Limits
+    {
+        std::size_t maxBulk = std::size_t(512) << 20; ///< Redis' own proto-max-bulk-len default
+        std::size_t maxElements = std::size_t(1) << 24;
+        int maxDepth = 16;
+    };
+
+    RespParser() = default;
+    explicit RespParser(Limits limits) : _limits(limits) {}
+
+    void feed(const char* data, std::size_t size);
+    /// The next complete reply, or null until more bytes arrive. Throws RespError.
+    Reply next();
+    std::size_t buffered() const { return _buffer.size() - _start; }
+
+private:
+    /// Parses one value at `pos`; false (pos unchanged) if the buffer ends first.
+    bool parse(std::size_t& pos, Reply& out, int depth);
+    /// The line at `pos` without its CRLF; false if no CRLF yet.
+    bool line(std::size_t& pos, std::string& out);
+    std::int64_t length(const std::string& text, std::size_t at, std::int64_t max);
+    [[noreturn]] void fail(std::size_t at, const std::string& what);
+
+    Limits _limits;
+    std::string _buffer;
+    std::size_t _start = 0;      // first byte not yet returned as a reply
+    std::size_t _needed = 0;     // don't retry before this many bytes are buffered
+    std::uint64_t _consumed = 0; // bytes before _buffer[0], for error offsets
+    bool _broken = false;
+};
+
+} // namespace mt::redis
