@@ -179,6 +179,43 @@ TEST_F(RedisSessionsTest, ASlowRedisIsA503WithinTheTimeout)
     EXPECT_TRUE(waitUntil([&] { return httpRequest(a.port(), "GET", "/counter/").status == 200; }, 10s));
 }
 
+TEST_F(RedisSessionsTest, AWriteThatFailsAfterTheHandlerRanIsA503AndLeavesNoStaleCopy)
+{
+    startNodes();
+    auto first = httpRequest(a.port(), "GET", "/counter/");
+    const std::string id = cookieId(first);
+    ASSERT_FALSE(id.empty());
+    // A few requests: A keeps the session (its route is A's) and writes it
+    // without waiting in a worker (one MULTI/EXEC, answered when stored).
+    for (int i = 2; i <= 6; ++i)
+        ASSERT_EQ(json(httpRequest(a.port(), "GET", "/counter/", withCookie(id)))->getValue<int>("count"), i);
+
+    redis.pause();
+    const auto start = std::chrono::steady_clock::now();
+    auto refused = httpRequest(a.port(), "GET", "/counter/", withCookie(id));
+    const auto took = std::chrono::steady_clock::now() - start;
+    redis.resume();
+    // The handler ran on A's copy, but the write never got its answer: the
+    // client must not see the new count.
+    EXPECT_EQ(refused.status, 503) << refused.body;
+    EXPECT_FALSE(refused.header("Retry-After").empty());
+    EXPECT_EQ(refused.body.find("\"count\""), std::string::npos) << refused.body;
+    EXPECT_LT(took, 2s) << "store.redis.timeoutMs=300 bounds the wait";
+
+    // Whether Redis applied that write late is unknown to A; the next request
+    // must start from what Redis holds, not from A's copy.
+    ASSERT_TRUE(waitUntil([&] { return httpRequest(a.port(), "GET", "/ping").status == 200; }, 10s));
+    HttpReply next;
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            next = httpRequest(a.port(), "GET", "/counter/", withCookie(id));
+            return next.status == 200;
+        },
+        10s));
+    const int stored = std::stoi(redis.cli({"HGET", "mt:default:/counter:s:" + id, "a:count"}));
+    EXPECT_EQ(json(next)->getValue<int>("count"), stored);
+}
+
 TEST_F(RedisSessionsTest, ExpiryFiresTheDestroyedListenerOnceClusterWide)
 {
     startNodes();

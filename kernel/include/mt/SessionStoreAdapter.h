@@ -13,6 +13,8 @@
 #include "mt/SessionData.h"
 
 #include <cstddef>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -36,12 +38,34 @@ public:
     /// The session, or null if there is none. Does not check expiry (the
     /// manager does). The returned record is immutable and may be shared.
     virtual DataPtr load(const std::string& id) = 0;
+    /// load() of a session only this node writes while its route names this
+    /// node: the balancer sends it here, and session.rewriteRoute gives it a
+    /// new id (another key) before any other node writes it. A store may
+    /// answer from a copy it keeps, valid as long as nobody else changes the
+    /// key (see the redis store's near cache). Default: load().
+    virtual DataPtr loadOwned(const std::string& id) { return load(id); }
     /// Stores a new session; false (and no change) if the id exists.
     virtual bool create(const SessionData& data) = 0;
     /// Applies the delta atomically against the current record (different
     /// attributes changed by concurrent requests both survive). Returns the
     /// resulting record, or null if the session no longer exists.
     virtual DataPtr save(const SessionDelta& delta) = 0;
+    /// Called once when a saveAsync() has its outcome: null when the delta is
+    /// stored (or the session was gone: the changes had nowhere to go, as with
+    /// save() returning null), else why not (mt::StoreUnavailable).
+    using SaveDone = std::function<void(std::exception_ptr error)>;
+    /// save() without waiting for the backend, for the end of a request whose
+    /// response can wait for `done` instead of a worker thread. `done` runs
+    /// exactly once — on the store's own thread, or on this one before the call
+    /// returns — and must be short and not call back into the store. False
+    /// (and `done` never runs) when this store, or this delta, can only be
+    /// saved synchronously: the caller then calls save(). Default: false.
+    virtual bool saveAsync(const SessionDelta& delta, SaveDone done)
+    {
+        (void)delta;
+        (void)done;
+        return false;
+    }
     /// Sets the last-access time only (no version change). False if gone.
     virtual bool touch(const std::string& id, TimeMs lastAccessedTime) = 0;
     /// A read-only access at `now` to `loaded` (the record this request

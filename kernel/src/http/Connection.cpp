@@ -84,7 +84,9 @@ Connection::Next Connection::run() noexcept
 {
     try
     {
-        if (closeRequested.load(std::memory_order_relaxed)) return Next::Close;
+        // Left by finishDeferred(): a worker may wait for a slow client.
+        if (!_out.pending().empty()) _out.flush();
+        if (_closeAfterFlush || closeRequested.load(std::memory_order_relaxed)) return Next::Close;
         if (_in.available() == 0)
         {
             switch (_in.tryFill())
@@ -99,6 +101,7 @@ Connection::Next Connection::run() noexcept
             if (_ctx.stopping.load(std::memory_order_relaxed)) return Next::Close;
             Step step = serveOne();
             if (step == Step::Close) return Next::Close;
+            if (step == Step::Defer) return Next::Defer;
             if (step == Step::Park || _in.available() == 0) return Next::Park;
         }
     }
@@ -231,6 +234,7 @@ Connection::Step Connection::serveOne()
 
     _body.reset(framing, length, _ctx.limits.maxBodyBytes, expectContinue);
     resp.reset(keepAlive, req.head.method == "HEAD", http10);
+    const std::uint64_t writesBefore = _out.writes();
 
     int failure = 0;
     try
@@ -282,6 +286,30 @@ Connection::Step Connection::serveOne()
     try
     {
         close = resp.finish();
+        if (resp.awaiting)
+        {
+            // Defer only a response that is still whole in memory, for a
+            // request read to its end (draining must not fall to the thread
+            // that completes the write).
+            if (_out.writes() == writesBefore && _body.finished())
+            {
+                _awaiting = std::move(resp.awaiting);
+                _deferredStartUs = startUs;
+                _deferredClose = close;
+                _ctx.activeRequests.fetch_add(1, std::memory_order_relaxed); // in flight until finishDeferred
+                return Step::Defer;
+            }
+            std::string error = resp.awaiting->wait();
+            resp.awaiting.reset();
+            if (!error.empty())
+            {
+                // Part of it left already: too late for a status.
+                _ctx.logger.error("session write failed after the response started, closing: " + error);
+                _out.pending().clear();
+                report(startUs);
+                return Step::Close;
+            }
+        }
         _out.flush();
         if (!close && !_body.finished() && !_body.drain(drainLimit)) close = true;
     }
@@ -291,6 +319,44 @@ Connection::Step Connection::serveOne()
     }
     report(startUs);
     return close ? Step::Close : Step::Continue;
+}
+
+Connection::Next Connection::finishDeferred(const std::string& error) noexcept
+{
+    bool close = _deferredClose;
+    try
+    {
+        // _awaiting stays set until the next deferral: the server's stop may
+        // read it concurrently (deleteParked) while this runs.
+        if (!error.empty())
+        {
+            // The session write this response rests on failed: as when the
+            // store fails before the response, a 503 goes instead.
+            const ServerRequest::Impl& req = *_request._impl;
+            ServerResponse::Impl& resp = *_response._impl;
+            _out.pending().clear();
+            resp.reset(false, req.head.method == "HEAD", req.head.version.size() > 7 && req.head.version[7] == '0');
+            _response.setHeader("Retry-After", "5");
+            _response.sendError(503, "session store unavailable: " + error);
+            resp.finish();
+            close = true;
+        }
+        _out.tryFlush(); // what the client does not take now goes from a worker (run() flushes first)
+    }
+    catch (...)
+    {
+        close = true;
+    }
+    report(_deferredStartUs);
+    _ctx.activeRequests.fetch_sub(1, std::memory_order_release);
+    if (!_out.pending().empty())
+    {
+        _closeAfterFlush = close;
+        return Next::Queue;
+    }
+    if (close || closeRequested.load(std::memory_order_relaxed) || _ctx.stopping.load(std::memory_order_relaxed))
+        return Next::Close;
+    return _in.available() > 0 ? Next::Queue : Next::Park;
 }
 
 void Connection::reject(int status, std::int64_t startUs)

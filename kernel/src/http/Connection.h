@@ -2,7 +2,10 @@
 // One client connection. Owned by exactly one party at a time: the poller
 // while parked (armed in epoll), the work queue, or the worker running it.
 // run() serves every request that is already buffered (pipelining) and then
-// tells the worker to park the connection again or close it.
+// tells the worker to park the connection again or close it — or, when the
+// response must wait for an asynchronous session write, to defer it: the
+// write's completion then calls finishDeferred() on the store's thread and
+// routes the connection on (ServerResponse::awaitBeforeSending).
 
 #include "http/RequestBody.h"
 #include "http/ServerRequest.h"
@@ -12,8 +15,11 @@
 
 #include <Poco/Net/SocketAddress.h>
 
+#include "util/Completion.h"
+
 #include <atomic>
 #include <cstdint>
+#include <memory>
 
 namespace mt::http {
 
@@ -22,7 +28,8 @@ struct ServerContext;
 class Connection
 {
 public:
-    enum class Next { Park, Close };
+    /// Queue: hand to a worker (more requests buffered, or output left to send).
+    enum class Next { Park, Close, Defer, Queue };
 
     Connection(ServerContext& ctx, int fd, const Poco::Net::SocketAddress& client,
                const Poco::Net::SocketAddress& server);
@@ -34,15 +41,24 @@ public:
     int fd() const { return _fd; }
     /// Serves buffered/readable requests; never throws.
     Next run() noexcept;
+    /// After Next::Defer: what the response waits for.
+    std::shared_ptr<Completion> awaiting() const { return _awaiting; }
+    /// After Next::Defer, once `awaiting()` completed (`error` "" = the write
+    /// is stored): sends the response, or a 503 instead. Never blocks on the
+    /// client (output it will not take now is left for a worker: Queue);
+    /// never throws.
+    Next finishDeferred(const std::string& error) noexcept;
 
     // Parking state, read by the poller's idle scan and by stop().
     std::atomic<bool> parked{false};
     std::atomic<std::int64_t> parkedSinceMs{0};
     /// Set (before shutdown()) when the server wants this connection gone.
     std::atomic<bool> closeRequested{false};
+    /// Between Next::Defer and its completion (the server's stop cancels those).
+    std::atomic<bool> deferred{false};
 
 private:
-    enum class Step { Continue, Park, Close };
+    enum class Step { Continue, Park, Close, Defer };
     enum HeadResult { HeadOk = 0, HeadIdle = -2, HeadClosed = -1 };
 
     Step serveOne();
@@ -62,6 +78,10 @@ private:
     ServerRequest _request;
     ServerResponse _response;
     int _served = 0;
+    std::shared_ptr<Completion> _awaiting; // Next::Defer: the write the response waits for
+    std::int64_t _deferredStartUs = 0;
+    bool _deferredClose = false;
+    bool _closeAfterFlush = false; // finishDeferred left output of a closing response for a worker
 };
 
 } // namespace mt::http

@@ -5,7 +5,10 @@
 //    disarmed by the kernel and moved to the work queue; every scan interval
 //    it shuts down connections parked longer than keepAliveTimeoutMs;
 //  - workers: take a connection, serve every buffered request, then re-arm it
-//    (park) or close it. Only the worker that owns a connection frees it.
+//    (park) or close it. Only the worker that owns a connection frees it;
+//  - a response waiting for an asynchronous session write (Next::Defer) is
+//    owned by that write's completion: it runs on the store's thread, sends
+//    the response and parks, queues or closes the connection.
 // The poller never frees a connection: it may be racing with a worker that is
 // re-arming it, so it only shutdown()s the socket, which makes it readable and
 // lets the next owner close it.
@@ -67,6 +70,9 @@ struct HttpServer::Impl
     void pollLoop();
     void expireIdle(std::int64_t now);
     void workerLoop();
+    /// Where a connection goes after run() / finishDeferred().
+    void route(Connection* c, Connection::Next next);
+    void defer(Connection* c);
     void enqueue(std::vector<Connection*>& batch);
     void park(Connection* c);
     void closeConnection(Connection* c);
@@ -269,12 +275,46 @@ void HttpServer::Impl::workerLoop()
             c = queue.front();
             queue.pop_front();
         }
-        if (c->run() == Connection::Next::Park && !ctx.stopping.load(std::memory_order_relaxed))
-            park(c);
-        else
-            closeConnection(c);
+        route(c, c->run());
     }
     liveWorkers.fetch_sub(1);
+}
+
+void HttpServer::Impl::route(Connection* c, Connection::Next next)
+{
+    const bool stopping = ctx.stopping.load(std::memory_order_relaxed);
+    switch (next)
+    {
+    case Connection::Next::Defer:
+        defer(c);
+        return;
+    case Connection::Next::Park:
+        if (!stopping) return park(c);
+        break;
+    case Connection::Next::Queue:
+        if (!stopping)
+        {
+            std::vector<Connection*> one{c};
+            return enqueue(one);
+        }
+        break;
+    case Connection::Next::Close:
+        break;
+    }
+    closeConnection(c);
+}
+
+void HttpServer::Impl::defer(Connection* c)
+{
+    // From here the completion owns c: it runs at once if the write is
+    // already done, else on the store's thread when it is.
+    std::shared_ptr<Completion> completion = c->awaiting();
+    c->deferred.store(true);
+    completion->then([this, c](const std::string& error) {
+        Connection::Next next = c->finishDeferred(error);
+        c->deferred.store(false);
+        route(c, next);
+    });
 }
 
 void HttpServer::Impl::park(Connection* c)
@@ -322,7 +362,17 @@ void HttpServer::Impl::joinWorkers()
 
 void HttpServer::Impl::deleteParked()
 {
-    // Only called with the poller and all workers gone: parked connections have no owner left.
+    // Only called with the poller and all workers gone: parked connections
+    // have no owner left. A deferred one still may (its write's completion):
+    // cancel that first, so it cannot run into a deleted connection.
+    std::vector<std::shared_ptr<Completion>> waiting;
+    {
+        std::lock_guard<std::mutex> lock(registryMutex);
+        for (Connection* c : registry)
+            if (c->deferred.load())
+                if (auto completion = c->awaiting()) waiting.push_back(std::move(completion));
+    }
+    for (auto& completion : waiting) completion->cancel(); // waits for one that is running
     std::vector<Connection*> orphans;
     {
         std::lock_guard<std::mutex> lock(registryMutex);

@@ -19,6 +19,23 @@ private:
     int _status;
 };
 
+/// Thrown by a before-commit hook that cannot let the response go (the
+/// session store is down): the response becomes `status` with Retry-After.
+class CommitRefused : public std::runtime_error
+{
+public:
+    CommitRefused(int status, const std::string& message, int retryAfterSeconds)
+        : std::runtime_error(message), _status(status), _retryAfter(retryAfterSeconds)
+    {
+    }
+    int status() const { return _status; }
+    int retryAfter() const { return _retryAfter; }
+
+private:
+    int _status;
+    int _retryAfter;
+};
+
 /// The peer went away or a write stalled: nothing more can be sent.
 class ConnectionLost : public std::runtime_error
 {

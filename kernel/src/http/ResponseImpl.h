@@ -5,7 +5,10 @@
 #include "http/ResponseBody.h"
 #include "http/ServerResponse.h"
 
+#include "util/Completion.h"
+
 #include <functional>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -25,7 +28,8 @@ struct ServerResponse::Impl
     void reset(bool keepAlive, bool head, bool http10);
     /// Runs the before-commit hook once; false if it threw.
     bool runHook();
-    /// Answers 500 instead of whatever the handler wanted (the hook threw).
+    /// Answers 500 instead of whatever the handler wanted (the hook threw),
+    /// or the hook's CommitRefused status with Retry-After.
     void commitHookFailure();
     /// Appends the status line and headers; `length` -1 means chunked or close-delimited.
     void writeHead(long long length, bool chunked);
@@ -47,6 +51,9 @@ struct ServerResponse::Impl
     long long contentLength = -1;
     std::function<void()> hook;
     bool hookRan = false;
+    int refusedStatus = 0;     ///< the hook threw CommitRefused: its status
+    int refusedRetryAfter = 0;
+    std::shared_ptr<Completion> awaiting; ///< the response may leave only once this completes
     bool committed = false;
     bool closeRequested = false;
     bool willClose = false;

@@ -93,6 +93,9 @@ void ServerResponse::Impl::reset(bool keepAliveAllowed, bool isHead, bool isHttp
     contentLength = -1;
     hook = nullptr;
     hookRan = false;
+    refusedStatus = 0;
+    refusedRetryAfter = 0;
+    awaiting.reset();
     committed = false;
     closeRequested = false;
     willClose = false;
@@ -120,6 +123,12 @@ bool ServerResponse::Impl::runHook()
         hook();
         return true;
     }
+    catch (const CommitRefused& e)
+    {
+        refusedStatus = e.status();
+        refusedRetryAfter = e.retryAfter();
+        ctx.logger.warning(std::string("response refused before commit: ") + e.what());
+    }
     catch (const std::exception& e)
     {
         ctx.logger.error(std::string("before-commit hook failed: ") + e.what());
@@ -133,10 +142,13 @@ bool ServerResponse::Impl::runHook()
 
 void ServerResponse::Impl::commitHookFailure()
 {
-    static const std::string text("Internal Server Error\n");
-    status = 500;
+    static const std::string internal("Internal Server Error\n");
+    static const std::string unavailable("Service Unavailable\n");
+    const std::string& text = refusedStatus == 503 ? unavailable : internal;
+    status = refusedStatus ? refusedStatus : 500;
     reason.clear();
     headers.clear();
+    if (refusedRetryAfter > 0) headers.emplace_back("Retry-After", std::to_string(refusedRetryAfter));
     contentType = "text/plain; charset=utf-8";
     closeRequested = true;
     writeHead(static_cast<long long>(text.size()), false);
@@ -346,6 +358,11 @@ std::string ServerResponse::header(const std::string& name) const
 }
 
 void ServerResponse::setBeforeCommit(std::function<void()> hook) { _impl->hook = std::move(hook); }
+
+void ServerResponse::awaitBeforeSending(std::shared_ptr<Completion> completion)
+{
+    _impl->awaiting = std::move(completion);
+}
 
 long long ServerResponse::bytesSent() const { return _impl->fixedBytes + _impl->body.bytes(); }
 

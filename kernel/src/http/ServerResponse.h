@@ -10,6 +10,10 @@
 #include <memory>
 #include <string>
 
+namespace mt {
+class Completion;
+}
+
 namespace mt::http {
 
 class ServerResponse : public mt::HttpResponse
@@ -34,6 +38,12 @@ public:
     /// without sending, the connection code sends the response (status as
     /// set, empty body) and the hook runs before that too.
     void setBeforeCommit(std::function<void()> hook);
+    /// The response may leave only once `completion` completes (called from
+    /// the hook: the session write is on its way). Until then the worker is
+    /// free; the connection waits. If it completes with an error, a 503 with
+    /// Retry-After goes instead (or, when part of the response had to leave
+    /// already, the connection closes).
+    void awaitBeforeSending(std::shared_ptr<Completion> completion);
     /// Bytes of body sent so far (for the access log).
     long long bytesSent() const;
     /// Close the connection after this response.

@@ -28,6 +28,7 @@ void SocketOutput::flushWith(const char* data, std::size_t size)
     iov[1].iov_len = size;
     int first = 0;
     while (first < 2 && iov[first].iov_len == 0) ++first;
+    if (first < 2) ++_writes;
     while (first < 2)
     {
         msghdr msg{};
@@ -54,6 +55,27 @@ void SocketOutput::flushWith(const char* data, std::size_t size)
         }
     }
     _pending.clear();
+}
+
+bool SocketOutput::tryFlush()
+{
+    std::size_t sent = 0;
+    while (sent < _pending.size())
+    {
+        ssize_t n = ::send(_fd, _pending.data() + sent, _pending.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0)
+        {
+            if (sent == 0) ++_writes;
+            sent += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        _pending.clear();
+        throw ConnectionLost(n < 0 ? std::strerror(errno) : "connection closed");
+    }
+    _pending.erase(0, sent);
+    return _pending.empty();
 }
 
 } // namespace mt::http

@@ -4,6 +4,7 @@
 // large bodies go out with writev() without being copied.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace mt::http {
@@ -19,10 +20,16 @@ public:
     void flush();
     /// Sends pending bytes followed by [data, data+size) in one call.
     void flushWith(const char* data, std::size_t size);
+    /// Sends what the socket takes without waiting; true when nothing is left.
+    /// Throws ConnectionLost.
+    bool tryFlush();
+    /// How many times bytes were sent: unchanged means nothing left yet.
+    std::uint64_t writes() const { return _writes; }
 
 private:
     int _fd;
     std::string _pending;
+    std::uint64_t _writes = 0;
 };
 
 } // namespace mt::http

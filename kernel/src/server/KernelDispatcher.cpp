@@ -1,6 +1,7 @@
 #include "server/KernelDispatcher.h"
 
 #include "balancer/Balancer.h"
+#include "http/ProtocolError.h"
 #include "http/ServerRequest.h"
 #include "http/ServerResponse.h"
 #include "monitor/JolokiaHandler.h"
@@ -205,7 +206,18 @@ void KernelDispatcher::handleContext(http::ServerRequest& request, http::ServerR
                        [&response](const std::string& cookie) { response.addHeader("Set-Cookie", cookie); });
     HookGuard guard(response);
     request.setSessionSource(&scope);
-    response.setBeforeCommit([&scope] { scope.commit(); });
+    response.setBeforeCommit([&scope, &response] {
+        try
+        {
+            // A write the store can finish on its own thread frees this
+            // worker: the response leaves when the write is stored.
+            if (auto pending = scope.commitAsync()) response.awaitBeforeSending(std::move(pending));
+        }
+        catch (const StoreUnavailable& e)
+        {
+            throw http::CommitRefused(503, std::string("session store unavailable: ") + e.what(), 5);
+        }
+    });
     try
     {
         if (RequestHandler* handler = context->handlerFor(pathInfo))

@@ -37,8 +37,15 @@ Logging::Logging() = default;
 
 Logging::~Logging()
 {
-    // Flush the async queues before the process goes.
-    Poco::Logger::shutdown();
+    if (!_configured) return;
+    // Flush the async queues before the process goes, and log synchronously
+    // from here on. Not Poco::Logger::shutdown(): that frees every Logger,
+    // and Poco's Application still uses its own afterwards (it crashed in
+    // Application::uninitialize() now and then).
+    Poco::Logger::setChannel("", _sink);
+    accessLogger().setChannel(_accessSink);
+    _async->close();
+    _accessAsync->close();
 }
 
 void Logging::apply(const ServerConfig& config)
@@ -46,18 +53,16 @@ void Logging::apply(const ServerConfig& config)
     if (!_configured)
     {
         _formatter = new Poco::PatternFormatter(config.logFormat);
-        Poco::AutoPtr<Poco::FormattingChannel> formatting(
-            new Poco::FormattingChannel(_formatter, sinkFor(config.logFile, std::cerr)));
-        Poco::AutoPtr<Poco::AsyncChannel> async(new Poco::AsyncChannel(formatting));
+        _sink = new Poco::FormattingChannel(_formatter, sinkFor(config.logFile, std::cerr));
+        _async = new Poco::AsyncChannel(_sink);
         // Loggers copy their parent's channel when created, so loggers made
         // before this point (the kernel's own) need the channel set too.
-        Poco::Logger::setChannel("", async);
+        Poco::Logger::setChannel("", _async);
 
         Poco::AutoPtr<Poco::PatternFormatter> plain(new Poco::PatternFormatter("%t"));
-        Poco::AutoPtr<Poco::FormattingChannel> accessFormatting(
-            new Poco::FormattingChannel(plain, sinkFor(config.accessLogFile, std::cout)));
-        Poco::AutoPtr<Poco::AsyncChannel> accessAsync(new Poco::AsyncChannel(accessFormatting));
-        accessLogger().setChannel(accessAsync);
+        _accessSink = new Poco::FormattingChannel(plain, sinkFor(config.accessLogFile, std::cout));
+        _accessAsync = new Poco::AsyncChannel(_accessSink);
+        accessLogger().setChannel(_accessAsync);
         accessLogger().setLevel(Poco::Message::PRIO_INFORMATION);
         _configured = true;
     }

@@ -7,7 +7,9 @@
 #include "config/ServerConfig.h"
 #include "http/HttpServer.h"
 
+#include <Poco/AsyncChannel.h>
 #include <Poco/AutoPtr.h>
+#include <Poco/Channel.h>
 #include <Poco/PatternFormatter.h>
 
 #include <atomic>
@@ -27,6 +29,8 @@ public:
 private:
     bool _configured = false;
     Poco::AutoPtr<Poco::PatternFormatter> _formatter;
+    Poco::AutoPtr<Poco::Channel> _sink, _accessSink;   // formatting + file/console
+    Poco::AutoPtr<Poco::AsyncChannel> _async, _accessAsync;
     std::atomic<bool> _accessEnabled{true};
     std::atomic<bool> _accessCombined{true};
 };

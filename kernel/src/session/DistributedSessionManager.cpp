@@ -205,7 +205,9 @@ std::string DistributedSessionManager::newId() const
 std::shared_ptr<const SessionData> DistributedSessionManager::find(const std::string& id)
 {
     if (!SessionIdGenerator::isWellFormed(id)) return nullptr;
-    auto data = _impl->guarded([&] { return _impl->store->load(id); });
+    // Owned: routed here, and any other node that serves it renames it first.
+    const bool owned = _impl->settings.rewriteRoute && rerouted(id).empty();
+    auto data = _impl->guarded([&] { return owned ? _impl->store->loadOwned(id) : _impl->store->load(id); });
     if (!data) return nullptr;
     const TimeMs now = _impl->clock.nowMs();
     if (!data->isExpired(now)) return data;
@@ -241,6 +243,38 @@ std::shared_ptr<const SessionData> DistributedSessionManager::create()
 std::shared_ptr<const SessionData> DistributedSessionManager::commit(const SessionDelta& delta)
 {
     return _impl->guarded([&] { return _impl->store->save(delta); });
+}
+
+std::shared_ptr<Completion> DistributedSessionManager::commitAsync(const SessionDelta& delta)
+{
+    auto completion = std::make_shared<Completion>();
+    // The callback may run after this manager is gone (a context undeployed
+    // while the write was on its way): it touches only the completion.
+    const bool started = _impl->guarded([&] {
+        return _impl->store->saveAsync(delta, [completion](std::exception_ptr error) {
+            std::string why;
+            if (error)
+            {
+                try
+                {
+                    std::rethrow_exception(error);
+                }
+                catch (const std::exception& e)
+                {
+                    why = e.what();
+                }
+                catch (...)
+                {
+                    why = "unknown error";
+                }
+                if (why.empty()) why = "store write failed";
+            }
+            completion->complete(std::move(why));
+        });
+    });
+    if (started) return completion;
+    commit(delta);
+    return nullptr;
 }
 
 void DistributedSessionManager::touch(const std::string& id, TimeMs when)

@@ -12,6 +12,7 @@
 #include "mt/SessionListener.h"
 #include "mt/SessionStoreAdapter.h"
 #include "util/Clock.h"
+#include "util/Completion.h"
 
 #include <Poco/Logger.h>
 
@@ -81,6 +82,10 @@ public:
     std::shared_ptr<const SessionData> find(const std::string& id); ///< null if absent or expired (expired: destroyed fires)
     std::shared_ptr<const SessionData> create();
     std::shared_ptr<const SessionData> commit(const SessionDelta& delta);
+    /// commit() without waiting, when the store can (SessionStoreAdapter::saveAsync):
+    /// the completion reports when the write is stored, or why not. Null when
+    /// it was committed synchronously here, as by commit() (which may throw).
+    std::shared_ptr<Completion> commitAsync(const SessionDelta& delta);
     void touch(const std::string& id, TimeMs when);
     /// A read-only access to `loaded`: the store decides whether it must write.
     void refresh(const SessionData& loaded, TimeMs when);

@@ -110,12 +110,28 @@ std::string SessionScope::changeSessionId()
 
 void SessionScope::commit()
 {
+    commitAsync(false);
+}
+
+std::shared_ptr<Completion> SessionScope::commitAsync()
+{
+    return commitAsync(true);
+}
+
+std::shared_ptr<Completion> SessionScope::commitAsync(bool allowAsync)
+{
     Impl& s = *_impl;
-    if (s.committed) return;
+    if (s.committed) return nullptr;
     s.committed = true;
-    if (!s.current) return; // no session accessed, or it was invalidated
+    if (!s.current) return nullptr; // no session accessed, or it was invalidated
     RequestSession& session = *s.current;
     const TimeMs now = s.manager.clock().nowMs();
+    if (session.changesData() && allowAsync)
+    {
+        // Nothing reads the session after the response is built: the record
+        // this write produces is not needed here, only its outcome.
+        return s.manager.commitAsync(session.delta(s.manager.settings().nodeName, now));
+    }
     if (session.changesData())
     {
         // Null result: another request removed the session meanwhile; its
@@ -133,6 +149,7 @@ void SessionScope::commit()
         else
             s.manager.touch(session.id(), now); // renamed in this request: the snapshot has the old id
     }
+    return nullptr;
 }
 
 } // namespace mt

@@ -30,8 +30,14 @@ public:
     /// if the session was only read). Idempotent: later calls do nothing.
     /// Throws mt::StoreUnavailable if the store is down.
     void commit();
+    /// As commit(), but a data write may be left on its way (the store
+    /// permitting): then the completion says when it is stored, and the
+    /// response must not leave before. Null: committed synchronously.
+    std::shared_ptr<Completion> commitAsync();
 
 private:
+    std::shared_ptr<Completion> commitAsync(bool allowAsync);
+
     struct Impl;
     std::unique_ptr<Impl> _impl;
 };

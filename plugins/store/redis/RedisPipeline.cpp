@@ -22,6 +22,17 @@ constexpr std::chrono::milliseconds kFirstBackoff{50};
 
 } // namespace
 
+/// The replies of one callAllAsync(), delivered together.
+struct RedisPipeline::Group
+{
+    std::mutex mutex;
+    std::vector<Reply> replies;
+    std::size_t expected = 0;
+    bool fired = false;
+    Callback done;
+};
+
+/// One command's reply, awaited by a blocked caller or by a Group.
 struct RedisPipeline::Pending
 {
     std::mutex mutex;
@@ -29,9 +40,29 @@ struct RedisPipeline::Pending
     bool finished = false;
     Reply reply;
     std::string error;
+    Clock::time_point deadline;
+    std::shared_ptr<Group> group; // null: a caller waits on `done`
 
     void finish(Reply value, std::string why)
     {
+        if (group)
+        {
+            Callback callback;
+            std::vector<Reply> replies;
+            {
+                std::lock_guard<std::mutex> lock(group->mutex);
+                if (group->fired) return;
+                if (why.empty()) group->replies.push_back(std::move(value));
+                if (!why.empty() || group->replies.size() == group->expected)
+                {
+                    group->fired = true;
+                    callback = std::move(group->done);
+                    if (why.empty()) replies = std::move(group->replies);
+                }
+            }
+            if (callback) callback(std::move(replies), why);
+            return;
+        }
         {
             std::lock_guard<std::mutex> lock(mutex);
             reply = std::move(value);
@@ -57,7 +88,14 @@ RedisPipeline::~RedisPipeline()
         _stopping = true;
         failLocked(_generation, "store shutting down", false);
     }
+    finishFailed();
     _changed.notify_all();
+    {
+        // A caller woken by the failure above still reads members on its way
+        // out; one connecting finishes within timeoutMs and finds _stopping.
+        std::unique_lock<std::mutex> lock(_mutex);
+        _changed.wait(lock, [&] { return _callers == 0; });
+    }
     std::uint64_t one = 1;
     ssize_t r = ::write(_wakeFd, &one, sizeof one);
     (void)r;
@@ -75,25 +113,115 @@ Reply RedisPipeline::call(const std::vector<std::string>& args)
     return callAll({args}).front();
 }
 
+/// Counts a call in progress, so the destructor can wait for it to leave.
+class RedisPipeline::CallerGuard
+{
+public:
+    explicit CallerGuard(RedisPipeline& pipeline) : _pipeline(pipeline)
+    {
+        std::lock_guard<std::mutex> lock(_pipeline._mutex);
+        ++_pipeline._callers;
+    }
+    ~CallerGuard()
+    {
+        {
+            std::lock_guard<std::mutex> lock(_pipeline._mutex);
+            --_pipeline._callers;
+        }
+        _pipeline._changed.notify_all();
+    }
+
+private:
+    RedisPipeline& _pipeline;
+};
+
 std::vector<Reply> RedisPipeline::callAll(const std::vector<std::vector<std::string>>& commands)
 {
+    CallerGuard guard(*this);
     const auto deadline = Clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
-    std::vector<std::shared_ptr<Pending>> pendings;
+    PendingList pendings;
     pendings.reserve(commands.size());
-    std::string wire;
-    for (const auto& command : commands)
+    for (std::size_t i = 0; i < commands.size(); ++i)
     {
-        appendCommand(wire, command);
         pendings.push_back(std::make_shared<Pending>());
+        pendings.back()->deadline = deadline;
     }
+    const std::uint64_t generation = submit(commands, pendings, deadline);
+
+    std::vector<Reply> replies;
+    replies.reserve(pendings.size());
+    for (auto& pending : pendings)
+    {
+        std::unique_lock<std::mutex> wait(pending->mutex);
+        if (!pending->done.wait_until(wait, deadline, [&] { return pending->finished; }))
+        {
+            wait.unlock();
+            const std::string why = "no reply within " + std::to_string(_settings.timeoutMs) + " ms";
+            {
+                std::lock_guard<std::mutex> relock(_mutex);
+                failLocked(generation, why, true);
+            }
+            finishFailed();
+            throw StoreUnavailable("redis " + address() + ": " + why);
+        }
+        if (!pending->error.empty()) throw StoreUnavailable("redis " + address() + ": " + pending->error);
+        replies.push_back(std::move(pending->reply));
+    }
+    return replies;
+}
+
+void RedisPipeline::callAllAsync(const std::vector<std::vector<std::string>>& commands, Callback done)
+{
+    CallerGuard guard(*this);
+    const auto deadline = Clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
+    auto group = std::make_shared<Group>();
+    group->expected = commands.size();
+    group->done = std::move(done);
+    PendingList pendings;
+    pendings.reserve(commands.size());
+    for (std::size_t i = 0; i < commands.size(); ++i)
+    {
+        pendings.push_back(std::make_shared<Pending>());
+        pendings.back()->deadline = deadline;
+        pendings.back()->group = group;
+    }
+    try
+    {
+        submit(commands, pendings, deadline);
+    }
+    catch (const StoreUnavailable& e)
+    {
+        pendings.front()->finish(nullptr, e.what());
+    }
+}
+
+std::uint64_t RedisPipeline::submit(const std::vector<std::vector<std::string>>& commands, const PendingList& pendings,
+                                    Clock::time_point deadline)
+{
+    std::string wire;
+    for (const auto& command : commands) appendCommand(wire, command);
 
     std::unique_lock<std::mutex> lock(_mutex);
     while (_fd < 0) connectLocked(lock, deadline);
     const std::uint64_t generation = _generation;
     _out += wire;
+    _outCommands += commands.size();
     _pending.insert(_pending.end(), pendings.begin(), pendings.end());
     _commands.fetch_add(commands.size(), std::memory_order_relaxed);
     _roundTrips.fetch_add(1, std::memory_order_relaxed);
+    // Corked while earlier commands await replies: the reader sends whatever
+    // queued up as soon as it has handed those replies out, so under load
+    // commands leave in batches, one write per round trip, and Redis reads
+    // them in one go — no write (and no wake-up of Redis) per request.
+    const bool awaitingReplies = _pending.size() > _outCommands;
+    if (!awaitingReplies) flushLocked(lock, deadline);
+    lock.unlock();
+    finishFailed();
+    return generation;
+}
+
+void RedisPipeline::flushLocked(std::unique_lock<std::mutex>& lock, Clock::time_point deadline)
+{
     if (_flushingFd < 0)
     {
         // Send for everyone: whatever others queue meanwhile leaves with the
@@ -107,6 +235,7 @@ std::vector<Reply> RedisPipeline::callAll(const std::vector<std::vector<std::str
             _flushingFd = sendFd;
             std::string chunk;
             chunk.swap(_out);
+            _outCommands = 0;
             lock.unlock();
             std::string error;
             try
@@ -123,27 +252,6 @@ std::vector<Reply> RedisPipeline::callAll(const std::vector<std::vector<std::str
         _flushingFd = -1;
         _changed.notify_all();
     }
-    lock.unlock();
-
-    std::vector<Reply> replies;
-    replies.reserve(pendings.size());
-    for (auto& pending : pendings)
-    {
-        std::unique_lock<std::mutex> wait(pending->mutex);
-        if (!pending->done.wait_until(wait, deadline, [&] { return pending->finished; }))
-        {
-            wait.unlock();
-            const std::string why = "no reply within " + std::to_string(_settings.timeoutMs) + " ms";
-            {
-                std::lock_guard<std::mutex> relock(_mutex);
-                failLocked(generation, why, true);
-            }
-            throw StoreUnavailable("redis " + address() + ": " + why);
-        }
-        if (!pending->error.empty()) throw StoreUnavailable("redis " + address() + ": " + pending->error);
-        replies.push_back(std::move(pending->reply));
-    }
-    return replies;
 }
 
 void RedisPipeline::connectLocked(std::unique_lock<std::mutex>& lock, Clock::time_point deadline)
@@ -202,10 +310,8 @@ void RedisPipeline::connectLocked(std::unique_lock<std::mutex>& lock, Clock::tim
     }
     _fd = fd;
     ++_generation;
-    if (_down) _logger.notice("redis %s reachable again", address());
-    _down = false;
-    _backoff = std::chrono::milliseconds(0);
-    _lastError.clear();
+    // Still DOWN until a reply comes: a frozen Redis accepts connections
+    // (its kernel does), and the backoff must keep growing against it.
     if (_listener) _listener();
     _changed.notify_all();
 }
@@ -220,7 +326,8 @@ void RedisPipeline::failLocked(std::uint64_t generation, const std::string& reas
         _fd = -1;
         ++_generation;
         _out.clear();
-        for (auto& pending : _pending) pending->finish(nullptr, reason);
+        _outCommands = 0;
+        for (auto& pending : _pending) _failed.emplace_back(std::move(pending), reason);
         _pending.clear();
         if (_listener) _listener();
         if (down)
@@ -240,10 +347,20 @@ void RedisPipeline::failLocked(std::uint64_t generation, const std::string& reas
     {
         // Calls queued with no connection cannot exist (call() connects
         // first), but a stop must not leave anyone waiting.
-        for (auto& pending : _pending) pending->finish(nullptr, reason);
+        for (auto& pending : _pending) _failed.emplace_back(std::move(pending), reason);
         _pending.clear();
     }
     _changed.notify_all();
+}
+
+void RedisPipeline::finishFailed()
+{
+    std::vector<std::pair<std::shared_ptr<Pending>, std::string>> failed;
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        failed.swap(_failed);
+    }
+    for (auto& [pending, reason] : failed) pending->finish(nullptr, reason);
 }
 
 void RedisPipeline::readLoop()
@@ -275,10 +392,31 @@ void RedisPipeline::readConnection(int fd, std::uint64_t generation)
     char buffer[65536];
     std::string error;
     bool closed = false;
+    bool down = true;
     for (;;)
     {
+        // Deadlines are watched here too: an asynchronous caller has nobody
+        // waiting. Calls are queued in deadline order, so the oldest one's is
+        // next; with none, waking every timeoutMs is soon enough for a call
+        // queued meanwhile (its deadline is at least that far away).
+        int waitMs = _settings.timeoutMs;
+        {
+            std::lock_guard<std::mutex> lock(_mutex);
+            if (generation != _generation) break; // dropped by a caller: already failed
+            if (!_pending.empty())
+            {
+                auto left = std::chrono::duration_cast<std::chrono::milliseconds>(_pending.front()->deadline - Clock::now());
+                if (left.count() < 0)
+                {
+                    error = "no reply within " + std::to_string(_settings.timeoutMs) + " ms";
+                    break;
+                }
+                waitMs = int(left.count()) + 1;
+            }
+        }
         pollfd fds[2] = {{fd, POLLIN, 0}, {_wakeFd, POLLIN, 0}};
-        int r = ::poll(fds, 2, -1);
+        int r = ::poll(fds, 2, waitMs);
+        if (r == 0) continue;
         if (r < 0)
         {
             if (errno == EINTR) continue;
@@ -307,10 +445,15 @@ void RedisPipeline::readConnection(int fd, std::uint64_t generation)
         }
         if (!replies.empty()) deliver(generation, replies);
     }
-    std::lock_guard<std::mutex> lock(_mutex);
-    // Closed by Redis while nothing was asked (restart, idle `timeout`): the
-    // next call simply reconnects. Anything else fails the calls in flight.
-    failLocked(generation, error, !(closed && _pending.empty()));
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        // Closed by Redis (restart, idle `timeout`, CLIENT KILL): the calls in
+        // flight fail, but the next call simply reconnects, without a backoff;
+        // a Redis that is really gone then fails that connect.
+        if (closed) down = false;
+        failLocked(generation, error, down);
+    }
+    finishFailed();
 }
 
 void RedisPipeline::deliver(std::uint64_t generation, std::vector<Reply>& replies)
@@ -318,25 +461,35 @@ void RedisPipeline::deliver(std::uint64_t generation, std::vector<Reply>& replie
     std::vector<std::shared_ptr<Pending>> owners;
     owners.reserve(replies.size());
     {
-        std::lock_guard<std::mutex> lock(_mutex);
+        std::unique_lock<std::mutex> lock(_mutex);
         if (generation != _generation)
         {
             replies.clear();
             return;
         }
         if (replies.size() > _pending.size())
-        {
             failLocked(generation, "redis sent a reply nobody asked for", true);
-            replies.clear();
-            return;
-        }
-        for (std::size_t i = 0; i < replies.size(); ++i)
+        else
         {
-            owners.push_back(std::move(_pending.front()));
-            _pending.pop_front();
+            for (std::size_t i = 0; i < replies.size(); ++i)
+            {
+                owners.push_back(std::move(_pending.front()));
+                _pending.pop_front();
+            }
+            if (_down && !owners.empty())
+            {
+                _down = false;
+                _backoff = std::chrono::milliseconds(0);
+                _lastError.clear();
+                _logger.notice("redis %s reachable again", address());
+            }
+            // What was corked while these were out leaves now, before the
+            // callers run: Redis works on the next batch meanwhile.
+            if (!_out.empty()) flushLocked(lock, Clock::now() + std::chrono::milliseconds(_settings.timeoutMs));
         }
     }
-    for (std::size_t i = 0; i < replies.size(); ++i) owners[i]->finish(std::move(replies[i]), {});
+    finishFailed();
+    for (std::size_t i = 0; i < owners.size(); ++i) owners[i]->finish(std::move(replies[i]), {});
     replies.clear();
 }
 

@@ -66,6 +66,15 @@ public:
     /// between: a MULTI ... EXEC block stays whole) and returns their replies.
     std::vector<Reply> callAll(const std::vector<std::vector<std::string>>& commands);
 
+    /// Replies to a callAllAsync(), or why there are none.
+    using Callback = std::function<void(std::vector<Reply> replies, const std::string& error)>;
+    /// callAll() without waiting: `done` runs once with every reply, or with
+    /// an error (no reply within timeoutMs, connection lost, DOWN), on the
+    /// reader thread — or on this thread before the call returns when it
+    /// fails at once. It must be short, must not block, and must not call
+    /// call()/callAll() (the reader would wait for itself); callAllAsync() is fine.
+    void callAllAsync(const std::vector<std::vector<std::string>>& commands, Callback done);
+
     /// "" when Redis answers, else why not. PINGs unless DOWN within the
     /// backoff, so /health notices a recovery on its own.
     std::string problem();
@@ -77,11 +86,22 @@ public:
 
 private:
     struct Pending;
+    struct Group;
+    class CallerGuard;
+    using PendingList = std::vector<std::shared_ptr<Pending>>;
 
+    /// Queues the commands (connecting first if needed) and sends unless
+    /// another caller is sending; returns the connection generation.
+    std::uint64_t submit(const std::vector<std::vector<std::string>>& commands, const PendingList& pendings,
+                         Clock::time_point deadline);
     void connectLocked(std::unique_lock<std::mutex>& lock, Clock::time_point deadline);
+    /// Sends what is queued, unless another thread is sending (it takes it along).
+    void flushLocked(std::unique_lock<std::mutex>& lock, Clock::time_point deadline);
     /// Drops the connection of `generation` (if still current) and fails its
-    /// calls; `down` starts the backoff.
+    /// calls; `down` starts the backoff. The failed calls are finished by
+    /// finishFailed(), outside the lock (callbacks may queue new calls).
     void failLocked(std::uint64_t generation, const std::string& reason, bool down);
+    void finishFailed();
     void readLoop();
     void readConnection(int fd, std::uint64_t generation);
     void deliver(std::uint64_t generation, std::vector<Reply>& replies);
@@ -99,12 +119,15 @@ private:
     bool _connecting = false;
     int _flushingFd = -1;                // the descriptor a caller is sending on, -1: none
     std::string _out;                    // commands not yet sent
+    std::size_t _outCommands = 0;        // how many commands _out holds
     std::deque<std::shared_ptr<Pending>> _pending; // sent or queued, awaiting replies, in order
+    std::vector<std::pair<std::shared_ptr<Pending>, std::string>> _failed; // to finish outside the lock
     bool _down = false;
     std::string _lastError;
     std::chrono::milliseconds _backoff{0};
     Clock::time_point _nextAttempt{};
     bool _stopping = false;
+    int _callers = 0;                    // threads inside call / callAll / callAllAsync
     int _wakeFd = -1;                    // eventfd: stops the reader's poll
     std::thread _reader;
 };

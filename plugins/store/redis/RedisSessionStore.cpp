@@ -52,6 +52,20 @@ std::string ms(TimeMs value)
     return std::to_string(value);
 }
 
+/// Whether applying `delta` to `base` changes an attribute or a setting.
+bool changes(const SessionDelta& delta, const SessionData& base)
+{
+    if (delta.maxInactiveInterval && *delta.maxInactiveInterval != base.maxInactiveInterval) return true;
+    for (const auto& [name, json] : delta.setAttributes)
+    {
+        auto it = base.attributes.find(name);
+        if (it == base.attributes.end() || it->second != json) return true;
+    }
+    for (const auto& name : delta.removedAttributes)
+        if (base.attributes.count(name)) return true;
+    return false;
+}
+
 } // namespace
 
 RedisSessionStore::RedisSessionStore(const PluginContext& context)
@@ -162,6 +176,13 @@ SessionStoreAdapter::DataPtr RedisSessionStore::decode(const std::string& id, co
 static std::mutex gM; static std::map<std::string, SessionStoreAdapter::DataPtr> gC;
 SessionStoreAdapter::DataPtr RedisSessionStore::load(const std::string& id)
 {
+    Reply reply = _redis.call({"HGETALL", hashKey(id)});
+    if (reply->isError()) throw StoreUnavailable("redis HGETALL: " + errorMessage(reply));
+    return decode(id, reply);
+}
+
+SessionStoreAdapter::DataPtr RedisSessionStore::loadOwned(const std::string& id)
+{
     NearCache::Ticket ticket;
     if (cacheUsable())
     {
@@ -215,18 +236,18 @@ bool RedisSessionStore::create(const SessionData& data)
     return created == 1;
 }
 
-SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDelta& delta, const DataPtr& base,
-                                                                 const NearCache::Ticket& ticket)
+// The cached way: MULTI/EXEC of plain commands rather than the save script.
+// Redis 7.0 reports a script's writes to the tracking client that ran it,
+// NOLOOP or not (the script runs as its own client), so a script would
+// invalidate this node's own entry after every write. The block cannot test,
+// so it detects instead: HSETNX of a field every record has says whether the
+// session was gone (then the block made a stub, removed at once), and
+// HINCRBY's new version whether someone wrote since `base`.
+std::vector<std::vector<std::string>> RedisSessionStore::cachedSaveCommands(const SessionDelta& delta,
+                                                                            const SessionData& base) const
 {
-    // MULTI/EXEC of plain commands rather than the save script: Redis 7.0
-    // reports a script's writes to the tracking client that ran it, NOLOOP or
-    // not (the script runs as its own client), so a script would invalidate
-    // this node's own entry after every write. The block cannot test, so it
-    // detects instead: HSETNX of a field every record has says whether the
-    // session was gone (then this block made a stub, removed at once), and
-    // HINCRBY's new version whether someone wrote since `base`.
     const std::string key = hashKey(delta.id);
-    const int maxInactive = delta.maxInactiveInterval ? *delta.maxInactiveInterval : base->maxInactiveInterval;
+    const int maxInactive = delta.maxInactiveInterval ? *delta.maxInactiveInterval : base.maxInactiveInterval;
     const TimeMs at = delta.lastAccessedTime;
     std::vector<std::vector<std::string>> tx;
     tx.push_back({"MULTI"});
@@ -249,9 +270,9 @@ SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDe
     }
     if (maxInactive > 0)
     {
-        const TimeMs expiresAt = at + TimeMs(maxInactive) * 1000;
-        tx.push_back({"PEXPIRE", key, ms(std::max<TimeMs>(expiresAt - at, 1) + TimeMs(_settings.expiryGraceSeconds) * 1000)});
-        tx.push_back({"ZADD", _index, ms(expiresAt), delta.id});
+        const TimeMs left = TimeMs(maxInactive) * 1000;
+        tx.push_back({"PEXPIRE", key, ms(left + TimeMs(_settings.expiryGraceSeconds) * 1000)});
+        tx.push_back({"ZADD", _index, ms(at + left), delta.id});
     }
     else
     {
@@ -259,60 +280,137 @@ SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDe
         tx.push_back({"ZADD", _index, "+inf", delta.id});
     }
     tx.push_back({"EXEC"});
+    return tx;
+}
 
-    std::vector<Reply> replies = _redis.callAll(tx);
-    const Array* results = asArray(replies.back());
+RedisSessionStore::CachedSave RedisSessionStore::cachedSaveOutcome(const SessionDelta& delta, const SessionData& base,
+                                                                   const std::vector<std::vector<std::string>>& tx,
+                                                                   const std::vector<Reply>& replies)
+{
+    const Array* results = replies.empty() ? nullptr : asArray(replies.back());
     if (!results || results->size() != tx.size() - 2)
     {
         // EXECABORT (a command refused while queued) or no transaction at all.
-        std::string why = replies.back()->isError() ? errorMessage(replies.back()) : replies.back()->toString().substr(0, 80);
+        std::string why = replies.empty() ? "no reply" : replies.back()->toString().substr(0, 80);
         for (const auto& reply : replies)
             if (reply->isError()) why = errorMessage(reply);
         throw StoreUnavailable("redis MULTI/EXEC save failed: " + why);
     }
     for (std::size_t i = 0; i < results->size(); ++i)
     {
-        Reply result = *(results->begin() + std::ptrdiff_t(i));
+        const Reply& result = *(results->begin() + std::ptrdiff_t(i));
         if (result->isError()) throw StoreUnavailable("redis " + tx[i + 1][0] + " in save: " + errorMessage(result));
     }
-    if (results->get<Poco::Int64>(0) == 1)
+    try
     {
-        // Gone before this write (expired or invalidated elsewhere): take back the stub.
-        _redis.callAll({{"DEL", key}, {"ZREM", _index, delta.id}});
+        if (results->get<Poco::Int64>(0) == 1) return {CachedSave::Gone, nullptr};
+        const auto version = std::uint64_t(results->get<Poco::Int64>(1));
+        if (version != base.version + 1)
+        {
+            _staleWrites.fetch_add(1, std::memory_order_relaxed);
+            _logger.debug("session %s: concurrent write merged (base version %s was not current)", delta.id,
+                          std::to_string(base.version));
+            return {CachedSave::Stale, nullptr};
+        }
+        auto next = std::make_shared<SessionData>(base);
+        delta.applyTo(*next);
+        next->version = version;
+        next->versionVector.set(delta.node, std::uint64_t(results->get<Poco::Int64>(2)));
+        next->lastAccessedTime = delta.lastAccessedTime;
+        return {CachedSave::Saved, std::move(next)};
+    }
+    catch (const Poco::Exception& e) // BadCast: a reply of another shape
+    {
+        throw StoreUnavailable("redis MULTI/EXEC save: unexpected reply (" + e.displayText() + ")");
+    }
+}
+
+SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDelta& delta, const DataPtr& base,
+                                                                 const NearCache::Ticket& ticket)
+{
+    const auto tx = cachedSaveCommands(delta, *base);
+    CachedSave saved = cachedSaveOutcome(delta, *base, tx, _redis.callAll(tx));
+    switch (saved.outcome)
+    {
+    case CachedSave::Gone:
+        _redis.callAll({{"DEL", hashKey(delta.id)}, {"ZREM", _index, delta.id}});
         _cache.invalidate(delta.id);
         return nullptr;
-    }
-    const auto version = std::uint64_t(results->get<Poco::Int64>(1));
-    if (version != base->version + 1)
+    case CachedSave::Stale:
     {
-        _staleWrites.fetch_add(1, std::memory_order_relaxed);
-        _logger.debug("session %s: concurrent write merged (base version %s was not current)", delta.id,
-                      std::to_string(base->version));
-        Reply fields = _redis.call({"HGETALL", key});
-        DataPtr fresh = decode(delta.id, fields);
+        DataPtr fresh = decode(delta.id, _redis.call({"HGETALL", hashKey(delta.id)}));
         _cache.complete(ticket, fresh);
         return fresh;
     }
-    auto next = std::make_shared<SessionData>(*base);
-    delta.applyTo(*next);
-    next->version = version;
-    next->versionVector.set(delta.node, std::uint64_t(results->get<Poco::Int64>(2)));
-    next->lastAccessedTime = at;
-    DataPtr saved = std::move(next);
-    _cache.complete(ticket, saved);
-    return saved;
+    case CachedSave::Saved:
+        break;
+    }
+    _cache.complete(ticket, saved.record);
+    return saved.record;
+}
+
+SessionStoreAdapter::DataPtr RedisSessionStore::cachedBase(const SessionDelta& delta, NearCache::Ticket& ticket)
+{
+    if (!cacheUsable()) return nullptr;
+    // Only sessions this node keeps (owned ones: loadOwned, create) are
+    // cached; a write to any other stays out of the cache.
+    DataPtr cached = _cache.get(delta.id);
+    if (!cached) return nullptr;
+    ticket = _cache.begin(delta.id);
+    if (!delta.baseVersion || cached->version != *delta.baseVersion) return nullptr;
+    // The MULTI/EXEC block bumps the version unconditionally: a delta that
+    // would change nothing in `base` goes the script's way, which compares.
+    if (!changes(delta, *cached)) return nullptr;
+    return cached;
+}
+
+bool RedisSessionStore::saveAsync(const SessionDelta& delta, SaveDone done)
+{
+    if (!delta.changesData()) return false;
+    NearCache::Ticket ticket;
+    DataPtr base = cachedBase(delta, ticket);
+    if (!base)
+    {
+        _cache.abandon(ticket);
+        return false;
+    }
+    auto tx = std::make_shared<std::vector<std::vector<std::string>>>(cachedSaveCommands(delta, *base));
+    // The callback runs on the pipeline's reader: nothing in it waits for Redis.
+    _redis.callAllAsync(*tx, [this, tx, delta, base, ticket, done = std::move(done)](std::vector<Reply> replies,
+                                                                                   const std::string& error) {
+        try
+        {
+            if (!error.empty()) throw StoreUnavailable("redis " + _redis.address() + ": " + error);
+            CachedSave saved = cachedSaveOutcome(delta, *base, *tx, replies);
+            switch (saved.outcome)
+            {
+            case CachedSave::Gone:
+                _redis.callAllAsync({{"DEL", hashKey(delta.id)}, {"ZREM", _index, delta.id}},
+                                    [](std::vector<Reply>, const std::string&) {});
+                _cache.invalidate(delta.id);
+                break;
+            case CachedSave::Stale:
+                _cache.abandon(ticket); // the next request reads the merged record
+                break;
+            case CachedSave::Saved:
+                _cache.complete(ticket, saved.record);
+                break;
+            }
+            done(nullptr);
+        }
+        catch (const StoreUnavailable&)
+        {
+            _cache.abandon(ticket);
+            done(std::current_exception());
+        }
+    });
+    return true;
 }
 
 SessionStoreAdapter::DataPtr RedisSessionStore::save(const SessionDelta& delta)
 {
-    DataPtr base;
     NearCache::Ticket ticket;
-    if (cacheUsable())
-    {
-        base = _cache.get(delta.id);
-        if (base && (!delta.baseVersion || base->version != *delta.baseVersion)) base = nullptr;
-        ticket = _cache.begin(delta.id);
-    }
+    DataPtr base = cachedBase(delta, ticket);
     if (base && delta.changesData())
     {
         try

@@ -62,9 +62,14 @@ public:
     RedisSessionStore(RedisSettings settings, const std::string& scope, Poco::Logger& logger);
     ~RedisSessionStore() override;
 
+    /// Always from Redis (the record is not kept: another node may write it).
     DataPtr load(const std::string& id) override;
+    /// From the near cache when it holds the record; else from Redis, kept.
+    DataPtr loadOwned(const std::string& id) override;
     bool create(const SessionData& data) override;
     DataPtr save(const SessionDelta& delta) override;
+    /// Only with the base record in the near cache (one MULTI/EXEC); else false.
+    bool saveAsync(const SessionDelta& delta, SaveDone done) override;
     bool touch(const std::string& id, TimeMs lastAccessedTime) override;
     bool refresh(const SessionData& loaded, TimeMs now) override;
     DataPtr remove(const std::string& id) override;
@@ -94,6 +99,18 @@ private:
     bool cacheUsable();
     /// save() when this node holds the record the delta was made on.
     DataPtr saveOnCachedBase(const SessionDelta& delta, const DataPtr& base, const NearCache::Ticket& ticket);
+    /// The cached base for `delta`, if it may take the MULTI/EXEC way, with its ticket.
+    DataPtr cachedBase(const SessionDelta& delta, NearCache::Ticket& ticket);
+
+    struct CachedSave
+    {
+        enum Outcome { Saved, Gone, Stale } outcome = Saved;
+        DataPtr record; ///< Saved: the record now in Redis
+    };
+    std::vector<std::vector<std::string>> cachedSaveCommands(const SessionDelta& delta, const SessionData& base) const;
+    /// What the EXEC reply says; throws StoreUnavailable for a failed transaction.
+    CachedSave cachedSaveOutcome(const SessionDelta& delta, const SessionData& base,
+                                 const std::vector<std::vector<std::string>>& tx, const std::vector<Reply>& replies);
     void invalidated(const std::vector<std::string>& keys);
 
     const RedisSettings _settings;

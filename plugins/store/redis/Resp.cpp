@@ -56,14 +56,25 @@ void RespParser::fail(std::size_t at, const std::string& what)
 Reply RespParser::next()
 {
     if (_broken) throw RespError("RESP parser used after an error");
-    if (_start >= _buffer.size() || _buffer.size() < _needed) return nullptr;
-    std::size_t pos = _start;
-    Reply reply;
-    _needed = 0;
-    if (!parse(pos, reply, 0)) return nullptr;
-    _start = pos;
-    _needed = 0;
-    return reply;
+    for (;;)
+    {
+        if (_start >= _buffer.size() || _buffer.size() < _needed) return nullptr;
+        _needed = 0;
+        Reply value;
+        bool pushed = false;
+        if (!step(value, pushed)) return nullptr;
+        if (pushed) continue;
+        // A finished value closes every array it completes.
+        while (!_frames.empty())
+        {
+            Frame& top = _frames.back();
+            top.array.addRedisType(value);
+            if (--top.left > 0) break;
+            value = new Poco::Redis::Type<Array>(top.array);
+            _frames.pop_back();
+        }
+        if (_frames.empty()) return value;
+    }
 }
 
 bool RespParser::line(std::size_t& pos, std::string& out)
@@ -71,10 +82,11 @@ bool RespParser::line(std::size_t& pos, std::string& out)
     const std::size_t end = _buffer.find("\r\n", pos);
     if (end == std::string::npos)
     {
-        if (_buffer.size() - pos > 64 * 1024) fail(pos, "a header or simple line longer than 64 KiB");
+        if (_buffer.size() - pos > kMaxLine) fail(pos, "a line longer than " + std::to_string(kMaxLine) + " bytes");
         _needed = _buffer.size() + 1;
         return false;
     }
+    if (end - pos > kMaxLine) fail(pos, "a line longer than " + std::to_string(kMaxLine) + " bytes");
     out.assign(_buffer, pos, end - pos);
     pos = end + 2;
     return true;
@@ -90,17 +102,11 @@ std::int64_t RespParser::length(const std::string& text, std::size_t at, std::in
     return value;
 }
 
-bool RespParser::parse(std::size_t& pos, Reply& out, int depth)
+bool RespParser::step(Reply& out, bool& pushed)
 {
-    if (depth > _limits.maxDepth) fail(pos, "arrays nested deeper than " + std::to_string(_limits.maxDepth));
-    if (pos >= _buffer.size())
-    {
-        _needed = pos + 1;
-        return false;
-    }
-    const std::size_t at = pos;
-    const char marker = _buffer[pos];
-    std::size_t cursor = pos + 1;
+    const std::size_t at = _start;
+    const char marker = _buffer[at];
+    std::size_t cursor = at + 1;
     std::string head;
     switch (marker)
     {
@@ -125,8 +131,7 @@ bool RespParser::parse(std::size_t& pos, Reply& out, int depth)
                 fail(at, "integer '" + head.substr(0, 32) + "' is not a number");
             out = new Type<Poco::Int64>(value);
         }
-        pos = cursor;
-        return true;
+        break;
     }
     case '$':
     {
@@ -135,8 +140,7 @@ bool RespParser::parse(std::size_t& pos, Reply& out, int depth)
         if (n < 0)
         {
             out = new Type<BulkString>(BulkString());
-            pos = cursor;
-            return true;
+            break;
         }
         if (_buffer.size() < cursor + std::size_t(n) + 2)
         {
@@ -145,30 +149,32 @@ bool RespParser::parse(std::size_t& pos, Reply& out, int depth)
         }
         if (_buffer.compare(cursor + std::size_t(n), 2, "\r\n") != 0) fail(cursor + std::size_t(n), "bulk string not followed by CRLF");
         out = new Type<BulkString>(BulkString(_buffer.substr(cursor, std::size_t(n))));
-        pos = cursor + std::size_t(n) + 2;
-        return true;
+        cursor += std::size_t(n) + 2;
+        break;
     }
     case '*':
     {
         if (!line(cursor, head)) return false;
         const std::int64_t n = length(head, at, std::int64_t(_limits.maxElements));
-        // As Poco's own reader: *0 and *-1 both give a null Array (Poco has no
-        // empty non-null one); callers treat both as "nothing".
-        Array built;
-        for (std::int64_t i = 0; i < n; ++i)
+        if (n > 0)
         {
-            Reply element;
-            if (!parse(cursor, element, depth + 1)) return false;
-            built.addRedisType(element);
+            if (int(_frames.size()) >= _limits.maxDepth)
+                fail(at, "arrays nested deeper than " + std::to_string(_limits.maxDepth));
+            _frames.push_back(Frame{Array(), n});
+            pushed = true;
         }
-        out = new Type<Array>(built);
-        pos = cursor;
-        return true;
+        else
+            // As Poco's own reader: *0 and *-1 both give a null Array (Poco
+            // has no empty non-null one); callers treat both as "nothing".
+            out = new Type<Array>(Array());
+        break;
     }
     default:
         fail(at, std::string("unknown type byte 0x") + "0123456789abcdef"[(unsigned char)marker >> 4] +
                      "0123456789abcdef"[marker & 15]);
     }
+    _start = cursor;
+    return true;
 }
 
 } // namespace mt::redis

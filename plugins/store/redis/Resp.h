@@ -13,6 +13,7 @@
 //
 // Thread-safety: none; one parser per connection, used by its reader.
 
+#include <Poco/Redis/Array.h>
 #include <Poco/Redis/Type.h>
 
 #include <cstddef>
@@ -53,9 +54,21 @@ public:
     Reply next();
     std::size_t buffered() const { return _buffer.size() - _start; }
 
+    /// A simple string, error or integer line may be this long (its CRLF excluded).
+    static constexpr std::size_t kMaxLine = 1 << 20;
+
 private:
-    /// Parses one value at `pos`; false (pos unchanged) if the buffer ends first.
-    bool parse(std::size_t& pos, Reply& out, int depth);
+    /// An array being filled: elements parsed so far are kept, so a reply
+    /// split across reads is parsed once, not again from its start.
+    struct Frame
+    {
+        Poco::Redis::Array array;
+        std::int64_t left = 0;
+    };
+
+    /// One scalar, or an array header (pushed as a frame), at `_start`;
+    /// false if the buffer ends first (nothing consumed).
+    bool step(Reply& out, bool& pushed);
     /// The line at `pos` without its CRLF; false if no CRLF yet.
     bool line(std::size_t& pos, std::string& out);
     std::int64_t length(const std::string& text, std::size_t at, std::int64_t max);
@@ -63,7 +76,8 @@ private:
 
     Limits _limits;
     std::string _buffer;
-    std::size_t _start = 0;      // first byte not yet returned as a reply
+    std::vector<Frame> _frames;  // arrays still open, outermost first
+    std::size_t _start = 0;      // first byte not yet consumed
     std::size_t _needed = 0;     // don't retry before this many bytes are buffered
     std::uint64_t _consumed = 0; // bytes before _buffer[0], for error offsets
     bool _broken = false;
