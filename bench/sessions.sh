@@ -19,7 +19,7 @@
 # read-modify-write request.
 #
 # Environment [defaults]: BUILD_DIR [build]  REPS [3]  DURATION [10]
-#   WRK_THREADS [2]  CONNS [50]  WARMUP [3]  PROBE [100]  RB_REQUESTS [200000]
+#   THREADS [64] (http.threads of the node, both stores)  WRK_THREADS [2]  CONNS [50]  WARMUP [3]  PROBE [100]  RB_REQUESTS [200000]
 #   RESULTS [bench/RESULTS.md] (empty: do not append)  KEEP_TMP [0]
 set -euo pipefail
 
@@ -34,14 +34,15 @@ CONNS=${CONNS:-50}
 WARMUP=${WARMUP:-3}
 PROBE=${PROBE:-100}
 RB_REQUESTS=${RB_REQUESTS:-200000}
+THREADS=${THREADS:-64}
 RESULTS=${RESULTS-$BENCH/RESULTS.md}
 KEEP_TMP=${KEEP_TMP:-0}
-COMMAND="BUILD_DIR=${BUILD_DIR#"$ROOT"/} REPS=$REPS DURATION=$DURATION WRK_THREADS=$WRK_THREADS CONNS=$CONNS PROBE=$PROBE RB_REQUESTS=$RB_REQUESTS bench/sessions.sh"
+COMMAND="BUILD_DIR=${BUILD_DIR#"$ROOT"/} THREADS=$THREADS REPS=$REPS DURATION=$DURATION WRK_THREADS=$WRK_THREADS CONNS=$CONNS PROBE=$PROBE RB_REQUESTS=$RB_REQUESTS bench/sessions.sh"
 
 log() { printf '[sessions.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-for n in REPS DURATION WRK_THREADS CONNS WARMUP PROBE RB_REQUESTS; do
+for n in REPS DURATION WRK_THREADS CONNS WARMUP PROBE RB_REQUESTS THREADS; do
   [[ ${!n} =~ ^[0-9]+$ ]] || die "$n must be a whole number, got '${!n}'"
 done
 ((REPS >= 1 && DURATION >= 1 && WRK_THREADS >= 1 && CONNS >= WRK_THREADS && PROBE >= 1)) || die "bad sizes"
@@ -90,7 +91,7 @@ for store in memory redis; do
 node.name=bench
 http.host=127.0.0.1
 http.port=${PORT[$store]}
-http.threads=64
+http.threads=$THREADS
 accesslog.enabled=false
 log.level=warning
 plugin.dir=$BUILD_DIR/plugins
@@ -153,9 +154,17 @@ for ((i = 0; i < PROBE; i++)); do curl -fsS -b "JSESSIONID=$SID" -o /dev/null "h
 rcli ping >/dev/null
 kill "$MON" 2>/dev/null || true
 wait "$MON" 2>/dev/null || true
-TOP=$(grep -c '^[0-9.]* \[[0-9]* 127' "$WORK/monitor.txt" || true)
+# A MULTI ... EXEC block is one round trip: the store sends it in one write
+# and waits for it once (MONITOR still lists each command in it).
+TOP=$(grep '^[0-9.]* \[[0-9]* 127' "$WORK/monitor.txt" | awk '
+  { c = toupper($4); gsub(/"/, "", c) }
+  c == "MULTI" { n++; inblock = 1; next }
+  c == "EXEC" { inblock = 0; next }
+  !inblock { n++ }
+  END { print n + 0 }')
 RTT=$(awk -v t="$TOP" -v p="$PROBE" 'BEGIN {printf "%.2f", (t - 1) / p}') # minus the final PING
-grep '^[0-9.]* \[[0-9]* 127' "$WORK/monitor.txt" | grep -v '"ping"' | head -2 | cut -c1-160 | sed 's/^/    /' >"$WORK/sample.txt"
+grep '^[0-9.]* \[[0-9]* 127' "$WORK/monitor.txt" | grep -vi '"ping"' | tail -n 40 |
+  awk '!done { print } toupper($4) ~ /EXEC/ { done = 1 }' | tail -n 12 | cut -c1-160 | sed 's/^/    /' >"$WORK/sample.txt"
 
 REPORT=$WORK/report.md
 python3 - "$ROWS" "$REPORT" "$WORK/sample.txt" <<PY

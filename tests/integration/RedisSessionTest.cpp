@@ -216,6 +216,26 @@ TEST_F(RedisSessionsTest, AWriteThatFailsAfterTheHandlerRanIsA503AndLeavesNoStal
     EXPECT_EQ(json(next)->getValue<int>("count"), stored);
 }
 
+TEST_F(RedisSessionsTest, TheStoreReportsItsLoadAndItsNearCacheOverJolokia)
+{
+    startNodes();
+    const std::string id = cookieId(httpRequest(a.port(), "GET", "/counter/"));
+    ASSERT_FALSE(id.empty());
+    for (int i = 0; i < 10; ++i) ASSERT_EQ(httpRequest(a.port(), "GET", "/counter/", withCookie(id)).status, 200);
+
+    const std::string request = R"({"type":"read","mbean":"mt:type=SessionStore,store=redis,context=/counter"})";
+    auto reply = httpRequest(a.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, request);
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    auto value = json(reply)->getObject("value");
+    ASSERT_TRUE(value) << reply.body;
+    EXPECT_NE(value->getValue<std::string>("address").find(std::to_string(redis.port())), std::string::npos);
+    EXPECT_GE(value->getValue<long>("commands"), value->getValue<long>("roundTrips"));
+    EXPECT_GT(value->getValue<long>("roundTrips"), 0);
+    EXPECT_TRUE(value->getValue<bool>("nearCacheActive"));
+    EXPECT_GE(value->getValue<long>("nearCacheHits"), 5) << "A owns the session: most reads need no Redis";
+    EXPECT_EQ(value->getValue<long>("staleWrites"), 0);
+}
+
 TEST_F(RedisSessionsTest, ExpiryFiresTheDestroyedListenerOnceClusterWide)
 {
     startNodes();

@@ -16,6 +16,14 @@ NearCache::DataPtr NearCache::get(const std::string& id)
     return it->second.data;
 }
 
+NearCache::DataPtr NearCache::peek(const std::string& id) const
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    if (!_active.load(std::memory_order_relaxed)) return nullptr;
+    auto it = _entries.find(id);
+    return it == _entries.end() ? nullptr : it->second.data;
+}
+
 NearCache::Ticket NearCache::begin(const std::string& id)
 {
     std::lock_guard<std::mutex> lock(_mutex);

@@ -1,13 +1,15 @@
 #pragma once
-// Session records this node read or wrote, kept so that a request whose
-// session nobody else changed needs no read from Redis: a read-modify-write
-// request costs 1 round trip instead of 2.
+// Records of the sessions this node owns (routed here: loadOwned, create),
+// kept so that a request whose session nobody else changed needs no read
+// from Redis: a read-modify-write request costs 1 round trip instead of 2.
 //
 // Kept valid by Redis' client-side caching: the store's pipelined connection
 // runs CLIENT TRACKING ON REDIRECT <subscriber> BCAST PREFIX <its keys> NOLOOP,
 // so Redis tells the subscriber of every change to a session key made by
 // anyone but this connection (other nodes, an operator, TTL expiry, FLUSHDB),
-// and the store applies its own writes itself.
+// and the store applies its own writes itself. Its scripts' writes come back
+// too (Redis 7.0 runs a script as another client, so NOLOOP does not apply):
+// they only cost a later read; the hot write path is MULTI/EXEC for that.
 //
 // Races, and why they are safe:
 //  - A read or write in flight when an invalidation for its key arrives must
@@ -21,9 +23,11 @@
 //  - An invalidation travels on another connection than the write's reply:
 //    a request reaching this node within that delivery time (well under a
 //    millisecond on a LAN) after another node wrote the session may read the
-//    previous version. session.rewriteRoute (on by default) gives a session
-//    served by another node a new id, which closes that window for clients
-//    that follow their cookie; store.redis.nearCache=0 turns the cache off.
+//    previous version. Hence only owned sessions: with session.rewriteRoute
+//    (on by default) another node serving one first gives it its own route,
+//    i.e. another key, so nobody else writes the key cached here. With it
+//    off, a failover write in place leaves that window open;
+//    store.redis.nearCache=0 turns the cache off.
 //
 // Bounded: at most `capacity` entries; beyond it an arbitrary one is dropped.
 // Thread-safety: every method may be called from any thread.
@@ -59,8 +63,10 @@ public:
 
     explicit NearCache(std::size_t capacity) : _capacity(capacity) {}
 
-    /// The cached record, or null (absent, or the cache is off).
+    /// The cached record, or null (absent, or the cache is off); counted as a hit or miss.
     DataPtr get(const std::string& id);
+    /// get() without counting (a write looking for its base).
+    DataPtr peek(const std::string& id) const;
     /// Before a call that reads or writes `id`: its right to install the result.
     Ticket begin(const std::string& id);
     /// The call's result: the record now in Redis, or null if the session is

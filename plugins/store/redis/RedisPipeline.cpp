@@ -22,50 +22,31 @@ constexpr std::chrono::milliseconds kFirstBackoff{50};
 
 } // namespace
 
-/// The replies of one callAllAsync(), delivered together.
-struct RedisPipeline::Group
-{
-    std::mutex mutex;
-    std::vector<Reply> replies;
-    std::size_t expected = 0;
-    bool fired = false;
-    Callback done;
-};
-
-/// One command's reply, awaited by a blocked caller or by a Group.
+/// One call's replies, in order: a blocked caller waits for them, or an
+/// asynchronous caller's callback gets them. Filled by the reader alone until
+/// finished.
 struct RedisPipeline::Pending
 {
     std::mutex mutex;
     std::condition_variable done;
     bool finished = false;
-    Reply reply;
+    std::size_t expected = 1;
+    std::vector<Reply> replies;
     std::string error;
     Clock::time_point deadline;
-    std::shared_ptr<Group> group; // null: a caller waits on `done`
+    Callback callback; // set: asynchronous, nobody waits on `done`
 
-    void finish(Reply value, std::string why)
+    void finish(std::string why)
     {
-        if (group)
+        if (callback)
         {
-            Callback callback;
-            std::vector<Reply> replies;
-            {
-                std::lock_guard<std::mutex> lock(group->mutex);
-                if (group->fired) return;
-                if (why.empty()) group->replies.push_back(std::move(value));
-                if (!why.empty() || group->replies.size() == group->expected)
-                {
-                    group->fired = true;
-                    callback = std::move(group->done);
-                    if (why.empty()) replies = std::move(group->replies);
-                }
-            }
-            if (callback) callback(std::move(replies), why);
+            Callback run = std::move(callback);
+            if (!why.empty()) replies.clear();
+            run(std::move(replies), why);
             return;
         }
         {
             std::lock_guard<std::mutex> lock(mutex);
-            reply = std::move(value);
             error = std::move(why);
             finished = true;
         }
@@ -139,64 +120,47 @@ std::vector<Reply> RedisPipeline::callAll(const std::vector<std::vector<std::str
 {
     CallerGuard guard(*this);
     const auto deadline = Clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
-    PendingList pendings;
-    pendings.reserve(commands.size());
-    for (std::size_t i = 0; i < commands.size(); ++i)
-    {
-        pendings.push_back(std::make_shared<Pending>());
-        pendings.back()->deadline = deadline;
-    }
-    const std::uint64_t generation = submit(commands, pendings, deadline);
+    auto pending = std::make_shared<Pending>();
+    pending->expected = commands.size();
+    pending->deadline = deadline;
+    const std::uint64_t generation = submit(commands, pending, deadline);
 
-    std::vector<Reply> replies;
-    replies.reserve(pendings.size());
-    for (auto& pending : pendings)
+    std::unique_lock<std::mutex> wait(pending->mutex);
+    if (!pending->done.wait_until(wait, deadline, [&] { return pending->finished; }))
     {
-        std::unique_lock<std::mutex> wait(pending->mutex);
-        if (!pending->done.wait_until(wait, deadline, [&] { return pending->finished; }))
+        wait.unlock();
+        const std::string why = "no reply within " + std::to_string(_settings.timeoutMs) + " ms";
         {
-            wait.unlock();
-            const std::string why = "no reply within " + std::to_string(_settings.timeoutMs) + " ms";
-            {
-                std::lock_guard<std::mutex> relock(_mutex);
-                failLocked(generation, why, true);
-            }
-            finishFailed();
-            throw StoreUnavailable("redis " + address() + ": " + why);
+            std::lock_guard<std::mutex> relock(_mutex);
+            failLocked(generation, why, true);
         }
-        if (!pending->error.empty()) throw StoreUnavailable("redis " + address() + ": " + pending->error);
-        replies.push_back(std::move(pending->reply));
+        finishFailed();
+        throw StoreUnavailable("redis " + address() + ": " + why);
     }
-    return replies;
+    if (!pending->error.empty()) throw StoreUnavailable("redis " + address() + ": " + pending->error);
+    return std::move(pending->replies);
 }
 
 void RedisPipeline::callAllAsync(const std::vector<std::vector<std::string>>& commands, Callback done)
 {
     CallerGuard guard(*this);
     const auto deadline = Clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
-    auto group = std::make_shared<Group>();
-    group->expected = commands.size();
-    group->done = std::move(done);
-    PendingList pendings;
-    pendings.reserve(commands.size());
-    for (std::size_t i = 0; i < commands.size(); ++i)
-    {
-        pendings.push_back(std::make_shared<Pending>());
-        pendings.back()->deadline = deadline;
-        pendings.back()->group = group;
-    }
+    auto pending = std::make_shared<Pending>();
+    pending->expected = commands.size();
+    pending->deadline = deadline;
+    pending->callback = std::move(done);
     try
     {
-        submit(commands, pendings, deadline);
+        submit(commands, pending, deadline);
     }
     catch (const StoreUnavailable& e)
     {
-        pendings.front()->finish(nullptr, e.what());
+        pending->finish(e.what());
     }
 }
 
-std::uint64_t RedisPipeline::submit(const std::vector<std::vector<std::string>>& commands, const PendingList& pendings,
-                                    Clock::time_point deadline)
+std::uint64_t RedisPipeline::submit(const std::vector<std::vector<std::string>>& commands,
+                                    const std::shared_ptr<Pending>& pending, Clock::time_point deadline)
 {
     std::string wire;
     for (const auto& command : commands) appendCommand(wire, command);
@@ -205,15 +169,15 @@ std::uint64_t RedisPipeline::submit(const std::vector<std::vector<std::string>>&
     while (_fd < 0) connectLocked(lock, deadline);
     const std::uint64_t generation = _generation;
     _out += wire;
-    _outCommands += commands.size();
-    _pending.insert(_pending.end(), pendings.begin(), pendings.end());
+    ++_outCalls;
+    _pending.push_back(pending);
     _commands.fetch_add(commands.size(), std::memory_order_relaxed);
     _roundTrips.fetch_add(1, std::memory_order_relaxed);
     // Corked while earlier commands await replies: the reader sends whatever
     // queued up as soon as it has handed those replies out, so under load
     // commands leave in batches, one write per round trip, and Redis reads
     // them in one go — no write (and no wake-up of Redis) per request.
-    const bool awaitingReplies = _pending.size() > _outCommands;
+    const bool awaitingReplies = _pending.size() > _outCalls;
     if (!awaitingReplies) flushLocked(lock, deadline);
     lock.unlock();
     finishFailed();
@@ -235,7 +199,7 @@ void RedisPipeline::flushLocked(std::unique_lock<std::mutex>& lock, Clock::time_
             _flushingFd = sendFd;
             std::string chunk;
             chunk.swap(_out);
-            _outCommands = 0;
+            _outCalls = 0;
             lock.unlock();
             std::string error;
             try
@@ -326,7 +290,7 @@ void RedisPipeline::failLocked(std::uint64_t generation, const std::string& reas
         _fd = -1;
         ++_generation;
         _out.clear();
-        _outCommands = 0;
+        _outCalls = 0;
         for (auto& pending : _pending) _failed.emplace_back(std::move(pending), reason);
         _pending.clear();
         if (_listener) _listener();
@@ -360,7 +324,7 @@ void RedisPipeline::finishFailed()
         std::lock_guard<std::mutex> lock(_mutex);
         failed.swap(_failed);
     }
-    for (auto& [pending, reason] : failed) pending->finish(nullptr, reason);
+    for (auto& [pending, reason] : failed) pending->finish(reason);
 }
 
 void RedisPipeline::readLoop()
@@ -459,7 +423,6 @@ void RedisPipeline::readConnection(int fd, std::uint64_t generation)
 void RedisPipeline::deliver(std::uint64_t generation, std::vector<Reply>& replies)
 {
     std::vector<std::shared_ptr<Pending>> owners;
-    owners.reserve(replies.size());
     {
         std::unique_lock<std::mutex> lock(_mutex);
         if (generation != _generation)
@@ -467,16 +430,22 @@ void RedisPipeline::deliver(std::uint64_t generation, std::vector<Reply>& replie
             replies.clear();
             return;
         }
-        if (replies.size() > _pending.size())
+        std::size_t used = 0;
+        // The front call's replies come first; it is done once it has them all.
+        while (used < replies.size() && !_pending.empty())
+        {
+            Pending& front = *_pending.front();
+            while (used < replies.size() && front.replies.size() < front.expected)
+                front.replies.push_back(std::move(replies[used++]));
+            if (front.replies.size() < front.expected) break;
+            owners.push_back(std::move(_pending.front()));
+            _pending.pop_front();
+        }
+        if (used < replies.size())
             failLocked(generation, "redis sent a reply nobody asked for", true);
         else
         {
-            for (std::size_t i = 0; i < replies.size(); ++i)
-            {
-                owners.push_back(std::move(_pending.front()));
-                _pending.pop_front();
-            }
-            if (_down && !owners.empty())
+            if (_down)
             {
                 _down = false;
                 _backoff = std::chrono::milliseconds(0);
@@ -488,9 +457,9 @@ void RedisPipeline::deliver(std::uint64_t generation, std::vector<Reply>& replie
             if (!_out.empty()) flushLocked(lock, Clock::now() + std::chrono::milliseconds(_settings.timeoutMs));
         }
     }
-    finishFailed();
-    for (std::size_t i = 0; i < owners.size(); ++i) owners[i]->finish(std::move(replies[i]), {});
     replies.clear();
+    finishFailed();
+    for (auto& owner : owners) owner->finish({});
 }
 
 std::string RedisPipeline::problem()

@@ -86,13 +86,11 @@ public:
 
 private:
     struct Pending;
-    struct Group;
     class CallerGuard;
-    using PendingList = std::vector<std::shared_ptr<Pending>>;
 
     /// Queues the commands (connecting first if needed) and sends unless
     /// another caller is sending; returns the connection generation.
-    std::uint64_t submit(const std::vector<std::vector<std::string>>& commands, const PendingList& pendings,
+    std::uint64_t submit(const std::vector<std::vector<std::string>>& commands, const std::shared_ptr<Pending>& pending,
                          Clock::time_point deadline);
     void connectLocked(std::unique_lock<std::mutex>& lock, Clock::time_point deadline);
     /// Sends what is queued, unless another thread is sending (it takes it along).
@@ -119,8 +117,8 @@ private:
     bool _connecting = false;
     int _flushingFd = -1;                // the descriptor a caller is sending on, -1: none
     std::string _out;                    // commands not yet sent
-    std::size_t _outCommands = 0;        // how many commands _out holds
-    std::deque<std::shared_ptr<Pending>> _pending; // sent or queued, awaiting replies, in order
+    std::size_t _outCalls = 0;           // how many calls' commands _out holds
+    std::deque<std::shared_ptr<Pending>> _pending; // calls sent or queued, awaiting replies, in order
     std::vector<std::pair<std::shared_ptr<Pending>, std::string>> _failed; // to finish outside the lock
     bool _down = false;
     std::string _lastError;

@@ -72,6 +72,38 @@ RedisSessionStore::RedisSessionStore(const PluginContext& context)
     : RedisSessionStore(RedisSettings::from(context.config()), context.scope().empty() ? "/" : context.scope(),
                         context.logger())
 {
+    if (!context.mbeans()) return;
+    const std::string scope = context.scope().empty() ? "/" : context.scope();
+    // Quoted only when JMX needs it, as the kernel's own names (/counter is fine as is).
+    const bool plain = scope.find_first_of(",=:\"*?\n") == std::string::npos;
+    _mbeanName = ObjectName("mt", {{"type", "SessionStore"}, {"store", "redis"}, {"context", plain ? scope : ObjectName::quote(scope)}});
+    context.mbeans()->replaceMBean(_mbeanName, makeMBean());
+    _mbeans = context.mbeans();
+}
+
+std::shared_ptr<MBean> RedisSessionStore::makeMBean()
+{
+    auto bean = std::make_shared<MBean>("The redis session store of one context: load on Redis and the near cache",
+                                        "mt.redis.RedisSessionStore");
+    auto count = [](std::uint64_t n) { return Poco::Dynamic::Var(Poco::Int64(n)); };
+    bean->attribute("address", "java.lang.String", "Redis server", [this] { return Poco::Dynamic::Var(_redis.address()); })
+        .attribute("commands", "long", "Redis commands sent", [this, count] { return count(_redis.commands()); })
+        .attribute("roundTrips", "long", "calls to Redis (a MULTI/EXEC block or a pipelined group is one)",
+                   [this, count] { return count(_redis.roundTrips()); })
+        .attribute("staleWrites", "long", "saves whose base version was no longer current (merged)",
+                   [this, count] { return count(staleWrites()); })
+        .attribute("nearCacheActive", "boolean", "client tracking is on and the near cache serves reads",
+                   [this] { return Poco::Dynamic::Var(_cache.stats().active); })
+        .attribute("nearCacheEntries", "long", "sessions held", [this, count] { return count(_cache.stats().entries); })
+        .attribute("nearCacheHits", "long", "owned-session reads answered without Redis",
+                   [this, count] { return count(_cache.stats().hits); })
+        .attribute("nearCacheMisses", "long", "owned-session reads that went to Redis",
+                   [this, count] { return count(_cache.stats().misses); })
+        .attribute("nearCacheInvalidations", "long", "entries dropped because Redis reported a change",
+                   [this, count] { return count(_cache.stats().invalidations); })
+        .attribute("nearCacheResets", "long", "times tracking broke and the whole cache was dropped",
+                   [this, count] { return count(_cache.stats().resets); });
+    return bean;
 }
 
 RedisSessionStore::RedisSessionStore(RedisSettings settings, const std::string& scope, Poco::Logger& logger)
@@ -101,7 +133,11 @@ RedisSessionStore::RedisSessionStore(RedisSettings settings, const std::string& 
                         _redis.address(), _sessionPrefix, _settings.timeoutMs, _settings.nearCache);
 }
 
-RedisSessionStore::~RedisSessionStore() = default;
+RedisSessionStore::~RedisSessionStore()
+{
+    // The getters live in this library and read this object.
+    if (_mbeans) _mbeans->unregisterMBean(_mbeanName);
+}
 
 void RedisSessionStore::invalidated(const std::vector<std::string>& keys)
 {
@@ -243,13 +279,22 @@ bool RedisSessionStore::create(const SessionData& data)
 // so it detects instead: HSETNX of a field every record has says whether the
 // session was gone (then the block made a stub, removed at once), and
 // HINCRBY's new version whether someone wrote since `base`.
-std::vector<std::vector<std::string>> RedisSessionStore::cachedSaveCommands(const SessionDelta& delta,
-                                                                            const SessionData& base) const
+RedisSessionStore::CachedWrite RedisSessionStore::prepareCachedSave(const SessionDelta& delta,
+                                                                     const SessionData& base) const
 {
+    CachedWrite write;
+    write.id = delta.id;
+    write.node = delta.node;
+    write.baseVersion = base.version;
+    // The record as it will be if nobody wrote since `base`: kept if so.
+    write.next = std::make_shared<SessionData>(base);
+    delta.applyTo(*write.next);
+    write.next->lastAccessedTime = delta.lastAccessedTime;
+
     const std::string key = hashKey(delta.id);
-    const int maxInactive = delta.maxInactiveInterval ? *delta.maxInactiveInterval : base.maxInactiveInterval;
+    const int maxInactive = write.next->maxInactiveInterval;
     const TimeMs at = delta.lastAccessedTime;
-    std::vector<std::vector<std::string>> tx;
+    auto& tx = write.commands;
     tx.push_back({"MULTI"});
     tx.push_back({"HSETNX", key, "schema", std::to_string(SessionSerializer::kSchemaVersion)});
     tx.push_back({"HINCRBY", key, "version", "1"});
@@ -280,13 +325,13 @@ std::vector<std::vector<std::string>> RedisSessionStore::cachedSaveCommands(cons
         tx.push_back({"ZADD", _index, "+inf", delta.id});
     }
     tx.push_back({"EXEC"});
-    return tx;
+    return write;
 }
 
-RedisSessionStore::CachedSave RedisSessionStore::cachedSaveOutcome(const SessionDelta& delta, const SessionData& base,
-                                                                   const std::vector<std::vector<std::string>>& tx,
+RedisSessionStore::CachedSave RedisSessionStore::cachedSaveOutcome(const CachedWrite& write,
                                                                    const std::vector<Reply>& replies)
 {
+    const auto& tx = write.commands;
     const Array* results = replies.empty() ? nullptr : asArray(replies.back());
     if (!results || results->size() != tx.size() - 2)
     {
@@ -303,21 +348,19 @@ RedisSessionStore::CachedSave RedisSessionStore::cachedSaveOutcome(const Session
     }
     try
     {
-        if (results->get<Poco::Int64>(0) == 1) return {CachedSave::Gone, nullptr};
+        if (results->get<Poco::Int64>(0) == 1) return CachedSave::Gone;
         const auto version = std::uint64_t(results->get<Poco::Int64>(1));
-        if (version != base.version + 1)
+        if (version != write.baseVersion + 1)
         {
             _staleWrites.fetch_add(1, std::memory_order_relaxed);
-            _logger.debug("session %s: concurrent write merged (base version %s was not current)", delta.id,
-                          std::to_string(base.version));
-            return {CachedSave::Stale, nullptr};
+            _logger.debug("session %s: concurrent write merged (base version %s was not current)", write.id,
+                          std::to_string(write.baseVersion));
+            return CachedSave::Stale;
         }
-        auto next = std::make_shared<SessionData>(base);
-        delta.applyTo(*next);
-        next->version = version;
-        next->versionVector.set(delta.node, std::uint64_t(results->get<Poco::Int64>(2)));
-        next->lastAccessedTime = delta.lastAccessedTime;
-        return {CachedSave::Saved, std::move(next)};
+        // Redis' counters are the truth (this node's vv entry moves only here).
+        write.next->version = version;
+        write.next->versionVector.set(write.node, std::uint64_t(results->get<Poco::Int64>(2)));
+        return CachedSave::Saved;
     }
     catch (const Poco::Exception& e) // BadCast: a reply of another shape
     {
@@ -328,9 +371,8 @@ RedisSessionStore::CachedSave RedisSessionStore::cachedSaveOutcome(const Session
 SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDelta& delta, const DataPtr& base,
                                                                  const NearCache::Ticket& ticket)
 {
-    const auto tx = cachedSaveCommands(delta, *base);
-    CachedSave saved = cachedSaveOutcome(delta, *base, tx, _redis.callAll(tx));
-    switch (saved.outcome)
+    const CachedWrite write = prepareCachedSave(delta, *base);
+    switch (cachedSaveOutcome(write, _redis.callAll(write.commands)))
     {
     case CachedSave::Gone:
         _redis.callAll({{"DEL", hashKey(delta.id)}, {"ZREM", _index, delta.id}});
@@ -345,8 +387,8 @@ SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDe
     case CachedSave::Saved:
         break;
     }
-    _cache.complete(ticket, saved.record);
-    return saved.record;
+    _cache.complete(ticket, write.next);
+    return write.next;
 }
 
 SessionStoreAdapter::DataPtr RedisSessionStore::cachedBase(const SessionDelta& delta, NearCache::Ticket& ticket)
@@ -354,7 +396,7 @@ SessionStoreAdapter::DataPtr RedisSessionStore::cachedBase(const SessionDelta& d
     if (!cacheUsable()) return nullptr;
     // Only sessions this node keeps (owned ones: loadOwned, create) are
     // cached; a write to any other stays out of the cache.
-    DataPtr cached = _cache.get(delta.id);
+    DataPtr cached = _cache.peek(delta.id);
     if (!cached) return nullptr;
     ticket = _cache.begin(delta.id);
     if (!delta.baseVersion || cached->version != *delta.baseVersion) return nullptr;
@@ -374,26 +416,25 @@ bool RedisSessionStore::saveAsync(const SessionDelta& delta, SaveDone done)
         _cache.abandon(ticket);
         return false;
     }
-    auto tx = std::make_shared<std::vector<std::vector<std::string>>>(cachedSaveCommands(delta, *base));
+    auto write = std::make_shared<const CachedWrite>(prepareCachedSave(delta, *base));
     // The callback runs on the pipeline's reader: nothing in it waits for Redis.
-    _redis.callAllAsync(*tx, [this, tx, delta, base, ticket, done = std::move(done)](std::vector<Reply> replies,
-                                                                                   const std::string& error) {
+    _redis.callAllAsync(write->commands, [this, write, ticket, done = std::move(done)](std::vector<Reply> replies,
+                                                                                     const std::string& error) {
         try
         {
             if (!error.empty()) throw StoreUnavailable("redis " + _redis.address() + ": " + error);
-            CachedSave saved = cachedSaveOutcome(delta, *base, *tx, replies);
-            switch (saved.outcome)
+            switch (cachedSaveOutcome(*write, replies))
             {
             case CachedSave::Gone:
-                _redis.callAllAsync({{"DEL", hashKey(delta.id)}, {"ZREM", _index, delta.id}},
+                _redis.callAllAsync({{"DEL", hashKey(write->id)}, {"ZREM", _index, write->id}},
                                     [](std::vector<Reply>, const std::string&) {});
-                _cache.invalidate(delta.id);
+                _cache.invalidate(write->id);
                 break;
             case CachedSave::Stale:
                 _cache.abandon(ticket); // the next request reads the merged record
                 break;
             case CachedSave::Saved:
-                _cache.complete(ticket, saved.record);
+                _cache.complete(ticket, write->next);
                 break;
             }
             done(nullptr);

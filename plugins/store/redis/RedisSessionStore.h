@@ -10,20 +10,21 @@
 // e.g. mt:default:/cart:s:Xy...Q.node1. The namespace keeps clusters sharing
 // one Redis apart; the context keeps contexts apart.
 //
-// Consistency: every call is one Lua script or one command, atomic in Redis,
-// so calls on one id are linearizable across all nodes. save() writes only
-// the delta's attributes and bumps `version` and the writer's vv counter in
-// the same script: concurrent requests changing different attributes both
+// Consistency: every call is one Lua script, one command or one MULTI/EXEC
+// block, atomic in Redis, so calls on one id are linearizable across all
+// nodes. save() writes only the delta's attributes and bumps `version` and
+// the writer's vv counter in the same step: concurrent requests changing different attributes both
 // survive; one whose base version is no longer current is counted as a stale
 // (concurrent) write — last writer wins per attribute, as in Spring Session.
 // remove() and expire() read and delete inside one script, so exactly one
 // caller cluster-wide gets a record, and destroyed listeners fire once.
 //
 // Round trips: load 1 (HGETALL), save 1 (EVALSHA), so a read-modify-write
-// request costs 2 — or 1 when the record is in the near cache (NearCache.h:
-// kept valid by Redis client tracking; store.redis.nearCache=0 turns it off).
-// All calls share one pipelined connection (RedisPipeline.h), plus one for
-// invalidations (RedisInvalidations.h). refresh() (a read-only request) writes only when
+// request costs 2 — or 1 for an owned session in the near cache (loadOwned
+// answers from it, save is one MULTI/EXEC; NearCache.h says why it stays
+// valid). All calls share one pipelined connection (RedisPipeline.h), plus
+// one for invalidations (RedisInvalidations.h); saveAsync() lets a response
+// wait for its write instead of a worker. refresh() (a read-only request) writes only when
 // touchFraction of the max inactive interval has passed since the stored
 // access time: a session kept alive by reads alone may expire up to that
 // fraction early. Redis TTL = time left + expiryGrace, so the sweeper claims
@@ -41,6 +42,8 @@
 #include "RedisScript.h"
 #include "RedisSettings.h"
 
+#include "mt/MBeanRegistry.h"
+#include "mt/ObjectName.h"
 #include "mt/SessionStoreAdapter.h"
 
 #include <atomic>
@@ -58,6 +61,8 @@ public:
 
     /// Throws mt::PluginConfigError for a bad setting. Does not connect: a
     /// Redis that is down at start makes the store DOWN, not the server fail.
+    /// Registers its MBean (mt:type=SessionStore,store=redis,context=<scope>)
+    /// when the context offers a registry.
     explicit RedisSessionStore(const PluginContext& context);
     RedisSessionStore(RedisSettings settings, const std::string& scope, Poco::Logger& logger);
     ~RedisSessionStore() override;
@@ -102,16 +107,21 @@ private:
     /// The cached base for `delta`, if it may take the MULTI/EXEC way, with its ticket.
     DataPtr cachedBase(const SessionDelta& delta, NearCache::Ticket& ticket);
 
-    struct CachedSave
+    /// A save the MULTI/EXEC way, prepared from the cached base.
+    struct CachedWrite
     {
-        enum Outcome { Saved, Gone, Stale } outcome = Saved;
-        DataPtr record; ///< Saved: the record now in Redis
+        std::string id, node;
+        std::uint64_t baseVersion = 0;
+        std::shared_ptr<SessionData> next; ///< the record after the write, if nobody else wrote
+        std::vector<std::vector<std::string>> commands;
     };
-    std::vector<std::vector<std::string>> cachedSaveCommands(const SessionDelta& delta, const SessionData& base) const;
-    /// What the EXEC reply says; throws StoreUnavailable for a failed transaction.
-    CachedSave cachedSaveOutcome(const SessionDelta& delta, const SessionData& base,
-                                 const std::vector<std::vector<std::string>>& tx, const std::vector<Reply>& replies);
+    enum class CachedSave { Saved, Gone, Stale };
+    CachedWrite prepareCachedSave(const SessionDelta& delta, const SessionData& base) const;
+    /// What the EXEC reply says (Saved: `next` is now exact); throws
+    /// StoreUnavailable for a failed transaction.
+    CachedSave cachedSaveOutcome(const CachedWrite& write, const std::vector<Reply>& replies);
     void invalidated(const std::vector<std::string>& keys);
+    std::shared_ptr<MBean> makeMBean();
 
     const RedisSettings _settings;
     Poco::Logger& _logger;
@@ -128,6 +138,9 @@ private:
     std::unique_ptr<RedisInvalidations> _invalidations; // null when the near cache is off
     std::mutex _trackingMutex;                          // one thread enables tracking
     std::atomic<bool> _trackingRefused{false};          // Redis said no: cache off for good
+
+    MBeanRegistry* _mbeans = nullptr; // where this store's MBean is registered, if anywhere
+    ObjectName _mbeanName;
 
     std::mutex _reportedMutex;
     std::set<std::string> _reported; // keys already logged as unreadable (bounded)
