@@ -255,16 +255,8 @@ void RedisPipeline::connectLocked(std::unique_lock<std::mutex>& lock, Clock::tim
     _connecting = false;
     if (fd < 0)
     {
-        const bool first = !_down;
-        _down = true;
-        _lastError = error;
-        _backoff = _backoff.count() == 0 ? kFirstBackoff
-                                         : std::min(_backoff * 2, std::chrono::milliseconds(_settings.reconnectMaxMs));
-        _nextAttempt = Clock::now() + _backoff;
+        markDownLocked(error);
         _changed.notify_all();
-        if (first)
-            _logger.error("redis %s DOWN: %s (reconnecting with backoff up to %d ms)", address(), error,
-                          _settings.reconnectMaxMs);
         throw StoreUnavailable("redis " + address() + ": " + error);
     }
     if (_stopping)
@@ -294,18 +286,7 @@ void RedisPipeline::failLocked(std::uint64_t generation, const std::string& reas
         for (auto& pending : _pending) _failed.emplace_back(std::move(pending), reason);
         _pending.clear();
         if (_listener) _listener();
-        if (down)
-        {
-            const bool first = !_down;
-            _down = true;
-            _lastError = reason;
-            _backoff = _backoff.count() == 0 ? kFirstBackoff
-                                             : std::min(_backoff * 2, std::chrono::milliseconds(_settings.reconnectMaxMs));
-            _nextAttempt = Clock::now() + _backoff;
-            if (first)
-                _logger.error("redis %s DOWN: %s (reconnecting with backoff up to %d ms)", address(), reason,
-                              _settings.reconnectMaxMs);
-        }
+        if (down) markDownLocked(reason);
     }
     else if (_fd < 0)
     {
@@ -315,6 +296,19 @@ void RedisPipeline::failLocked(std::uint64_t generation, const std::string& reas
         _pending.clear();
     }
     _changed.notify_all();
+}
+
+void RedisPipeline::markDownLocked(const std::string& reason)
+{
+    const bool first = !_down;
+    _down = true;
+    _lastError = reason;
+    _backoff = _backoff.count() == 0 ? kFirstBackoff
+                                     : std::min(_backoff * 2, std::chrono::milliseconds(_settings.reconnectMaxMs));
+    _nextAttempt = Clock::now() + _backoff;
+    if (first)
+        _logger.error("redis %s DOWN: %s (reconnecting with backoff up to %d ms)", address(), reason,
+                      _settings.reconnectMaxMs);
 }
 
 void RedisPipeline::finishFailed()

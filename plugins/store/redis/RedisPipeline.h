@@ -100,6 +100,8 @@ private:
     /// finishFailed(), outside the lock (callbacks may queue new calls).
     void failLocked(std::uint64_t generation, const std::string& reason, bool down);
     void finishFailed();
+    /// DOWN for a backoff (50 ms doubling up to reconnectMaxMs); logged once per outage.
+    void markDownLocked(const std::string& reason);
     void readLoop();
     void readConnection(int fd, std::uint64_t generation);
     void deliver(std::uint64_t generation, std::vector<Reply>& replies);
