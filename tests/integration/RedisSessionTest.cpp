@@ -216,6 +216,46 @@ TEST_F(RedisSessionsTest, AWriteThatFailsAfterTheHandlerRanIsA503AndLeavesNoStal
     EXPECT_EQ(json(next)->getValue<int>("count"), stored);
 }
 
+TEST_F(RedisSessionsTest, AStopWhileAResponseWaitsForItsWriteEndsCleanly)
+{
+    startNodes();
+    const std::string id = cookieId(httpRequest(a.port(), "GET", "/counter/"));
+    ASSERT_FALSE(id.empty());
+    for (int i = 0; i < 5; ++i) ASSERT_EQ(httpRequest(a.port(), "GET", "/counter/", withCookie(id)).status, 200);
+
+    // The write of this request hangs in a paused Redis while A is told to
+    // stop: the drain waits for it (it counts as in flight), its answer is a
+    // 503 when the write times out, and A exits normally, crash-free.
+    redis.pause();
+    HttpReply waiting;
+    std::thread client([&] { waiting = httpRequest(a.port(), "GET", "/counter/", withCookie(id)); });
+    // Stop only once the request is in flight (Jolokia's figure needs no
+    // session store; the read counts itself too). The thread is joined
+    // before anything is asserted.
+    const std::string read =
+        R"({"type":"read","mbean":"Catalina:type=GlobalRequestProcessor,*","attribute":"activeRequests"})";
+    const bool inFlight = waitUntil(
+        [&] {
+            auto reply = httpRequest(a.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, read);
+            if (reply.status != 200) return false;
+            auto value = json(reply)->getObject("value");
+            for (const auto& [name, figures] : *value)
+                if (figures.extract<Poco::JSON::Object::Ptr>()->getValue<int>("activeRequests") >= 2) return true;
+            return false;
+        },
+        5s);
+    const auto stopAt = std::chrono::steady_clock::now();
+    const int code = a.stop(10s);
+    client.join();
+    redis.resume();
+    ASSERT_TRUE(inFlight) << "the request never reached A";
+    EXPECT_EQ(code, 0) << a.output();
+    EXPECT_LT(std::chrono::steady_clock::now() - stopAt, 5s);
+    EXPECT_EQ(waiting.status, 503) << waiting.body;
+    EXPECT_FALSE(waiting.header("Retry-After").empty());
+    EXPECT_EQ(a.output().find("Segmentation"), std::string::npos);
+}
+
 TEST_F(RedisSessionsTest, TheStoreReportsItsLoadAndItsNearCacheOverJolokia)
 {
     startNodes();
