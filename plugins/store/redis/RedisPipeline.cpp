@@ -116,14 +116,35 @@ private:
     RedisPipeline& _pipeline;
 };
 
+namespace {
+
+std::string encodeAll(const std::vector<std::vector<std::string>>& commands)
+{
+    std::string wire;
+    for (const auto& command : commands) appendCommand(wire, command);
+    return wire;
+}
+
+} // namespace
+
 std::vector<Reply> RedisPipeline::callAll(const std::vector<std::vector<std::string>>& commands)
+{
+    return callAll(encodeAll(commands), commands.size());
+}
+
+void RedisPipeline::callAllAsync(const std::vector<std::vector<std::string>>& commands, Callback done)
+{
+    callAllAsync(encodeAll(commands), commands.size(), std::move(done));
+}
+
+std::vector<Reply> RedisPipeline::callAll(std::string wire, std::size_t count)
 {
     CallerGuard guard(*this);
     const auto deadline = Clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
     auto pending = std::make_shared<Pending>();
-    pending->expected = commands.size();
+    pending->expected = count;
     pending->deadline = deadline;
-    const std::uint64_t generation = submit(commands, pending, deadline);
+    const std::uint64_t generation = submit(wire, pending, deadline);
 
     std::unique_lock<std::mutex> wait(pending->mutex);
     if (!pending->done.wait_until(wait, deadline, [&] { return pending->finished; }))
@@ -141,17 +162,17 @@ std::vector<Reply> RedisPipeline::callAll(const std::vector<std::vector<std::str
     return std::move(pending->replies);
 }
 
-void RedisPipeline::callAllAsync(const std::vector<std::vector<std::string>>& commands, Callback done)
+void RedisPipeline::callAllAsync(std::string wire, std::size_t count, Callback done)
 {
     CallerGuard guard(*this);
     const auto deadline = Clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
     auto pending = std::make_shared<Pending>();
-    pending->expected = commands.size();
+    pending->expected = count;
     pending->deadline = deadline;
     pending->callback = std::move(done);
     try
     {
-        submit(commands, pending, deadline);
+        submit(wire, pending, deadline);
     }
     catch (const StoreUnavailable& e)
     {
@@ -159,19 +180,16 @@ void RedisPipeline::callAllAsync(const std::vector<std::vector<std::string>>& co
     }
 }
 
-std::uint64_t RedisPipeline::submit(const std::vector<std::vector<std::string>>& commands,
-                                    const std::shared_ptr<Pending>& pending, Clock::time_point deadline)
+std::uint64_t RedisPipeline::submit(const std::string& wire, const std::shared_ptr<Pending>& pending,
+                                    Clock::time_point deadline)
 {
-    std::string wire;
-    for (const auto& command : commands) appendCommand(wire, command);
-
     std::unique_lock<std::mutex> lock(_mutex);
     while (_fd < 0) connectLocked(lock, deadline);
     const std::uint64_t generation = _generation;
     _out += wire;
     ++_outCalls;
     _pending.push_back(pending);
-    _commands.fetch_add(commands.size(), std::memory_order_relaxed);
+    _commands.fetch_add(pending->expected, std::memory_order_relaxed);
     _roundTrips.fetch_add(1, std::memory_order_relaxed);
     // Corked while earlier commands await replies: the reader sends whatever
     // queued up as soon as it has handed those replies out, so under load

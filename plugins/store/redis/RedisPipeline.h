@@ -65,6 +65,8 @@ public:
     /// Sends the commands back to back (nothing of another caller's in
     /// between: a MULTI ... EXEC block stays whole) and returns their replies.
     std::vector<Reply> callAll(const std::vector<std::vector<std::string>>& commands);
+    /// callAll() of `count` commands already encoded (Resp.h) into `wire`.
+    std::vector<Reply> callAll(std::string wire, std::size_t count);
 
     /// Replies to a callAllAsync(), or why there are none.
     using Callback = std::function<void(std::vector<Reply> replies, const std::string& error)>;
@@ -74,6 +76,7 @@ public:
     /// fails at once. It must be short, must not block, and must not call
     /// call()/callAll() (the reader would wait for itself); callAllAsync() is fine.
     void callAllAsync(const std::vector<std::vector<std::string>>& commands, Callback done);
+    void callAllAsync(std::string wire, std::size_t count, Callback done);
 
     /// "" when Redis answers, else why not. PINGs unless DOWN within the
     /// backoff, so /health notices a recovery on its own.
@@ -90,8 +93,7 @@ private:
 
     /// Queues the commands (connecting first if needed) and sends unless
     /// another caller is sending; returns the connection generation.
-    std::uint64_t submit(const std::vector<std::vector<std::string>>& commands, const std::shared_ptr<Pending>& pending,
-                         Clock::time_point deadline);
+    std::uint64_t submit(const std::string& wire, const std::shared_ptr<Pending>& pending, Clock::time_point deadline);
     void connectLocked(std::unique_lock<std::mutex>& lock, Clock::time_point deadline);
     /// Sends what is queued, unless another thread is sending (it takes it along).
     void flushLocked(std::unique_lock<std::mutex>& lock, Clock::time_point deadline);

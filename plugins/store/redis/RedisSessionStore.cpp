@@ -291,49 +291,68 @@ RedisSessionStore::CachedWrite RedisSessionStore::prepareCachedSave(const Sessio
     delta.applyTo(*write.next);
     write.next->lastAccessedTime = delta.lastAccessedTime;
 
+    // Encoded straight into one buffer: this runs for every request.
     const std::string key = hashKey(delta.id);
     const int maxInactive = write.next->maxInactiveInterval;
     const TimeMs at = delta.lastAccessedTime;
-    auto& tx = write.commands;
-    tx.push_back({"MULTI"});
-    tx.push_back({"HSETNX", key, "schema", std::to_string(SessionSerializer::kSchemaVersion)});
-    tx.push_back({"HINCRBY", key, "version", "1"});
-    tx.push_back({"HINCRBY", key, SessionSerializer::kVersionVectorPrefix + delta.node, "1"});
-    std::vector<std::string> hset{"HSET", key, "accessed", ms(at)};
-    if (delta.maxInactiveInterval) hset.insert(hset.end(), {"maxInactive", std::to_string(maxInactive)});
+    const std::string atText = ms(at);
+    write.names.reserve(10);
+    std::string& w = write.wire;
+    w.reserve(256 + 64 * (delta.setAttributes.size() + delta.removedAttributes.size()));
+    auto command = [&](const char* name, std::initializer_list<std::string_view> args) {
+        appendCommandHeader(w, args.size() + 1);
+        appendArgument(w, name);
+        for (auto arg : args) appendArgument(w, arg);
+        write.names.push_back(name);
+    };
+    command("MULTI", {});
+    command("HSETNX", {key, "schema", std::to_string(SessionSerializer::kSchemaVersion)});
+    command("HINCRBY", {key, "version", "1"});
+    command("HINCRBY", {key, SessionSerializer::kVersionVectorPrefix + delta.node, "1"});
+
+    appendCommandHeader(w, 4 + (delta.maxInactiveInterval ? 2 : 0) + 2 * delta.setAttributes.size());
+    for (std::string_view arg : {std::string_view("HSET"), std::string_view(key), std::string_view("accessed"), std::string_view(atText)})
+        appendArgument(w, arg);
+    if (delta.maxInactiveInterval)
+    {
+        appendArgument(w, "maxInactive");
+        appendArgument(w, std::to_string(maxInactive));
+    }
     for (const auto& [name, json] : delta.setAttributes)
     {
-        hset.push_back(SessionSerializer::kAttributePrefix + name);
-        hset.push_back(json);
+        appendArgument(w, SessionSerializer::kAttributePrefix + name);
+        appendArgument(w, json);
     }
-    tx.push_back(std::move(hset));
+    write.names.push_back("HSET");
     if (!delta.removedAttributes.empty())
     {
-        std::vector<std::string> hdel{"HDEL", key};
-        for (const auto& name : delta.removedAttributes) hdel.push_back(SessionSerializer::kAttributePrefix + name);
-        tx.push_back(std::move(hdel));
+        appendCommandHeader(w, 2 + delta.removedAttributes.size());
+        appendArgument(w, "HDEL");
+        appendArgument(w, key);
+        for (const auto& name : delta.removedAttributes) appendArgument(w, SessionSerializer::kAttributePrefix + name);
+        write.names.push_back("HDEL");
     }
     if (maxInactive > 0)
     {
         const TimeMs left = TimeMs(maxInactive) * 1000;
-        tx.push_back({"PEXPIRE", key, ms(left + TimeMs(_settings.expiryGraceSeconds) * 1000)});
-        tx.push_back({"ZADD", _index, ms(at + left), delta.id});
+        command("PEXPIRE", {key, ms(left + TimeMs(_settings.expiryGraceSeconds) * 1000)});
+        command("ZADD", {_index, ms(at + left), delta.id});
     }
     else
     {
-        tx.push_back({"PERSIST", key});
-        tx.push_back({"ZADD", _index, "+inf", delta.id});
+        command("PERSIST", {key});
+        command("ZADD", {_index, "+inf", delta.id});
     }
-    tx.push_back({"EXEC"});
+    command("EXEC", {});
     return write;
 }
 
 RedisSessionStore::CachedSave RedisSessionStore::cachedSaveOutcome(const CachedWrite& write,
                                                                    const std::vector<Reply>& replies)
 {
-    const auto& tx = write.commands;
+    const auto& names = write.names;
     const Array* results = replies.empty() ? nullptr : asArray(replies.back());
-    if (!results || results->size() != tx.size() - 2)
+    if (!results || results->size() != names.size() - 2)
     {
         // EXECABORT (a command refused while queued) or no transaction at all.
         std::string why = replies.empty() ? "no reply" : replies.back()->toString().substr(0, 80);
@@ -344,7 +363,8 @@ RedisSessionStore::CachedSave RedisSessionStore::cachedSaveOutcome(const CachedW
     for (std::size_t i = 0; i < results->size(); ++i)
     {
         const Reply& result = *(results->begin() + std::ptrdiff_t(i));
-        if (result->isError()) throw StoreUnavailable("redis " + tx[i + 1][0] + " in save: " + errorMessage(result));
+        if (result->isError())
+            throw StoreUnavailable(std::string("redis ") + names[i + 1] + " in save: " + errorMessage(result));
     }
     try
     {
@@ -372,7 +392,7 @@ SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDe
                                                                  const NearCache::Ticket& ticket)
 {
     const CachedWrite write = prepareCachedSave(delta, *base);
-    switch (cachedSaveOutcome(write, _redis.callAll(write.commands)))
+    switch (cachedSaveOutcome(write, _redis.callAll(write.wire, write.names.size())))
     {
     case CachedSave::Gone:
         _redis.callAll({{"DEL", hashKey(delta.id)}, {"ZREM", _index, delta.id}});
@@ -418,7 +438,7 @@ bool RedisSessionStore::saveAsync(const SessionDelta& delta, SaveDone done)
     }
     auto write = std::make_shared<const CachedWrite>(prepareCachedSave(delta, *base));
     // The callback runs on the pipeline's reader: nothing in it waits for Redis.
-    _redis.callAllAsync(write->commands, [this, write, ticket, done = std::move(done)](std::vector<Reply> replies,
+    _redis.callAllAsync(write->wire, write->names.size(), [this, write, ticket, done = std::move(done)](std::vector<Reply> replies,
                                                                                      const std::string& error) {
         try
         {

@@ -113,7 +113,8 @@ private:
         std::string id, node;
         std::uint64_t baseVersion = 0;
         std::shared_ptr<SessionData> next; ///< the record after the write, if nobody else wrote
-        std::vector<std::vector<std::string>> commands;
+        std::string wire;                  ///< MULTI ... EXEC, encoded
+        std::vector<const char*> names;    ///< the commands, MULTI and EXEC included (for messages)
     };
     enum class CachedSave { Saved, Gone, Stale };
     CachedWrite prepareCachedSave(const SessionDelta& delta, const SessionData& base) const;

@@ -27,6 +27,28 @@ void appendCommand(std::string& out, const std::vector<std::string>& args)
     }
 }
 
+void appendCommandHeader(std::string& out, std::size_t argc)
+{
+    out += '*';
+    out += std::to_string(argc);
+    out += "\r\n";
+}
+
+void appendArgument(std::string& out, std::string_view arg)
+{
+    out += '$';
+    out += std::to_string(arg.size());
+    out += "\r\n";
+    out.append(arg.data(), arg.size());
+    out += "\r\n";
+}
+
+void appendCommand(std::string& out, std::initializer_list<std::string_view> args)
+{
+    appendCommandHeader(out, args.size());
+    for (auto arg : args) appendArgument(out, arg);
+}
+
 std::string encodeCommand(const std::vector<std::string>& args)
 {
     std::string out;
@@ -68,9 +90,9 @@ Reply RespParser::next()
         while (!_frames.empty())
         {
             Frame& top = _frames.back();
-            top.array.addRedisType(value);
+            top.reply->value().addRedisType(value);
             if (--top.left > 0) break;
-            value = new Poco::Redis::Type<Array>(top.array);
+            value = top.reply;
             _frames.pop_back();
         }
         if (_frames.empty()) return value;
@@ -115,7 +137,15 @@ bool RespParser::step(Reply& out, bool& pushed)
     case ':':
     {
         if (!line(cursor, head)) return false;
-        if (marker == '+')
+        // A MULTI block answers +OK and +QUEUED per command: share those
+        // (replies are immutable; Poco's reference count is atomic).
+        static const Reply ok = new Type<std::string>("OK");
+        static const Reply queued = new Type<std::string>("QUEUED");
+        if (marker == '+' && head == "QUEUED")
+            out = queued;
+        else if (marker == '+' && head == "OK")
+            out = ok;
+        else if (marker == '+')
             out = new Type<std::string>(head);
         else if (marker == '-')
         {
@@ -160,7 +190,7 @@ bool RespParser::step(Reply& out, bool& pushed)
         {
             if (int(_frames.size()) >= _limits.maxDepth)
                 fail(at, "arrays nested deeper than " + std::to_string(_limits.maxDepth));
-            _frames.push_back(Frame{Array(), n});
+            _frames.push_back(Frame{new Type<Array>(Array()), n});
             pushed = true;
         }
         else

@@ -19,7 +19,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mt::redis {
@@ -35,6 +37,11 @@ public:
 /// "*N\r\n$len\r\narg\r\n..." for one command.
 std::string encodeCommand(const std::vector<std::string>& args);
 void appendCommand(std::string& out, const std::vector<std::string>& args);
+/// The same, piecewise, without building an argument vector first: a
+/// header for `argc` arguments, then each argument.
+void appendCommandHeader(std::string& out, std::size_t argc);
+void appendArgument(std::string& out, std::string_view arg);
+void appendCommand(std::string& out, std::initializer_list<std::string_view> args);
 
 class RespParser
 {
@@ -62,7 +69,7 @@ private:
     /// split across reads is parsed once, not again from its start.
     struct Frame
     {
-        Poco::Redis::Array array;
+        Poco::SharedPtr<Poco::Redis::Type<Poco::Redis::Array>> reply; // filled in place: no copy when done
         std::int64_t left = 0;
     };
 
