@@ -168,6 +168,7 @@ void RedisPipeline::callAllAsync(std::string wire, std::size_t count, Callback d
     const auto deadline = Clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
     auto pending = std::make_shared<Pending>();
     pending->expected = count;
+    pending->replies.reserve(count);
     pending->deadline = deadline;
     pending->callback = std::move(done);
     try

@@ -137,8 +137,9 @@ bool RespParser::step(Reply& out, bool& pushed)
     case ':':
     {
         if (!line(cursor, head)) return false;
-        // A MULTI block answers +OK and +QUEUED per command: share those
-        // (replies are immutable; Poco's reference count is atomic).
+        // A MULTI block answers +OK and +QUEUED per command, and its commands
+        // mostly :0 or :1: share those (replies are immutable; Poco's
+        // reference count is atomic).
         static const Reply ok = new Type<std::string>("OK");
         static const Reply queued = new Type<std::string>("QUEUED");
         if (marker == '+' && head == "QUEUED")
@@ -159,7 +160,9 @@ bool RespParser::step(Reply& out, bool& pushed)
             auto [end, ec] = std::from_chars(head.data(), head.data() + head.size(), value);
             if (ec != std::errc() || end != head.data() + head.size() || head.empty())
                 fail(at, "integer '" + head.substr(0, 32) + "' is not a number");
-            out = new Type<Poco::Int64>(value);
+            static const Reply zero = new Type<Poco::Int64>(0);
+            static const Reply one = new Type<Poco::Int64>(1);
+            out = value == 0 ? zero : value == 1 ? one : Reply(new Type<Poco::Int64>(value));
         }
         break;
     }
