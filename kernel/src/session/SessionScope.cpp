@@ -110,15 +110,15 @@ std::string SessionScope::changeSessionId()
 
 void SessionScope::commit()
 {
-    commitAsync(false);
+    commitWith(false);
 }
 
 std::shared_ptr<Completion> SessionScope::commitAsync()
 {
-    return commitAsync(true);
+    return commitWith(true);
 }
 
-std::shared_ptr<Completion> SessionScope::commitAsync(bool allowAsync)
+std::shared_ptr<Completion> SessionScope::commitWith(bool allowAsync)
 {
     Impl& s = *_impl;
     if (s.committed) return nullptr;
@@ -128,8 +128,9 @@ std::shared_ptr<Completion> SessionScope::commitAsync(bool allowAsync)
     const TimeMs now = s.manager.clock().nowMs();
     if (session.changesData() && allowAsync)
     {
-        // Nothing reads the session after the response is built: the record
-        // this write produces is not needed here, only its outcome.
+        // The record this write produces is not needed here, only its
+        // outcome (a handler reading the session afterwards still sees its
+        // changes: RequestSession keeps them).
         return s.manager.commitAsync(session.delta(s.manager.settings().nodeName, now));
     }
     if (session.changesData())

@@ -36,7 +36,7 @@ public:
     std::shared_ptr<Completion> commitAsync();
 
 private:
-    std::shared_ptr<Completion> commitAsync(bool allowAsync);
+    std::shared_ptr<Completion> commitWith(bool allowAsync);
 
     struct Impl;
     std::unique_ptr<Impl> _impl;
