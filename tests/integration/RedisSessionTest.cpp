@@ -179,6 +179,25 @@ TEST_F(RedisSessionsTest, ASlowRedisIsA503WithinTheTimeout)
     EXPECT_TRUE(waitUntil([&] { return httpRequest(a.port(), "GET", "/counter/").status == 200; }, 10s));
 }
 
+TEST_F(RedisSessionsTest, RewriteRouteCanBeTurnedOffForOneContext)
+{
+    startNodes("context.counter.rewriteRoute=false\n");
+    const std::string counter = cookieId(httpRequest(a.port(), "GET", "/counter/"));
+    const std::string cart = cookieId(httpRequest(a.port(), "POST", "/cart/add?sku=apple"));
+    ASSERT_FALSE(counter.empty());
+    ASSERT_FALSE(cart.empty());
+
+    auto counterOnB = httpRequest(b.port(), "GET", "/counter/", withCookie(counter));
+    ASSERT_EQ(counterOnB.status, 200) << counterOnB.body;
+    EXPECT_EQ(json(counterOnB)->getValue<int>("count"), 2);
+    EXPECT_EQ(cookieId(counterOnB), "") << "the counter's sessions keep their id (and route) on B";
+    EXPECT_EQ(json(httpRequest(a.port(), "GET", "/counter/", withCookie(counter)))->getValue<int>("count"), 3);
+
+    auto cartOnB = httpRequest(b.port(), "GET", "/cart/", withCookie(cart));
+    ASSERT_EQ(cartOnB.status, 200) << cartOnB.body;
+    EXPECT_EQ(cookieId(cartOnB), cart.substr(0, cart.size() - 1) + "B") << "the cart follows session.rewriteRoute";
+}
+
 TEST_F(RedisSessionsTest, AWriteThatFailsAfterTheHandlerRanIsA503AndLeavesNoStaleCopy)
 {
     startNodes();

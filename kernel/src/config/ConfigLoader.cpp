@@ -193,6 +193,10 @@ private:
             if (ctx.store.empty()) ctx.store = c.defaultStore;
             ctx.sessionTimeout = static_cast<int>(num(prefix + "sessionTimeout"));
             if (ctx.sessionTimeout < 0) ctx.sessionTimeout = c.sessionTimeout;
+            const std::string flushMode = str(prefix + "flushMode");
+            ctx.flushImmediate = flushMode.empty() ? c.flushImmediate : flushMode == "IMMEDIATE";
+            const std::string rewriteRoute = str(prefix + "rewriteRoute");
+            ctx.rewriteRoute = rewriteRoute.empty() ? c.rewriteRoute : rewriteRoute == "true";
             std::string appPrefix = prefix + "app.";
             for (const auto& [key, value] : _properties)
                 if (key.compare(0, appPrefix.size(), appPrefix) == 0)

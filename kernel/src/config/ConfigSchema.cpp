@@ -92,6 +92,8 @@ std::vector<KeySpec> makeKeys()
         {"context.*.docRoot", T::Path, "", true, "Directory served as static files below the context (relative to the config file)."},
         {"context.*.store", T::Name, "", true, "Session store plugin of context <id> (default: session.store)."},
         intKey("context.*.sessionTimeout", "-1", -1, 31536000, true, "Max inactive interval of context <id>'s sessions (-1: session.timeout)."),
+        enumKey("context.*.flushMode", "", {"", "ON_COMMIT", "IMMEDIATE"}, false, "session.flushMode for context <id> only (empty: session.flushMode)."),
+        enumKey("context.*.rewriteRoute", "", {"", "true", "false"}, false, "session.rewriteRoute for context <id> only (empty: session.rewriteRoute)."),
         {"context.*.app.*", T::String, "", true, "Settings passed to context <id>'s application plugin (keys the plugin declares)."},
         {"store.*.*", T::String, "", true, "Settings passed to store plugin <name> (keys the plugin declares)."},
     };

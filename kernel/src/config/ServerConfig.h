@@ -18,8 +18,12 @@ struct ContextConfig
     std::string docRoot;       ///< absolute, "" for none
     std::string store;         ///< session store plugin name
     int sessionTimeout = 1800; ///< seconds
+    bool rewriteRoute = true;   ///< context.<id>.rewriteRoute, else session.rewriteRoute (restart to change)
+    bool flushImmediate = false; ///< context.<id>.flushMode, else session.flushMode (restart to change)
     std::map<std::string, std::string> appConfig;
 
+    // rewriteRoute and flushImmediate are left out: a reload does not apply
+    // them (they need a restart), so they must not redeploy the context.
     bool operator==(const ContextConfig& o) const
     {
         return id == o.id && path == o.path && app == o.app && docRoot == o.docRoot && store == o.store &&

@@ -183,8 +183,8 @@ std::shared_ptr<DistributedSessionManager> Kernel::makeSessions(const ContextCon
     sessionSettings.cookieName = config.cookieName;
     sessionSettings.cookieSecure = config.cookieSecure;
     sessionSettings.maxInactiveInterval = context.sessionTimeout;
-    sessionSettings.rewriteRoute = config.rewriteRoute;
-    sessionSettings.flushImmediate = config.flushImmediate;
+    sessionSettings.rewriteRoute = context.rewriteRoute;
+    sessionSettings.flushImmediate = context.flushImmediate;
     return std::make_shared<DistributedSessionManager>(sessionSettings, std::move(store), _clock,
                                             Poco::Logger::get("mt.session." + context.id));
 }

@@ -108,6 +108,26 @@ TEST(ConfigLoader, ReadsContextsAndResolvesPathsAgainstTheConfigDirectory)
     EXPECT_EQ(c.contexts[1].sessionTimeout, 1800);
 }
 
+TEST(ConfigLoader, ContextsMayOverrideFlushModeAndRewriteRoute)
+{
+    auto c = ConfigLoader::fromProperties(
+        PropertiesFile::parse("session.flushMode=IMMEDIATE\nsession.rewriteRoute=false\ncontexts=a, b\n"
+                              "context.a.path=/a\ncontext.a.app=cart\n"
+                              "context.a.flushMode=ON_COMMIT\ncontext.a.rewriteRoute=true\n"
+                              "context.b.path=/b\ncontext.b.app=cart\n",
+                              "f"),
+        "/tmp/server.properties", "/p");
+    ASSERT_EQ(c.contexts.size(), 2u);
+    EXPECT_FALSE(c.contexts[0].flushImmediate);
+    EXPECT_TRUE(c.contexts[0].rewriteRoute);
+    EXPECT_TRUE(c.contexts[1].flushImmediate) << "the server-wide setting is the default";
+    EXPECT_FALSE(c.contexts[1].rewriteRoute);
+
+    std::string e = errorOf("contexts=a\ncontext.a.path=/a\ncontext.a.app=cart\ncontext.a.flushMode=LATER\n");
+    EXPECT_NE(e.find("context.a.flushMode = 'LATER' is not allowed"), std::string::npos) << e;
+    EXPECT_NE(e.find("IMMEDIATE"), std::string::npos) << e;
+}
+
 TEST(ConfigLoader, UnknownKeyIsRefusedWithFileLineAndKey)
 {
     std::string e = errorOf("http.port=8080\nhttp.prot=9090\n");
