@@ -165,6 +165,23 @@ TEST_F(RedisSessionsTest, RedisDownIs503AndHealthDownThenRecoversWithoutRestart)
     EXPECT_TRUE(b.running());
 }
 
+TEST_F(RedisSessionsTest, HealthAsksEveryStoreAtOnce)
+{
+    startNodes(); // three contexts, each with its own connection to the one Redis
+    ASSERT_EQ(httpRequest(a.port(), "GET", "/health").status, 200);
+    redis.pause();
+    const auto start = std::chrono::steady_clock::now();
+    auto health = httpRequest(a.port(), "GET", "/health");
+    const auto took = std::chrono::steady_clock::now() - start;
+    redis.resume();
+    EXPECT_EQ(health.status, 503);
+    auto details = json(health)->getObject("components")->getObject("sessionStores")->getObject("details");
+    for (const char* context : {"counter", "cart", "events"})
+        EXPECT_EQ(details->getObject(context)->getValue<std::string>("status"), "DOWN") << context;
+    // One store's timeout (300 ms), not one per context (900 ms).
+    EXPECT_LT(took, 750ms);
+}
+
 TEST_F(RedisSessionsTest, ASlowRedisIsA503WithinTheTimeout)
 {
     startNodes();

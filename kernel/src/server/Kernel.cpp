@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <future>
 #include <set>
 
 namespace mt {
@@ -425,19 +426,39 @@ Poco::JSON::Object::Ptr Kernel::health() const
     Poco::JSON::Object::Ptr storesJson = new Poco::JSON::Object;
     Poco::JSON::Object::Ptr storeDetails = new Poco::JSON::Object;
     bool storesDown = false;
+    auto probe = [](const std::shared_ptr<WebContext>& context) {
+        try
+        {
+            return context->sessions().store().healthProblem();
+        }
+        catch (const std::exception& e)
+        {
+            return std::string(e.what());
+        }
+    };
     if (auto s = state())
+    {
+        // All at once: a store that cannot answer costs its timeout once,
+        // not once per context that uses it.
+        std::vector<std::future<std::string>> problems;
+        for (const auto& context : s->contexts->contexts())
+        {
+            try
+            {
+                problems.push_back(std::async(std::launch::async, probe, context));
+            }
+            catch (const std::system_error&) // no thread to be had: ask here
+            {
+                std::promise<std::string> answered;
+                answered.set_value(probe(context));
+                problems.push_back(answered.get_future());
+            }
+        }
+        std::size_t next = 0;
         for (const auto& context : s->contexts->contexts())
         {
             Poco::JSON::Object::Ptr one = new Poco::JSON::Object;
-            std::string problem;
-            try
-            {
-                problem = context->sessions().store().healthProblem();
-            }
-            catch (const std::exception& e)
-            {
-                problem = e.what();
-            }
+            const std::string problem = problems[next++].get();
             one->set("status", problem.empty() ? "UP" : "DOWN");
             one->set("store", context->config().store);
             one->set("path", context->path().empty() ? "/" : context->path());
@@ -445,6 +466,7 @@ Poco::JSON::Object::Ptr Kernel::health() const
             storesDown = storesDown || !problem.empty();
             storeDetails->set(context->config().id, one);
         }
+    }
     storesJson->set("status", storesDown ? "DOWN" : "UP");
     storesJson->set("details", storeDetails);
     components->set("sessionStores", storesJson);
