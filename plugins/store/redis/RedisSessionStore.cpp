@@ -493,8 +493,8 @@ SessionStoreAdapter::DataPtr RedisSessionStore::save(const SessionDelta& delta)
                                   delta.maxInactiveInterval ? std::to_string(*delta.maxInactiveInterval) : "",
                                   delta.baseVersion ? std::to_string(*delta.baseVersion) : "-1",
                                   std::to_string(delta.setAttributes.size()),
-                                  base ? "0" : "1"};
-    // A script's own writes come back as invalidations (see saveOnCachedBase):
+                                  "1"}; // the whole record back: no cached base to apply the delta to
+    // A script's own writes come back as invalidations (see prepareCachedSave):
     // what it installs lasts until that message arrives.
     args.reserve(args.size() + 2 * delta.setAttributes.size() + delta.removedAttributes.size());
     for (const auto& [name, json] : delta.setAttributes)
@@ -523,7 +523,8 @@ SessionStoreAdapter::DataPtr RedisSessionStore::save(const SessionDelta& delta)
     DataPtr saved;
     try
     {
-        if (result->size() < 4) throw StoreUnavailable("redis save script: unexpected reply " + reply->toString().substr(0, 80));
+        // {stale, version, vv, accessed, fields}: the record is always asked for.
+        if (result->size() < 5) throw StoreUnavailable("redis save script: unexpected reply " + reply->toString().substr(0, 80));
         const bool stale = result->get<Poco::Int64>(0) == 1;
         if (stale && delta.baseVersion)
         {
@@ -531,21 +532,8 @@ SessionStoreAdapter::DataPtr RedisSessionStore::save(const SessionDelta& delta)
             _logger.debug("session %s: concurrent write merged (base version %s was not current)", delta.id,
                           std::to_string(*delta.baseVersion));
         }
-        if (result->size() >= 5)
-        {
-            Reply fields = new Type<Array>(result->get<Array>(4));
-            saved = decode(delta.id, fields);
-        }
-        else if (base)
-        {
-            auto next = std::make_shared<SessionData>(*base);
-            delta.applyTo(*next);
-            // Redis' figures are the truth (an equal value is not a write there either).
-            next->version = std::uint64_t(result->get<Poco::Int64>(1));
-            next->versionVector.set(delta.node, std::uint64_t(result->get<Poco::Int64>(2)));
-            next->lastAccessedTime = result->get<Poco::Int64>(3);
-            saved = std::move(next);
-        }
+        Reply fields = new Type<Array>(result->get<Array>(4));
+        saved = decode(delta.id, fields);
     }
     catch (const Poco::Exception& e) // BadCast / InvalidArgument: a reply of another shape
     {
