@@ -1,13 +1,16 @@
 #pragma once
 // One Redis connection shared by every thread of a store, pipelined, as
 // Lettuce (Spring Session's default client) does it. A caller appends its
-// command to the outgoing buffer and waits for its reply; a caller that finds
-// nobody sending sends everything queued, so concurrent requests leave in one
-// write and Redis reads them in one read. One reader thread parses replies
-// and hands each to its caller in order (Redis answers in order). Compared
-// with a pool of blocking connections this halves the system calls on both
-// sides under load, and it gives the store one connection whose writes are
-// its own (client tracking's NOLOOP, see NearCache.h).
+// commands to the outgoing buffer; they leave at once when nothing is
+// awaiting a reply, else the reader sends everything queued as soon as it
+// has handed out the replies it got (corking): under load, one write per
+// round trip whatever the number of callers, and Redis reads them in one go
+// (measured: 0.04 writes and 0.05 reads per request, against one each with
+// a pool of blocking connections). One reader thread parses replies and
+// hands each call its own in order (Redis answers in order); a caller either
+// waits (call, callAll) or gets a callback (callAllAsync). The store also
+// needs one connection whose writes are its own (client tracking's NOLOOP,
+// see NearCache.h).
 //
 // Every call is bounded: connecting and the reply end at a deadline
 // `timeoutMs` after the call began; past it the call throws
@@ -16,8 +19,10 @@
 // failure the pipeline is DOWN: calls fail at once, without touching the
 // network, until a backoff (50 ms doubling to reconnectMaxMs) has passed;
 // then the next caller reconnects (the others wait for it, within their own
-// deadlines). A connection Redis closes while idle (restart, `timeout`) is
-// just replaced by the next call, without a DOWN.
+// deadlines); DOWN ends with the first reply, not the connect (a frozen
+// Redis still accepts connections). A connection Redis closes (restart, idle
+// `timeout`, CLIENT KILL) fails what is in flight on it and is replaced by the
+// next call, without a DOWN. The destructor waits for callers to leave.
 //
 // Thread-safety: every method may be called from any thread. The connection
 // listener is called with the pipeline's lock held: it must not call back
