@@ -225,22 +225,16 @@ SessionStoreAdapter::DataPtr RedisSessionStore::loadOwned(const std::string& id)
         if (auto cached = _cache.get(id)) return cached;
         ticket = _cache.begin(id);
     }
-    Reply reply;
+    DataPtr data;
     try
     {
-        reply = _redis.call({"HGETALL", hashKey(id)});
+        data = load(id);
     }
     catch (...)
     {
         _cache.abandon(ticket);
         throw;
     }
-    if (reply->isError())
-    {
-        _cache.abandon(ticket);
-        throw StoreUnavailable("redis HGETALL: " + errorMessage(reply));
-    }
-    DataPtr data = decode(id, reply);
     _cache.complete(ticket, data);
     return data;
 }
@@ -277,7 +271,7 @@ bool RedisSessionStore::create(const SessionData& data)
 // NOLOOP or not (the script runs as its own client), so a script would
 // invalidate this node's own entry after every write. The block cannot test,
 // so it detects instead: HSETNX of a field every record has says whether the
-// session was gone (then the block made a stub, removed at once), and
+// session was gone (then the block created a partial hash, deleted at once), and
 // HINCRBY's new version whether someone wrote since `base`.
 RedisSessionStore::CachedWrite RedisSessionStore::prepareCachedSave(const SessionDelta& delta,
                                                                      const SessionData& base) const
