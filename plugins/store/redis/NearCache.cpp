@@ -16,12 +16,15 @@ NearCache::DataPtr NearCache::get(const std::string& id)
     return it->second.data;
 }
 
-NearCache::DataPtr NearCache::peek(const std::string& id) const
+NearCache::DataPtr NearCache::peek(const std::string& id, std::int64_t* indexedAtMs) const
 {
     std::lock_guard<std::mutex> lock(_mutex);
+    if (indexedAtMs) *indexedAtMs = 0;
     if (!_active.load(std::memory_order_relaxed)) return nullptr;
     auto it = _entries.find(id);
-    return it == _entries.end() ? nullptr : it->second.data;
+    if (it == _entries.end()) return nullptr;
+    if (indexedAtMs && it->second.data) *indexedAtMs = it->second.indexedAtMs;
+    return it->second.data;
 }
 
 NearCache::Ticket NearCache::begin(const std::string& id)
@@ -38,7 +41,7 @@ NearCache::Ticket NearCache::begin(const std::string& id)
     return Ticket{id, it->second.token, _epoch};
 }
 
-void NearCache::complete(const Ticket& ticket, DataPtr data)
+void NearCache::complete(const Ticket& ticket, DataPtr data, std::int64_t indexedAtMs)
 {
     if (ticket.token == 0) return;
     std::lock_guard<std::mutex> lock(_mutex);
@@ -52,6 +55,7 @@ void NearCache::complete(const Ticket& ticket, DataPtr data)
     }
     it->second.data = std::move(data);
     it->second.token = 0;
+    it->second.indexedAtMs = indexedAtMs;
 }
 
 void NearCache::abandon(const Ticket& ticket)

@@ -65,13 +65,16 @@ public:
 
     /// The cached record, or null (absent, or the cache is off); counted as a hit or miss.
     DataPtr get(const std::string& id);
-    /// get() without counting (a write looking for its base).
-    DataPtr peek(const std::string& id) const;
+    /// get() without counting (a write looking for its base). `indexedAtMs`,
+    /// if given, is set to when this node last wrote the session's TTL and
+    /// expiry index with the write margin (0: not known).
+    DataPtr peek(const std::string& id, std::int64_t* indexedAtMs = nullptr) const;
     /// Before a call that reads or writes `id`: its right to install the result.
     Ticket begin(const std::string& id);
     /// The call's result: the record now in Redis, or null if the session is
     /// gone. Installed only if nothing voided the ticket meanwhile.
-    void complete(const Ticket& ticket, DataPtr data);
+    /// `indexedAtMs`: see peek(); a call that did not write the index passes 0.
+    void complete(const Ticket& ticket, DataPtr data, std::int64_t indexedAtMs = 0);
     /// The call failed or its outcome is unknown: forget the entry.
     void abandon(const Ticket& ticket);
 
@@ -92,6 +95,7 @@ private:
     {
         DataPtr data;
         std::uint64_t token = 0; ///< the newest call in flight on this id, 0: none
+        std::int64_t indexedAtMs = 0;
     };
 
     void clearLocked();

@@ -132,17 +132,32 @@ inline const char* kRename =
 /// KEYS: index. ARGV: nowMs, limit, hash key prefix -> {id, fields, id, fields, ...}:
 /// the sessions expired at now, each claimed (removed from the index and its
 /// hash deleted) by exactly one caller cluster-wide. `fields` is empty when
-/// Redis' TTL already dropped the hash (the sweeper was late by more than the grace).
+/// Redis' TTL already dropped the hash (the sweeper was late by more than the
+/// grace). An entry older than its session's last access is not claimed but
+/// moved: the store's write path refreshes the index only once per
+/// touchFraction of the interval (see RedisSessionStore::prepareCachedSave).
 inline const char* kExpire =
+    "local now = tonumber(ARGV[1])\n"
     "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))\n"
     "local out = {}\n"
     "for _, id in ipairs(ids) do\n"
-    "  redis.call('ZREM', KEYS[1], id)\n"
     "  local key = ARGV[3] .. id\n"
     "  local fields = redis.call('HGETALL', key)\n"
-    "  if #fields > 0 then redis.call('DEL', key) end\n"
-    "  out[#out + 1] = id\n"
-    "  out[#out + 1] = fields\n"
+    "  local a, m\n"
+    "  for i = 1, #fields - 1, 2 do\n"
+    "    if fields[i] == 'accessed' then a = tonumber(fields[i + 1])\n"
+    "    elseif fields[i] == 'maxInactive' then m = tonumber(fields[i + 1]) end\n"
+    "  end\n"
+    "  if m and m <= 0 then\n"
+    "    redis.call('ZADD', KEYS[1], '+inf', id)\n"
+    "  elseif m and a and a + m * 1000 > now then\n"
+    "    redis.call('ZADD', KEYS[1], a + m * 1000, id)\n"
+    "  else\n"
+    "    redis.call('ZREM', KEYS[1], id)\n"
+    "    if #fields > 0 then redis.call('DEL', key) end\n"
+    "    out[#out + 1] = id\n"
+    "    out[#out + 1] = fields\n"
+    "  end\n"
     "end\n"
     "return out\n";
 

@@ -273,9 +273,17 @@ bool RedisSessionStore::create(const SessionData& data)
 // so it detects instead: HSETNX of a field every record has says whether the
 // session was gone (then the block created a partial hash, deleted at once), and
 // HINCRBY's new version whether someone wrote since `base`.
+//
+// TTL and expiry index (PEXPIRE, ZADD: two of the block's commands) are not
+// written on every request but, as a read's touch, once per touchFraction of
+// the interval (expiryDue): the TTL then gets that much margin beyond the
+// interval, so the key outlives every access until the next refresh, and the
+// expiry sweep checks `accessed` before it claims a session whose index entry
+// is older than its last access (kExpire).
 RedisSessionStore::CachedWrite RedisSessionStore::prepareCachedSave(const SessionDelta& delta,
-                                                                     const SessionData& base) const
+                                                                     const CachedBase& cached) const
 {
+    const SessionData& base = *cached.data;
     CachedWrite write;
     write.id = delta.id;
     write.node = delta.node;
@@ -326,19 +334,43 @@ RedisSessionStore::CachedWrite RedisSessionStore::prepareCachedSave(const Sessio
         for (const auto& name : delta.removedAttributes) appendArgument(w, SessionSerializer::kAttributePrefix + name);
         write.names.push_back("HDEL");
     }
-    if (maxInactive > 0)
+    write.indexedAtMs = cached.indexedAtMs;
+    if (!expiryDue(delta, cached, maxInactive))
+    {
+        // Nothing to refresh yet.
+    }
+    else if (maxInactive > 0)
     {
         const TimeMs left = TimeMs(maxInactive) * 1000;
-        command("PEXPIRE", {key, ms(left + TimeMs(_settings.expiryGraceSeconds) * 1000)});
+        command("PEXPIRE", {key, ms(left + expiryMarginMs(maxInactive) + TimeMs(_settings.expiryGraceSeconds) * 1000)});
         command("ZADD", {_index, ms(at + left), delta.id});
+        write.indexedAtMs = at;
     }
     else
     {
         command("PERSIST", {key});
         command("ZADD", {_index, "+inf", delta.id});
+        write.indexedAtMs = at;
     }
     command("EXEC", {});
     return write;
+}
+
+std::int64_t RedisSessionStore::expiryMarginMs(int maxInactive) const
+{
+    return std::int64_t(_settings.touchFraction * double(maxInactive) * 1000.0);
+}
+
+bool RedisSessionStore::expiryDue(const SessionDelta& delta, const CachedBase& base, int maxInactive) const
+{
+    // Unknown (loaded, created, written by a script: those set the TTL
+    // without the margin), or the interval changes: now.
+    if (base.indexedAtMs <= 0 || delta.maxInactiveInterval) return true;
+    if (maxInactive <= 0) return false; // persisted and indexed at +inf already
+    const std::int64_t margin = expiryMarginMs(maxInactive);
+    // A clock that went back (or another node's, ahead) refreshes too.
+    return margin <= 0 || delta.lastAccessedTime < base.indexedAtMs ||
+           delta.lastAccessedTime - base.indexedAtMs >= margin;
 }
 
 RedisSessionStore::CachedSave RedisSessionStore::cachedSaveOutcome(const CachedWrite& write,
@@ -382,10 +414,10 @@ RedisSessionStore::CachedSave RedisSessionStore::cachedSaveOutcome(const CachedW
     }
 }
 
-SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDelta& delta, const DataPtr& base,
+SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDelta& delta, const CachedBase& base,
                                                                  const NearCache::Ticket& ticket)
 {
-    const CachedWrite write = prepareCachedSave(delta, *base);
+    const CachedWrite write = prepareCachedSave(delta, base);
     switch (cachedSaveOutcome(write, _redis.callAll(write.wire, write.names.size())))
     {
     case CachedSave::Gone:
@@ -401,22 +433,23 @@ SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDe
     case CachedSave::Saved:
         break;
     }
-    _cache.complete(ticket, write.next);
+    _cache.complete(ticket, write.next, write.indexedAtMs);
     return write.next;
 }
 
-SessionStoreAdapter::DataPtr RedisSessionStore::cachedBase(const SessionDelta& delta, NearCache::Ticket& ticket)
+RedisSessionStore::CachedBase RedisSessionStore::cachedBase(const SessionDelta& delta, NearCache::Ticket& ticket)
 {
-    if (!cacheUsable()) return nullptr;
+    if (!cacheUsable()) return {};
     // Only sessions this node keeps (owned ones: loadOwned, create) are
     // cached; a write to any other stays out of the cache.
-    DataPtr cached = _cache.peek(delta.id);
-    if (!cached) return nullptr;
+    CachedBase cached;
+    cached.data = _cache.peek(delta.id, &cached.indexedAtMs);
+    if (!cached.data) return {};
     ticket = _cache.begin(delta.id);
-    if (!delta.baseVersion || cached->version != *delta.baseVersion) return nullptr;
+    if (!delta.baseVersion || cached.data->version != *delta.baseVersion) return {};
     // The MULTI/EXEC block bumps the version unconditionally: a delta that
     // would change nothing in `base` goes the script's way, which compares.
-    if (!changes(delta, *cached)) return nullptr;
+    if (!changes(delta, *cached.data)) return {};
     return cached;
 }
 
@@ -424,13 +457,13 @@ bool RedisSessionStore::saveAsync(const SessionDelta& delta, SaveDone done)
 {
     if (!delta.changesData()) return false;
     NearCache::Ticket ticket;
-    DataPtr base = cachedBase(delta, ticket);
-    if (!base)
+    const CachedBase base = cachedBase(delta, ticket);
+    if (!base.data)
     {
         _cache.abandon(ticket);
         return false;
     }
-    auto write = std::make_shared<const CachedWrite>(prepareCachedSave(delta, *base));
+    auto write = std::make_shared<const CachedWrite>(prepareCachedSave(delta, base));
     // The callback runs on the pipeline's reader: nothing in it waits for Redis.
     _redis.callAllAsync(write->wire, write->names.size(), [this, write, ticket, done = std::move(done)](std::vector<Reply> replies,
                                                                                      const std::string& error) {
@@ -448,7 +481,7 @@ bool RedisSessionStore::saveAsync(const SessionDelta& delta, SaveDone done)
                 _cache.abandon(ticket); // the next request reads the merged record
                 break;
             case CachedSave::Saved:
-                _cache.complete(ticket, write->next);
+                _cache.complete(ticket, write->next, write->indexedAtMs);
                 break;
             }
             done(nullptr);
@@ -465,8 +498,8 @@ bool RedisSessionStore::saveAsync(const SessionDelta& delta, SaveDone done)
 SessionStoreAdapter::DataPtr RedisSessionStore::save(const SessionDelta& delta)
 {
     NearCache::Ticket ticket;
-    DataPtr base = cachedBase(delta, ticket);
-    if (base && delta.changesData())
+    const CachedBase base = cachedBase(delta, ticket);
+    if (base.data && delta.changesData())
     {
         try
         {

@@ -102,10 +102,17 @@ private:
     /// The near cache may be used: tracking is on for the current pipeline
     /// connection and subscriber (enabled here, once per epoch, if not).
     bool cacheUsable();
+    /// A record this node holds, and when it last wrote that session's TTL
+    /// and expiry index itself (0: not known, e.g. loaded or written by a script).
+    struct CachedBase
+    {
+        DataPtr data;
+        std::int64_t indexedAtMs = 0;
+    };
     /// save() when this node holds the record the delta was made on.
-    DataPtr saveOnCachedBase(const SessionDelta& delta, const DataPtr& base, const NearCache::Ticket& ticket);
+    DataPtr saveOnCachedBase(const SessionDelta& delta, const CachedBase& base, const NearCache::Ticket& ticket);
     /// The cached base for `delta`, if it may take the MULTI/EXEC way, with its ticket.
-    DataPtr cachedBase(const SessionDelta& delta, NearCache::Ticket& ticket);
+    CachedBase cachedBase(const SessionDelta& delta, NearCache::Ticket& ticket);
 
     /// A save the MULTI/EXEC way, prepared from the cached base.
     struct CachedWrite
@@ -113,11 +120,16 @@ private:
         std::string id, node;
         std::uint64_t baseVersion = 0;
         std::shared_ptr<SessionData> next; ///< the record after the write, if nobody else wrote
+        std::int64_t indexedAtMs = 0;      ///< CachedBase::indexedAtMs after the write
         std::string wire;                  ///< MULTI ... EXEC, encoded
         std::vector<const char*> names;    ///< the commands, MULTI and EXEC included (for messages)
     };
     enum class CachedSave { Saved, Gone, Stale };
-    CachedWrite prepareCachedSave(const SessionDelta& delta, const SessionData& base) const;
+    CachedWrite prepareCachedSave(const SessionDelta& delta, const CachedBase& base) const;
+    /// Whether a write at `at` must set the TTL and expiry index again (see
+    /// prepareCachedSave), and the margin those then get beyond the interval.
+    bool expiryDue(const SessionDelta& delta, const CachedBase& base, int maxInactive) const;
+    std::int64_t expiryMarginMs(int maxInactive) const;
     /// What the EXEC reply says (Saved: `next` is now exact); throws
     /// StoreUnavailable for a failed transaction.
     CachedSave cachedSaveOutcome(const CachedWrite& write, const std::vector<Reply>& replies);

@@ -367,6 +367,74 @@ TEST_P(RedisStoreContract, ReadsWriteTheAccessTimeOnlyOnceTheTouchFractionHasPas
     EXPECT_EQ(_redis.cli({"ZSCORE", s->indexKey(), "r.n1"}), std::to_string(kNow + 181000 + 1800000));
 }
 
+TEST_F(RedisStoreTest, CachedWritesSetTtlAndIndexOncePerTouchFraction)
+{
+    auto s = store(); // touchFraction 0.1 of 1800 s = 180 s; grace 120 s
+    ASSERT_TRUE(s->create(session("w.n1")));
+    ASSERT_TRUE(mt::test::waitUntil([&] { return s->nearCacheStats().invalidations >= 1; }, std::chrono::seconds(5)))
+        << "the echo of create()'s script";
+    auto loaded = s->loadOwned("w.n1");
+    ASSERT_TRUE(loaded);
+    resetStats();
+    // The first cached write does not know who set the TTL (create: no margin): it sets it.
+    loaded = s->save(delta("w.n1", "n1", loaded->version, {{"n", "1"}}, kNow + 10));
+    ASSERT_TRUE(loaded);
+    EXPECT_EQ(_redis.commandCalls("exec"), 1);
+    EXPECT_EQ(_redis.commandCalls("pexpire"), 1);
+    EXPECT_EQ(_redis.commandCalls("zadd"), 1);
+    EXPECT_EQ(_redis.cli({"ZSCORE", s->indexKey(), "w.n1"}), std::to_string(kNow + 10 + 1800000));
+    const long long ttl = std::stoll(_redis.cli({"PTTL", s->hashKey("w.n1")}));
+    EXPECT_GT(ttl, 1800000 + 180000 + 120000 - 5000) << "interval + margin (the fraction) + grace";
+    EXPECT_LE(ttl, 1800000 + 180000 + 120000);
+
+    resetStats();
+    loaded = s->save(delta("w.n1", "n1", loaded->version, {{"n", "2"}}, kNow + 10 + 179000));
+    ASSERT_TRUE(loaded);
+    EXPECT_EQ(_redis.commandCalls("exec"), 1);
+    EXPECT_EQ(_redis.commandCalls("pexpire"), 0) << "within the fraction: data and access time only";
+    EXPECT_EQ(_redis.commandCalls("zadd"), 0);
+    EXPECT_EQ(_redis.cli({"HGET", s->hashKey("w.n1"), "accessed"}), std::to_string(kNow + 10 + 179000));
+    EXPECT_EQ(_redis.cli({"ZSCORE", s->indexKey(), "w.n1"}), std::to_string(kNow + 10 + 1800000));
+
+    resetStats();
+    loaded = s->save(delta("w.n1", "n1", loaded->version, {{"n", "3"}}, kNow + 10 + 180000));
+    ASSERT_TRUE(loaded);
+    EXPECT_EQ(_redis.commandCalls("pexpire"), 1) << "a fraction after the last refresh";
+    EXPECT_EQ(_redis.commandCalls("zadd"), 1);
+    EXPECT_EQ(_redis.cli({"ZSCORE", s->indexKey(), "w.n1"}), std::to_string(kNow + 10 + 180000 + 1800000));
+    EXPECT_EQ(_redis.commandCalls("hgetall"), 0);
+    EXPECT_EQ(_redis.commandCalls("evalsha"), 0);
+}
+
+TEST_F(RedisStoreTest, TheExpirySweepMovesAnIndexEntryOlderThanTheLastAccess)
+{
+    auto s = store(); // 60 s interval: the index is refreshed every 6 s of writes
+    ASSERT_TRUE(s->create(session("late.n1", 60)));
+    ASSERT_TRUE(s->create(session("idle.n1", 60)));
+    ASSERT_TRUE(mt::test::waitUntil([&] { return s->nearCacheStats().invalidations >= 2; }, std::chrono::seconds(5)));
+    auto loaded = s->loadOwned("late.n1");
+    ASSERT_TRUE(loaded);
+    loaded = s->save(delta("late.n1", "n1", loaded->version, {{"n", "1"}}, kNow + 10));
+    ASSERT_TRUE(loaded);
+    loaded = s->save(delta("late.n1", "n1", loaded->version, {{"n", "2"}}, kNow + 5000));
+    ASSERT_TRUE(loaded);
+    ASSERT_EQ(_redis.cli({"ZSCORE", s->indexKey(), "late.n1"}), std::to_string(kNow + 10 + 60000))
+        << "the second write left the index alone";
+
+    auto swept = s->expire(kNow + 60010, 10);
+    ASSERT_EQ(swept.size(), 1u) << "only the idle one has expired";
+    EXPECT_EQ(swept[0].id, "idle.n1");
+    EXPECT_EQ(_redis.cli({"ZSCORE", s->indexKey(), "late.n1"}), std::to_string(kNow + 5000 + 60000))
+        << "moved to its last access + the interval";
+    EXPECT_EQ(_redis.cli({"EXISTS", s->hashKey("late.n1")}), "1");
+
+    swept = s->expire(kNow + 5000 + 60000, 10);
+    ASSERT_EQ(swept.size(), 1u);
+    EXPECT_EQ(swept[0].id, "late.n1");
+    EXPECT_EQ(swept[0].attributes.at("n"), "2");
+    EXPECT_EQ(s->count(), 0u);
+}
+
 TEST_P(RedisStoreContract, TtlIsTheTimeLeftPlusTheGrace)
 {
     auto s = store();
