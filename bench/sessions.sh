@@ -10,6 +10,8 @@
 #                redis-server (127.0.0.1, no persistence)
 #   (c) redis-benchmark -q -t get,set -c50 -n N on the same redis-server: the
 #       raw Redis round trip (-P 1) the store pays per command
+# for both: CPU time of the node (and of redis-server) per request over the
+# wrk run, which says where the difference between the stores goes;
 # and for (b): Redis commands per request (INFO commandstats over the wrk run,
 # commands run inside the store's Lua scripts included), and the round trips
 # of one read-modify-write request (top-level commands seen by MONITOR while
@@ -80,11 +82,12 @@ wait_for() { # wait_for WHAT PID COMMAND...: poll the command for 20 s
 
 REDIS_PORT=$(free_port)
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" >"$WORK/redis.log" 2>&1 &
-PIDS+=($!)
+REDIS_PID=$!
+PIDS+=($REDIS_PID)
 wait_for redis-server $! redis-cli -p "$REDIS_PORT" ping
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 
-declare -A PORT
+declare -A PORT NODE_PID
 for store in memory redis; do
   PORT[$store]=$(free_port)
   cat >"$WORK/$store.properties" <<CONF
@@ -105,6 +108,7 @@ CONF
   [[ $store == memory ]] && sed -i '/^store\.redis\./d' "$WORK/$store.properties"
   "$BUILD_DIR/bin/microtomcat" --config "$WORK/$store.properties" >"$WORK/$store.log" 2>&1 &
   PIDS+=($!)
+  NODE_PID[$store]=$!
   wait_for "microtomcat ($store)" $! curl -fsS -o /dev/null "http://127.0.0.1:${PORT[$store]}/counter/"
 done
 
@@ -117,6 +121,9 @@ run_wrk() { # run_wrk STORE SECONDS -> output file
 }
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u); if (u == "us") n /= 1000; else if (u == "s") n *= 1000; printf "%.3f", n }'; }
 # redis commands counted by INFO commandstats, all commands summed
+# CPU time of a process so far, in clock ticks (user + system, all threads)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+CLK_TCK=$(getconf CLK_TCK)
 redis_calls() { rcli info commandstats | awk -F'[=,:]' '/^cmdstat_/ && $1 != "cmdstat_info" && $1 != "cmdstat_config" {s += $3} END {print s + 0}'; }
 
 for store in memory redis; do run_wrk "$store" "$WARMUP" >/dev/null; done
@@ -126,15 +133,20 @@ ROWS=$WORK/rows.txt
 for ((rep = 1; rep <= REPS; rep++)); do
   for store in memory redis; do
     [[ $store == redis ]] && rcli config resetstat >/dev/null
+    node0=$(cpu_ticks "${NODE_PID[$store]}") redis0=$(cpu_ticks "$REDIS_PID")
     f=$(run_wrk "$store" "$DURATION")
+    node1=$(cpu_ticks "${NODE_PID[$store]}") redis1=$(cpu_ticks "$REDIS_PID")
     rps=$(awk '/^Requests\/sec:/ {print $2}' "$f")
     p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$f")")
     reqs=$(awk '/requests in/ {print $1}' "$f")
     errs=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} END {print n + 0}' "$f")
     cpr=-
     [[ $store == redis ]] && cpr=$(awk -v c="$(redis_calls)" -v r="$reqs" 'BEGIN {printf "%.2f", c / r}')
-    echo "$store $rep $rps $p99 $reqs $errs $cpr" >>"$ROWS"
-    log "rep $rep $store: $rps req/s, p99 $p99 ms, errors $errs, redis commands/request $cpr"
+    # CPU microseconds per request: where the difference between the stores goes
+    nodeus=$(awk -v t=$((node1 - node0)) -v r="$reqs" -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", t * 1e6 / hz / r}')
+    redisus=$(awk -v t=$((redis1 - redis0)) -v r="$reqs" -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", t * 1e6 / hz / r}')
+    echo "$store $rep $rps $p99 $reqs $errs $cpr $nodeus $redisus" >>"$ROWS"
+    log "rep $rep $store: $rps req/s, p99 $p99 ms, errors $errs, redis commands/request $cpr, CPU us/request node $nodeus redis $redisus"
   done
   rb=$(redis-benchmark -p "$REDIS_PORT" -q -t get,set -c "$CONNS" -n "$RB_REQUESTS" 2>/dev/null | tr '\r' '\n' |
     awk '/^GET:/ {g = $2} /^SET:/ {s = $2} END {print s, g}')
@@ -175,6 +187,7 @@ mem_rps, red_rps = statistics.median(col("memory", 2)), statistics.median(col("r
 mem_p99, red_p99 = statistics.median(col("memory", 3)), statistics.median(col("redis", 3))
 errors = sum(int(r[5]) for r in rows if r[0] in ("memory", "redis"))
 cpr = statistics.median(col("redis", 6))
+cpu = {s: (statistics.median(col(s, 7)), statistics.median(col(s, 8))) for s in ("memory", "redis")}
 rb_set, rb_get = statistics.median(col("redis-benchmark", 2)), statistics.median(col("redis-benchmark", 3))
 rtt = float("$RTT")
 sample = open(sys.argv[3]).read().rstrip()
@@ -184,9 +197,11 @@ with open(sys.argv[2], "w") as w:
     w.write("Command: \`$COMMAND\` on $(nproc) CPUs, load average before $LOAD_BEFORE; wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s "
             "-s bench/counter.lua (each request reads and writes its session), $REPS repetitions interleaved, medians; "
             "one node, redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on 127.0.0.1 without persistence.\n\n")
-    w.write("| store | req/s | p99 ms | Redis commands / request | errors (all runs) |\n|---|---:|---:|---:|---:|\n")
-    w.write(f"| memory | {mem_rps:,.0f} | {mem_p99:.2f} | - | {sum(int(r[5]) for r in rows if r[0]=='memory')} |\n")
-    w.write(f"| redis | {red_rps:,.0f} | {red_p99:.2f} | {cpr:.2f} (inside scripts included) | {sum(int(r[5]) for r in rows if r[0]=='redis')} |\n\n")
+    w.write("| store | req/s | p99 ms | Redis commands / request | node CPU µs / request | redis-server CPU µs / request | errors (all runs) |\n"
+            "|---|---:|---:|---:|---:|---:|---:|\n")
+    w.write(f"| memory | {mem_rps:,.0f} | {mem_p99:.2f} | - | {cpu['memory'][0]:.1f} | - | {sum(int(r[5]) for r in rows if r[0]=='memory')} |\n")
+    w.write(f"| redis | {red_rps:,.0f} | {red_p99:.2f} | {cpr:.2f} (inside scripts included) | {cpu['redis'][0]:.1f} | {cpu['redis'][1]:.1f} | "
+            f"{sum(int(r[5]) for r in rows if r[0]=='redis')} |\n\n")
     w.write(f"redis-benchmark -c$CONNS -n $RB_REQUESTS, same server, same run: SET {rb_set:,.0f} req/s, GET {rb_get:,.0f} req/s.\n\n")
     w.write(f"Round trips of one read-modify-write request (MONITOR over $PROBE sequential requests): {rtt:.2f}; e.g.\n\n" + sample + "\n\n")
     w.write("Bars (issue 4):\n")
