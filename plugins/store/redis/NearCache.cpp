@@ -2,9 +2,15 @@
 
 namespace mt::redis {
 
-NearCache::DataPtr NearCache::get(const std::string& id)
+NearCache::DataPtr NearCache::get(const std::string& id, std::chrono::steady_clock::time_point deadline)
 {
-    std::lock_guard<std::mutex> lock(_mutex);
+    std::unique_lock<std::mutex> lock(_mutex);
+    auto inFlight = [&] {
+        auto it = _entries.find(id);
+        return it != _entries.end() && it->second.data && it->second.token != 0;
+    };
+    while (_active.load(std::memory_order_relaxed) && inFlight())
+        if (_settled.wait_until(lock, deadline) == std::cv_status::timeout) break;
     if (!_active.load(std::memory_order_relaxed)) return nullptr;
     auto it = _entries.find(id);
     if (it == _entries.end() || !it->second.data)
@@ -48,6 +54,7 @@ void NearCache::complete(const Ticket& ticket, DataPtr data, std::int64_t indexe
     if (ticket.epoch != _epoch) return;
     auto it = _entries.find(ticket.id);
     if (it == _entries.end() || it->second.token != ticket.token) return;
+    _settled.notify_all();
     if (!data)
     {
         _entries.erase(it);
@@ -66,19 +73,28 @@ void NearCache::abandon(const Ticket& ticket)
     auto it = _entries.find(ticket.id);
     // A newer call on the id owns the entry now; but what this one did is
     // unknown (a timed-out write may have happened), so the data goes too.
-    if (it != _entries.end()) _entries.erase(it);
+    if (it != _entries.end())
+    {
+        _entries.erase(it);
+        _settled.notify_all();
+    }
 }
 
 void NearCache::invalidate(const std::string& id)
 {
     std::lock_guard<std::mutex> lock(_mutex);
-    if (_entries.erase(id) > 0) ++_invalidations;
+    if (_entries.erase(id) > 0)
+    {
+        ++_invalidations;
+        _settled.notify_all();
+    }
 }
 
 void NearCache::clearLocked()
 {
     ++_epoch;
     _entries.clear();
+    _settled.notify_all();
 }
 
 void NearCache::clear()

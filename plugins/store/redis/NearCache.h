@@ -35,6 +35,8 @@
 #include "mt/SessionStoreAdapter.h"
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -63,8 +65,13 @@ public:
 
     explicit NearCache(std::size_t capacity) : _capacity(capacity) {}
 
-    /// The cached record, or null (absent, or the cache is off); counted as a hit or miss.
-    DataPtr get(const std::string& id);
+    /// The cached record, or null (absent, or the cache is off); counted as a
+    /// hit or miss. While a write of this node to the cached record is in
+    /// flight, waits for its outcome first (until `deadline`, then the record
+    /// before it): a request racing another of the same session on this node
+    /// reads what that write stored, instead of writing on top of the
+    /// previous version (a stale write that would undo the other's change).
+    DataPtr get(const std::string& id, std::chrono::steady_clock::time_point deadline);
     /// get() without counting (a write looking for its base). `indexedAtMs`,
     /// if given, is set to when this node last wrote the session's TTL and
     /// expiry index with the write margin (0: not known).
@@ -102,6 +109,7 @@ private:
 
     const std::size_t _capacity;
     mutable std::mutex _mutex;
+    std::condition_variable _settled; // a call on some id finished, or the cache was cleared
     std::unordered_map<std::string, Entry> _entries;
     std::uint64_t _epoch = 1;
     std::uint64_t _tokens = 0;

@@ -222,7 +222,8 @@ SessionStoreAdapter::DataPtr RedisSessionStore::loadOwned(const std::string& id)
     NearCache::Ticket ticket;
     if (cacheUsable())
     {
-        if (auto cached = _cache.get(id)) return cached;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
+        if (auto cached = _cache.get(id, deadline)) return cached;
         ticket = _cache.begin(id);
     }
     DataPtr data;

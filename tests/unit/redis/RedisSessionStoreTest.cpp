@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <thread>
 
 using namespace mt;
@@ -234,6 +235,30 @@ TEST_F(RedisStoreTest, WithTheNearCacheARequestCostsOneRoundTripAndNoRead)
     EXPECT_EQ(stored->version, saved->version);
     EXPECT_EQ(stored->versionVector, saved->versionVector);
     EXPECT_EQ(stored->lastAccessedTime, saved->lastAccessedTime);
+}
+
+TEST_F(RedisStoreTest, AReadWaitsForThisNodesWriteInFlightOnTheSameSession)
+{
+    auto s = store("/t", 3000);
+    ASSERT_TRUE(s->create(session("race.n1")));
+    ASSERT_TRUE(mt::test::waitUntil([&] { return s->nearCacheStats().invalidations >= 1; }, std::chrono::seconds(5)))
+        << "the echo of create()'s script";
+    auto before = s->loadOwned("race.n1");
+    ASSERT_TRUE(before);
+    const auto readsBefore = _redis.commandCalls("hgetall");
+    // Redis holds writes for a while: the write below stays in flight.
+    _redis.cli({"CLIENT", "PAUSE", "300", "WRITE"});
+    std::promise<bool> written;
+    ASSERT_TRUE(s->saveAsync(delta("race.n1", "n1", before->version, {{"count", "1"}}),
+                             [&](std::exception_ptr error) { written.set_value(!error); }));
+
+    auto read = s->loadOwned("race.n1"); // a second request of the same session
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->version, before->version + 1) << "the read waited for the write in flight";
+    ASSERT_EQ(read->attributes.count("count"), 1u);
+    EXPECT_EQ(read->attributes.at("count"), "1");
+    EXPECT_TRUE(written.get_future().get());
+    EXPECT_EQ(_redis.commandCalls("hgetall"), readsBefore) << "nothing read again from Redis";
 }
 
 TEST_F(RedisStoreTest, AWriteThroughAnotherNodeReachesTheNearCache)
