@@ -1,7 +1,9 @@
 #pragma once
 // A private redis-server for a test: a free loopback port, a temp directory,
-// no persistence (--save "" --appendonly no). The destructor kills it and
-// removes the directory whatever happened to the test. stop() and start()
+// no persistence (--save "" --appendonly no), DEBUG allowed from loopback (a
+// test may turn active expiry off to see what a command does to an expired
+// key). The destructor kills it and removes the directory whatever happened
+// to the test. stop() and start()
 // restart it on the same port (data is lost: nothing is persisted), pause()
 // and resume() freeze it (SIGSTOP/SIGCONT) to play a Redis that is slow.
 

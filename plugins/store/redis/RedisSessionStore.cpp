@@ -271,9 +271,11 @@ bool RedisSessionStore::create(const SessionData& data)
 // Redis 7.0 reports a script's writes to the tracking client that ran it,
 // NOLOOP or not (the script runs as its own client), so a script would
 // invalidate this node's own entry after every write. The block cannot test,
-// so it detects instead: HSETNX of a field every record has says whether the
-// session was gone (then the block created a partial hash, deleted at once), and
-// HINCRBY's new version whether someone wrote since `base`.
+// so it detects instead: HINCRBY's new version says whether someone wrote
+// since `base` and, being 1 when `base` had one already, that the session was
+// gone (then the block created a partial hash, deleted at once); a base of
+// version 0 (never written since created) asks HSETNX of a field every
+// record has instead.
 //
 // TTL and expiry index (PEXPIRE, ZADD: two of the block's commands) are not
 // written on every request but, as a read's touch, once per touchFraction of
@@ -309,7 +311,8 @@ RedisSessionStore::CachedWrite RedisSessionStore::prepareCachedSave(const Sessio
         write.names.push_back(name);
     };
     command("MULTI", {});
-    command("HSETNX", {key, "schema", std::to_string(SessionSerializer::kSchemaVersion)});
+    write.probesSchema = base.version == 0;
+    if (write.probesSchema) command("HSETNX", {key, "schema", std::to_string(SessionSerializer::kSchemaVersion)});
     command("HINCRBY", {key, "version", "1"});
     command("HINCRBY", {key, SessionSerializer::kVersionVectorPrefix + delta.node, "1"});
 
@@ -395,8 +398,9 @@ RedisSessionStore::CachedSave RedisSessionStore::cachedSaveOutcome(const CachedW
     }
     try
     {
-        if (results->get<Poco::Int64>(0) == 1) return CachedSave::Gone;
-        const auto version = std::uint64_t(results->get<Poco::Int64>(1));
+        const int first = write.probesSchema ? 1 : 0; // HINCRBY version's place
+        const auto version = std::uint64_t(results->get<Poco::Int64>(first));
+        if (write.probesSchema ? results->get<Poco::Int64>(0) == 1 : version == 1) return CachedSave::Gone;
         if (version != write.baseVersion + 1)
         {
             _staleWrites.fetch_add(1, std::memory_order_relaxed);
@@ -406,7 +410,7 @@ RedisSessionStore::CachedSave RedisSessionStore::cachedSaveOutcome(const CachedW
         }
         // Redis' counters are the truth (this node's vv entry moves only here).
         write.next->version = version;
-        write.next->versionVector.set(write.node, std::uint64_t(results->get<Poco::Int64>(2)));
+        write.next->versionVector.set(write.node, std::uint64_t(results->get<Poco::Int64>(first + 1)));
         return CachedSave::Saved;
     }
     catch (const Poco::Exception& e) // BadCast: a reply of another shape

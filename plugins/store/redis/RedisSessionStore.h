@@ -121,6 +121,7 @@ private:
         std::uint64_t baseVersion = 0;
         std::shared_ptr<SessionData> next; ///< the record after the write, if nobody else wrote
         std::int64_t indexedAtMs = 0;      ///< CachedBase::indexedAtMs after the write
+        bool probesSchema = false;         ///< HSETNX schema tells whether the session was gone
         std::string wire;                  ///< MULTI ... EXEC, encoded
         std::vector<const char*> names;    ///< the commands, MULTI and EXEC included (for messages)
     };

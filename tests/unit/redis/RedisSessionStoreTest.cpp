@@ -322,15 +322,66 @@ TEST_F(RedisStoreTest, ASaveToASessionRemovedElsewhereLeavesNothingBehind)
     auto a = store();
     auto b = store();
     ASSERT_TRUE(mt::test::waitUntil([&] { return a->nearCacheReady(); }, std::chrono::seconds(5)));
-    ASSERT_TRUE(a->create(session("z.n1")));
-    auto loaded = a->loadOwned("z.n1");
-    ASSERT_TRUE(loaded);
-    // Removed through B; A's save may still go the cached way if it beats
-    // the invalidation, or the script way: either way, nothing is recreated.
-    ASSERT_TRUE(b->remove("z.n1"));
-    EXPECT_FALSE(a->save(delta("z.n1", "n1", loaded->version, {{"x", "1"}})));
-    EXPECT_EQ(_redis.cli({"EXISTS", a->hashKey("z.n1")}), "0");
-    EXPECT_EQ(_redis.cli({"ZSCORE", a->indexKey(), "z.n1"}), "");
+    // Never written since created (the cached write asks HSETNX whether it
+    // is gone), and written once (its new version says so).
+    for (int writes : {0, 1})
+    {
+        const std::string id = "z" + std::to_string(writes) + ".n1";
+        ASSERT_TRUE(a->create(session(id)));
+        auto loaded = a->loadOwned(id);
+        ASSERT_TRUE(loaded);
+        if (writes) loaded = a->save(delta(id, "n1", loaded->version, {{"w", "1"}}));
+        ASSERT_TRUE(loaded);
+        ASSERT_EQ(loaded->version, std::uint64_t(writes));
+        // Removed through B; A's save may still go the cached way if it beats
+        // the invalidation, or the script way: either way, nothing is recreated.
+        ASSERT_TRUE(b->remove(id));
+        EXPECT_FALSE(a->save(delta(id, "n1", loaded->version, {{"x", "1"}}))) << id;
+        EXPECT_EQ(_redis.cli({"EXISTS", a->hashKey(id)}), "0") << id;
+        EXPECT_EQ(_redis.cli({"ZSCORE", a->indexKey(), id}), "") << id;
+    }
+}
+
+TEST_F(RedisStoreTest, ACachedWriteToASessionRedisExpiredLeavesNothingBehind)
+{
+    // Gone without an invalidation first: with active expiry off, Redis drops
+    // the hash only when a command touches it, the cached write's own.
+    _redis.cli({"DEBUG", "SET-ACTIVE-EXPIRE", "0"});
+    RedisSettings noGrace = settings();
+    noGrace.expiryGraceSeconds = 0;
+    RedisSessionStore s(noGrace, "/t", Poco::Logger::get("test.redis"));
+    ASSERT_TRUE(mt::test::waitUntil([&] { return s.nearCacheReady(); }, std::chrono::seconds(5)));
+    auto redisNowMs = [&] {
+        const std::string time = _redis.cli({"TIME"}); // "seconds\nmicroseconds"
+        const auto cut = time.find('\n');
+        return std::stoll(time.substr(0, cut)) * 1000 + std::stoll(time.substr(cut + 1)) / 1000;
+    };
+    // Never written since created (the block asks HSETNX), and written once
+    // (its new version, 1, says so).
+    for (int writes : {0, 1})
+    {
+        const std::string id = "x" + std::to_string(writes) + ".n1";
+        const auto echoes = s.nearCacheStats().invalidations;
+        ASSERT_TRUE(s.create(session(id, 1)));
+        ASSERT_TRUE(mt::test::waitUntil([&] { return s.nearCacheStats().invalidations > echoes; }, std::chrono::seconds(5)))
+            << "the echo of create()'s script";
+        auto loaded = s.loadOwned(id);
+        ASSERT_TRUE(loaded);
+        if (writes) loaded = s.save(delta(id, "n1", loaded->version, {{"w", "1"}}));
+        ASSERT_TRUE(loaded);
+        ASSERT_EQ(loaded->version, std::uint64_t(writes));
+        const long long expiresAt = std::stoll(_redis.cli({"PEXPIRETIME", s.hashKey(id)}));
+        ASSERT_GT(expiresAt, 0);
+        ASSERT_TRUE(mt::test::waitUntil([&] { return redisNowMs() > expiresAt; }, std::chrono::seconds(5)));
+        const auto execs = _redis.commandCalls("exec");
+        const auto scripts = _redis.commandCalls("evalsha");
+
+        EXPECT_FALSE(s.save(delta(id, "n1", loaded->version, {{"x", "1"}}))) << id;
+        EXPECT_EQ(_redis.commandCalls("exec"), execs + 1) << id << ": the cached way";
+        EXPECT_EQ(_redis.commandCalls("evalsha"), scripts) << id;
+        EXPECT_EQ(_redis.cli({"EXISTS", s.hashKey(id)}), "0") << id << ": the partial hash the block made is gone";
+        EXPECT_EQ(_redis.cli({"ZSCORE", s.indexKey(), id}), "") << id;
+    }
 }
 
 TEST_P(RedisStoreContract, ASaveWritesOnlyTheFieldsItsDeltaChanges)
