@@ -22,14 +22,16 @@ NearCache::DataPtr NearCache::get(const std::string& id, std::chrono::steady_clo
     return it->second.data;
 }
 
-NearCache::DataPtr NearCache::peek(const std::string& id, std::int64_t* indexedAtMs) const
+NearCache::DataPtr NearCache::beginWrite(const std::string& id, Ticket& ticket, std::int64_t& indexedAtMs)
 {
     std::lock_guard<std::mutex> lock(_mutex);
-    if (indexedAtMs) *indexedAtMs = 0;
+    indexedAtMs = 0;
     if (!_active.load(std::memory_order_relaxed)) return nullptr;
     auto it = _entries.find(id);
-    if (it == _entries.end()) return nullptr;
-    if (indexedAtMs && it->second.data) *indexedAtMs = it->second.indexedAtMs;
+    if (it == _entries.end() || !it->second.data) return nullptr;
+    indexedAtMs = it->second.indexedAtMs;
+    it->second.token = ++_tokens;
+    ticket = Ticket{id, it->second.token, _epoch};
     return it->second.data;
 }
 

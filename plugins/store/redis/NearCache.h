@@ -72,15 +72,16 @@ public:
     /// reads what that write stored, instead of writing on top of the
     /// previous version (a stale write that would undo the other's change).
     DataPtr get(const std::string& id, std::chrono::steady_clock::time_point deadline);
-    /// get() without counting (a write looking for its base). `indexedAtMs`,
-    /// if given, is set to when this node last wrote the session's TTL and
+    /// A write looking for its base: the cached record (not counted as a hit
+    /// or miss) and, if there is one, begin() for it in the same step.
+    /// `indexedAtMs` is when this node last wrote the session's TTL and
     /// expiry index with the write margin (0: not known).
-    DataPtr peek(const std::string& id, std::int64_t* indexedAtMs = nullptr) const;
+    DataPtr beginWrite(const std::string& id, Ticket& ticket, std::int64_t& indexedAtMs);
     /// Before a call that reads or writes `id`: its right to install the result.
     Ticket begin(const std::string& id);
     /// The call's result: the record now in Redis, or null if the session is
     /// gone. Installed only if nothing voided the ticket meanwhile.
-    /// `indexedAtMs`: see peek(); a call that did not write the index passes 0.
+    /// `indexedAtMs`: see beginWrite(); a call that did not write the index passes 0.
     void complete(const Ticket& ticket, DataPtr data, std::int64_t indexedAtMs = 0);
     /// The call failed or its outcome is unknown: forget the entry.
     void abandon(const Ticket& ticket);

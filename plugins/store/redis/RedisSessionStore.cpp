@@ -448,9 +448,8 @@ RedisSessionStore::CachedBase RedisSessionStore::cachedBase(const SessionDelta& 
     // Only sessions this node keeps (owned ones: loadOwned, create) are
     // cached; a write to any other stays out of the cache.
     CachedBase cached;
-    cached.data = _cache.peek(delta.id, &cached.indexedAtMs);
+    cached.data = _cache.beginWrite(delta.id, ticket, cached.indexedAtMs);
     if (!cached.data) return {};
-    ticket = _cache.begin(delta.id);
     if (!delta.baseVersion || cached.data->version != *delta.baseVersion) return {};
     // The MULTI/EXEC block bumps the version unconditionally: a delta that
     // would change nothing in `base` goes the script's way, which compares.
