@@ -339,22 +339,20 @@ RedisSessionStore::CachedWrite RedisSessionStore::prepareCachedSave(const Sessio
         write.names.push_back("HDEL");
     }
     write.indexedAtMs = cached.indexedAtMs;
-    if (!expiryDue(delta, cached, maxInactive))
+    if (expiryDue(delta, cached, maxInactive))
     {
-        // Nothing to refresh yet.
-    }
-    else if (maxInactive > 0)
-    {
-        const TimeMs left = TimeMs(maxInactive) * 1000;
-        command("PEXPIRE", {key, ms(left + expiryMarginMs(maxInactive) + TimeMs(_settings.expiryGraceSeconds) * 1000)});
-        command("ZADD", {_index, ms(at + left), delta.id});
         write.indexedAtMs = at;
-    }
-    else
-    {
-        command("PERSIST", {key});
-        command("ZADD", {_index, "+inf", delta.id});
-        write.indexedAtMs = at;
+        if (maxInactive > 0)
+        {
+            const TimeMs left = TimeMs(maxInactive) * 1000;
+            command("PEXPIRE", {key, ms(left + expiryMarginMs(maxInactive) + TimeMs(_settings.expiryGraceSeconds) * 1000)});
+            command("ZADD", {_index, ms(at + left), delta.id});
+        }
+        else
+        {
+            command("PERSIST", {key});
+            command("ZADD", {_index, "+inf", delta.id});
+        }
     }
     command("EXEC", {});
     return write;
