@@ -41,7 +41,7 @@ void RedisProcess::start()
     if (running()) return;
     const std::string log = _dir + "/redis.log";
     _handle = std::make_unique<Poco::ProcessHandle>(Poco::Process::launch(
-        "/bin/sh", {"-c", "exec redis-server --port " + std::to_string(_port) +
+        "/bin/sh", {"-c", "exec " + std::string(kDieWithParent) + " redis-server --port " + std::to_string(_port) +
                               " --bind 127.0.0.1 --save '' --appendonly no --enable-debug-command local --dir '" + _dir + "' >>'" + log + "' 2>&1"}));
     _paused = false;
     const bool up = waitUntil([&] { return !running() || cli({"PING"}) == "PONG"; }, std::chrono::seconds(10));

@@ -91,7 +91,7 @@ void ServerProcess::start(const std::vector<std::string>& extraArgs)
     args.insert(args.end(), extraArgs.begin(), extraArgs.end());
     std::string log = _dir + "/output.log";
     // The shell only redirects; exec keeps the pid ours, so signals reach the server itself.
-    std::string command = "exec \"" + std::string(MT_BUILD_DIR) + "/bin/microtomcat\"";
+    std::string command = std::string("exec ") + kDieWithParent + " \"" + MT_BUILD_DIR + "/bin/microtomcat\"";
     for (const auto& a : args) command += " '" + a + "'";
     command += " >>'" + log + "' 2>&1";
     _handle = std::make_unique<Poco::ProcessHandle>(Poco::Process::launch("/bin/sh", {"-c", command}));

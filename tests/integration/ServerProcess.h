@@ -3,6 +3,12 @@
 // directory with its own server.properties and plugin directory, a free
 // loopback port, output captured to files, readiness by polling /ping, and
 // cleanup (SIGTERM, then SIGKILL) whatever happens to the test.
+//
+// A test process that dies without unwinding (std::terminate, SIGPIPE, a
+// crash, kill -9) runs no destructor: the processes it started then die with
+// it instead (kDieWithParent). That signal follows the *thread* that started
+// them, so start processes from the test's own thread, never from one that
+// ends before them.
 
 #include <Poco/Process.h>
 
@@ -15,6 +21,10 @@
 #include <vector>
 
 namespace mt::test {
+
+/// Prefix for a child's command line: SIGKILL when the starting thread dies
+/// (PR_SET_PDEATHSIG, kept across exec; setpriv is in util-linux).
+inline constexpr const char* kDieWithParent = "setpriv --pdeathsig KILL";
 
 /// A port nobody listens on right now (bind to 0, read, close).
 unsigned short freePort();
