@@ -18,8 +18,9 @@ REPS=${REPS:-3} DURATION=${DURATION:-8} CONNS=${CONNS:-50} WRK_THREADS=${WRK_THR
 FAILOVER=${FAILOVER:-1} FAILOVER_CONNS=${FAILOVER_CONNS:-20}
 RESULTS=${RESULTS-$ROOT/bench/RESULTS.md} KEEP_TMP=${KEEP_TMP:-0}
 COMMAND="BUILD_DIR=${BUILD_DIR#"$ROOT"/} REPS=$REPS DURATION=$DURATION CONNS=$CONNS WRK_THREADS=$WRK_THREADS FAILOVER=$FAILOVER bench/balancer.sh"
-log() { printf '[balancer.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+BENCH_NAME=balancer.sh
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 for tool in wrk curl python3 haproxy nginx; do
   command -v "$tool" >/dev/null 2>&1 || [[ -x /usr/sbin/$tool ]] || die "missing $tool (apt-get install -y wrk haproxy nginx curl python3)"

@@ -53,8 +53,9 @@ SOAK_BAR=300        # seconds the bar asks for
 DETECT_BAR_MS=1500  # median detection bar
 COMMAND="BUILD_DIR=${BUILD_DIR#"$ROOT"/} KILLS=$KILLS SOAK=$SOAK HAPROXY_KILLS=$HAPROXY_KILLS PARTS=\"$PARTS\" POLL_MS=$POLL_MS${CLUSTER_ARGS:+ CLUSTER_ARGS=\"$CLUSTER_ARGS\"} bench/failover-detect.sh"
 
-log() { printf '[failover-detect %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+BENCH_NAME=failover-detect
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
 has() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 for n in KILLS SOAK HAPROXY_KILLS POLL_MS DETECT_TIMEOUT WRK_THREADS WRK_CONNS; do
@@ -76,7 +77,6 @@ WORK=$(mktemp -d /tmp/mt-failover.XXXXXX)
 CDIR=$WORK/cluster
 CLUSTER=$BUILD_DIR/bin/microtomcat-cluster
 CLUSTER_UP=0
-PIDS=()
 
 # node_pids: pids of this run's cluster nodes that are still microtomcat processes.
 node_pids() {
@@ -93,7 +93,7 @@ node_pids() {
 }
 
 cleanup() {
-  local rc=$? pid i
+  local rc=$? pid
   trap - EXIT INT TERM
   if ((CLUSTER_UP)); then
     timeout 60 "$CLUSTER" down --dir "$CDIR" >&2 || log "microtomcat-cluster down failed"
@@ -103,50 +103,11 @@ cleanup() {
       kill -KILL "$pid" 2>/dev/null || true
     done
   fi
-  for pid in "${PIDS[@]}"; do
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]}"; do
-    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
-      log "pid $pid still alive after 10 s, killing"
-      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ $KEEP_TMP == 1 || $rc != 0 ]]; then
-    log "work dir kept: $WORK (cluster, haproxy and wrk logs)"
-  else
-    rm -rf "$WORK"
-  fi
+  stop_started
+  drop_work $rc "cluster, haproxy and wrk logs"
   exit $rc
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# start NAME LOGFILE CMD... : runs CMD in its own session (process group) so
-# that cleanup can stop it with everything it forked. setsid execs in place
-# (a background job is not a group leader), so $! is CMD's own pid.
-LAST_PID=
-start() {
-  local name=$1 logf=$2; shift 2
-  setsid "$@" >"$logf" 2>&1 </dev/null &
-  LAST_PID=$!
-  PIDS+=("$LAST_PID")
-  log "started $name (pid $LAST_PID): $*"
-}
-
-# forget PID: a process this script already reaped (killed on purpose).
-forget() {
-  local keep=() p
-  for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
-  PIDS=("${keep[@]}")
-}
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+on_exit cleanup
 
 # pick_base_port: P such that P..P+3 (HTTP) and P+100..P+103 (cluster) are free.
 pick_base_port() {
@@ -173,42 +134,16 @@ rand_sleep() {
   sleep "$(awk -v s="$RANDOM$RANDOM" -v m="$1" 'BEGIN { srand(s); printf "%.3f", rand() * m }')"
 }
 
-# wait_http NAME URL PID LOG [SECONDS]: poll until URL answers 2xx.
-wait_http() {
-  local name=$1 url=$2 pid=$3 logf=$4 secs=${5:-30} i
-  for ((i = 0; i < secs * 10; i++)); do
-    if curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; then return 0; fi
-    if ! kill -0 "$pid" 2>/dev/null; then
-      tail -n 30 "$logf" >&2 || true
-      die "$name exited before answering $url (log: $logf)"
-    fi
-    sleep 0.1
-  done
-  tail -n 30 "$logf" >&2 || true
-  die "$name did not answer $url within ${secs}s (log: $logf)"
-}
-
 jget() { python3 -c 'import json, sys; d = json.loads(sys.argv[1]); v = d.get(sys.argv[2]); print("" if v is None else v)' "$1" "$2"; }
 
 # ---------------------------------------------------------------- prerequisites
-MISSING=()
-need() { command -v "$1" >/dev/null 2>&1 || MISSING+=("$2"); }
 need curl curl
 need python3 python3
 need setsid util-linux
 need timeout coreutils
 has soak && need wrk wrk
 has haproxy && { [[ -x /usr/sbin/haproxy ]] || command -v haproxy >/dev/null 2>&1 || MISSING+=(haproxy); }
-if ((${#MISSING[@]})); then
-  if [[ $(id -u) == 0 ]]; then
-    log "installing: ${MISSING[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq "${MISSING[@]}" >&2
-  else
-    die "missing packages: ${MISSING[*]} (run as root to install them, or: sudo apt-get install -y ${MISSING[*]})"
-  fi
-fi
+install_missing
 HAPROXY=$(command -v haproxy 2>/dev/null || echo /usr/sbin/haproxy)
 
 if has detect || has soak; then

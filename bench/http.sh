@@ -48,8 +48,9 @@ COUNTER_PATH=${COUNTER_PATH:-}
 CATALINA_HOME=${CATALINA_HOME:-/usr/share/tomcat10}
 COMMAND="BUILD_DIR=${BUILD_DIR#"$ROOT"/} REPS=$REPS DURATION=$DURATION WRK_THREADS=$WRK_THREADS CONNS=$CONNS BIG_CONNS=$BIG_CONNS SYSTEMS=\"$SYSTEMS\" BIG=$BIG BIG_TARGET=$BIG_TARGET PROFILE=${PROFILE:-0} bench/http.sh${*:+ $*}"
 
-log() { printf '[http.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+BENCH_NAME=http.sh
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
 has() { case " $SYSTEMS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 for n in REPS DURATION WRK_THREADS CONNS BIG_CONNS WARMUP TOMCAT_WARMUP CONNCHECK_DURATION; do
@@ -64,71 +65,19 @@ done
 
 # ---------------------------------------------------------------- processes
 WORK=$(mktemp -d /tmp/mt-bench.XXXXXX)
-PIDS=()
 cleanup() {
-  local rc=$? pid i
+  local rc=$?
   trap - EXIT INT TERM
-  for pid in "${PIDS[@]}"; do
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]}"; do
-    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
-      log "pid $pid still alive after 10 s, killing"
-      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ $KEEP_TMP == 1 || $rc != 0 ]]; then
-    log "work dir kept: $WORK (logs of every server)"
-  else
-    rm -rf "$WORK"
-  fi
+  stop_started
+  drop_work $rc "logs of every server"
   exit $rc
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_exit cleanup
 
-# start NAME LOGFILE CMD... : runs CMD in its own session (process group) so
-# that cleanup can stop it with everything it forked.
-LAST_PID=
-start() {
-  local name=$1 logf=$2; shift 2
-  setsid "$@" >"$logf" 2>&1 </dev/null &
-  LAST_PID=$!
-  PIDS+=("$LAST_PID")
-  log "started $name (pid $LAST_PID): $*"
-}
-
-stop_pid() {
-  local pid=$1 i
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL -- "-$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# wait_http NAME URL PID LOG [SECONDS]: poll until URL answers 2xx.
-wait_http() {
-  local name=$1 url=$2 pid=$3 logf=$4 secs=${5:-60} i
-  for ((i = 0; i < secs * 5; i++)); do
-    if curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; then
-      log "$name ready: $url"
-      return 0
-    fi
-    if ! kill -0 "$pid" 2>/dev/null; then
-      tail -n 30 "$logf" >&2 || true
-      die "$name exited before answering $url (log above: $logf)"
-    fi
-    sleep 0.2
-  done
-  tail -n 30 "$logf" >&2 || true
-  die "$name did not answer $url within ${secs}s (log: $logf)"
+# wait_http, logging when it is up.
+wait_up() {
+  wait_http "$@"
+  log "$1 ready: $2"
 }
 
 # ---------------------------------------------------------------- prerequisites
@@ -138,24 +87,13 @@ if (($(ulimit -n) < BIG_CONNS * 2 + 256)); then
   log "warning: ulimit -n is $(ulimit -n); $BIG_CONNS connections may fail for lack of descriptors"
 fi
 
-MISSING=()
-need() { command -v "$1" >/dev/null 2>&1 || MISSING+=("$2"); }
 need wrk wrk
 need curl curl
 need python3 python3
 need setsid util-linux
 has nginx && { [[ -x /usr/sbin/nginx ]] || command -v nginx >/dev/null 2>&1 || MISSING+=(nginx); }
 has tomcat && { [[ -x $CATALINA_HOME/bin/catalina.sh ]] || MISSING+=(tomcat10); }
-if ((${#MISSING[@]})); then
-  if [[ $(id -u) == 0 ]]; then
-    log "installing: ${MISSING[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq "${MISSING[@]}" >&2
-  else
-    die "missing packages: ${MISSING[*]} (run as root to install them, or: sudo apt-get install -y ${MISSING[*]})"
-  fi
-fi
+install_missing
 NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
 
 # Build what is missing.
@@ -205,7 +143,7 @@ context.counter.app=counter
 EOF
   start microtomcat "$WORK/microtomcat.log" "$MT_BIN" --config "$WORK/microtomcat.properties"
   PID_OF[mt]=$LAST_PID
-  wait_http microtomcat "http://127.0.0.1:$MT_PORT/ping" "$LAST_PID" "$WORK/microtomcat.log" 60
+  wait_up microtomcat "http://127.0.0.1:$MT_PORT/ping" "$LAST_PID" "$WORK/microtomcat.log" 60
   if has hello; then
     body=$(curl -fsS --max-time 5 "http://127.0.0.1:$MT_PORT$HELLO_PATH") || die "GET $HELLO_PATH failed on microtomcat"
     [[ $body == hello ]] || die "GET $HELLO_PATH answered '$body', expected 'hello'"
@@ -227,7 +165,7 @@ if has poco; then
   POCO_PORT=$(free_port)
   start poco-hello "$WORK/poco-hello.log" "$POCO_HELLO" "$POCO_PORT" 32 127.0.0.1
   PID_OF[poco]=$LAST_PID
-  wait_http poco-hello "http://127.0.0.1:$POCO_PORT/" "$LAST_PID" "$WORK/poco-hello.log" 30
+  wait_up poco-hello "http://127.0.0.1:$POCO_PORT/" "$LAST_PID" "$WORK/poco-hello.log" 30
   URL[poco]="http://127.0.0.1:$POCO_PORT/"
 fi
 
@@ -237,7 +175,7 @@ if has nginx; then
   sed -e "s|@PORT@|$NGINX_PORT|g" -e "s|@DIR@|$WORK/nginx|g" "$BENCH/nginx/nginx.conf" >"$WORK/nginx/nginx.conf"
   start nginx "$WORK/nginx/stdout.log" "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
   PID_OF[nginx]=$LAST_PID
-  wait_http nginx "http://127.0.0.1:$NGINX_PORT/" "$LAST_PID" "$WORK/nginx/error.log" 30
+  wait_up nginx "http://127.0.0.1:$NGINX_PORT/" "$LAST_PID" "$WORK/nginx/error.log" 30
   URL[nginx]="http://127.0.0.1:$NGINX_PORT/"
 fi
 
@@ -258,7 +196,7 @@ if has tomcat; then
     CATALINA_TMPDIR="$TB/temp" JAVA_HOME="$JAVA_HOME" CATALINA_OPTS="${TOMCAT_OPTS:--Xms512m -Xmx512m}" \
     "$CATALINA_HOME/bin/catalina.sh" run
   PID_OF[tomcat]=$LAST_PID
-  wait_http tomcat "http://127.0.0.1:$TOMCAT_PORT/counter/counter.jsp" "$LAST_PID" "$TB/logs/stdout.log" 120
+  wait_up tomcat "http://127.0.0.1:$TOMCAT_PORT/counter/counter.jsp" "$LAST_PID" "$TB/logs/stdout.log" 120
   URL[tomcat]="http://127.0.0.1:$TOMCAT_PORT/counter/counter.jsp"
   LUA[tomcat]=1
 fi

@@ -41,8 +41,9 @@ RESULTS=${RESULTS-$BENCH/RESULTS.md}
 KEEP_TMP=${KEEP_TMP:-0}
 COMMAND="BUILD_DIR=${BUILD_DIR#"$ROOT"/} THREADS=$THREADS REPS=$REPS DURATION=$DURATION WRK_THREADS=$WRK_THREADS CONNS=$CONNS PROBE=$PROBE RB_REQUESTS=$RB_REQUESTS bench/sessions.sh"
 
-log() { printf '[sessions.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+BENCH_NAME=sessions.sh
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
 
 for n in REPS DURATION WRK_THREADS CONNS WARMUP PROBE RB_REQUESTS THREADS; do
   [[ ${!n} =~ ^[0-9]+$ ]] || die "$n must be a whole number, got '${!n}'"
@@ -55,21 +56,13 @@ done
   die "build first: cmake --build $BUILD_DIR (need bin/microtomcat and plugins/store-redis.so)"
 
 WORK=$(mktemp -d /tmp/mt-sessions.XXXXXX)
-PIDS=()
 cleanup() {
-  local pid i
   trap - EXIT INT TERM
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_started
   [[ $KEEP_TMP == 1 ]] && log "kept $WORK" || rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_for() { # wait_for WHAT PID COMMAND...: poll the command for 20 s
   local what=$1 pid=$2 i; shift 2
   for ((i = 0; i < 100; i++)); do
@@ -81,10 +74,9 @@ wait_for() { # wait_for WHAT PID COMMAND...: poll the command for 20 s
 }
 
 REDIS_PORT=$(free_port)
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" >"$WORK/redis.log" 2>&1 &
-REDIS_PID=$!
-PIDS+=($REDIS_PID)
-wait_for redis-server $! redis-cli -p "$REDIS_PORT" ping
+start redis-server "$WORK/redis.log" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK"
+REDIS_PID=$LAST_PID
+wait_for redis-server "$REDIS_PID" redis-cli -p "$REDIS_PORT" ping
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 
 declare -A PORT NODE_PID
@@ -106,10 +98,9 @@ context.counter.path=/counter
 context.counter.app=counter
 CONF
   [[ $store == memory ]] && sed -i '/^store\.redis\./d' "$WORK/$store.properties"
-  "$BUILD_DIR/bin/microtomcat" --config "$WORK/$store.properties" >"$WORK/$store.log" 2>&1 &
-  PIDS+=($!)
-  NODE_PID[$store]=$!
-  wait_for "microtomcat ($store)" $! curl -fsS -o /dev/null "http://127.0.0.1:${PORT[$store]}/counter/"
+  start "microtomcat ($store)" "$WORK/$store.log" "$BUILD_DIR/bin/microtomcat" --config "$WORK/$store.properties"
+  NODE_PID[$store]=$LAST_PID
+  wait_for "microtomcat ($store)" "$LAST_PID" curl -fsS -o /dev/null "http://127.0.0.1:${PORT[$store]}/counter/"
 done
 
 run_wrk() { # run_wrk STORE SECONDS -> output file
@@ -158,14 +149,13 @@ done
 # (commands a script runs are shown with "lua]" and are not round trips).
 SID=$(curl -fsS -c "$WORK/jar" "http://127.0.0.1:${PORT[redis]}/counter/" >/dev/null && awk '$6 == "JSESSIONID" {print $7}' "$WORK/jar")
 curl -fsS -b "JSESSIONID=$SID" -o /dev/null "http://127.0.0.1:${PORT[redis]}/counter/" # scripts cached
-rcli monitor >"$WORK/monitor.txt" 2>&1 &
-MON=$!
-PIDS+=($MON)
-sleep 0.5 # MONITOR has no ready signal; the probe below starts after it is attached
+start monitor "$WORK/monitor.txt" redis-cli -p "$REDIS_PORT" monitor
+MON=$LAST_PID
+wait_for "redis-cli monitor" "$MON" grep -q '^OK' "$WORK/monitor.txt" # printed once attached
 for ((i = 0; i < PROBE; i++)); do curl -fsS -b "JSESSIONID=$SID" -o /dev/null "http://127.0.0.1:${PORT[redis]}/counter/"; done
 rcli ping >/dev/null
-kill "$MON" 2>/dev/null || true
-wait "$MON" 2>/dev/null || true
+stop_pid "$MON"
+forget "$MON"
 # A MULTI ... EXEC block is one round trip: the store sends it in one write
 # and waits for it once (MONITOR still lists each command in it).
 TOP=$(grep '^[0-9.]* \[[0-9]* 127' "$WORK/monitor.txt" | awk '
