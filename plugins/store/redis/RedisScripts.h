@@ -135,7 +135,7 @@ inline const char* kRename =
 /// Redis' TTL already dropped the hash (the sweeper was late by more than the
 /// grace). An entry older than its session's last access is not claimed but
 /// moved: the store's write path refreshes the index only once per
-/// touchFraction of the interval (see RedisSessionStore::prepareCachedSave).
+/// touchFraction of the interval (see CachedWrite.h).
 inline const char* kExpire =
     "local now = tonumber(ARGV[1])\n"
     "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))\n"

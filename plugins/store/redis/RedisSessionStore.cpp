@@ -267,154 +267,22 @@ bool RedisSessionStore::create(const SessionData& data)
     return created == 1;
 }
 
-// The cached way: MULTI/EXEC of plain commands rather than the save script.
-// Redis 7.0 reports a script's writes to the tracking client that ran it,
-// NOLOOP or not (the script runs as its own client), so a script would
-// invalidate this node's own entry after every write. The block cannot test,
-// so it detects instead: HINCRBY's new version says whether someone wrote
-// since `base` and, being 1 when `base` had one already, that the session was
-// gone (then the block created a partial hash, deleted at once); a base of
-// version 0 (never written since created) asks HSETNX of a field every
-// record has instead.
-//
-// TTL and expiry index (PEXPIRE, ZADD: two of the block's commands) are not
-// written on every request but, as a read's touch, once per touchFraction of
-// the interval (expiryDue): the TTL then gets that much margin beyond the
-// interval, so the key outlives every access until the next refresh, and the
-// expiry sweep checks `accessed` before it claims a session whose index entry
-// is older than its last access (kExpire).
-RedisSessionStore::CachedWrite RedisSessionStore::prepareCachedSave(const SessionDelta& delta,
-                                                                     const CachedBase& cached) const
+CachedWrite RedisSessionStore::prepareCachedSave(const SessionDelta& delta, const CachedBase& base) const
 {
-    const SessionData& base = *cached.data;
-    CachedWrite write;
-    write.id = delta.id;
-    write.node = delta.node;
-    write.baseVersion = base.version;
-    // The record as it will be if nobody wrote since `base`: kept if so.
-    write.next = std::make_shared<SessionData>(base);
-    delta.applyTo(*write.next);
-    write.next->lastAccessedTime = delta.lastAccessedTime;
-
-    // Encoded straight into one buffer: this runs for every request.
-    const std::string key = hashKey(delta.id);
-    const int maxInactive = write.next->maxInactiveInterval;
-    const TimeMs at = delta.lastAccessedTime;
-    const std::string atText = ms(at);
-    write.names.reserve(10);
-    std::string& w = write.wire;
-    w.reserve(256 + 64 * (delta.setAttributes.size() + delta.removedAttributes.size()));
-    auto command = [&](const char* name, std::initializer_list<std::string_view> args) {
-        appendCommandHeader(w, args.size() + 1);
-        appendArgument(w, name);
-        for (auto arg : args) appendArgument(w, arg);
-        write.names.push_back(name);
-    };
-    command("MULTI", {});
-    write.probesSchema = base.version == 0;
-    if (write.probesSchema) command("HSETNX", {key, "schema", std::to_string(SessionSerializer::kSchemaVersion)});
-    command("HINCRBY", {key, "version", "1"});
-    command("HINCRBY", {key, SessionSerializer::kVersionVectorPrefix + delta.node, "1"});
-
-    appendCommandHeader(w, 4 + (delta.maxInactiveInterval ? 2 : 0) + 2 * delta.setAttributes.size());
-    for (std::string_view arg : {std::string_view("HSET"), std::string_view(key), std::string_view("accessed"), std::string_view(atText)})
-        appendArgument(w, arg);
-    if (delta.maxInactiveInterval)
-    {
-        appendArgument(w, "maxInactive");
-        appendArgument(w, std::to_string(maxInactive));
-    }
-    for (const auto& [name, json] : delta.setAttributes)
-    {
-        appendArgument(w, SessionSerializer::kAttributePrefix + name);
-        appendArgument(w, json);
-    }
-    write.names.push_back("HSET");
-    if (!delta.removedAttributes.empty())
-    {
-        appendCommandHeader(w, 2 + delta.removedAttributes.size());
-        appendArgument(w, "HDEL");
-        appendArgument(w, key);
-        for (const auto& name : delta.removedAttributes) appendArgument(w, SessionSerializer::kAttributePrefix + name);
-        write.names.push_back("HDEL");
-    }
-    write.indexedAtMs = cached.indexedAtMs;
-    if (expiryDue(delta, cached, maxInactive))
-    {
-        write.indexedAtMs = at;
-        if (maxInactive > 0)
-        {
-            const TimeMs left = TimeMs(maxInactive) * 1000;
-            command("PEXPIRE", {key, ms(left + expiryMarginMs(maxInactive) + TimeMs(_settings.expiryGraceSeconds) * 1000)});
-            command("ZADD", {_index, ms(at + left), delta.id});
-        }
-        else
-        {
-            command("PERSIST", {key});
-            command("ZADD", {_index, "+inf", delta.id});
-        }
-    }
-    command("EXEC", {});
-    return write;
+    return CachedWrite::prepare(delta, *base.data, base.indexedAtMs,
+                                {_sessionPrefix, _index, _settings.touchFraction, _settings.expiryGraceSeconds});
 }
 
-std::int64_t RedisSessionStore::expiryMarginMs(int maxInactive) const
+CachedWrite::Outcome RedisSessionStore::cachedSaveOutcome(const CachedWrite& write, const std::vector<Reply>& replies)
 {
-    return std::int64_t(_settings.touchFraction * double(maxInactive) * 1000.0);
-}
-
-bool RedisSessionStore::expiryDue(const SessionDelta& delta, const CachedBase& base, int maxInactive) const
-{
-    // Unknown (loaded, created, written by a script: those set the TTL
-    // without the margin), or the interval changes: now.
-    if (base.indexedAtMs <= 0 || delta.maxInactiveInterval) return true;
-    if (maxInactive <= 0) return false; // persisted and indexed at +inf already
-    const std::int64_t margin = expiryMarginMs(maxInactive);
-    // A clock that went back (or another node's, ahead) refreshes too.
-    return margin <= 0 || delta.lastAccessedTime < base.indexedAtMs ||
-           delta.lastAccessedTime - base.indexedAtMs >= margin;
-}
-
-RedisSessionStore::CachedSave RedisSessionStore::cachedSaveOutcome(const CachedWrite& write,
-                                                                   const std::vector<Reply>& replies)
-{
-    const auto& names = write.names;
-    const Array* results = replies.empty() ? nullptr : asArray(replies.back());
-    if (!results || results->size() != names.size() - 2)
+    const CachedWrite::Outcome outcome = write.outcome(replies);
+    if (outcome == CachedWrite::Outcome::Stale)
     {
-        // EXECABORT (a command refused while queued) or no transaction at all.
-        std::string why = replies.empty() ? "no reply" : replies.back()->toString().substr(0, 80);
-        for (const auto& reply : replies)
-            if (reply->isError()) why = errorMessage(reply);
-        throw StoreUnavailable("redis MULTI/EXEC save failed: " + why);
+        _staleWrites.fetch_add(1, std::memory_order_relaxed);
+        _logger.debug("session %s: concurrent write merged (base version %s was not current)", write.id,
+                      std::to_string(write.baseVersion));
     }
-    for (std::size_t i = 0; i < results->size(); ++i)
-    {
-        const Reply& result = *(results->begin() + std::ptrdiff_t(i));
-        if (result->isError())
-            throw StoreUnavailable(std::string("redis ") + names[i + 1] + " in save: " + errorMessage(result));
-    }
-    try
-    {
-        const int first = write.probesSchema ? 1 : 0; // HINCRBY version's place
-        const auto version = std::uint64_t(results->get<Poco::Int64>(first));
-        if (write.probesSchema ? results->get<Poco::Int64>(0) == 1 : version == 1) return CachedSave::Gone;
-        if (version != write.baseVersion + 1)
-        {
-            _staleWrites.fetch_add(1, std::memory_order_relaxed);
-            _logger.debug("session %s: concurrent write merged (base version %s was not current)", write.id,
-                          std::to_string(write.baseVersion));
-            return CachedSave::Stale;
-        }
-        // Redis' counters are the truth (this node's vv entry moves only here).
-        write.next->version = version;
-        write.next->versionVector.set(write.node, std::uint64_t(results->get<Poco::Int64>(first + 1)));
-        return CachedSave::Saved;
-    }
-    catch (const Poco::Exception& e) // BadCast: a reply of another shape
-    {
-        throw StoreUnavailable("redis MULTI/EXEC save: unexpected reply (" + e.displayText() + ")");
-    }
+    return outcome;
 }
 
 SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDelta& delta, const CachedBase& base,
@@ -423,17 +291,17 @@ SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDe
     const CachedWrite write = prepareCachedSave(delta, base);
     switch (cachedSaveOutcome(write, _redis.callAll(write.wire, write.names.size())))
     {
-    case CachedSave::Gone:
+    case CachedWrite::Outcome::Gone:
         _redis.callAll({{"DEL", hashKey(delta.id)}, {"ZREM", _index, delta.id}});
         _cache.invalidate(delta.id);
         return nullptr;
-    case CachedSave::Stale:
+    case CachedWrite::Outcome::Stale:
     {
         DataPtr fresh = decode(delta.id, _redis.call({"HGETALL", hashKey(delta.id)}));
         _cache.complete(ticket, fresh);
         return fresh;
     }
-    case CachedSave::Saved:
+    case CachedWrite::Outcome::Saved:
         break;
     }
     _cache.complete(ticket, write.next, write.indexedAtMs);
@@ -474,15 +342,15 @@ bool RedisSessionStore::saveAsync(const SessionDelta& delta, SaveDone done)
             if (!error.empty()) throw StoreUnavailable("redis " + _redis.address() + ": " + error);
             switch (cachedSaveOutcome(*write, replies))
             {
-            case CachedSave::Gone:
+            case CachedWrite::Outcome::Gone:
                 _redis.callAllAsync({{"DEL", hashKey(write->id)}, {"ZREM", _index, write->id}},
                                     [](std::vector<Reply>, const std::string&) {});
                 _cache.invalidate(write->id);
                 break;
-            case CachedSave::Stale:
+            case CachedWrite::Outcome::Stale:
                 _cache.abandon(ticket); // the next request reads the merged record
                 break;
-            case CachedSave::Saved:
+            case CachedWrite::Outcome::Saved:
                 _cache.complete(ticket, write->next, write->indexedAtMs);
                 break;
             }
@@ -523,7 +391,7 @@ SessionStoreAdapter::DataPtr RedisSessionStore::save(const SessionDelta& delta)
                                   delta.baseVersion ? std::to_string(*delta.baseVersion) : "-1",
                                   std::to_string(delta.setAttributes.size()),
                                   "1"}; // the whole record back: no cached base to apply the delta to
-    // A script's own writes come back as invalidations (see prepareCachedSave):
+    // A script's own writes come back as invalidations (see CachedWrite.h):
     // what it installs lasts until that message arrives.
     args.reserve(args.size() + 2 * delta.setAttributes.size() + delta.removedAttributes.size());
     for (const auto& [name, json] : delta.setAttributes)

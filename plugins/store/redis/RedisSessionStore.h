@@ -36,6 +36,7 @@
 // Thread-safety: every method may be called from any thread. Errors: Redis
 // unreachable or slower than timeoutMs -> mt::StoreUnavailable (503).
 
+#include "CachedWrite.h"
 #include "NearCache.h"
 #include "RedisInvalidations.h"
 #include "RedisPipeline.h"
@@ -114,26 +115,10 @@ private:
     /// The cached base for `delta`, if it may take the MULTI/EXEC way, with its ticket.
     CachedBase cachedBase(const SessionDelta& delta, NearCache::Ticket& ticket);
 
-    /// A save the MULTI/EXEC way, prepared from the cached base.
-    struct CachedWrite
-    {
-        std::string id, node;
-        std::uint64_t baseVersion = 0;
-        std::shared_ptr<SessionData> next; ///< the record after the write, if nobody else wrote
-        std::int64_t indexedAtMs = 0;      ///< CachedBase::indexedAtMs after the write
-        bool probesSchema = false;         ///< HSETNX schema tells whether the session was gone
-        std::string wire;                  ///< MULTI ... EXEC, encoded
-        std::vector<const char*> names;    ///< the commands, MULTI and EXEC included (for messages)
-    };
-    enum class CachedSave { Saved, Gone, Stale };
+    /// The MULTI/EXEC block for `delta` on `base` (CachedWrite.h).
     CachedWrite prepareCachedSave(const SessionDelta& delta, const CachedBase& base) const;
-    /// Whether a write at `at` must set the TTL and expiry index again (see
-    /// prepareCachedSave), and the margin those then get beyond the interval.
-    bool expiryDue(const SessionDelta& delta, const CachedBase& base, int maxInactive) const;
-    std::int64_t expiryMarginMs(int maxInactive) const;
-    /// What the EXEC reply says (Saved: `next` is now exact); throws
-    /// StoreUnavailable for a failed transaction.
-    CachedSave cachedSaveOutcome(const CachedWrite& write, const std::vector<Reply>& replies);
+    /// CachedWrite::outcome(), counting and logging a stale write.
+    CachedWrite::Outcome cachedSaveOutcome(const CachedWrite& write, const std::vector<Reply>& replies);
     void invalidated(const std::vector<std::string>& keys);
     std::shared_ptr<MBean> makeMBean();
 
