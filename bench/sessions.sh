@@ -10,6 +10,11 @@
 #                redis-server (127.0.0.1, no persistence)
 #   (c) redis-benchmark -q -t get,set -c50 -n N on the same redis-server: the
 #       raw Redis round trip (-P 1) the store pays per command
+#   (d) reference  bench/ceiling/SessionCeiling.cpp (build/bin/session-ceiling)
+#       with --loops L for each L in REF_LOOPS, memory and redis: the least a
+#       server can do for this workload (one event loop per thread, no
+#       hand-offs, the store's 5 commands per request); its redis/memory ratio
+#       is the most a server sending those commands reaches on this machine
 # for both: CPU time of the node (and of redis-server) per request over the
 # wrk run, which says where the difference between the stores goes;
 # and for (b): Redis commands per request (INFO commandstats over the wrk run,
@@ -22,6 +27,7 @@
 #
 # Environment [defaults]: BUILD_DIR [build]  REPS [3]  DURATION [10]
 #   THREADS [64] (http.threads of the node, both stores)  WRK_THREADS [2]  CONNS [50]  WARMUP [3]  PROBE [100]  RB_REQUESTS [200000]
+#   REF_LOOPS ["1 2"] (empty: no reference rows)
 #   RESULTS [bench/RESULTS.md] (empty: do not append)  KEEP_TMP [0]
 set -euo pipefail
 
@@ -37,9 +43,10 @@ WARMUP=${WARMUP:-3}
 PROBE=${PROBE:-100}
 RB_REQUESTS=${RB_REQUESTS:-200000}
 THREADS=${THREADS:-64}
+REF_LOOPS=${REF_LOOPS-1 2}
 RESULTS=${RESULTS-$BENCH/RESULTS.md}
 KEEP_TMP=${KEEP_TMP:-0}
-COMMAND="BUILD_DIR=${BUILD_DIR#"$ROOT"/} THREADS=$THREADS REPS=$REPS DURATION=$DURATION WRK_THREADS=$WRK_THREADS CONNS=$CONNS PROBE=$PROBE RB_REQUESTS=$RB_REQUESTS bench/sessions.sh"
+COMMAND="BUILD_DIR=${BUILD_DIR#"$ROOT"/} THREADS=$THREADS REF_LOOPS='$REF_LOOPS' REPS=$REPS DURATION=$DURATION WRK_THREADS=$WRK_THREADS CONNS=$CONNS PROBE=$PROBE RB_REQUESTS=$RB_REQUESTS bench/sessions.sh"
 
 BENCH_NAME=sessions.sh
 # shellcheck source=bench/lib.sh
@@ -49,11 +56,19 @@ for n in REPS DURATION WRK_THREADS CONNS WARMUP PROBE RB_REQUESTS THREADS; do
   [[ ${!n} =~ ^[0-9]+$ ]] || die "$n must be a whole number, got '${!n}'"
 done
 ((REPS >= 1 && DURATION >= 1 && WRK_THREADS >= 1 && CONNS >= WRK_THREADS && PROBE >= 1)) || die "bad sizes"
+ref_seen=
+for loops in $REF_LOOPS; do
+  [[ $loops =~ ^[1-9][0-9]*$ ]] || die "REF_LOOPS must list whole numbers >= 1, got '$REF_LOOPS'"
+  [[ " $ref_seen " != *" $loops "* ]] || die "REF_LOOPS lists $loops twice: '$REF_LOOPS'"
+  ref_seen+=" $loops"
+done
 for tool in wrk curl redis-server redis-cli redis-benchmark python3; do
   command -v "$tool" >/dev/null || die "$tool is missing (bash scripts/install-deps.sh installs it)"
 done
 [[ -x $BUILD_DIR/bin/microtomcat && -f $BUILD_DIR/plugins/store-redis.so ]] ||
   die "build first: cmake --build $BUILD_DIR (need bin/microtomcat and plugins/store-redis.so)"
+[[ -z $REF_LOOPS || -x $BUILD_DIR/bin/session-ceiling ]] ||
+  die "build first: cmake --build $BUILD_DIR --target session-ceiling (or REF_LOOPS= for no reference rows)"
 
 WORK=$(mktemp -d /tmp/mt-sessions.XXXXXX)
 cleanup() {
@@ -102,6 +117,18 @@ CONF
   NODE_PID[$store]=$LAST_PID
   wait_for "microtomcat ($store)" "$LAST_PID" curl -fsS -o /dev/null "http://127.0.0.1:${PORT[$store]}/counter/"
 done
+STORES=(memory redis)
+for loops in $REF_LOOPS; do
+  for store in memory redis; do
+    ref=ref$loops-$store
+    PORT[$ref]=$(free_port)
+    start "session-ceiling ($ref)" "$WORK/$ref.log" "$BUILD_DIR/bin/session-ceiling" --port "${PORT[$ref]}" \
+      --store "$store" --redis-port "$REDIS_PORT" --loops "$loops"
+    NODE_PID[$ref]=$LAST_PID
+    wait_for "session-ceiling ($ref)" "$LAST_PID" curl -fsS -o /dev/null "http://127.0.0.1:${PORT[$ref]}/counter/"
+    STORES+=("$ref")
+  done
+done
 
 run_wrk() { # run_wrk STORE SECONDS -> output file
   local out=$WORK/wrk-$1-$RANDOM.txt
@@ -117,13 +144,13 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 CLK_TCK=$(getconf CLK_TCK)
 redis_calls() { rcli info commandstats | awk -F'[=,:]' '/^cmdstat_/ && $1 != "cmdstat_info" && $1 != "cmdstat_config" {s += $3} END {print s + 0}'; }
 
-for store in memory redis; do run_wrk "$store" "$WARMUP" >/dev/null; done
+for store in "${STORES[@]}"; do run_wrk "$store" "$WARMUP" >/dev/null; done
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 ROWS=$WORK/rows.txt
 : >"$ROWS"
 for ((rep = 1; rep <= REPS; rep++)); do
-  for store in memory redis; do
-    [[ $store == redis ]] && rcli config resetstat >/dev/null
+  for store in "${STORES[@]}"; do
+    [[ $store == *redis ]] && rcli config resetstat >/dev/null
     node0=$(cpu_ticks "${NODE_PID[$store]}") redis0=$(cpu_ticks "$REDIS_PID")
     f=$(run_wrk "$store" "$DURATION")
     node1=$(cpu_ticks "${NODE_PID[$store]}") redis1=$(cpu_ticks "$REDIS_PID")
@@ -132,7 +159,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
     reqs=$(awk '/requests in/ {print $1}' "$f")
     errs=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} END {print n + 0}' "$f")
     cpr=-
-    [[ $store == redis ]] && cpr=$(awk -v c="$(redis_calls)" -v r="$reqs" 'BEGIN {printf "%.2f", c / r}')
+    [[ $store == *redis ]] && cpr=$(awk -v c="$(redis_calls)" -v r="$reqs" 'BEGIN {printf "%.2f", c / r}')
     # CPU microseconds per request: where the difference between the stores goes
     nodeus=$(awk -v t=$((node1 - node0)) -v r="$reqs" -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", t * 1e6 / hz / r}')
     redisus=$(awk -v t=$((redis1 - redis0)) -v r="$reqs" -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", t * 1e6 / hz / r}')
@@ -173,30 +200,39 @@ python3 - "$ROWS" "$REPORT" "$WORK/sample.txt" <<PY
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 def col(name, i): return [float(r[i]) for r in rows if r[0] == name]
-mem_rps, red_rps = statistics.median(col("memory", 2)), statistics.median(col("redis", 2))
-mem_p99, red_p99 = statistics.median(col("memory", 3)), statistics.median(col("redis", 3))
-errors = sum(int(r[5]) for r in rows if r[0] in ("memory", "redis"))
-cpr = statistics.median(col("redis", 6))
-cpu = {s: (statistics.median(col(s, 7)), statistics.median(col(s, 8))) for s in ("memory", "redis")}
-rb_set, rb_get = statistics.median(col("redis-benchmark", 2)), statistics.median(col("redis-benchmark", 3))
+def med(name, i): return statistics.median(col(name, i))
+names = list(dict.fromkeys(r[0] for r in rows if r[0] != "redis-benchmark")) # memory, redis, ref1-memory, ...
+def label(name):
+    if not name.startswith("ref"): return name
+    loops, store = name[3:].split("-")
+    return f"reference, {loops} loop{'s' if loops != '1' else ''}: {store}"
+rb_set, rb_get = med("redis-benchmark", 2), med("redis-benchmark", 3)
 rtt = float("$RTT")
 sample = open(sys.argv[3]).read().rstrip()
-ratio = red_rps / mem_rps
+ratio = med("redis", 2) / med("memory", 2)
 with open(sys.argv[2], "w") as w:
     w.write("\n## bench/sessions.sh — $(date -u +%Y-%m-%dT%H:%MZ)\n\n")
     w.write("Command: \`$COMMAND\` on $(nproc) CPUs, load average before $LOAD_BEFORE; wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s "
             "-s bench/counter.lua (each request reads and writes its session), $REPS repetitions interleaved, medians; "
             "one node, redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on 127.0.0.1 without persistence.\n\n")
-    w.write("| store | req/s | p99 ms | Redis commands / request | node CPU µs / request | redis-server CPU µs / request | errors (all runs) |\n"
+    w.write("| server: store | req/s | p99 ms | Redis commands / request | server CPU µs / request | redis-server CPU µs / request | errors (all runs) |\n"
             "|---|---:|---:|---:|---:|---:|---:|\n")
-    w.write(f"| memory | {mem_rps:,.0f} | {mem_p99:.2f} | - | {cpu['memory'][0]:.1f} | - | {sum(int(r[5]) for r in rows if r[0]=='memory')} |\n")
-    w.write(f"| redis | {red_rps:,.0f} | {red_p99:.2f} | {cpr:.2f} (inside scripts included) | {cpu['redis'][0]:.1f} | {cpu['redis'][1]:.1f} | "
-            f"{sum(int(r[5]) for r in rows if r[0]=='redis')} |\n\n")
+    for name in names:
+        redis = name.endswith("redis")
+        cpr = f"{med(name, 6):.2f}" if redis else "-"
+        rcpu = f"{med(name, 8):.1f}" if redis else "-"
+        errors = sum(int(r[5]) for r in rows if r[0] == name)
+        w.write(f"| {label(name)} | {med(name, 2):,.0f} | {med(name, 3):.2f} | {cpr} | {med(name, 7):.1f} | {rcpu} | {errors} |\n")
+    w.write("\nRedis commands per request include those run inside the store's Lua scripts.\n\n")
     w.write(f"redis-benchmark -c$CONNS -n $RB_REQUESTS, same server, same run: SET {rb_set:,.0f} req/s, GET {rb_get:,.0f} req/s.\n\n")
     w.write(f"Round trips of one read-modify-write request (MONITOR over $PROBE sequential requests): {rtt:.2f}; e.g.\n\n" + sample + "\n\n")
     w.write("Bars (issue 4):\n")
     w.write(f"- redis store >= 0.7x memory store throughput: {ratio:.2f}x — {'PASS' if ratio >= 0.7 else 'FAIL'}\n")
     w.write(f"- <= 2 Redis round trips per read-modify-write request: {rtt:.2f} — {'PASS' if rtt <= 2.0 else 'FAIL'}\n")
+    refs = sorted({n[3:].split("-")[0] for n in names if n.startswith("ref")}, key=int)
+    if refs:
+        w.write("\nThe same ratio for the reference (the most a server sending the same commands reaches here): " + ", ".join(
+            f"{med(f'ref{l}-redis', 2) / med(f'ref{l}-memory', 2):.2f}x with {l} loop{'s' if l != '1' else ''}" for l in refs) + "\n")
 PY
 cat "$REPORT"
 if [[ -n $RESULTS ]]; then cat "$REPORT" >>"$RESULTS"; log "appended to $RESULTS"; fi
