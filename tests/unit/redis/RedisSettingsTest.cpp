@@ -1,0 +1,133 @@
+// store.redis.* settings: defaults, accepted values, and a refusal that names
+// the key, the value and what is allowed for each kind of bad value.
+#include "RedisSettings.h"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/Util/MapConfiguration.h>
+
+#include <gtest/gtest.h>
+
+#include <initializer_list>
+#include <ostream>
+#include <string>
+#include <utility>
+
+namespace {
+
+using mt::redis::RedisSettings;
+
+/// The plugin sees its keys without the "store.redis." prefix.
+RedisSettings parse(std::initializer_list<std::pair<std::string, std::string>> values)
+{
+    Poco::AutoPtr<Poco::Util::MapConfiguration> config(new Poco::Util::MapConfiguration);
+    for (const auto& [key, value] : values) config->setString(key, value);
+    return RedisSettings::from(*config);
+}
+
+std::string refusal(const std::string& key, const std::string& value)
+{
+    try
+    {
+        parse({{key, value}});
+    }
+    catch (const mt::PluginConfigError& e)
+    {
+        return e.what();
+    }
+    return "accepted";
+}
+
+TEST(RedisSettingsTest, DefaultsNeedNoKeys)
+{
+    const RedisSettings s = parse({});
+    EXPECT_EQ(s.host, "127.0.0.1");
+    EXPECT_EQ(s.port, 6379);
+    EXPECT_EQ(s.database, 0);
+    EXPECT_TRUE(s.password.empty());
+    EXPECT_EQ(s.keyPrefix, "mt");
+    EXPECT_EQ(s.ns, "default");
+    EXPECT_EQ(s.timeoutMs, 500);
+    EXPECT_EQ(s.reconnectMaxMs, 2000);
+    EXPECT_DOUBLE_EQ(s.touchFraction, 0.1);
+    EXPECT_EQ(s.expiryGraceSeconds, 120);
+    EXPECT_EQ(s.nearCache, 10000);
+}
+
+TEST(RedisSettingsTest, EveryKeyIsRead)
+{
+    const RedisSettings s = parse({{"host", "redis.internal"}, {"port", "6380"}, {"password", "s3cret"},
+                                   {"database", "3"}, {"keyPrefix", "shop"}, {"namespace", "eu-1.prod"},
+                                   {"timeoutMs", "250"}, {"reconnectMaxMs", "5000"}, {"touchFraction", "0.25"},
+                                   {"expiryGrace", "0"}, {"nearCache", "0"}});
+    EXPECT_EQ(s.host, "redis.internal");
+    EXPECT_EQ(s.port, 6380);
+    EXPECT_EQ(s.password, "s3cret");
+    EXPECT_EQ(s.database, 3);
+    EXPECT_EQ(s.keyPrefix, "shop");
+    EXPECT_EQ(s.ns, "eu-1.prod");
+    EXPECT_EQ(s.timeoutMs, 250);
+    EXPECT_EQ(s.reconnectMaxMs, 5000);
+    EXPECT_DOUBLE_EQ(s.touchFraction, 0.25);
+    EXPECT_EQ(s.expiryGraceSeconds, 0);
+    EXPECT_EQ(s.nearCache, 0);
+}
+
+TEST(RedisSettingsTest, TheBoundsThemselvesAreAccepted)
+{
+    EXPECT_EQ(parse({{"port", "1"}}).port, 1);
+    EXPECT_EQ(parse({{"port", "65535"}}).port, 65535);
+    EXPECT_EQ(parse({{"database", "1023"}}).database, 1023);
+    EXPECT_EQ(parse({{"timeoutMs", "10"}}).timeoutMs, 10);
+    EXPECT_DOUBLE_EQ(parse({{"touchFraction", "0"}}).touchFraction, 0.0);
+    EXPECT_DOUBLE_EQ(parse({{"touchFraction", "1"}}).touchFraction, 1.0);
+}
+
+struct BadValue
+{
+    std::string key, value, expected; // `expected`: part of the message besides key and value
+};
+
+/// gtest names a failing case by its key and value, not by its bytes.
+void PrintTo(const BadValue& bad, std::ostream* out)
+{
+    *out << bad.key << "='" << bad.value << "'";
+}
+
+class RedisSettingsRefusal : public ::testing::TestWithParam<BadValue>
+{
+};
+
+TEST_P(RedisSettingsRefusal, NamesTheKeyTheValueAndWhatIsAllowed)
+{
+    const BadValue& bad = GetParam();
+    const std::string message = refusal(bad.key, bad.value);
+    EXPECT_NE(message, "accepted") << bad.key << "=" << bad.value;
+    EXPECT_NE(message.find("store.redis." + bad.key), std::string::npos) << message;
+    EXPECT_NE(message.find(bad.value), std::string::npos) << message;
+    EXPECT_NE(message.find(bad.expected), std::string::npos) << message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EachKind, RedisSettingsRefusal,
+    ::testing::Values(BadValue{"host", "", "name the Redis server"},
+                      BadValue{"port", "abc", "not a number; use 1..65535"},
+                      BadValue{"port", "80.5", "not a number"},
+                      BadValue{"port", "0", "out of range; use 1..65535"},
+                      BadValue{"port", "65536", "out of range"},
+                      BadValue{"database", "-1", "out of range; use 0..1023"},
+                      BadValue{"keyPrefix", "a b", "use 1..64 of"},
+                      BadValue{"keyPrefix", "mt:x", "use 1..64 of"},
+                      BadValue{"keyPrefix", std::string(65, 'k'), "use 1..64 of"},
+                      BadValue{"namespace", "", "use 1..64 of"},
+                      BadValue{"namespace", "eu/1", "e.g. the cluster name"},
+                      BadValue{"timeoutMs", "5", "out of range; use 10..60000 (default 500)"},
+                      BadValue{"reconnectMaxMs", "ten", "not a number"},
+                      BadValue{"expiryGrace", "86401", "out of range"},
+                      BadValue{"nearCache", "-5", "out of range"},
+                      BadValue{"touchFraction", "half", "not a number; use 0..1"},
+                      BadValue{"touchFraction", "0.5s", "not a number"},
+                      BadValue{"touchFraction", "2", "out of range; use 0..1"},
+                      BadValue{"touchFraction", "-0.1", "out of range"},
+                      BadValue{"touchFraction", "nan", "out of range"}));
+
+} // namespace
