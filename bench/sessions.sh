@@ -233,6 +233,8 @@ with open(sys.argv[2], "w") as w:
     if refs:
         w.write("\nThe same ratio for the reference (the most a server sending the same commands reaches here): " + ", ".join(
             f"{med(f'ref{l}-redis', 2) / med(f'ref{l}-memory', 2):.2f}x with {l} loop{'s' if l != '1' else ''}" for l in refs) + "\n")
+        best = max(med(f"ref{l}-redis", 2) / med(f"ref{l}-memory", 2) for l in refs)
+        w.write(f"The store's ratio is {ratio / best:.0%} of the reference's best.\n")
 PY
 cat "$REPORT"
 if [[ -n $RESULTS ]]; then cat "$REPORT" >>"$RESULTS"; log "appended to $RESULTS"; fi
