@@ -13,18 +13,20 @@
 // write and answers each request where its reply is read. No thread ever
 // hands work to another, nothing is copied that need not be, and nothing a
 // real server needs (limits, timeouts, bodies, logging, other paths) is done.
-// So the ratio redis/memory it reaches is the most any server can reach on
-// this machine for this workload; the absolute numbers are not a target.
+// So the ratio redis/memory it reaches is the most a server sending these
+// commands can reach on this machine; the absolute numbers are not a target.
 //
 // usage: session-ceiling --port P --store memory|redis [--redis-port R] [--loops N]
 // Binds 127.0.0.1 only. A Redis error or disconnect ends the process (exit 2).
 #include <arpa/inet.h>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <deque>
+#include <initializer_list>
 #include <mutex>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -87,6 +89,8 @@ void appendCommand(std::string& out, std::initializer_list<std::string_view> arg
     }
 }
 
+// Unique is enough here: a benchmark's ids need not be unguessable (the
+// server's come from a CSPRNG).
 std::string newSessionId()
 {
     thread_local std::mt19937_64 random{std::random_device{}()};
