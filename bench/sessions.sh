@@ -15,7 +15,7 @@
 #       server can do for this workload (one event loop per thread, no
 #       hand-offs, the store's 5 commands per request); its redis/memory ratio
 #       is the most a server sending those commands reaches on this machine
-# for both: CPU time of the node (and of redis-server) per request over the
+# for every row: CPU time of the server (and of redis-server) per request over the
 # wrk run, which says where the difference between the stores goes;
 # and for (b): Redis commands per request (INFO commandstats over the wrk run,
 # commands run inside the store's Lua scripts included), and the round trips
@@ -23,7 +23,7 @@
 # PROBE sequential requests run on one session).
 #
 # Bars (issue 4): (b) >= 0.7x (a) in requests/s; <= 2 Redis round trips per
-# read-modify-write request.
+# read-modify-write request. With (d): its ratio, and (b)/(a) as a share of it.
 #
 # Environment [defaults]: BUILD_DIR [build]  REPS [3]  DURATION [10]
 #   THREADS [64] (http.threads of the node, both stores)  WRK_THREADS [2]  CONNS [50]  WARMUP [3]  PROBE [100]  RB_REQUESTS [200000]
