@@ -9,8 +9,15 @@ NearCache::DataPtr NearCache::get(const std::string& id, std::chrono::steady_clo
         auto it = _entries.find(id);
         return it != _entries.end() && it->second.data && it->second.token != 0;
     };
-    while (_active.load(std::memory_order_relaxed) && inFlight())
-        if (_settled.wait_until(lock, deadline) == std::cv_status::timeout) break;
+    if (_active.load(std::memory_order_relaxed) && inFlight())
+    {
+        ++_waits;
+        int& waiting = _waiting[id];
+        ++waiting;
+        while (_active.load(std::memory_order_relaxed) && inFlight())
+            if (_settled.wait_until(lock, deadline) == std::cv_status::timeout) break;
+        if (--waiting == 0) _waiting.erase(id); // a rehash keeps references valid
+    }
     if (!_active.load(std::memory_order_relaxed)) return nullptr;
     auto it = _entries.find(id);
     if (it == _entries.end() || !it->second.data)
@@ -56,7 +63,7 @@ void NearCache::complete(const Ticket& ticket, DataPtr data, std::int64_t indexe
     if (ticket.epoch != _epoch) return;
     auto it = _entries.find(ticket.id);
     if (it == _entries.end() || it->second.token != ticket.token) return;
-    _settled.notify_all();
+    settledLocked(ticket.id);
     if (!data)
     {
         _entries.erase(it);
@@ -78,7 +85,7 @@ void NearCache::abandon(const Ticket& ticket)
     if (it != _entries.end())
     {
         _entries.erase(it);
-        _settled.notify_all();
+        settledLocked(ticket.id);
     }
 }
 
@@ -88,8 +95,13 @@ void NearCache::invalidate(const std::string& id)
     if (_entries.erase(id) > 0)
     {
         ++_invalidations;
-        _settled.notify_all();
+        settledLocked(id);
     }
+}
+
+void NearCache::settledLocked(const std::string& id)
+{
+    if (!_waiting.empty() && _waiting.count(id)) _settled.notify_all();
 }
 
 void NearCache::clearLocked()
@@ -130,7 +142,7 @@ bool NearCache::activate(std::uint64_t epoch)
 NearCache::Stats NearCache::stats() const
 {
     std::lock_guard<std::mutex> lock(_mutex);
-    return Stats{_hits, _misses, _invalidations, _resets, _entries.size(), _active.load(std::memory_order_relaxed)};
+    return Stats{_hits, _misses, _invalidations, _resets, _waits, _entries.size(), _active.load(std::memory_order_relaxed)};
 }
 
 } // namespace mt::redis

@@ -59,6 +59,7 @@ public:
     struct Stats
     {
         std::uint64_t hits = 0, misses = 0, invalidations = 0, resets = 0;
+        std::uint64_t waits = 0; ///< get()s that waited for a write of this node in flight
         std::size_t entries = 0;
         bool active = false;
     };
@@ -107,15 +108,20 @@ private:
     };
 
     void clearLocked();
+    /// Wakes get()s waiting on `id`, if any: completions are constant under
+    /// load, and waking every waiter on each would make each of them sleep
+    /// and wake again per unrelated write.
+    void settledLocked(const std::string& id);
 
     const std::size_t _capacity;
     mutable std::mutex _mutex;
-    std::condition_variable _settled; // a call on some id finished, or the cache was cleared
+    std::condition_variable _settled; // a call on a waited-for id finished, or the cache was cleared
     std::unordered_map<std::string, Entry> _entries;
+    std::unordered_map<std::string, int> _waiting; // id -> get()s waiting for its write in flight
     std::uint64_t _epoch = 1;
     std::uint64_t _tokens = 0;
     std::atomic<bool> _active{false};
-    std::uint64_t _hits = 0, _misses = 0, _invalidations = 0, _resets = 0;
+    std::uint64_t _hits = 0, _misses = 0, _invalidations = 0, _resets = 0, _waits = 0;
 };
 
 } // namespace mt::redis

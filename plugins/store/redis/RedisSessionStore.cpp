@@ -99,6 +99,8 @@ std::shared_ptr<MBean> RedisSessionStore::makeMBean()
                    [this, count] { return count(_cache.stats().hits); })
         .attribute("nearCacheMisses", "long", "owned-session reads that went to Redis",
                    [this, count] { return count(_cache.stats().misses); })
+        .attribute("nearCacheWaits", "long", "owned-session reads that waited for this node's write in flight on the same session",
+                   [this, count] { return count(_cache.stats().waits); })
         .attribute("nearCacheInvalidations", "long", "entries dropped because Redis reported a change",
                    [this, count] { return count(_cache.stats().invalidations); })
         .attribute("nearCacheResets", "long", "times tracking broke and the whole cache was dropped",
