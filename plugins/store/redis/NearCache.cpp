@@ -49,7 +49,13 @@ NearCache::Ticket NearCache::begin(const std::string& id)
     auto it = _entries.find(id);
     if (it == _entries.end())
     {
-        if (_entries.size() >= _capacity) _entries.erase(_entries.begin());
+        if (_entries.size() >= _capacity)
+        {
+            // Whoever waits on the evicted one must not wait for its deadline.
+            const std::string evicted = _entries.begin()->first;
+            _entries.erase(_entries.begin());
+            settledLocked(evicted);
+        }
         it = _entries.emplace(id, Entry{}).first;
     }
     it->second.token = ++_tokens;

@@ -32,6 +32,8 @@ DataPtr record(const std::string& id, std::uint64_t version)
 class NearCacheTest : public ::testing::Test
 {
 protected:
+    explicit NearCacheTest(std::size_t capacity = 16) : _cache(capacity) {}
+
     void SetUp() override { ASSERT_TRUE(_cache.activate(_cache.epoch())); }
 
     /// `id` cached at version 1.
@@ -66,7 +68,7 @@ protected:
         return read.wait_for(limit) == std::future_status::ready;
     }
 
-    NearCache _cache{16};
+    NearCache _cache;
     std::uint64_t _waitsSeen = 0;
 };
 
@@ -122,6 +124,25 @@ TEST_F(NearCacheTest, AWriteThatNeverSettlesReleasesTheReadAtItsDeadlineWithTheP
     EXPECT_GE(Clock::now() - started, std::chrono::milliseconds(50));
     ASSERT_TRUE(seen);
     EXPECT_EQ(seen->version, 1u);
+}
+
+class AFullNearCache : public NearCacheTest
+{
+protected:
+    AFullNearCache() : NearCacheTest(1) {}
+};
+
+TEST_F(AFullNearCache, EvictingASessionReleasesTheReadWaitingOnIt)
+{
+    hold("a");
+    const NearCache::Ticket write = writeInFlight("a");
+    (void)write;
+    auto read = readAsync("a");
+
+    (void)_cache.begin("b"); // room for b: a goes
+
+    ASSERT_TRUE(settlesWithin(read)) << "the read stayed until its deadline";
+    EXPECT_FALSE(read.get());
 }
 
 /// What settles a session other than a successful write, and what a read waiting on it then gets.
