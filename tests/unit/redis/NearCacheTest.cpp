@@ -1,7 +1,7 @@
 // NearCache without Redis: a read of a session whose write from this node is
 // in flight waits for that write, and whatever settles the session (its
-// completion, a failure, an invalidation, a reset) releases that read at once,
-// not at its deadline.
+// completion, a failure, an invalidation, an eviction, a reset) releases that
+// read at once, not at its deadline.
 #include "NearCache.h"
 
 #include <gtest/gtest.h>
