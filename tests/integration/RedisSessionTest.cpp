@@ -309,6 +309,7 @@ TEST_F(RedisSessionsTest, TheStoreReportsItsLoadAndItsNearCacheOverJolokia)
     EXPECT_GT(value->getValue<long>("roundTrips"), 0);
     EXPECT_TRUE(value->getValue<bool>("nearCacheActive"));
     EXPECT_GE(value->getValue<long>("nearCacheHits"), 5) << "A owns the session: most reads need no Redis";
+    EXPECT_EQ(value->getValue<long>("nearCacheWaits"), 0) << "a response leaves after its write: sequential requests never wait";
     EXPECT_EQ(value->getValue<long>("staleWrites"), 0);
 }
 
