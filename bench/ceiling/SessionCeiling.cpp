@@ -6,6 +6,9 @@
 // --store redis the increment is the Redis store's cached write, command for
 // command (see plugins/store/redis/CachedWrite.cpp): MULTI, HINCRBY version,
 // HINCRBY vv:<node>, HSET accessed + attribute, EXEC; N is the new version.
+// --write minimal drops the vv:<node> increment: MULTI, HINCRBY version, HSET,
+// EXEC is the fewest commands that still change a version atomically with
+// the write, as issue 4 requires, so its ratio bounds any compliant store.
 //
 // What makes it the floor rather than a server: one epoll loop per thread
 // owns its client connections and its own Redis connection, runs requests
@@ -17,6 +20,7 @@
 // commands can reach on this machine; the absolute numbers are not a target.
 //
 // usage: session-ceiling --port P --store memory|redis [--redis-port R] [--loops N]
+//                        [--write store|minimal]
 // Binds 127.0.0.1 only. A Redis error or disconnect ends the process (exit 2).
 #include <arpa/inet.h>
 #include <cerrno>
@@ -48,6 +52,7 @@ struct Options
     bool redis = false;
     int redisPort = 6379;
     int loops = 1;
+    bool minimalWrite = false;
 };
 
 [[noreturn]] void fail(const std::string& what)
@@ -228,7 +233,7 @@ private:
         const std::string accessed = std::to_string(std::time(nullptr) * 1000LL);
         appendCommand(_redisOut, {"MULTI"});
         appendCommand(_redisOut, {"HINCRBY", key, "version", "1"});
-        appendCommand(_redisOut, {"HINCRBY", key, "vv:ceiling", "1"});
+        if (!_options.minimalWrite) appendCommand(_redisOut, {"HINCRBY", key, "vv:ceiling", "1"});
         appendCommand(_redisOut, {"HSET", key, "accessed", accessed, "count", "0"});
         appendCommand(_redisOut, {"EXEC"});
         ++client->awaiting;
@@ -284,7 +289,7 @@ private:
         _redisIn.erase(0, at);
     }
 
-    /// One RESP element: a block's replies are +OK, 3x +QUEUED, then EXEC's
+    /// One RESP element: a block's replies are +OK, one +QUEUED per command, then EXEC's
     /// array whose first element is the new version.
     void reply(char type, long long value)
     {
@@ -322,6 +327,7 @@ Options parse(int argc, char** argv)
 {
     Options options;
     std::string store;
+    std::string write = "store";
     for (int i = 1; i + 1 < argc; i += 2)
     {
         const std::string name = argv[i], value = argv[i + 1];
@@ -329,13 +335,16 @@ Options parse(int argc, char** argv)
         else if (name == "--store") store = value;
         else if (name == "--redis-port") options.redisPort = std::atoi(value.c_str());
         else if (name == "--loops") options.loops = std::atoi(value.c_str());
+        else if (name == "--write") write = value;
         else fail("unknown option " + name);
     }
     if (argc % 2 == 0) fail("every option takes a value");
     if (store != "memory" && store != "redis") fail("--store must be memory or redis, got '" + store + "'");
     if (options.port <= 0 || options.port > 65535) fail("--port must be 1..65535");
     if (options.loops < 1 || options.loops > 64) fail("--loops must be 1..64");
+    if (write != "store" && write != "minimal") fail("--write must be store or minimal, got '" + write + "'");
     options.redis = store == "redis";
+    options.minimalWrite = write == "minimal";
     return options;
 }
 
