@@ -8,7 +8,8 @@
 // HINCRBY vv:<node>, HSET accessed + attribute, EXEC; N is the new version.
 // --write minimal drops the vv:<node> increment: MULTI, HINCRBY version, HSET,
 // EXEC is the fewest commands that still change a version atomically with
-// the write, as issue 4 requires, so its ratio bounds any compliant store.
+// the write, as issue 4 requires: its ratio is about the most a compliant
+// store reaches.
 //
 // What makes it the floor rather than a server: one epoll loop per thread
 // owns its client connections and its own Redis connection, runs requests
