@@ -31,6 +31,9 @@
 #   THREADS [64] (http.threads of the node, both stores)  WRK_THREADS [2]  CONNS [50]  WARMUP [3]  PROBE [100]  RB_REQUESTS [200000]
 #   REF_LOOPS ["1 2"] (empty: no reference rows)  REF_WRITE [store] (store|minimal)
 #   RESULTS [bench/RESULTS.md] (empty: do not append)  KEEP_TMP [0]
+#   SERVER_CPUS [] (e.g. 0: the node and the reference run on those CPUs only,
+#   and redis-server, wrk and redis-benchmark on LOAD_CPUS [every other CPU],
+#   as if Redis and the clients were on other machines; empty: no pinning)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -49,7 +52,9 @@ REF_LOOPS=${REF_LOOPS-1 2}
 REF_WRITE=${REF_WRITE:-store}
 RESULTS=${RESULTS-$BENCH/RESULTS.md}
 KEEP_TMP=${KEEP_TMP:-0}
-COMMAND="BUILD_DIR=${BUILD_DIR#"$ROOT"/} THREADS=$THREADS REF_LOOPS='$REF_LOOPS' REF_WRITE=$REF_WRITE REPS=$REPS DURATION=$DURATION WRK_THREADS=$WRK_THREADS CONNS=$CONNS PROBE=$PROBE RB_REQUESTS=$RB_REQUESTS bench/sessions.sh"
+SERVER_CPUS=${SERVER_CPUS:-}
+LOAD_CPUS=${LOAD_CPUS:-}
+COMMAND="${SERVER_CPUS:+SERVER_CPUS=$SERVER_CPUS }${LOAD_CPUS:+LOAD_CPUS=$LOAD_CPUS }BUILD_DIR=${BUILD_DIR#"$ROOT"/} THREADS=$THREADS REF_LOOPS='$REF_LOOPS' REF_WRITE=$REF_WRITE REPS=$REPS DURATION=$DURATION WRK_THREADS=$WRK_THREADS CONNS=$CONNS PROBE=$PROBE RB_REQUESTS=$RB_REQUESTS bench/sessions.sh"
 
 BENCH_NAME=sessions.sh
 # shellcheck source=bench/lib.sh
@@ -69,6 +74,26 @@ done
 for tool in wrk curl redis-server redis-cli redis-benchmark python3; do
   command -v "$tool" >/dev/null || die "$tool is missing (bash scripts/install-deps.sh installs it)"
 done
+# Pinning: SERVER (node, reference) and LOAD (redis-server, wrk, redis-benchmark) prefixes.
+SERVER=() LOAD=() PLACEMENT="all processes on any CPU"
+[[ -z $LOAD_CPUS || -n $SERVER_CPUS ]] || die "LOAD_CPUS=$LOAD_CPUS needs SERVER_CPUS too"
+if [[ -n $SERVER_CPUS ]]; then
+  command -v taskset >/dev/null || die "taskset is missing (util-linux)"
+  if [[ -z $LOAD_CPUS ]]; then
+    LOAD_CPUS=$(python3 -c 'import os, sys
+server = set()
+for part in sys.argv[1].split(","):
+    a, _, b = part.partition("-")
+    server.update(range(int(a), int(b or a) + 1))
+print(",".join(str(c) for c in sorted(os.sched_getaffinity(0) - server)))' "$SERVER_CPUS" 2>/dev/null) ||
+      die "SERVER_CPUS must be a CPU list like 0 or 0-1, got '$SERVER_CPUS'"
+    [[ -n $LOAD_CPUS ]] || die "SERVER_CPUS=$SERVER_CPUS leaves no CPU for redis-server and wrk (set LOAD_CPUS)"
+  fi
+  taskset -c "$SERVER_CPUS" true 2>/dev/null || die "SERVER_CPUS: taskset refuses '$SERVER_CPUS'"
+  taskset -c "$LOAD_CPUS" true 2>/dev/null || die "LOAD_CPUS: taskset refuses '$LOAD_CPUS'"
+  SERVER=(taskset -c "$SERVER_CPUS") LOAD=(taskset -c "$LOAD_CPUS")
+  PLACEMENT="servers on CPU $SERVER_CPUS, redis-server, wrk and redis-benchmark on CPU $LOAD_CPUS"
+fi
 [[ -x $BUILD_DIR/bin/microtomcat && -f $BUILD_DIR/plugins/store-redis.so ]] ||
   die "build first: cmake --build $BUILD_DIR (need bin/microtomcat and plugins/store-redis.so)"
 [[ -z $REF_LOOPS || -x $BUILD_DIR/bin/session-ceiling ]] ||
@@ -93,7 +118,7 @@ wait_for() { # wait_for WHAT PID COMMAND...: poll the command for 20 s
 }
 
 REDIS_PORT=$(free_port)
-start redis-server "$WORK/redis.log" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK"
+start redis-server "$WORK/redis.log" "${LOAD[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK"
 REDIS_PID=$LAST_PID
 wait_for redis-server "$REDIS_PID" redis-cli -p "$REDIS_PORT" ping
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
@@ -117,7 +142,7 @@ context.counter.path=/counter
 context.counter.app=counter
 CONF
   [[ $store == memory ]] && sed -i '/^store\.redis\./d' "$WORK/$store.properties"
-  start "microtomcat ($store)" "$WORK/$store.log" "$BUILD_DIR/bin/microtomcat" --config "$WORK/$store.properties"
+  start "microtomcat ($store)" "$WORK/$store.log" "${SERVER[@]}" "$BUILD_DIR/bin/microtomcat" --config "$WORK/$store.properties"
   NODE_PID[$store]=$LAST_PID
   wait_for "microtomcat ($store)" "$LAST_PID" curl -fsS -o /dev/null "http://127.0.0.1:${PORT[$store]}/counter/"
 done
@@ -126,7 +151,7 @@ for loops in $REF_LOOPS; do
   for store in memory redis; do
     ref=ref$loops-$store
     PORT[$ref]=$(free_port)
-    start "session-ceiling ($ref)" "$WORK/$ref.log" "$BUILD_DIR/bin/session-ceiling" --port "${PORT[$ref]}" \
+    start "session-ceiling ($ref)" "$WORK/$ref.log" "${SERVER[@]}" "$BUILD_DIR/bin/session-ceiling" --port "${PORT[$ref]}" \
       --store "$store" --redis-port "$REDIS_PORT" --loops "$loops" --write "$REF_WRITE"
     NODE_PID[$ref]=$LAST_PID
     wait_for "session-ceiling ($ref)" "$LAST_PID" curl -fsS -o /dev/null "http://127.0.0.1:${PORT[$ref]}/counter/"
@@ -136,7 +161,7 @@ done
 
 run_wrk() { # run_wrk STORE SECONDS -> output file
   local out=$WORK/wrk-$1-$RANDOM.txt
-  timeout $(($2 + 30)) wrk -t"$WRK_THREADS" -c"$CONNS" -d"$2s" --timeout 2s --latency -s "$BENCH/counter.lua" \
+  timeout $(($2 + 30)) "${LOAD[@]}" wrk -t"$WRK_THREADS" -c"$CONNS" -d"$2s" --timeout 2s --latency -s "$BENCH/counter.lua" \
     "http://127.0.0.1:${PORT[$1]}/counter/" -- $(((CONNS + WRK_THREADS - 1) / WRK_THREADS)) >"$out" 2>&1 ||
     die "wrk failed on $1: $(tail -n 5 "$out")"
   echo "$out"
@@ -170,7 +195,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
     echo "$store $rep $rps $p99 $reqs $errs $cpr $nodeus $redisus" >>"$ROWS"
     log "rep $rep $store: $rps req/s, p99 $p99 ms, errors $errs, redis commands/request $cpr, CPU us/request node $nodeus redis $redisus"
   done
-  rb=$(redis-benchmark -p "$REDIS_PORT" -q -t get,set -c "$CONNS" -n "$RB_REQUESTS" 2>/dev/null | tr '\r' '\n' |
+  rb=$("${LOAD[@]}" redis-benchmark -p "$REDIS_PORT" -q -t get,set -c "$CONNS" -n "$RB_REQUESTS" 2>/dev/null | tr '\r' '\n' |
     awk '/^GET:/ {g = $2} /^SET:/ {s = $2} END {print s, g}')
   echo "redis-benchmark $rep $rb" >>"$ROWS"
   log "rep $rep redis-benchmark: SET/GET $rb req/s"
@@ -216,7 +241,7 @@ sample = open(sys.argv[3]).read().rstrip()
 ratio = med("redis", 2) / med("memory", 2)
 with open(sys.argv[2], "w") as w:
     w.write("\n## bench/sessions.sh — $(date -u +%Y-%m-%dT%H:%MZ)\n\n")
-    w.write("Command: \`$COMMAND\` on $(nproc) CPUs, load average before $LOAD_BEFORE; wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s "
+    w.write("Command: \`$COMMAND\` on $(nproc) CPUs ($PLACEMENT), load average before $LOAD_BEFORE; wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s "
             "-s bench/counter.lua (each request reads and writes its session), $REPS repetitions interleaved, medians; "
             "one node, redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on 127.0.0.1 without persistence.\n\n")
     w.write("| server: store | req/s | p99 ms | Redis commands / request | server CPU µs / request | redis-server CPU µs / request | errors (all runs) |\n"
