@@ -56,7 +56,7 @@ std::string ServerRequest::parameter(const std::string& name, const std::string&
         // a handler that never asks for parameters never pays for either.
         _impl->paramsParsed = true;
         parsePairs(_impl->head.query, _impl->params);
-        const std::string& type = _impl->head.headers.get("Content-Type", "");
+        const std::string type = _impl->head.headers.get("Content-Type", "");
         if (Poco::icompare(type, 0, 33, std::string("application/x-www-form-urlencoded")) == 0 &&
             (_impl->bodyRead || !_impl->body.started()))
         {
