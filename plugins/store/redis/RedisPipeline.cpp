@@ -105,10 +105,10 @@ public:
     }
     ~CallerGuard()
     {
-        {
-            std::lock_guard<std::mutex> lock(_pipeline._mutex);
-            --_pipeline._callers;
-        }
+        // Notified under the lock: once the destructor sees no callers it
+        // destroys _changed, so nothing may touch it after the unlock.
+        std::lock_guard<std::mutex> lock(_pipeline._mutex);
+        --_pipeline._callers;
         _pipeline._changed.notify_all();
     }
 
