@@ -103,26 +103,29 @@ void Kernel::start()
         _statusController->recordResponse(record);
         _logging.logAccess(record);
     });
+    // From here a worker may run a reload, which assigns _config under
+    // _reloadMutex: what is left of start reads the copy.
+    const ServerConfig startup = _config;
     _http->start();
-    if (_config.adminPort != 0)
+    if (startup.adminPort != 0)
     {
-        http::ServerLimits adminLimits = _config.http;
-        adminLimits.host = _config.adminHost;
-        adminLimits.port = _config.adminPort;
+        http::ServerLimits adminLimits = startup.http;
+        adminLimits.host = startup.adminHost;
+        adminLimits.port = startup.adminPort;
         adminLimits.threads = 2;
         _adminDispatcher = std::make_unique<KernelDispatcher>(*this, true, true);
         _admin = std::make_unique<http::HttpServer>(adminLimits, *_adminDispatcher, Poco::Logger::get("mt.admin"));
         _admin->start();
-        _logger.information("admin endpoints on http://%s:%hu/admin/", _config.adminHost, _admin->port());
+        _logger.information("admin endpoints on http://%s:%hu/admin/", startup.adminHost, _admin->port());
     }
-    _mbeanExporter->exportHttp(*_http, _config.http, "http");
-    if (_admin) _mbeanExporter->exportHttp(*_admin, _config.http, "admin");
+    _mbeanExporter->exportHttp(*_http, startup.http, "http");
+    if (_admin) _mbeanExporter->exportHttp(*_admin, startup.http, "admin");
     if (_cluster) _mbeanExporter->exportCluster(*_cluster);
     // Join the cluster only once this node can serve what peers will send it.
     if (_cluster) _cluster->start();
     _started = true;
-    _logger.information("node '%s' listening on http://%s:%hu with %d workers, %z context(s)", _config.nodeName,
-                        _config.http.host, _http->port(), _config.http.threads, contexts->contexts().size());
+    _logger.information("node '%s' listening on http://%s:%hu with %d workers, %z context(s)", startup.nodeName,
+                        startup.http.host, _http->port(), startup.http.threads, contexts->contexts().size());
 }
 
 int Kernel::stop()
@@ -130,12 +133,18 @@ int Kernel::stop()
     if (!_started) return 0;
     _started = false;
     _stopping = true;
-    _logger.information("stopping: draining requests in flight for up to %d ms", _config.drainTimeoutMs);
+    int drainTimeoutMs;
+    {
+        // A reload may have changed it on a worker thread.
+        std::lock_guard<std::mutex> lock(_reloadMutex);
+        drainTimeoutMs = _config.drainTimeoutMs;
+    }
+    _logger.information("stopping: draining requests in flight for up to %d ms", drainTimeoutMs);
     int cut = 0;
     // Leave first: peers mark this node LEFT at once and stop sending it work while it drains.
     if (_cluster) _cluster->stop();
     if (_admin) _admin->stop(0);
-    if (_http) cut = _http->stop(_config.drainTimeoutMs);
+    if (_http) cut = _http->stop(drainTimeoutMs);
     if (_statusController) _statusController->stop(); // its peer fetches read the cluster registry
     if (_balancer) _balancer->stop();
     if (_sweeper) _sweeper->stop();
