@@ -262,6 +262,27 @@ TEST(Server, ReloadAddsAContextAndChangesTheLogLevelLive)
         << server.output();
 }
 
+TEST(Server, ReloadChangesTheLogPatternLive)
+{
+    ServerProcess server;
+    server.writeConfig(std::string(kCounterOnly) + "log.level=debug\nlog.format=before| %t\n");
+    server.start();
+    const auto loggedAs = [&](const std::string& prefix) {
+        return waitUntil([&] { return server.output().find(prefix + "admin request POST /admin/reload") != std::string::npos; },
+                         std::chrono::seconds(5));
+    };
+    EXPECT_EQ(reload(server, server.adminToken()).status, 200);
+    EXPECT_TRUE(loggedAs("before| ")) << server.output();
+
+    server.writeConfig(std::string(kCounterOnly) + "log.level=debug\nlog.format=after| %t\n");
+    auto reply = reload(server, server.adminToken());
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    EXPECT_NE(reply.body.find("\"log.format\""), std::string::npos) << reply.body;
+    EXPECT_EQ(reload(server, server.adminToken()).status, 200);
+    EXPECT_TRUE(loggedAs("after| ")) << server.output();
+    EXPECT_EQ(httpRequest(server.port(), "GET", "/counter/").status, 200);
+}
+
 TEST(Server, ReloadWithABrokenFileChangesNothing)
 {
     ServerProcess server;

@@ -52,8 +52,9 @@ void Logging::apply(const ServerConfig& config)
 {
     if (!_configured)
     {
-        _formatter = new Poco::PatternFormatter(config.logFormat);
-        _sink = new Poco::FormattingChannel(_formatter, sinkFor(config.logFile, std::cerr));
+        _pattern = config.logFormat;
+        _target = sinkFor(config.logFile, std::cerr);
+        _sink = new Poco::FormattingChannel(new Poco::PatternFormatter(_pattern), _target);
         _async = new Poco::AsyncChannel(_sink);
         // Loggers copy their parent's channel when created, so loggers made
         // before this point (the kernel's own) need the channel set too.
@@ -66,9 +67,15 @@ void Logging::apply(const ServerConfig& config)
         accessLogger().setLevel(Poco::Message::PRIO_INFORMATION);
         _configured = true;
     }
-    else
+    else if (config.logFormat != _pattern)
     {
-        _formatter->setProperty("pattern", config.logFormat);
+        // A new formatter rather than setProperty on the live one: the async
+        // thread may be formatting with it, and Poco's formatter is not
+        // synchronised. AsyncChannel swaps its channel under the lock it
+        // logs under.
+        _pattern = config.logFormat;
+        _sink = new Poco::FormattingChannel(new Poco::PatternFormatter(_pattern), _target);
+        _async->setChannel(_sink);
     }
     // Every logger below the root, those plugins made included, follows the configured level.
     Poco::Logger::setLevel("", Poco::Logger::parseLevel(config.logLevel));

@@ -28,7 +28,8 @@ public:
 
 private:
     bool _configured = false;
-    Poco::AutoPtr<Poco::PatternFormatter> _formatter;
+    std::string _pattern;
+    Poco::AutoPtr<Poco::Channel> _target;               // the application log's file/console
     Poco::AutoPtr<Poco::Channel> _sink, _accessSink;   // formatting + file/console
     Poco::AutoPtr<Poco::AsyncChannel> _async, _accessAsync;
     std::atomic<bool> _accessEnabled{true};
