@@ -8,6 +8,8 @@
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
 
 #include <gtest/gtest.h>
 
@@ -348,4 +350,17 @@ TEST_F(RedisSessionsTest, ExpiryFiresTheDestroyedListenerOnceClusterWide)
     EXPECT_EQ(destroyed.size(), made.size());
     for (const auto& id : made) EXPECT_EQ(destroyed.count(id), 1u) << id;
     EXPECT_EQ(redis.cli({"KEYS", "mt:default:/events:s:*"}), "");
+}
+
+TEST_F(RedisSessionsTest, ANodeThatCannotListenExitsWithTheReasonAndNothingWorse)
+{
+    // The contexts, and their Redis store with its MBean, exist before the
+    // listener fails: they must go while what they registered with is alive.
+    Poco::Net::ServerSocket taken(Poco::Net::SocketAddress("127.0.0.1", 0));
+    a.writeConfig(nodeConfig("A", redis.port(), "http.port=" + std::to_string(taken.address().port()) + "\n"));
+    std::string output;
+    const int code = a.runToExit({"--config", a.configPath()}, output, 20s);
+    EXPECT_EQ(code, 70) << "EX_SOFTWARE, not a crash: " << output;
+    EXPECT_NE(output.find("cannot start"), std::string::npos) << output;
+    EXPECT_NE(output.find(std::to_string(taken.address().port())), std::string::npos) << output;
 }

@@ -347,6 +347,33 @@ TEST(Server, SigtermLetsARequestInFlightFinish)
     EXPECT_NE(server.output().find("stopped cleanly"), std::string::npos) << server.output();
 }
 
+TEST(Server, SighupWhileStoppingIsRefusedAndTheStopStaysClean)
+{
+    ServerProcess server({MT_SLOW_PLUGIN});
+    server.writeConfig("contexts=slow\ncontext.slow.path=/slow\ncontext.slow.app=slow\nhttp.drainTimeout=10\n");
+    server.start();
+    auto inFlight = std::async(std::launch::async, [&] { return httpRequest(server.port(), "GET", "/slow/?ms=1500"); });
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            auto health = json(httpRequest(server.port(), "GET", "/health").body);
+            return health->getObject("components")->getObject("http")->getObject("details")->getValue<int>("activeRequests") >= 2;
+        },
+        std::chrono::seconds(5)));
+    server.signal(SIGTERM);
+    // The slow request holds the drain open: a reload now would publish
+    // contexts that the stop has already let go of.
+    ASSERT_TRUE(waitUntil([&] { return server.output().find("stopping: draining") != std::string::npos; },
+                          std::chrono::seconds(5)))
+        << server.output();
+    server.signal(SIGHUP);
+    EXPECT_EQ(inFlight.get().status, 200);
+    EXPECT_TRUE(waitUntil([&] { return !server.running(); }, std::chrono::seconds(10)));
+    EXPECT_EQ(server.stop(), 0) << server.output();
+    EXPECT_NE(server.output().find("SIGHUP reload: {\"changed\":[],\"error\":\"the server is stopping\""), std::string::npos)
+        << server.output();
+    EXPECT_NE(server.output().find("stopped cleanly"), std::string::npos) << server.output();
+}
+
 TEST(Server, AdminListenerOfItsOwnTakesTheAdminEndpointsOffTheHttpPort)
 {
     ServerProcess server;

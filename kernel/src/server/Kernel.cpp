@@ -17,6 +17,7 @@
 #include <optional>
 #include <future>
 #include <set>
+#include <utility>
 
 namespace mt {
 
@@ -130,16 +131,20 @@ void Kernel::start()
 
 int Kernel::stop()
 {
-    if (!_started) return 0;
-    _started = false;
-    _stopping = true;
     int drainTimeoutMs;
     {
-        // A reload may have changed it on a worker thread.
+        // Under the reload lock: a reload (a worker's, or SIGHUP's thread)
+        // either finished before, and the state it published goes below, or
+        // sees _stopping and refuses. It may also have changed the value.
         std::lock_guard<std::mutex> lock(_reloadMutex);
+        _stopping = true;
         drainTimeoutMs = _config.drainTimeoutMs;
     }
-    _logger.information("stopping: draining requests in flight for up to %d ms", drainTimeoutMs);
+    // Not started: nothing, or what a start that threw part way had built
+    // (contexts, threads, listeners). It goes all the same, and now: the
+    // contexts' plugin objects unregister from _mbeans when they go.
+    const bool started = std::exchange(_started, false);
+    if (started) _logger.information("stopping: draining requests in flight for up to %d ms", drainTimeoutMs);
     int cut = 0;
     // Leave first: peers mark this node LEFT at once and stop sending it work while it drains.
     if (_cluster) _cluster->stop();
@@ -148,9 +153,9 @@ int Kernel::stop()
     if (_statusController) _statusController->stop(); // its peer fetches read the cluster registry
     if (_balancer) _balancer->stop();
     if (_sweeper) _sweeper->stop();
-    if (cut > 0)
+    if (started && cut > 0)
         _logger.warning("stopped; %d request(s) did not finish within the drain time", cut);
-    else
+    else if (started)
         _logger.information("stopped cleanly");
     // Contexts (and the plugin objects in them) go before the plugin manager.
     _mbeanExporter.reset(); // its MBeans read _http and _cluster
@@ -279,6 +284,14 @@ Kernel::ReloadResult Kernel::reload()
     std::lock_guard<std::mutex> lock(_reloadMutex);
     ReloadResult result;
     result.report = new Poco::JSON::Object;
+    if (_stopping)
+    {
+        result.stopping = true;
+        result.report->set("status", "refused");
+        result.report->set("error", "the server is stopping");
+        result.report->set("changed", Poco::JSON::Array::Ptr(new Poco::JSON::Array));
+        return result;
+    }
     ServerConfig next;
     try
     {

@@ -45,6 +45,7 @@ public:
     struct ReloadResult
     {
         bool ok = false;
+        bool stopping = false;          ///< refused because the server is stopping (HTTP 503)
         Poco::JSON::Object::Ptr report; ///< what changed, what needs a restart, or why nothing changed
     };
     ReloadResult reload();

@@ -161,7 +161,7 @@ void KernelDispatcher::handleAdmin(http::ServerRequest& request, http::ServerRes
             return response.sendError(405, "use POST");
         }
         auto result = _kernel.reload();
-        response.setStatus(result.ok ? 200 : 400);
+        response.setStatus(result.ok ? 200 : result.stopping ? 503 : 400);
         response.sendBody(toJson(result.report), "application/json");
         return;
     }
