@@ -40,6 +40,14 @@
 #include <unordered_set>
 #include <vector>
 
+#if defined(__SANITIZE_THREAD__)
+#define MT_THREAD_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MT_THREAD_SANITIZER 1
+#endif
+#endif
+
 namespace mt::http {
 namespace {
 
@@ -75,6 +83,7 @@ struct HttpServer::Impl
     void defer(Connection* c);
     void enqueue(std::vector<Connection*>& batch);
     void park(Connection* c);
+    int rearm(int fd, epoll_event& ev);
     void closeConnection(Connection* c);
     /// shutdown() every registered connection (only the parked ones if `parkedOnly`):
     /// their owner then sees end of stream or an I/O error and closes them.
@@ -317,6 +326,21 @@ void HttpServer::Impl::defer(Connection* c)
     });
 }
 
+int HttpServer::Impl::rearm(int fd, epoll_event& ev)
+{
+#ifdef MT_THREAD_SANITIZER
+    // ThreadSanitizer orders what a thread did before EPOLL_CTL_ADD before
+    // the epoll_wait that reports the fd, but knows nothing of a one-shot
+    // registration re-armed by EPOLL_CTL_MOD: every connection one thread
+    // parks and another picks up would be reported as a race. Its builds
+    // re-register instead: the same to the kernel, and modelled by it.
+    ::epoll_ctl(epollFd, EPOLL_CTL_DEL, fd, nullptr);
+    return ::epoll_ctl(epollFd, EPOLL_CTL_ADD, fd, &ev);
+#else
+    return ::epoll_ctl(epollFd, EPOLL_CTL_MOD, fd, &ev);
+#endif
+}
+
 void HttpServer::Impl::park(Connection* c)
 {
     c->parkedSinceMs.store(nowMs(), std::memory_order_relaxed);
@@ -324,8 +348,8 @@ void HttpServer::Impl::park(Connection* c)
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
     ev.data.ptr = c;
-    // After a successful MOD the poller owns c: do not touch it again.
-    if (::epoll_ctl(epollFd, EPOLL_CTL_MOD, c->fd(), &ev) != 0)
+    // Once re-armed the poller owns c: do not touch it again.
+    if (rearm(c->fd(), ev) != 0)
     {
         c->parked.store(false);
         closeConnection(c);
