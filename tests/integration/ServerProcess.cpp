@@ -25,12 +25,6 @@ namespace fs = std::filesystem;
 
 namespace mt::test {
 
-unsigned short freePort()
-{
-    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
-    return socket.address().port();
-}
-
 bool waitUntil(const std::function<bool()>& check, std::chrono::milliseconds timeout, std::chrono::milliseconds every)
 {
     auto deadline = std::chrono::steady_clock::now() + timeout;

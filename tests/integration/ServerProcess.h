@@ -10,6 +10,8 @@
 // them, so start processes from the test's own thread, never from one that
 // ends before them.
 
+#include "FreePort.h"
+
 #include <Poco/Process.h>
 
 #include <chrono>
@@ -26,8 +28,6 @@ namespace mt::test {
 /// (PR_SET_PDEATHSIG, kept across exec; setpriv is in util-linux).
 inline constexpr const char* kDieWithParent = "setpriv --pdeathsig KILL";
 
-/// A port nobody listens on right now (bind to 0, read, close).
-unsigned short freePort();
 
 /// Polls `check` until it returns true or `timeout` passes. Returns the last result.
 bool waitUntil(const std::function<bool()>& check, std::chrono::milliseconds timeout,

@@ -5,6 +5,8 @@
 #include "cluster/ClusterConfig.h"
 #include "cluster/TcpClusterTransport.h"
 
+#include "FreePort.h"
+
 #include <Poco/Channel.h>
 #include <Poco/Message.h>
 
@@ -17,8 +19,6 @@
 #include <vector>
 
 namespace mt::test {
-
-unsigned short freePort();
 
 ClusterNode node(const std::string& name, unsigned short clusterPort);
 
