@@ -150,7 +150,7 @@ Poco::JSON::Object::Ptr ClusterService::nodesJson() const
         node->set("status", std::string(toString(n.status)));
         node->set("incarnation", n.incarnation);
         node->set("lastHeard", isoTime(n.lastHeard));
-        node->set("lastHeardAgoMs", n.lastHeard > 0 ? now - n.lastHeard : -1);
+        node->set("lastHeardAgoMs", n.lastHeard > 0 ? ageMs(now, n.lastHeard) : -1);
         node->set("self", n.name == _config.localNode);
         nodes->add(node);
     }

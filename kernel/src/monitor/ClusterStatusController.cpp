@@ -9,6 +9,7 @@
 #include "monitor/PrometheusWriter.h"
 #include "monitor/StatusPage.h"
 #include "server/Kernel.h"
+#include "util/Clock.h"
 
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeFormatter.h>
@@ -237,7 +238,7 @@ Poco::JSON::Object::Ptr ClusterStatusController::statusJson()
             node->set("clusterPort", n.clusterPort);
             node->set("incarnation", self ? cluster->incarnation() : n.incarnation);
             node->set("lastHeartbeat", isoTime(n.lastHeard));
-            node->set("lastHeartbeatAgoMs", n.lastHeard > 0 ? now - n.lastHeard : -1);
+            node->set("lastHeartbeatAgoMs", n.lastHeard > 0 ? ageMs(now, n.lastHeard) : -1);
             node->set("self", self);
             if (self)
             {
@@ -252,7 +253,7 @@ Poco::JSON::Object::Ptr ClusterStatusController::statusJson()
                 auto figures = _peers.figures(n.name);
                 if (figures.local)
                 {
-                    const std::int64_t age = now - figures.fetchedAtMs;
+                    const std::int64_t age = ageMs(now, figures.fetchedAtMs);
                     node->set("freshness", !figures.lastAttemptFailed && age < kFreshMs ? "fresh" : "stale");
                     node->set("figuresAgeMs", age);
                     node->set("local", figures.local);
@@ -456,7 +457,7 @@ std::string ClusterStatusController::metricsText()
         for (const auto& n : *snapshot)
             if (n.name != _nodeName && n.lastHeard > 0)
                 w.sample("mt_cluster_node_last_heartbeat_age_seconds", {{"node", n.name}},
-                         static_cast<double>(now - n.lastHeard) / 1000.0);
+                         static_cast<double>(ageMs(now, n.lastHeard)) / 1000.0);
         w.family("mt_cluster_events_total", "counter", "Events in this node's cluster event log since it started.");
         w.sample("mt_cluster_events_total", none,
                  static_cast<double>(cluster->status().eventsSince(~std::uint64_t(0) - 1, 0).latest));

@@ -9,6 +9,13 @@
 
 namespace mt {
 
+/// How long before `now` `at` was, never negative: a status built from a
+/// `now` read first sees heartbeats and fetches that land while it is built.
+inline TimeMs ageMs(TimeMs now, TimeMs at)
+{
+    return at < now ? now - at : 0;
+}
+
 class Clock
 {
 public:

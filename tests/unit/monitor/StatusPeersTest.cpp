@@ -1,4 +1,5 @@
 #include "monitor/ClusterStatusPeers.h"
+#include "util/Clock.h"
 
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/StreamSocket.h>
@@ -119,4 +120,12 @@ TEST(StatusPeers, StopsWhenTheServerStops)
     auto started = std::chrono::steady_clock::now();
     peers.stop();
     EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
+}
+
+TEST(StatusPeers, AFetchThatLandsWhileTheStatusIsBuiltIsZeroMillisecondsOldNotNegative)
+{
+    // The status reads `now` first, then the newest figures and heartbeats.
+    EXPECT_EQ(mt::ageMs(10'000, 9'400), 600);
+    EXPECT_EQ(mt::ageMs(10'000, 10'000), 0);
+    EXPECT_EQ(mt::ageMs(10'000, 10'018), 0);
 }
