@@ -39,6 +39,22 @@ HttpReply reload(ServerProcess& server, const std::string& token)
     return httpRequest(server.port(), "POST", "/admin/reload", {{"Authorization", "Bearer " + token}});
 }
 
+/// Starts `server` (made with MT_SLOW_PLUGIN) on the slow app with a 10 s
+/// drain and sends it a 1.5 s request; true once the server has it in hand
+/// (false if not within 5 s).
+bool startWithASlowRequestInFlight(ServerProcess& server, std::future<HttpReply>& inFlight)
+{
+    server.writeConfig("contexts=slow\ncontext.slow.path=/slow\ncontext.slow.app=slow\nhttp.drainTimeout=10\n");
+    server.start();
+    inFlight = std::async(std::launch::async, [&server] { return httpRequest(server.port(), "GET", "/slow/?ms=1500"); });
+    return waitUntil(
+        [&] {
+            auto health = json(httpRequest(server.port(), "GET", "/health").body);
+            return health->getObject("components")->getObject("http")->getObject("details")->getValue<int>("activeRequests") >= 2; // this /health request is one
+        },
+        std::chrono::seconds(5));
+}
+
 } // namespace
 
 TEST(Server, CounterKeepsItsSessionThroughTheCookie)
@@ -328,16 +344,8 @@ TEST(Server, PluginDroppedIntoTheDirectoryIsLoadedByReload)
 TEST(Server, SigtermLetsARequestInFlightFinish)
 {
     ServerProcess server({MT_SLOW_PLUGIN});
-    server.writeConfig("contexts=slow\ncontext.slow.path=/slow\ncontext.slow.app=slow\nhttp.drainTimeout=10\n");
-    server.start();
-    auto inFlight = std::async(std::launch::async, [&] { return httpRequest(server.port(), "GET", "/slow/?ms=1500"); });
-    // Wait until the server really has the request, then ask it to stop.
-    ASSERT_TRUE(waitUntil(
-        [&] {
-            auto health = json(httpRequest(server.port(), "GET", "/health").body);
-            return health->getObject("components")->getObject("http")->getObject("details")->getValue<int>("activeRequests") >= 2; // this /health request is one
-        },
-        std::chrono::seconds(5)));
+    std::future<HttpReply> inFlight;
+    ASSERT_TRUE(startWithASlowRequestInFlight(server, inFlight));
     server.signal(SIGTERM);
     auto reply = inFlight.get();
     EXPECT_EQ(reply.status, 200);
@@ -350,15 +358,8 @@ TEST(Server, SigtermLetsARequestInFlightFinish)
 TEST(Server, SighupWhileStoppingIsRefusedAndTheStopStaysClean)
 {
     ServerProcess server({MT_SLOW_PLUGIN});
-    server.writeConfig("contexts=slow\ncontext.slow.path=/slow\ncontext.slow.app=slow\nhttp.drainTimeout=10\n");
-    server.start();
-    auto inFlight = std::async(std::launch::async, [&] { return httpRequest(server.port(), "GET", "/slow/?ms=1500"); });
-    ASSERT_TRUE(waitUntil(
-        [&] {
-            auto health = json(httpRequest(server.port(), "GET", "/health").body);
-            return health->getObject("components")->getObject("http")->getObject("details")->getValue<int>("activeRequests") >= 2;
-        },
-        std::chrono::seconds(5)));
+    std::future<HttpReply> inFlight;
+    ASSERT_TRUE(startWithASlowRequestInFlight(server, inFlight));
     server.signal(SIGTERM);
     // The slow request holds the drain open: a reload now would publish
     // contexts that the stop has already let go of.
