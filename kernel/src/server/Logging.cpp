@@ -7,6 +7,7 @@
 #include <Poco/FileChannel.h>
 #include <Poco/FormattingChannel.h>
 #include <Poco/Logger.h>
+#include <Poco/PatternFormatter.h>
 #include <Poco/Timestamp.h>
 
 #include <iostream>

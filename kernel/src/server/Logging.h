@@ -10,7 +10,6 @@
 #include <Poco/AsyncChannel.h>
 #include <Poco/AutoPtr.h>
 #include <Poco/Channel.h>
-#include <Poco/PatternFormatter.h>
 
 #include <atomic>
 #include <string>
