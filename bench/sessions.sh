@@ -8,6 +8,8 @@
 #   (a) memory   one microtomcat node, counter app, session.store=memory
 #   (b) redis    the same node, session.store=redis against a private
 #                redis-server (127.0.0.1, no persistence)
+#   (b') with REDIS_UNIX=1, also: the same node connecting to that
+#                redis-server through its Unix socket (store.redis.socket)
 #   (c) redis-benchmark -q -t get,set -c50 -n N on the same redis-server: the
 #       raw Redis round trip (-P 1) the store pays per command
 #   (d) reference  bench/ceiling/SessionCeiling.cpp (build/bin/session-ceiling)
@@ -30,7 +32,7 @@
 # Environment [defaults]: BUILD_DIR [build]  REPS [3]  DURATION [10]
 #   THREADS [64] (http.threads of the node, both stores)  WRK_THREADS [2]  CONNS [50]  WARMUP [3]  PROBE [100]  RB_REQUESTS [200000]
 #   REF_LOOPS ["1 2"] (empty: no reference rows)  REF_WRITE [store] (store|minimal)
-#   RESULTS [bench/RESULTS.md] (empty: do not append)  KEEP_TMP [0]
+#   REDIS_UNIX [0] (1: add row b')  RESULTS [bench/RESULTS.md] (empty: do not append)  KEEP_TMP [0]
 #   SERVER_CPUS [] (e.g. 0: the node and the reference run on those CPUs only,
 #   and redis-server, wrk and redis-benchmark on LOAD_CPUS [every other CPU],
 #   as if Redis and the clients were on other machines; empty: no pinning)
@@ -52,9 +54,12 @@ REF_LOOPS=${REF_LOOPS-1 2}
 REF_WRITE=${REF_WRITE:-store}
 RESULTS=${RESULTS-$BENCH/RESULTS.md}
 KEEP_TMP=${KEEP_TMP:-0}
+REDIS_UNIX=${REDIS_UNIX:-0}
+UNIX_ARG=
+[[ $REDIS_UNIX == 0 ]] || UNIX_ARG="REDIS_UNIX=$REDIS_UNIX "
 SERVER_CPUS=${SERVER_CPUS:-}
 LOAD_CPUS=${LOAD_CPUS:-}
-COMMAND="${SERVER_CPUS:+SERVER_CPUS=$SERVER_CPUS }${LOAD_CPUS:+LOAD_CPUS=$LOAD_CPUS }BUILD_DIR=${BUILD_DIR#"$ROOT"/} THREADS=$THREADS REF_LOOPS='$REF_LOOPS' REF_WRITE=$REF_WRITE REPS=$REPS DURATION=$DURATION WRK_THREADS=$WRK_THREADS CONNS=$CONNS PROBE=$PROBE RB_REQUESTS=$RB_REQUESTS bench/sessions.sh"
+COMMAND="${SERVER_CPUS:+SERVER_CPUS=$SERVER_CPUS }${LOAD_CPUS:+LOAD_CPUS=$LOAD_CPUS }BUILD_DIR=${BUILD_DIR#"$ROOT"/} THREADS=$THREADS REF_LOOPS='$REF_LOOPS' REF_WRITE=$REF_WRITE ${UNIX_ARG}REPS=$REPS DURATION=$DURATION WRK_THREADS=$WRK_THREADS CONNS=$CONNS PROBE=$PROBE RB_REQUESTS=$RB_REQUESTS bench/sessions.sh"
 
 BENCH_NAME=sessions.sh
 # shellcheck source=bench/lib.sh
@@ -64,6 +69,7 @@ for n in REPS DURATION WRK_THREADS CONNS WARMUP PROBE RB_REQUESTS THREADS; do
   [[ ${!n} =~ ^[0-9]+$ ]] || die "$n must be a whole number, got '${!n}'"
 done
 ((REPS >= 1 && DURATION >= 1 && WRK_THREADS >= 1 && CONNS >= WRK_THREADS && PROBE >= 1)) || die "bad sizes"
+[[ $REDIS_UNIX == 0 || $REDIS_UNIX == 1 ]] || die "REDIS_UNIX must be 0 or 1, got '$REDIS_UNIX'"
 [[ $REF_WRITE == store || $REF_WRITE == minimal ]] || die "REF_WRITE must be store or minimal, got '$REF_WRITE'"
 ref_seen=
 for loops in $REF_LOOPS; do
@@ -118,13 +124,17 @@ wait_for() { # wait_for WHAT PID COMMAND...: poll the command for 20 s
 }
 
 REDIS_PORT=$(free_port)
-start redis-server "$WORK/redis.log" "${LOAD[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK"
+REDIS_SOCKET=$WORK/redis.sock
+start redis-server "$WORK/redis.log" "${LOAD[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" \
+  --unixsocket "$REDIS_SOCKET" --unixsocketperm 700
 REDIS_PID=$LAST_PID
 wait_for redis-server "$REDIS_PID" redis-cli -p "$REDIS_PORT" ping
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 
 declare -A PORT NODE_PID
-for store in memory redis; do
+STORES=(memory redis)
+[[ $REDIS_UNIX == 1 ]] && STORES+=(unix-redis)
+for store in "${STORES[@]}"; do
   PORT[$store]=$(free_port)
   cat >"$WORK/$store.properties" <<CONF
 node.name=bench
@@ -134,7 +144,7 @@ http.threads=$THREADS
 accesslog.enabled=false
 log.level=warning
 plugin.dir=$BUILD_DIR/plugins
-session.store=$store
+session.store=${store#unix-}
 store.redis.port=$REDIS_PORT
 
 contexts=counter
@@ -142,11 +152,11 @@ context.counter.path=/counter
 context.counter.app=counter
 CONF
   [[ $store == memory ]] && sed -i '/^store\.redis\./d' "$WORK/$store.properties"
+  [[ $store == unix-redis ]] && sed -i "s|^store\.redis\.port=.*|store.redis.socket=$REDIS_SOCKET|" "$WORK/$store.properties"
   start "microtomcat ($store)" "$WORK/$store.log" "${SERVER[@]}" "$BUILD_DIR/bin/microtomcat" --config "$WORK/$store.properties"
   NODE_PID[$store]=$LAST_PID
   wait_for "microtomcat ($store)" "$LAST_PID" curl -fsS -o /dev/null "http://127.0.0.1:${PORT[$store]}/counter/"
 done
-STORES=(memory redis)
 for loops in $REF_LOOPS; do
   for store in memory redis; do
     ref=ref$loops-$store
@@ -232,6 +242,7 @@ def col(name, i): return [float(r[i]) for r in rows if r[0] == name]
 def med(name, i): return statistics.median(col(name, i))
 names = list(dict.fromkeys(r[0] for r in rows if r[0] != "redis-benchmark")) # memory, redis, ref1-memory, ...
 def label(name):
+    if name == "unix-redis": return "redis (Unix socket)"
     if not name.startswith("ref"): return name
     loops, store = name[3:].split("-")
     return f"reference, {loops} loop{'s' if loops != '1' else ''}: {store}"
@@ -258,6 +269,9 @@ with open(sys.argv[2], "w") as w:
     w.write("Bars (issue 4):\n")
     w.write(f"- redis store >= 0.7x memory store throughput: {ratio:.2f}x — {'PASS' if ratio >= 0.7 else 'FAIL'}\n")
     w.write(f"- <= 2 Redis round trips per read-modify-write request: {rtt:.2f} — {'PASS' if rtt <= 2.0 else 'FAIL'}\n")
+    if "unix-redis" in names:
+        w.write(f"- the same over the Unix socket: {med('unix-redis', 2) / med('memory', 2):.2f}x "
+                f"({med('unix-redis', 2) / med('redis', 2) - 1:+.1%} against TCP)\n")
     refs = sorted({n[3:].split("-")[0] for n in names if n.startswith("ref")}, key=int)
     if refs:
         sent = "the same commands" if "$REF_WRITE" == "store" else "4 commands (MULTI, HINCRBY version, HSET, EXEC)"

@@ -10,12 +10,14 @@
 #include <sstream>
 #include <stdexcept>
 #include <sys/wait.h>
+#include <utility>
 
 namespace fs = std::filesystem;
 
 namespace mt::test {
 
-RedisProcess::RedisProcess()
+RedisProcess::RedisProcess(RedisOptions options)
+    : _options(std::move(options))
 {
     _dir = Poco::TemporaryFile::tempName() + "-redis";
     fs::create_directories(_dir);
@@ -36,13 +38,22 @@ RedisProcess::~RedisProcess()
     fs::remove_all(_dir, ignored);
 }
 
+std::string RedisProcess::socketPath() const
+{
+    return _options.unixSocket ? _dir + "/redis.sock" : std::string();
+}
+
 void RedisProcess::start()
 {
     if (running()) return;
     const std::string log = _dir + "/redis.log";
+    std::string extra;
+    if (!_options.password.empty()) extra += " --requirepass '" + _options.password + "'";
+    if (_options.unixSocket) extra += " --unixsocket '" + socketPath() + "' --unixsocketperm 700";
     _handle = std::make_unique<Poco::ProcessHandle>(Poco::Process::launch(
         "/bin/sh", {"-c", "exec " + std::string(kDieWithParent) + " redis-server --port " + std::to_string(_port) +
-                              " --bind 127.0.0.1 --save '' --appendonly no --enable-debug-command local --dir '" + _dir + "' >>'" + log + "' 2>&1"}));
+                              " --bind 127.0.0.1 --save '' --appendonly no --enable-debug-command local --dir '" + _dir + "'" + extra +
+                              " >>'" + log + "' 2>&1"}));
     _paused = false;
     const bool up = waitUntil([&] { return !running() || cli({"PING"}) == "PONG"; }, std::chrono::seconds(10));
     if (!up || !running())
@@ -90,6 +101,7 @@ void RedisProcess::resume()
 std::string RedisProcess::cli(const std::vector<std::string>& args) const
 {
     std::vector<std::string> all{"-h", "127.0.0.1", "-p", std::to_string(_port)};
+    if (!_options.password.empty()) all.insert(all.end(), {"-a", _options.password, "--no-auth-warning"});
     all.insert(all.end(), args.begin(), args.end());
     std::string out;
     runCommand("/usr/bin/redis-cli", all, out, std::chrono::seconds(5));

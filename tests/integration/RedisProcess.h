@@ -6,6 +6,7 @@
 // to the test. stop() and start()
 // restart it on the same port (data is lost: nothing is persisted), pause()
 // and resume() freeze it (SIGSTOP/SIGCONT) to play a Redis that is slow.
+// RedisOptions add a password (requirepass) and a Unix socket.
 
 #include <Poco/Process.h>
 
@@ -15,17 +16,25 @@
 
 namespace mt::test {
 
+struct RedisOptions
+{
+    std::string password;    ///< requirepass: the default user needs AUTH; cli() sends it
+    bool unixSocket = false; ///< also listen on socketPath()
+};
+
 class RedisProcess
 {
 public:
     /// Starts it and waits for PING (throws with its log if it does not come up).
-    RedisProcess();
+    explicit RedisProcess(RedisOptions options = {});
     ~RedisProcess();
 
     RedisProcess(const RedisProcess&) = delete;
     RedisProcess& operator=(const RedisProcess&) = delete;
 
     unsigned short port() const { return _port; }
+    /// The Unix socket's path ("" without RedisOptions::unixSocket).
+    std::string socketPath() const;
     void start();
     /// SIGTERM and wait for the exit (SIGKILL if it lingers).
     void stop();
@@ -39,6 +48,7 @@ public:
     long long commandCalls(const std::string& command) const;
 
 private:
+    RedisOptions _options;
     std::string _dir;
     unsigned short _port = 0;
     std::unique_ptr<Poco::ProcessHandle> _handle;

@@ -375,3 +375,43 @@ TEST_F(RedisSessionsTest, ANodeThatCannotListenExitsWithTheReasonAndNothingWorse
     EXPECT_NE(output.find("cannot start"), std::string::npos) << output;
     EXPECT_NE(output.find(std::to_string(taken.address().port())), std::string::npos) << output;
 }
+
+TEST(RedisLoginTest, ANodeLogsInAsAnAclUserOverAUnixSocketToItsDatabase)
+{
+    RedisProcess redis(RedisOptions{"admin-pass", true});
+    ASSERT_EQ(redis.cli({"ACL", "SETUSER", "node", "on", ">node-pass", "~mt:default:*", "&__redis__:invalidate", "+@all"}),
+              "OK");
+    ServerProcess node;
+    node.writeConfig("node.name=A\nsession.store=redis\nstore.redis.socket=" + redis.socketPath() +
+                     "\nstore.redis.username=node\nstore.redis.password=node-pass\nstore.redis.database=2\n"
+                     "contexts=counter\ncontext.counter.path=/counter\ncontext.counter.app=counter\n"
+                     "accesslog.enabled=false\n");
+    node.start();
+    const std::string id = cookieId(httpRequest(node.port(), "GET", "/counter/"));
+    ASSERT_FALSE(id.empty()) << node.output();
+    auto second = httpRequest(node.port(), "GET", "/counter/", withCookie(id));
+    ASSERT_EQ(second.status, 200) << second.body;
+    EXPECT_EQ(json(second)->getValue<int>("count"), 2);
+    EXPECT_EQ(redis.cli({"-n", "2", "EXISTS", "mt:default:/counter:s:" + id}), "1");
+    EXPECT_EQ(httpRequest(node.port(), "GET", "/health").status, 200);
+}
+
+TEST(RedisLoginTest, ARefusedLoginIsA503AndHealthSaysSoWithoutThePassword)
+{
+    RedisProcess redis(RedisOptions{"admin-pass"});
+    ServerProcess node{{MT_EVENTS_PLUGIN}};
+    node.writeConfig(nodeConfig("A", redis.port(), "store.redis.password=not-the-password\n"));
+    node.start();
+    auto refused = httpRequest(node.port(), "GET", "/counter/");
+    EXPECT_EQ(refused.status, 503) << refused.body;
+    EXPECT_FALSE(refused.header("Retry-After").empty());
+    auto health = httpRequest(node.port(), "GET", "/health");
+    EXPECT_EQ(health.status, 503);
+    auto counter = json(health)->getObject("components")->getObject("sessionStores")->getObject("details")->getObject("counter");
+    EXPECT_EQ(counter->getValue<std::string>("status"), "DOWN");
+    EXPECT_NE(counter->getValue<std::string>("reason").find("AUTH refused: WRONGPASS"), std::string::npos)
+        << counter->getValue<std::string>("reason");
+    EXPECT_EQ(health.body.find("not-the-password"), std::string::npos) << health.body;
+    EXPECT_EQ(node.output().find("not-the-password"), std::string::npos) << "the log never shows the password";
+    EXPECT_EQ(httpRequest(node.port(), "GET", "/ping").status, 200) << "the node itself keeps running";
+}

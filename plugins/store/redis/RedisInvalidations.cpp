@@ -63,7 +63,7 @@ bool RedisInvalidations::sleepFor(std::chrono::milliseconds pause)
 
 void RedisInvalidations::run()
 {
-    const std::string where = "redis " + _settings.host + ":" + std::to_string(_settings.port);
+    const std::string where = "redis " + _settings.address();
     std::chrono::milliseconds backoff{0};
     bool reported = false;
     for (;;)
@@ -76,7 +76,7 @@ void RedisInvalidations::run()
         try
         {
             const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
-            fd = connectTcp(_settings.host, _settings.port, deadline);
+            fd = connectTo(_settings, deadline);
             serve(fd);
         }
         catch (const std::exception& e)
@@ -101,7 +101,7 @@ void RedisInvalidations::serve(int fd)
     RespParser parser;
     const auto setupDeadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
     std::vector<std::vector<std::string>> setup;
-    if (!_settings.password.empty()) setup.push_back({"AUTH", _settings.password});
+    if (auto auth = _settings.authCommand(); !auth.empty()) setup.push_back(std::move(auth));
     setup.push_back({"CLIENT", "ID"});
     setup.push_back({"SUBSCRIBE", kChannel});
     std::vector<Reply> replies = exchange(fd, parser, setup, setupDeadline);

@@ -86,7 +86,7 @@ RedisPipeline::~RedisPipeline()
 
 std::string RedisPipeline::address() const
 {
-    return _settings.host + ":" + std::to_string(_settings.port);
+    return _settings.address();
 }
 
 Reply RedisPipeline::call(const std::vector<std::string>& args)
@@ -254,9 +254,9 @@ void RedisPipeline::connectLocked(std::unique_lock<std::mutex>& lock, Clock::tim
     std::string error;
     try
     {
-        fd = connectTcp(_settings.host, _settings.port, deadline);
+        fd = connectTo(_settings, deadline);
         std::vector<std::vector<std::string>> setup;
-        if (!_settings.password.empty()) setup.push_back({"AUTH", _settings.password});
+        if (auto auth = _settings.authCommand(); !auth.empty()) setup.push_back(std::move(auth));
         if (_settings.database != 0) setup.push_back({"SELECT", std::to_string(_settings.database)});
         if (!setup.empty())
         {

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <stdexcept>
+#include <sys/un.h>
 
 namespace mt::redis {
 
@@ -35,7 +36,40 @@ bool isKeyToken(const std::string& text)
     return true;
 }
 
+bool hasSpaceOrControl(const std::string& text)
+{
+    for (char c : text)
+        if (std::isspace(static_cast<unsigned char>(c)) || std::iscntrl(static_cast<unsigned char>(c))) return true;
+    return false;
+}
+
+void readSocket(const Poco::Util::AbstractConfiguration& config, RedisSettings& s)
+{
+    s.socket = config.getString("socket", "");
+    if (s.socket.empty()) return;
+    // A Unix socket has no host or port: both set would leave one of them silently unused.
+    if (config.hasProperty("host") || config.hasProperty("port"))
+        throw PluginConfigError("store.redis.socket='" + s.socket +
+                                "' and store.redis.host/port are both set; a Unix socket has neither: remove one");
+    constexpr std::size_t maxPath = sizeof(sockaddr_un::sun_path) - 1;
+    if (s.socket.front() != '/' || s.socket.size() > maxPath)
+        throw PluginConfigError("store.redis.socket='" + s.socket + "': use an absolute path of at most " +
+                                std::to_string(maxPath) + " bytes (redis.conf's unixsocket)");
+}
+
 } // namespace
+
+std::string RedisSettings::address() const
+{
+    return socket.empty() ? host + ":" + std::to_string(port) : "unix:" + socket;
+}
+
+std::vector<std::string> RedisSettings::authCommand() const
+{
+    if (password.empty()) return {};
+    if (username.empty()) return {"AUTH", password};
+    return {"AUTH", username, password};
+}
 
 RedisSettings RedisSettings::from(const Poco::Util::AbstractConfiguration& config)
 {
@@ -43,7 +77,14 @@ RedisSettings RedisSettings::from(const Poco::Util::AbstractConfiguration& confi
     s.host = config.getString("host", s.host);
     if (s.host.empty()) throw PluginConfigError("store.redis.host is empty; name the Redis server, e.g. 127.0.0.1");
     s.port = intSetting(config, "port", s.port, 1, 65535);
+    readSocket(config, s);
     s.password = config.getString("password", "");
+    s.username = config.getString("username", "");
+    if (!s.username.empty() && s.password.empty())
+        throw PluginConfigError("store.redis.username='" + s.username +
+                                "' needs store.redis.password: an ACL user logs in with AUTH <username> <password>");
+    if (hasSpaceOrControl(s.username))
+        throw PluginConfigError("store.redis.username='" + s.username + "': an ACL user name has no spaces or control characters");
     s.database = intSetting(config, "database", s.database, 0, 1023);
     s.keyPrefix = config.getString("keyPrefix", s.keyPrefix);
     if (!isKeyToken(s.keyPrefix))

@@ -5,17 +5,21 @@
 #include "mt/Plugin.h"
 
 #include <string>
+#include <vector>
 
 namespace mt::redis {
 
 /// Listed in the MT_PLUGIN line: the kernel refuses any other store.redis.* key.
 inline constexpr const char* kConfigKeys =
-    "host,port,password,database,keyPrefix,namespace,timeoutMs,reconnectMaxMs,touchFraction,expiryGrace,nearCache";
+    "host,port,socket,username,password,database,keyPrefix,namespace,timeoutMs,reconnectMaxMs,touchFraction,expiryGrace,"
+    "nearCache";
 
 struct RedisSettings
 {
     std::string host = "127.0.0.1";
     int port = 6379;
+    std::string socket;            ///< a Unix socket's path: used instead of host and port when set
+    std::string username;          ///< an ACL user (AUTH <username> <password>); needs the password
     std::string password;          ///< AUTH when not empty
     int database = 0;              ///< SELECT when not 0
     std::string keyPrefix = "mt";
@@ -25,6 +29,11 @@ struct RedisSettings
     double touchFraction = 0.1;    ///< a read writes the access time only once this fraction of the interval passed
     int expiryGraceSeconds = 120;  ///< Redis TTL = max inactive + this: the sweeper claims first, TTL is the safety net
     int nearCache = 10000;         ///< sessions kept on this node between requests (NearCache.h); 0: off
+
+    /// "unix:<path>" or "<host>:<port>", for messages.
+    std::string address() const;
+    /// The AUTH command a new connection starts with; empty when no password is set.
+    std::vector<std::string> authCommand() const;
 
     /// Reads and validates; throws mt::PluginConfigError naming the key and what is allowed.
     static RedisSettings from(const Poco::Util::AbstractConfiguration& config);

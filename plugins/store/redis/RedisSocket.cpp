@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 namespace mt::redis {
@@ -36,7 +37,40 @@ bool waitFor(int fd, short events, Deadline deadline)
     }
 }
 
-} // namespace
+/// Connects a non-blocking socket of `family` within the deadline and makes
+/// it blocking; closes it and throws on failure.
+int connectWithin(int family, const sockaddr* address, socklen_t length, Deadline deadline)
+{
+    int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) throw RedisSocketError(std::string("socket: ") + std::strerror(errno));
+    try
+    {
+        // A Unix socket whose listen backlog is full says EAGAIN rather than
+        // EINPROGRESS, and becoming writable does not finish it: try again.
+        int result = 0;
+        while ((result = ::connect(fd, address, length)) != 0 && errno == EAGAIN && family == AF_UNIX)
+        {
+            if (std::chrono::steady_clock::now() >= deadline) throw RedisSocketError("connect: timed out (backlog full)");
+            ::poll(nullptr, 0, 1);
+        }
+        if (result != 0)
+        {
+            if (errno != EINPROGRESS) throw RedisSocketError(std::string("connect: ") + std::strerror(errno));
+            if (!waitFor(fd, POLLOUT, deadline)) throw RedisSocketError("connect: timed out");
+            int error = 0;
+            socklen_t len = sizeof(error);
+            ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len);
+            if (error != 0) throw RedisSocketError(std::string("connect: ") + std::strerror(error));
+        }
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        return fd;
+    }
+    catch (...)
+    {
+        ::close(fd);
+        throw;
+    }
+}
 
 int connectTcp(const std::string& host, int port, Deadline deadline)
 {
@@ -49,30 +83,28 @@ int connectTcp(const std::string& host, int port, Deadline deadline)
     {
         throw RedisSocketError("cannot resolve " + host + ": " + e.displayText());
     }
-    int fd = ::socket(address.family() == Poco::Net::SocketAddress::IPv6 ? AF_INET6 : AF_INET,
-                      SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) throw RedisSocketError(std::string("socket: ") + std::strerror(errno));
-    try
-    {
-        if (::connect(fd, address.addr(), address.length()) != 0)
-        {
-            if (errno != EINPROGRESS) throw RedisSocketError(std::string("connect: ") + std::strerror(errno));
-            if (!waitFor(fd, POLLOUT, deadline)) throw RedisSocketError("connect: timed out");
-            int error = 0;
-            socklen_t len = sizeof(error);
-            ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len);
-            if (error != 0) throw RedisSocketError(std::string("connect: ") + std::strerror(error));
-        }
-        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-        int one = 1;
-        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        return fd;
-    }
-    catch (...)
-    {
-        ::close(fd);
-        throw;
-    }
+    int fd = connectWithin(address.family() == Poco::Net::SocketAddress::IPv6 ? AF_INET6 : AF_INET, address.addr(),
+                           address.length(), deadline);
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+int connectUnix(const std::string& path, Deadline deadline)
+{
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.size() >= sizeof(address.sun_path)) throw RedisSocketError("socket path too long: " + path);
+    path.copy(address.sun_path, path.size());
+    return connectWithin(AF_UNIX, reinterpret_cast<const sockaddr*>(&address), sizeof(address), deadline);
+}
+
+} // namespace
+
+int connectTo(const RedisSettings& settings, Deadline deadline)
+{
+    return settings.socket.empty() ? connectTcp(settings.host, settings.port, deadline)
+                                   : connectUnix(settings.socket, deadline);
 }
 
 void sendAll(int fd, const std::string& data, Deadline deadline)

@@ -7,6 +7,7 @@
 // Errors throw RedisSocketError with a message naming the step and the
 // address; the caller turns it into mt::StoreUnavailable.
 
+#include "RedisSettings.h"
 #include "Resp.h"
 
 #include <chrono>
@@ -24,8 +25,9 @@ public:
 
 using Deadline = std::chrono::steady_clock::time_point;
 
-/// A connected TCP socket (blocking, TCP_NODELAY, close-on-exec).
-int connectTcp(const std::string& host, int port, Deadline deadline);
+/// A connected socket (blocking, close-on-exec) to the settings' Redis:
+/// its Unix socket when one is set, else TCP to host and port (TCP_NODELAY).
+int connectTo(const RedisSettings& settings, Deadline deadline);
 /// Sends every byte or throws (timeout, reset, closed).
 void sendAll(int fd, const std::string& data, Deadline deadline);
 /// Reads what is there (waiting until the deadline for something) into the

@@ -11,6 +11,7 @@
 #include <ostream>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace {
 
@@ -51,6 +52,10 @@ TEST(RedisSettingsTest, DefaultsNeedNoKeys)
     EXPECT_DOUBLE_EQ(s.touchFraction, 0.1);
     EXPECT_EQ(s.expiryGraceSeconds, 120);
     EXPECT_EQ(s.nearCache, 10000);
+    EXPECT_TRUE(s.socket.empty());
+    EXPECT_TRUE(s.username.empty());
+    EXPECT_EQ(s.address(), "127.0.0.1:6379");
+    EXPECT_TRUE(s.authCommand().empty()) << "no password, no AUTH";
 }
 
 TEST(RedisSettingsTest, EveryKeyIsRead)
@@ -70,6 +75,49 @@ TEST(RedisSettingsTest, EveryKeyIsRead)
     EXPECT_DOUBLE_EQ(s.touchFraction, 0.25);
     EXPECT_EQ(s.expiryGraceSeconds, 0);
     EXPECT_EQ(s.nearCache, 0);
+    EXPECT_EQ(s.authCommand(), (std::vector<std::string>{"AUTH", "s3cret"}));
+}
+
+TEST(RedisSettingsTest, AUnixSocketReplacesHostAndPort)
+{
+    const RedisSettings s = parse({{"socket", "/run/redis/redis.sock"}, {"username", "node-1"}, {"password", "pw"}});
+    EXPECT_EQ(s.socket, "/run/redis/redis.sock");
+    EXPECT_EQ(s.address(), "unix:/run/redis/redis.sock");
+    EXPECT_EQ(s.authCommand(), (std::vector<std::string>{"AUTH", "node-1", "pw"})) << "an ACL user's login";
+    EXPECT_EQ(parse({{"socket", "/" + std::string(106, 's')}}).socket.size(), 107u) << "sun_path's limit";
+}
+
+TEST(RedisSettingsTest, AnAclUserNameWithASpaceIsRefused)
+{
+    try
+    {
+        parse({{"username", "node 1"}, {"password", "pw"}});
+        ADD_FAILURE() << "accepted";
+    }
+    catch (const mt::PluginConfigError& e)
+    {
+        EXPECT_NE(std::string(e.what()).find("store.redis.username='node 1': an ACL user name has no spaces"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
+TEST(RedisSettingsTest, ASocketWithAHostOrPortIsRefusedNotHalfUsed)
+{
+    for (const char* other : {"host", "port"})
+    {
+        try
+        {
+            parse({{"socket", "/run/redis.sock"}, {other, "6380"}});
+            ADD_FAILURE() << "socket and " << other << " both accepted";
+        }
+        catch (const mt::PluginConfigError& e)
+        {
+            EXPECT_NE(std::string(e.what()).find("store.redis.socket='/run/redis.sock' and store.redis.host/port are both set"),
+                      std::string::npos)
+                << e.what();
+        }
+    }
 }
 
 TEST(RedisSettingsTest, TheBoundsThemselvesAreAccepted)
@@ -115,6 +163,9 @@ INSTANTIATE_TEST_SUITE_P(
                       BadValue{"port", "0", "out of range; use 1..65535"},
                       BadValue{"port", "65536", "out of range"},
                       BadValue{"database", "-1", "out of range; use 0..1023"},
+                      BadValue{"socket", "redis.sock", "use an absolute path of at most 107 bytes"},
+                      BadValue{"socket", "/" + std::string(107, 's'), "use an absolute path"},
+                      BadValue{"username", "node", "needs store.redis.password"},
                       BadValue{"keyPrefix", "a b", "use 1..64 of"},
                       BadValue{"keyPrefix", "mt:x", "use 1..64 of"},
                       BadValue{"keyPrefix", std::string(65, 'k'), "use 1..64 of"},
