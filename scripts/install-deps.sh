@@ -3,7 +3,7 @@
 # machine lacks. Safe to run again: it installs only what is missing.
 set -euo pipefail
 
-packages=(cmake g++ make pkg-config libpoco-dev libboost-dev libboost-filesystem-dev
+packages=(cmake g++ make pkg-config libpoco-dev libssl-dev openssl libboost-dev libboost-filesystem-dev
           libgtest-dev googletest curl python3 redis-server clang libclang-rt-14-dev)
 # The monitoring tests: promtool (package prometheus) checks /metrics; Chromium,
 # driven by playwright-core from npm, opens the /status page.

@@ -22,7 +22,26 @@ RedisProcess::RedisProcess(RedisOptions options)
     _dir = Poco::TemporaryFile::tempName() + "-redis";
     fs::create_directories(_dir);
     _port = freePort();
+    if (_options.tls) makeCertificates();
     start();
+}
+
+void RedisProcess::makeCertificates() const
+{
+    // EC keys: made in milliseconds, where RSA takes a noticeable while.
+    const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    const std::string script =
+        "set -e; cd '" + _dir + "'\n"
+        "openssl req -x509 " + key + " -keyout ca.key -out ca.crt -days 2 -subj '/CN=mt test CA'\n"
+        "openssl req -x509 " + key + " -keyout other-ca.key -out other-ca.crt -days 2 -subj '/CN=unrelated CA'\n"
+        "for who in server client; do\n"
+        "  openssl req " + key + " -keyout $who.key -out $who.csr -subj \"/CN=mt test $who\"\n"
+        "  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > $who.ext\n"
+        "  openssl x509 -req -in $who.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out $who.crt -days 2 -extfile $who.ext\n"
+        "done\n";
+    std::string output;
+    if (runCommand("/bin/sh", {"-c", script}, output, std::chrono::seconds(30)) != 0)
+        throw std::runtime_error("openssl could not make the test certificates:\n" + output);
 }
 
 RedisProcess::~RedisProcess()
@@ -50,8 +69,15 @@ void RedisProcess::start()
     std::string extra;
     if (!_options.password.empty()) extra += " --requirepass '" + _options.password + "'";
     if (_options.unixSocket) extra += " --unixsocket '" + socketPath() + "' --unixsocketperm 700";
+    std::string listen = " --port " + std::to_string(_port);
+    if (_options.tls)
+    {
+        listen = " --port 0 --tls-port " + std::to_string(_port) + " --tls-cert-file '" + _dir + "/server.crt' --tls-key-file '" +
+                 _dir + "/server.key' --tls-ca-cert-file '" + caFile() + "' --tls-auth-clients " +
+                 (_options.tlsAuthClients ? "yes" : "no");
+    }
     _handle = std::make_unique<Poco::ProcessHandle>(Poco::Process::launch(
-        "/bin/sh", {"-c", "exec " + std::string(kDieWithParent) + " redis-server --port " + std::to_string(_port) +
+        "/bin/sh", {"-c", "exec " + std::string(kDieWithParent) + " redis-server" + listen +
                               " --bind 127.0.0.1 --save '' --appendonly no --enable-debug-command local --dir '" + _dir + "'" + extra +
                               " >>'" + log + "' 2>&1"}));
     _paused = false;
@@ -102,6 +128,7 @@ std::string RedisProcess::cli(const std::vector<std::string>& args) const
 {
     std::vector<std::string> all{"-h", "127.0.0.1", "-p", std::to_string(_port)};
     if (!_options.password.empty()) all.insert(all.end(), {"-a", _options.password, "--no-auth-warning"});
+    if (_options.tls) all.insert(all.end(), {"--tls", "--cacert", caFile(), "--cert", clientCertFile(), "--key", clientKeyFile()});
     all.insert(all.end(), args.begin(), args.end());
     std::string out;
     runCommand("/usr/bin/redis-cli", all, out, std::chrono::seconds(5));

@@ -6,7 +6,10 @@
 // to the test. stop() and start()
 // restart it on the same port (data is lost: nothing is persisted), pause()
 // and resume() freeze it (SIGSTOP/SIGCONT) to play a Redis that is slow.
-// RedisOptions add a password (requirepass) and a Unix socket.
+// RedisOptions add a password (requirepass), a Unix socket, and TLS: a test
+// CA and server and client certificates made with openssl in the temp
+// directory, the server on TLS only (port 0), optionally asking clients for
+// their certificate.
 
 #include <Poco/Process.h>
 
@@ -20,6 +23,8 @@ struct RedisOptions
 {
     std::string password;    ///< requirepass: the default user needs AUTH; cli() sends it
     bool unixSocket = false; ///< also listen on socketPath()
+    bool tls = false;        ///< port() is a tls-port, for a certificate naming 127.0.0.1 and localhost
+    bool tlsAuthClients = false; ///< tls-auth-clients yes: a client needs a certificate of caFile()'s CA
 };
 
 class RedisProcess
@@ -35,6 +40,12 @@ public:
     unsigned short port() const { return _port; }
     /// The Unix socket's path ("" without RedisOptions::unixSocket).
     std::string socketPath() const;
+    /// With RedisOptions::tls: the CA that signed the server's and the
+    /// client's certificate, the client's, and an unrelated CA.
+    std::string caFile() const { return _dir + "/ca.crt"; }
+    std::string clientCertFile() const { return _dir + "/client.crt"; }
+    std::string clientKeyFile() const { return _dir + "/client.key"; }
+    std::string otherCaFile() const { return _dir + "/other-ca.crt"; }
     void start();
     /// SIGTERM and wait for the exit (SIGKILL if it lingers).
     void stop();
@@ -48,6 +59,8 @@ public:
     long long commandCalls(const std::string& command) const;
 
 private:
+    void makeCertificates() const;
+
     RedisOptions _options;
     std::string _dir;
     unsigned short _port = 0;

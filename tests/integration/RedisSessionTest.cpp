@@ -415,3 +415,36 @@ TEST(RedisLoginTest, ARefusedLoginIsA503AndHealthSaysSoWithoutThePassword)
     EXPECT_EQ(node.output().find("not-the-password"), std::string::npos) << "the log never shows the password";
     EXPECT_EQ(httpRequest(node.port(), "GET", "/ping").status, 200) << "the node itself keeps running";
 }
+
+TEST(RedisLoginTest, ANodeTalksTlsToARedisThatWantsItsCertificate)
+{
+    RedisOptions options;
+    options.tls = true;
+    options.tlsAuthClients = true;
+    RedisProcess redis(options);
+    ServerProcess node;
+    node.writeConfig("node.name=A\nsession.store=redis\nstore.redis.port=" + std::to_string(redis.port()) +
+                     "\nstore.redis.tls=true\nstore.redis.tlsCaFile=" + redis.caFile() +
+                     "\nstore.redis.tlsCertFile=" + redis.clientCertFile() + "\nstore.redis.tlsKeyFile=" + redis.clientKeyFile() +
+                     "\ncontexts=counter\ncontext.counter.path=/counter\ncontext.counter.app=counter\n"
+                     "accesslog.enabled=false\n");
+    node.start();
+    const std::string id = cookieId(httpRequest(node.port(), "GET", "/counter/"));
+    ASSERT_FALSE(id.empty()) << node.output();
+    auto second = httpRequest(node.port(), "GET", "/counter/", withCookie(id));
+    ASSERT_EQ(second.status, 200) << second.body;
+    EXPECT_EQ(json(second)->getValue<int>("count"), 2);
+    EXPECT_EQ(redis.cli({"EXISTS", "mt:default:/counter:s:" + id}), "1");
+    EXPECT_EQ(httpRequest(node.port(), "GET", "/health").status, 200);
+}
+
+TEST(RedisLoginTest, ATlsFileThatCannotBeLoadedStopsTheStartNamingTheKey)
+{
+    ServerProcess node;
+    node.writeConfig("node.name=A\nsession.store=redis\nstore.redis.tls=true\nstore.redis.tlsCaFile=/nonexistent/ca.crt\n"
+                     "contexts=counter\ncontext.counter.path=/counter\ncontext.counter.app=counter\n");
+    std::string output;
+    const int code = node.runToExit({"--config", node.configPath()}, output, 20s);
+    EXPECT_NE(code, 0) << output;
+    EXPECT_NE(output.find("store.redis.tlsCaFile: cannot load '/nonexistent/ca.crt'"), std::string::npos) << output;
+}

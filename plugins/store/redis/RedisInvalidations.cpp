@@ -72,12 +72,10 @@ void RedisInvalidations::run()
             std::lock_guard<std::mutex> lock(_mutex);
             if (_stopping) return;
         }
-        int fd = -1;
         try
         {
             const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
-            fd = connectTo(_settings, deadline);
-            serve(fd);
+            serve(*openStream(_settings, deadline));
         }
         catch (const std::exception& e)
         {
@@ -87,7 +85,6 @@ void RedisInvalidations::run()
                                 std::string(e.what()));
             reported = true;
         }
-        if (fd >= 0) ::close(fd);
         if (_clientId.exchange(0) != 0) backoff = std::chrono::milliseconds(0); // it worked: a new outage
         _listener.lost();
         backoff = backoff.count() == 0 ? std::chrono::milliseconds(50)
@@ -96,7 +93,7 @@ void RedisInvalidations::run()
     }
 }
 
-void RedisInvalidations::serve(int fd)
+void RedisInvalidations::serve(RedisStream& stream)
 {
     RespParser parser;
     const auto setupDeadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
@@ -104,7 +101,7 @@ void RedisInvalidations::serve(int fd)
     if (auto auth = _settings.authCommand(); !auth.empty()) setup.push_back(std::move(auth));
     setup.push_back({"CLIENT", "ID"});
     setup.push_back({"SUBSCRIBE", kChannel});
-    std::vector<Reply> replies = exchange(fd, parser, setup, setupDeadline);
+    std::vector<Reply> replies = exchange(stream, parser, setup, setupDeadline);
     auto* id = dynamic_cast<const Type<Poco::Int64>*>(replies[setup.size() - 2].get());
     if (!id || id->value() <= 0) throw RedisSocketError("CLIENT ID gave no id");
     // Entries cached under the previous subscriber were never reported here.
@@ -114,7 +111,7 @@ void RedisInvalidations::serve(int fd)
     bool pingOut = false;
     for (;;)
     {
-        pollfd fds[2] = {{fd, POLLIN, 0}, {_wakeFd, POLLIN, 0}};
+        pollfd fds[2] = {{stream.fd(), POLLIN, 0}, {_wakeFd, POLLIN, 0}};
         const int waitMs = pingOut ? _settings.timeoutMs : kQuietMs;
         int r = ::poll(fds, 2, waitMs);
         if (r < 0)
@@ -126,11 +123,12 @@ void RedisInvalidations::serve(int fd)
         if (r == 0)
         {
             if (pingOut) throw RedisSocketError("no answer to PING within " + std::to_string(_settings.timeoutMs) + " ms");
-            sendAll(fd, encodeCommand({"PING"}), std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.timeoutMs));
+            stream.sendAll(encodeCommand({"PING"}), std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.timeoutMs));
             pingOut = true;
             continue;
         }
-        receiveInto(fd, parser, std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.timeoutMs));
+        const RedisStream::Received received = stream.receiveNow(parser);
+        if (received == RedisStream::Received::Closed) throw RedisSocketError(stream.explain("connection closed by redis"));
         while (Reply message = parser.next())
         {
             auto* array = dynamic_cast<const Type<Array>*>(message.get());

@@ -15,6 +15,7 @@
 // subscriber's thread.
 
 #include "RedisSettings.h"
+#include "RedisSocket.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -53,7 +54,7 @@ public:
 private:
     void run();
     /// One connection's life; returns (throws) when it ends.
-    void serve(int fd);
+    void serve(RedisStream& stream);
     bool sleepFor(std::chrono::milliseconds pause); // false: stopping
 
     const RedisSettings _settings;

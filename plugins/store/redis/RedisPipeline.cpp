@@ -185,7 +185,7 @@ std::uint64_t RedisPipeline::submit(const std::string& wire, const std::shared_p
                                     Clock::time_point deadline)
 {
     std::unique_lock<std::mutex> lock(_mutex);
-    while (_fd < 0) connectLocked(lock, deadline);
+    while (!_stream) connectLocked(lock, deadline);
     const std::uint64_t generation = _generation;
     _out += wire;
     ++_outCalls;
@@ -205,17 +205,17 @@ std::uint64_t RedisPipeline::submit(const std::string& wire, const std::shared_p
 
 void RedisPipeline::flushLocked(std::unique_lock<std::mutex>& lock, Clock::time_point deadline)
 {
-    if (_flushingFd < 0)
+    if (!_flushing)
     {
         // Send for everyone: whatever others queue meanwhile leaves with the
         // next write. The connection is looked up again for every write: one
         // that failed meanwhile took its commands with it, and commands
         // queued since are for its successor.
-        while (!_out.empty() && _fd >= 0)
+        _flushing = true;
+        while (!_out.empty() && _stream)
         {
-            const int sendFd = _fd;
+            const std::shared_ptr<RedisStream> stream = _stream;
             const std::uint64_t sendGeneration = _generation;
-            _flushingFd = sendFd;
             std::string chunk;
             chunk.swap(_out);
             _outCalls = 0;
@@ -223,7 +223,7 @@ void RedisPipeline::flushLocked(std::unique_lock<std::mutex>& lock, Clock::time_
             std::string error;
             try
             {
-                sendAll(sendFd, chunk, deadline);
+                stream->sendAll(chunk, deadline);
             }
             catch (const RedisSocketError& e)
             {
@@ -232,7 +232,7 @@ void RedisPipeline::flushLocked(std::unique_lock<std::mutex>& lock, Clock::time_
             lock.lock();
             if (!error.empty()) failLocked(sendGeneration, error, true);
         }
-        _flushingFd = -1;
+        _flushing = false;
         _changed.notify_all();
     }
 }
@@ -243,47 +243,42 @@ void RedisPipeline::connectLocked(std::unique_lock<std::mutex>& lock, Clock::tim
     if (_connecting)
     {
         // Another caller is connecting: its result is ours, within our deadline.
-        if (_changed.wait_until(lock, deadline) == std::cv_status::timeout && _fd < 0)
+        if (_changed.wait_until(lock, deadline) == std::cv_status::timeout && !_stream)
             throw StoreUnavailable("redis " + address() + ": not connected within " + std::to_string(_settings.timeoutMs) + " ms");
         return;
     }
     if (_down && Clock::now() < _nextAttempt) throw StoreUnavailable("redis " + address() + " unavailable: " + _lastError);
     _connecting = true;
     lock.unlock();
-    int fd = -1;
+    std::shared_ptr<RedisStream> stream;
     std::string error;
     try
     {
-        fd = connectTo(_settings, deadline);
+        stream = openStream(_settings, deadline);
         std::vector<std::vector<std::string>> setup;
         if (auto auth = _settings.authCommand(); !auth.empty()) setup.push_back(std::move(auth));
         if (_settings.database != 0) setup.push_back({"SELECT", std::to_string(_settings.database)});
         if (!setup.empty())
         {
             RespParser parser;
-            exchange(fd, parser, setup, deadline);
+            exchange(*stream, parser, setup, deadline);
         }
     }
     catch (const std::exception& e) // RedisSocketError, RespError
     {
         error = e.what();
-        if (fd >= 0) ::close(fd);
-        fd = -1;
+        stream.reset();
     }
     lock.lock();
     _connecting = false;
-    if (fd < 0)
+    if (!stream)
     {
         markDownLocked(error);
         _changed.notify_all();
         throw StoreUnavailable("redis " + address() + ": " + error);
     }
-    if (_stopping)
-    {
-        ::close(fd);
-        throw StoreUnavailable("redis " + address() + ": store shutting down");
-    }
-    _fd = fd;
+    if (_stopping) throw StoreUnavailable("redis " + address() + ": store shutting down");
+    _stream = std::move(stream);
     ++_generation;
     // Still DOWN until a reply comes: a frozen Redis accepts connections
     // (its kernel does), and the backoff must keep growing against it.
@@ -293,12 +288,12 @@ void RedisPipeline::connectLocked(std::unique_lock<std::mutex>& lock, Clock::tim
 
 void RedisPipeline::failLocked(std::uint64_t generation, const std::string& reason, bool down)
 {
-    if (generation == _generation && _fd >= 0)
+    if (generation == _generation && _stream)
     {
-        // The reader owns the descriptor: shutdown() wakes it, and it closes
-        // the socket once no caller is sending on it.
-        ::shutdown(_fd, SHUT_RDWR);
-        _fd = -1;
+        // shutdown() wakes the reader; the socket closes when the last of
+        // the reader and a caller sending on it lets go of the stream.
+        _stream->shutdown();
+        _stream.reset();
         ++_generation;
         _out.clear();
         _outCalls = 0;
@@ -307,7 +302,7 @@ void RedisPipeline::failLocked(std::uint64_t generation, const std::string& reas
         if (_listener) _listener();
         if (down) markDownLocked(reason);
     }
-    else if (_fd < 0)
+    else if (!_stream)
     {
         // Calls queued with no connection cannot exist (call() connects
         // first), but a stop must not leave anyone waiting.
@@ -344,29 +339,23 @@ void RedisPipeline::readLoop()
 {
     for (;;)
     {
-        int fd;
+        std::shared_ptr<RedisStream> stream;
         std::uint64_t generation;
         {
             std::unique_lock<std::mutex> lock(_mutex);
-            _changed.wait(lock, [&] { return _stopping || _fd >= 0; });
+            _changed.wait(lock, [&] { return _stopping || _stream; });
             if (_stopping) return;
-            fd = _fd;
+            stream = _stream;
             generation = _generation;
         }
-        readConnection(fd, generation);
-        std::unique_lock<std::mutex> lock(_mutex);
-        // Closed only once no caller is sending on it (a flush on a later
-        // connection uses another descriptor: this one is still open).
-        _changed.wait(lock, [&] { return _flushingFd != fd; });
-        ::close(fd);
+        readConnection(*stream, generation);
     }
 }
 
-void RedisPipeline::readConnection(int fd, std::uint64_t generation)
+void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation)
 {
     RespParser parser;
     std::vector<Reply> replies;
-    char buffer[65536];
     std::string error;
     bool closed = false;
     bool down = true;
@@ -391,7 +380,7 @@ void RedisPipeline::readConnection(int fd, std::uint64_t generation)
                 waitMs = int(left.count()) + 1;
             }
         }
-        pollfd fds[2] = {{fd, POLLIN, 0}, {_wakeFd, POLLIN, 0}};
+        pollfd fds[2] = {{stream.fd(), POLLIN, 0}, {_wakeFd, POLLIN, 0}};
         int r = ::poll(fds, 2, waitMs);
         if (r == 0) continue;
         if (r < 0)
@@ -401,17 +390,30 @@ void RedisPipeline::readConnection(int fd, std::uint64_t generation)
             break;
         }
         if (fds[1].revents) return; // stopping: the destructor failed every call already
-        ssize_t n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK))
-        {
-            closed = true;
-            error = n == 0 ? "connection closed by redis" : std::string("recv: ") + std::strerror(errno);
-            break;
-        }
-        if (n < 0) continue;
+        RedisStream::Received received;
         try
         {
-            parser.feed(buffer, std::size_t(n));
+            received = stream.receiveNow(parser);
+        }
+        catch (const RedisTlsError& e) // refused, and would be again: DOWN, with its backoff
+        {
+            error = e.what();
+            break;
+        }
+        catch (const RedisSocketError& e) // reset: as good as closed
+        {
+            closed = true;
+            error = e.what();
+            break;
+        }
+        if (received == RedisStream::Received::Closed)
+        {
+            closed = true;
+            error = stream.explain("connection closed by redis");
+            break;
+        }
+        try
+        {
             while (Reply reply = parser.next()) replies.push_back(std::move(reply));
         }
         catch (const RespError& e)

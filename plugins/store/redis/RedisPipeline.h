@@ -29,6 +29,7 @@
 // into the pipeline.
 
 #include "RedisSettings.h"
+#include "RedisSocket.h"
 #include "Resp.h"
 
 #include <atomic>
@@ -110,7 +111,7 @@ private:
     /// DOWN for a backoff (50 ms doubling up to reconnectMaxMs); logged once per outage.
     void markDownLocked(const std::string& reason);
     void readLoop();
-    void readConnection(int fd, std::uint64_t generation);
+    void readConnection(RedisStream& stream, std::uint64_t generation);
     void deliver(std::uint64_t generation, std::vector<Reply>& replies);
 
     const RedisSettings _settings;
@@ -121,10 +122,10 @@ private:
 
     std::mutex _mutex;
     std::condition_variable _changed;    // connection up / connect attempt over / flush over / stop
-    int _fd = -1;
+    std::shared_ptr<RedisStream> _stream; // null: not connected
     std::uint64_t _generation = 0;       // bumped by every connect and every drop
     bool _connecting = false;
-    int _flushingFd = -1;                // the descriptor a caller is sending on, -1: none
+    bool _flushing = false;              // a caller is sending what is queued
     std::string _out;                    // commands not yet sent
     std::size_t _outCalls = 0;           // how many calls' commands _out holds
     std::deque<std::shared_ptr<Pending>> _pending; // calls sent or queued, awaiting replies, in order

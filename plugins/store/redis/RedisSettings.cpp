@@ -57,11 +57,52 @@ void readSocket(const Poco::Util::AbstractConfiguration& config, RedisSettings& 
                                 std::to_string(maxPath) + " bytes (redis.conf's unixsocket)");
 }
 
+bool boolSetting(const Poco::Util::AbstractConfiguration& config, const std::string& key, bool def)
+{
+    const std::string text = config.getString(key, def ? "true" : "false");
+    if (text == "true") return true;
+    if (text == "false") return false;
+    throw PluginConfigError("store.redis." + key + "='" + text + "': use true or false");
+}
+
+void readTls(const Poco::Util::AbstractConfiguration& config, RedisSettings& s)
+{
+    static const char* const kTlsKeys[] = {"tlsCaFile", "tlsCertFile", "tlsKeyFile", "tlsServerName"};
+    if (!boolSetting(config, "tls", false))
+    {
+        for (const char* key : kTlsKeys)
+            if (config.hasProperty(key))
+                throw PluginConfigError(std::string("store.redis.") + key +
+                                        " is set but store.redis.tls is not true: set it, or remove the key");
+        return;
+    }
+    if (!s.socket.empty())
+        throw PluginConfigError("store.redis.tls=true with store.redis.socket: Redis serves TLS on its tls-port only; "
+                                "use host and port");
+    TlsOptions options;
+    options.caFile = config.getString("tlsCaFile", "");
+    options.certFile = config.getString("tlsCertFile", "");
+    options.keyFile = config.getString("tlsKeyFile", "");
+    options.serverName = config.getString("tlsServerName", s.host);
+    if (options.serverName.empty() || hasSpaceOrControl(options.serverName))
+        throw PluginConfigError("store.redis.tlsServerName='" + options.serverName +
+                                "': the DNS name or IP address Redis's certificate carries");
+    try
+    {
+        s.tls = std::make_shared<const TlsClient>(std::move(options));
+    }
+    catch (const TlsSetupError& e)
+    {
+        throw PluginConfigError("store.redis." + e.key() + ": " + e.what());
+    }
+}
+
 } // namespace
 
 std::string RedisSettings::address() const
 {
-    return socket.empty() ? host + ":" + std::to_string(port) : "unix:" + socket;
+    if (!socket.empty()) return "unix:" + socket;
+    return host + ":" + std::to_string(port) + (tls ? " (TLS)" : "");
 }
 
 std::vector<std::string> RedisSettings::authCommand() const
@@ -109,6 +150,7 @@ RedisSettings RedisSettings::from(const Poco::Util::AbstractConfiguration& confi
     }
     if (!(s.touchFraction >= 0.0 && s.touchFraction <= 1.0))
         throw PluginConfigError("store.redis.touchFraction=" + fraction + " is out of range; use 0..1 (0: every read writes)");
+    readTls(config, s);
     return s;
 }
 

@@ -2,8 +2,11 @@
 // The redis store's settings: store.redis.<key> in server.properties, reaching
 // the plugin through PluginContext::config() (only the keys in kConfigKeys).
 
+#include "RedisTls.h"
+
 #include "mt/Plugin.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,7 +15,7 @@ namespace mt::redis {
 /// Listed in the MT_PLUGIN line: the kernel refuses any other store.redis.* key.
 inline constexpr const char* kConfigKeys =
     "host,port,socket,username,password,database,keyPrefix,namespace,timeoutMs,reconnectMaxMs,touchFraction,expiryGrace,"
-    "nearCache";
+    "nearCache,tls,tlsCaFile,tlsCertFile,tlsKeyFile,tlsServerName";
 
 struct RedisSettings
 {
@@ -29,8 +32,11 @@ struct RedisSettings
     double touchFraction = 0.1;    ///< a read writes the access time only once this fraction of the interval passed
     int expiryGraceSeconds = 120;  ///< Redis TTL = max inactive + this: the sweeper claims first, TTL is the safety net
     int nearCache = 10000;         ///< sessions kept on this node between requests (NearCache.h); 0: off
+    /// Set: every connection is TLS (RedisTls.h), with the context made from
+    /// the tls* keys once, shared by the copies of these settings.
+    std::shared_ptr<const TlsClient> tls;
 
-    /// "unix:<path>" or "<host>:<port>", for messages.
+    /// "unix:<path>", "<host>:<port>" or "<host>:<port> (TLS)", for messages.
     std::string address() const;
     /// The AUTH command a new connection starts with; empty when no password is set.
     std::vector<std::string> authCommand() const;

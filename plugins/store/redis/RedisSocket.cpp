@@ -1,12 +1,16 @@
 #include "RedisSocket.h"
 
+#include "RedisTls.h"
+
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Redis/Error.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -24,21 +28,8 @@ int msLeft(Deadline deadline)
     return int(std::clamp<long long>(left, 0, 1 << 30));
 }
 
-/// Waits for `events` on fd until the deadline; false on timeout.
-bool waitFor(int fd, short events, Deadline deadline)
-{
-    for (;;)
-    {
-        pollfd p{fd, events, 0};
-        int r = ::poll(&p, 1, msLeft(deadline));
-        if (r > 0) return true;
-        if (r == 0) return false;
-        if (errno != EINTR) throw RedisSocketError(std::string("poll: ") + std::strerror(errno));
-    }
-}
-
-/// Connects a non-blocking socket of `family` within the deadline and makes
-/// it blocking; closes it and throws on failure.
+/// Connects a non-blocking socket of `family` within the deadline (it stays
+/// non-blocking); closes it and throws on failure.
 int connectWithin(int family, const sockaddr* address, socklen_t length, Deadline deadline)
 {
     int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -62,7 +53,6 @@ int connectWithin(int family, const sockaddr* address, socklen_t length, Deadlin
             ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len);
             if (error != 0) throw RedisSocketError(std::string("connect: ") + std::strerror(error));
         }
-        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
         return fd;
     }
     catch (...)
@@ -99,66 +89,188 @@ int connectUnix(const std::string& path, Deadline deadline)
     return connectWithin(AF_UNIX, reinterpret_cast<const sockaddr*>(&address), sizeof(address), deadline);
 }
 
-} // namespace
-
 int connectTo(const RedisSettings& settings, Deadline deadline)
 {
     return settings.socket.empty() ? connectTcp(settings.host, settings.port, deadline)
                                    : connectUnix(settings.socket, deadline);
 }
 
-void sendAll(int fd, const std::string& data, Deadline deadline)
+} // namespace
+
+bool waitFor(int fd, short events, Deadline deadline)
+{
+    for (;;)
+    {
+        pollfd p{fd, events, 0};
+        int r = ::poll(&p, 1, msLeft(deadline));
+        if (r > 0) return true;
+        if (r == 0) return false;
+        if (errno != EINTR) throw RedisSocketError(std::string("poll: ") + std::strerror(errno));
+    }
+}
+
+std::unique_ptr<RedisStream> openStream(const RedisSettings& settings, Deadline deadline)
+{
+    const int fd = connectTo(settings, deadline);
+    ssl_st* ssl = nullptr;
+    try
+    {
+        if (settings.tls) ssl = settings.tls->handshake(fd, deadline);
+    }
+    catch (...)
+    {
+        ::close(fd);
+        throw;
+    }
+    std::string hint;
+    if (ssl && TlsClient::certificateWanted(ssl))
+        hint = "redis asked for a client certificate and none is configured (store.redis.tlsCertFile, tlsKeyFile)";
+    return std::make_unique<RedisStream>(fd, ssl, std::move(hint));
+}
+
+RedisStream::RedisStream(int fd, ssl_st* ssl, std::string failureHint)
+    : _fd(fd), _ssl(ssl), _failureHint(std::move(failureHint))
+{
+}
+
+std::string RedisStream::explain(const std::string& what) const
+{
+    return _failureHint.empty() ? what : what + " (" + _failureHint + ")";
+}
+
+template <typename E>
+void RedisStream::fail(const std::string& what) const
+{
+    throw E(explain(what));
+}
+
+RedisStream::~RedisStream()
+{
+    if (_ssl) SSL_free(_ssl);
+    ::close(_fd);
+}
+
+void RedisStream::shutdown()
+{
+    ::shutdown(_fd, SHUT_RDWR);
+}
+
+void RedisStream::sendAll(const std::string& data, Deadline deadline)
 {
     std::size_t sent = 0;
     while (sent < data.size())
     {
-        ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0)
+        short wanted = POLLOUT;
+        if (_ssl)
         {
-            sent += std::size_t(n);
-            continue;
+            std::lock_guard<std::mutex> lock(_sslMutex);
+            ERR_clear_error();
+            errno = 0;
+            const int n = SSL_write(_ssl, data.data() + sent, int(std::min<std::size_t>(data.size() - sent, 1 << 30)));
+            if (n > 0)
+            {
+                sent += std::size_t(n);
+                continue;
+            }
+            const int error = SSL_get_error(_ssl, n);
+            if (error == SSL_ERROR_WANT_READ)
+                wanted = POLLIN;
+            else if (error != SSL_ERROR_WANT_WRITE)
+            {
+                const std::string why = openSslErrors();
+                if (!why.empty()) fail<RedisTlsError>("send: " + why);
+                fail<RedisSocketError>(std::string("send: ") + (errno != 0 ? std::strerror(errno) : "connection closed"));
+            }
         }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        else
         {
-            if (!waitFor(fd, POLLOUT, deadline)) throw RedisSocketError("send: timed out");
-            continue;
+            ssize_t n = ::send(_fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n > 0)
+            {
+                sent += std::size_t(n);
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            if (!(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)))
+                fail<RedisSocketError>(std::string("send: ") + (n < 0 ? std::strerror(errno) : "connection closed"));
         }
-        throw RedisSocketError(std::string("send: ") + (n < 0 ? std::strerror(errno) : "connection closed"));
+        if (!waitFor(_fd, wanted, deadline)) fail<RedisSocketError>("send: timed out");
     }
 }
 
-void receiveInto(int fd, RespParser& parser, Deadline deadline)
+RedisStream::Received RedisStream::receiveNow(RespParser& parser)
 {
-    char buffer[16384];
+    char buffer[65536];
+    if (!_ssl)
+    {
+        for (;;)
+        {
+            ssize_t n = ::recv(_fd, buffer, sizeof buffer, MSG_DONTWAIT);
+            if (n > 0)
+            {
+                parser.feed(buffer, std::size_t(n));
+                return Received::Data;
+            }
+            if (n == 0) return Received::Closed;
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return Received::Nothing;
+            fail<RedisSocketError>(std::string("recv: ") + std::strerror(errno));
+        }
+    }
+    // Read until OpenSSL needs the socket again: what it decrypted and kept
+    // would not make the socket readable, and poll() would wait for nothing.
+    std::lock_guard<std::mutex> lock(_sslMutex);
+    Received result = Received::Nothing;
     for (;;)
     {
-        ssize_t n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+        ERR_clear_error();
+        errno = 0;
+        const int n = SSL_read(_ssl, buffer, int(sizeof buffer));
         if (n > 0)
         {
             parser.feed(buffer, std::size_t(n));
-            return;
+            result = Received::Data;
+            continue;
         }
-        if (n == 0) throw RedisSocketError("connection closed by redis");
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) throw RedisSocketError(std::string("recv: ") + std::strerror(errno));
-        if (!waitFor(fd, POLLIN, deadline)) throw RedisSocketError("no reply in time");
+        const int error = SSL_get_error(_ssl, n);
+        if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) return result;
+        if (error == SSL_ERROR_ZERO_RETURN || (error == SSL_ERROR_SYSCALL && errno == 0 && ERR_peek_error() == 0))
+            return result == Received::Data ? result : Received::Closed;
+        const std::string why = openSslErrors();
+        if (!why.empty()) fail<RedisTlsError>("recv: " + why);
+        fail<RedisSocketError>("recv: " + std::string(std::strerror(errno)));
     }
 }
 
-std::vector<Reply> exchange(int fd, RespParser& parser, const std::vector<std::vector<std::string>>& commands,
+void RedisStream::receiveInto(RespParser& parser, Deadline deadline)
+{
+    for (;;)
+    {
+        switch (receiveNow(parser))
+        {
+        case Received::Data:
+            return;
+        case Received::Closed:
+            fail<RedisSocketError>("connection closed by redis");
+        case Received::Nothing:
+            if (!waitFor(_fd, POLLIN, deadline)) fail<RedisSocketError>("no reply in time");
+        }
+    }
+}
+
+std::vector<Reply> exchange(RedisStream& stream, RespParser& parser, const std::vector<std::vector<std::string>>& commands,
                             Deadline deadline)
 {
     std::string wire;
     for (const auto& command : commands) appendCommand(wire, command);
-    sendAll(fd, wire, deadline);
+    stream.sendAll(wire, deadline);
     std::vector<Reply> replies;
     while (replies.size() < commands.size())
     {
         Reply reply = parser.next();
         if (!reply)
         {
-            receiveInto(fd, parser, deadline);
+            stream.receiveInto(parser, deadline);
             continue;
         }
         if (reply->isError())

@@ -1,19 +1,24 @@
 #pragma once
-// Blocking socket steps shared by the pipelined connection and the
-// invalidation subscriber, each bounded by a deadline: connect, send all,
-// and a synchronous exchange (for AUTH, SELECT and the like before a
-// connection is handed to its reader thread).
+// The connection steps shared by the pipelined connection and the
+// invalidation subscriber, each bounded by a deadline: connect (TCP or a Unix
+// socket, then TLS when configured), send all, receive, and a synchronous
+// exchange (for AUTH, SELECT and the like before a connection is handed to
+// its reader thread).
 //
-// Errors throw RedisSocketError with a message naming the step and the
-// address; the caller turns it into mt::StoreUnavailable.
+// Errors throw RedisSocketError with a message naming the step; the caller
+// adds the address and turns it into mt::StoreUnavailable.
 
 #include "RedisSettings.h"
 #include "Resp.h"
 
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+struct ssl_st;
 
 namespace mt::redis {
 
@@ -23,19 +28,81 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// Refused by TLS itself (an alert, a bad record): not a plain close, the
+/// same will happen again on a new connection.
+class RedisTlsError : public RedisSocketError
+{
+public:
+    using RedisSocketError::RedisSocketError;
+};
+
 using Deadline = std::chrono::steady_clock::time_point;
 
-/// A connected socket (blocking, close-on-exec) to the settings' Redis:
-/// its Unix socket when one is set, else TCP to host and port (TCP_NODELAY).
-int connectTo(const RedisSettings& settings, Deadline deadline);
-/// Sends every byte or throws (timeout, reset, closed).
-void sendAll(int fd, const std::string& data, Deadline deadline);
-/// Reads what is there (waiting until the deadline for something) into the
-/// parser; throws on timeout, end of stream or error.
-void receiveInto(int fd, RespParser& parser, Deadline deadline);
+/// Waits for `events` (poll's) on fd until the deadline; false on timeout.
+bool waitFor(int fd, short events, Deadline deadline);
+
+/// One connection to Redis, plain or TLS, on a non-blocking socket.
+///
+/// Thread-safety: one thread may send while another receives (the
+/// pipeline's callers and its reader). A TLS connection serializes its
+/// OpenSSL calls inside and never waits while holding that lock. shutdown()
+/// may be called from any thread. The destructor closes the socket: nobody
+/// may be using the stream then.
+///
+/// With TLS, a peer that hung up makes a write raise SIGPIPE, which the
+/// server ignores (MicroTomcatApp); a host process that does not must do the same.
+class RedisStream
+{
+public:
+    enum class Received
+    {
+        Data,    ///< bytes went to the parser
+        Nothing, ///< nothing to read now
+        Closed,  ///< Redis closed the connection
+    };
+
+    /// Takes both: `ssl` may be null (plain). `failureHint` is added to
+    /// every error this connection reports (what the handshake suggested).
+    RedisStream(int fd, ssl_st* ssl, std::string failureHint = {});
+    ~RedisStream();
+
+    RedisStream(const RedisStream&) = delete;
+    RedisStream& operator=(const RedisStream&) = delete;
+
+    /// For poll(): readable means receiveNow() has something (a TLS record
+    /// may still be incomplete: then it says Nothing).
+    int fd() const { return _fd; }
+    /// Sends every byte or throws (timeout, reset, closed).
+    void sendAll(const std::string& data, Deadline deadline);
+    /// Feeds the parser whatever can be read without waiting; throws on an
+    /// error (RedisTlsError when TLS refused it).
+    Received receiveNow(RespParser& parser);
+    /// Waits until the deadline for something and feeds the parser; throws
+    /// on timeout, end of stream or error.
+    void receiveInto(RespParser& parser, Deadline deadline);
+    /// Ends both directions: a thread waiting in poll() on fd() wakes.
+    void shutdown();
+    /// `what` with what the handshake suggested, if anything (for errors
+    /// the caller reports itself, such as a close).
+    std::string explain(const std::string& what) const;
+
+private:
+    /// Throws E with `what` and the hint.
+    template <typename E>
+    [[noreturn]] void fail(const std::string& what) const;
+
+    const int _fd;
+    ssl_st* const _ssl;
+    const std::string _failureHint;
+    std::mutex _sslMutex; // OpenSSL calls on _ssl: one thread at a time
+};
+
+/// Connects to the settings' Redis (its Unix socket when set, else TCP to
+/// host and port with TCP_NODELAY) and runs the TLS handshake when TLS is on.
+std::unique_ptr<RedisStream> openStream(const RedisSettings& settings, Deadline deadline);
 /// Sends the commands and returns their replies, in order. An error reply
 /// throws, naming the command: these are setup steps that must work.
-std::vector<Reply> exchange(int fd, RespParser& parser, const std::vector<std::vector<std::string>>& commands,
+std::vector<Reply> exchange(RedisStream& stream, RespParser& parser, const std::vector<std::vector<std::string>>& commands,
                             Deadline deadline);
 /// The message of an error reply, or "".
 std::string errorMessage(const Reply& reply);

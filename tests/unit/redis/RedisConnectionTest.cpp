@@ -1,20 +1,32 @@
 // How the redis store reaches Redis, against a real redis-server: a password
 // (requirepass), an ACL user limited to the store's own keys, a database
-// other than 0, a Unix socket; and a clear StoreUnavailable, never the
-// password, when the login is refused or the socket is not there. Each case
+// other than 0, a Unix socket, TLS (with a client certificate, big replies,
+// concurrent callers, a connection Redis drops); and a clear
+// StoreUnavailable, never the password, when the login is refused, the
+// socket is not there or the certificate is not the one expected. Each case
 // runs the near cache too, whose invalidation subscriber logs in on its own
 // connection.
+#include "RedisPipeline.h"
 #include "RedisProcess.h"
 #include "RedisSessionStore.h"
 #include "ServerProcess.h"
 
+#include <Poco/AutoPtr.h>
 #include <Poco/Logger.h>
+#include <Poco/Redis/Type.h>
+#include <Poco/Util/MapConfiguration.h>
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 using namespace mt;
 using namespace mt::redis;
@@ -61,6 +73,28 @@ std::unique_ptr<RedisSessionStore> open(const RedisSettings& settings)
 {
     return std::make_unique<RedisSessionStore>(settings, "/t", Poco::Logger::get("test.redis"));
 }
+
+/// Settings for a TLS Redis: its CA, the name its certificate carries, and
+/// the client certificate when asked for.
+RedisSettings tlsSettings(const RedisProcess& redis, const std::string& caFile, bool clientCertificate = false,
+                          const std::string& serverName = "127.0.0.1")
+{
+    RedisSettings s = baseSettings(redis);
+    TlsOptions options;
+    options.caFile = caFile;
+    options.serverName = serverName;
+    if (clientCertificate)
+    {
+        options.certFile = redis.clientCertFile();
+        options.keyFile = redis.clientKeyFile();
+    }
+    s.tls = std::make_shared<const TlsClient>(options);
+    return s;
+}
+
+/// The server ignores SIGPIPE (MicroTomcatApp); so must a test writing TLS to
+/// a Redis that hung up (OpenSSL writes without MSG_NOSIGNAL).
+const bool kSigpipeIgnored = std::signal(SIGPIPE, SIG_IGN) != SIG_ERR;
 
 /// What a failing call says: the StoreUnavailable's message, or "no error".
 template <typename Call>
@@ -192,4 +226,124 @@ TEST(RedisConnectionTest, AMissingSocketIsAQuickStoreUnavailableNamingThePath)
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(300));
     EXPECT_NE(why.find("redis unix:/nonexistent/redis.sock: connect: No such file or directory"), std::string::npos)
         << why;
+}
+
+TEST(RedisConnectionTest, TlsCarriesTheStoreAndItsInvalidationsAndSurvivesARestart)
+{
+    ASSERT_TRUE(kSigpipeIgnored);
+    RedisProcess redis(RedisOptions{"", false, true});
+    const RedisSettings settings = tlsSettings(redis, redis.caFile());
+    expectTheStoreWorks(settings); // Redis listens on TLS only: this worked over TLS
+    auto s = open(settings);
+    ASSERT_TRUE(s->create(session("t.n1")));
+    redis.stop();
+    EXPECT_THROW(s->load("t.n1"), StoreUnavailable);
+    redis.start();
+    EXPECT_TRUE(waitUntil([&] { return s->healthProblem().empty(); }, std::chrono::seconds(5))) << s->healthProblem();
+    EXPECT_NO_THROW(s->load("t.n1"));
+}
+
+TEST(RedisConnectionTest, OverTlsBigRepliesAndConcurrentCallersEachGetTheirOwn)
+{
+    ASSERT_TRUE(kSigpipeIgnored);
+    RedisProcess redis(RedisOptions{"", false, true});
+    RedisPipeline pipeline(tlsSettings(redis, redis.caFile()), Poco::Logger::get("test.redis"));
+    // Megabytes each way: many TLS records, partial writes, and a reader
+    // decrypting while callers encrypt on the same connection.
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> callers;
+    for (int t = 0; t < 4; ++t)
+        callers.emplace_back([&, t] {
+            for (int i = 0; i < 20; ++i)
+            {
+                const std::string value(std::size_t(64 * 1024 * (1 + (i % 4))), char('a' + t));
+                const Reply reply = pipeline.call({"ECHO", value});
+                auto* bulk = dynamic_cast<const Poco::Redis::Type<Poco::Redis::BulkString>*>(reply.get());
+                if (!bulk || bulk->value().isNull() || bulk->value().value() != value) ++wrong;
+            }
+        });
+    for (auto& caller : callers) caller.join();
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_EQ(pipeline.problem(), "");
+}
+
+TEST(RedisConnectionTest, ATlsConnectionRedisDropsIsReplacedWithoutADown)
+{
+    ASSERT_TRUE(kSigpipeIgnored);
+    RedisProcess redis(RedisOptions{"", false, true});
+    RedisPipeline pipeline(tlsSettings(redis, redis.caFile()), Poco::Logger::get("test.redis"));
+    std::atomic<int> connectionEvents{0};
+    pipeline.setConnectionListener([&] { ++connectionEvents; });
+    ASSERT_EQ(pipeline.problem(), "");
+    ASSERT_EQ(connectionEvents.load(), 1);
+    redis.cli({"CLIENT", "KILL", "TYPE", "normal"}); // closed without a TLS close_notify
+    ASSERT_TRUE(waitUntil([&] { return connectionEvents.load() == 2; }, std::chrono::seconds(5)))
+        << "the reader noticed the close";
+    EXPECT_EQ(pipeline.problem(), "") << "no DOWN: the next call reconnects at once";
+    EXPECT_EQ(connectionEvents.load(), 3);
+}
+
+TEST(RedisConnectionTest, AServerCertificateFromAnotherCaIsRefusedSayingSo)
+{
+    RedisProcess redis(RedisOptions{"", false, true});
+    auto s = open(tlsSettings(redis, redis.otherCaFile()));
+    const auto start = std::chrono::steady_clock::now();
+    const std::string why = failureOf([&] { s->load("x.n1"); });
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(300));
+    EXPECT_NE(why.find("TLS handshake: certificate verify failed"), std::string::npos) << why;
+    EXPECT_NE(s->healthProblem().find("certificate verify failed"), std::string::npos) << s->healthProblem();
+}
+
+TEST(RedisConnectionTest, ACertificateForAnotherNameIsRefusedSayingSo)
+{
+    RedisProcess redis(RedisOptions{"", false, true});
+    auto s = open(tlsSettings(redis, redis.caFile(), false, "redis.example.com"));
+    const std::string why = failureOf([&] { s->load("x.n1"); });
+    EXPECT_NE(why.find("certificate verify failed: hostname mismatch"), std::string::npos) << why;
+    auto byName = open(tlsSettings(redis, redis.caFile(), false, "localhost"));
+    EXPECT_NO_THROW(byName->load("x.n1")) << "the DNS name the certificate carries is accepted";
+}
+
+TEST(RedisConnectionTest, ARedisThatAsksForAClientCertificateGetsOneOrRefuses)
+{
+    ASSERT_TRUE(kSigpipeIgnored);
+    RedisProcess redis(RedisOptions{"", false, true, true});
+    auto without = open(tlsSettings(redis, redis.caFile()));
+    const std::string why = failureOf([&] { without->load("x.n1"); });
+    // Redis refuses at the first command, which the node sees as TLS's
+    // alert or, when its write comes after Redis hung up, as a reset.
+    EXPECT_NE(why.find("redis asked for a client certificate and none is configured"), std::string::npos) << why;
+    EXPECT_NE(without->healthProblem().find("client certificate"), std::string::npos) << without->healthProblem();
+    EXPECT_NE(why.find("redis 127.0.0.1:" + std::to_string(redis.port())), std::string::npos) << why;
+    expectTheStoreWorks(tlsSettings(redis, redis.caFile(), true));
+}
+
+TEST(RedisConnectionTest, TlsFilesThatCannotBeUsedAreRefusedAtStartNamingTheKey)
+{
+    RedisProcess redis(RedisOptions{"", false, true});
+    const std::string dir = std::filesystem::path(redis.caFile()).parent_path();
+    auto refusal = [](std::map<std::string, std::string> values) -> std::string {
+        Poco::AutoPtr<Poco::Util::MapConfiguration> config(new Poco::Util::MapConfiguration);
+        config->setString("tls", "true");
+        for (const auto& [key, value] : values) config->setString(key, value);
+        try
+        {
+            RedisSettings::from(*config);
+        }
+        catch (const PluginConfigError& e)
+        {
+            return e.what();
+        }
+        return "accepted";
+    };
+    EXPECT_EQ(refusal({{"tlsCaFile", redis.caFile()}}), "accepted");
+    EXPECT_NE(refusal({{"tlsCaFile", dir + "/missing.crt"}}).find("store.redis.tlsCaFile: cannot load '" + dir + "/missing.crt'"),
+              std::string::npos);
+    EXPECT_NE(refusal({{"tlsCaFile", dir + "/ca.key"}}).find("store.redis.tlsCaFile"), std::string::npos)
+        << "a key is not a CA bundle";
+    EXPECT_NE(refusal({{"tlsCertFile", redis.clientCertFile()}}).find("store.redis.tlsKeyFile: a client certificate needs both"),
+              std::string::npos);
+    const std::string mismatch = refusal({{"tlsCertFile", redis.clientCertFile()}, {"tlsKeyFile", dir + "/server.key"}});
+    EXPECT_NE(mismatch.find("store.redis.tlsKeyFile: cannot load '" + dir + "/server.key'"), std::string::npos) << mismatch;
+    EXPECT_NE(mismatch.find("key values mismatch"), std::string::npos) << mismatch;
 }

@@ -102,6 +102,42 @@ TEST(RedisSettingsTest, AnAclUserNameWithASpaceIsRefused)
     }
 }
 
+/// The message a refused set of keys gets, or "accepted".
+std::string refusalOf(std::initializer_list<std::pair<std::string, std::string>> values)
+{
+    try
+    {
+        parse(values);
+    }
+    catch (const mt::PluginConfigError& e)
+    {
+        return e.what();
+    }
+    return "accepted";
+}
+
+TEST(RedisSettingsTest, TlsIsOffUnlessAskedAndItsKeysNeedIt)
+{
+    EXPECT_FALSE(parse({}).tls);
+    EXPECT_FALSE(parse({{"tls", "false"}}).tls);
+    const RedisSettings on = parse({{"tls", "true"}, {"host", "redis.internal"}});
+    ASSERT_TRUE(on.tls) << "the system's trust store, the host's name";
+    EXPECT_EQ(on.tls->serverName(), "redis.internal");
+    EXPECT_EQ(on.address(), "redis.internal:6379 (TLS)");
+    EXPECT_EQ(parse({{"tls", "true"}, {"tlsServerName", "10.0.0.7"}}).tls->serverName(), "10.0.0.7");
+    EXPECT_NE(refusalOf({{"tls", "yes"}}).find("store.redis.tls='yes': use true or false"), std::string::npos);
+    for (const char* key : {"tlsCaFile", "tlsCertFile", "tlsKeyFile", "tlsServerName"})
+        EXPECT_NE(refusalOf({{key, "x"}}).find(std::string("store.redis.") + key + " is set but store.redis.tls is not true"),
+                  std::string::npos)
+            << key;
+    EXPECT_NE(refusalOf({{"tls", "true"}, {"socket", "/run/redis.sock"}}).find("Redis serves TLS on its tls-port only"),
+              std::string::npos);
+    EXPECT_NE(refusalOf({{"tls", "true"}, {"tlsServerName", "a b"}}).find("store.redis.tlsServerName='a b'"), std::string::npos);
+    EXPECT_NE(refusalOf({{"tls", "true"}, {"tlsCaFile", "/nonexistent/ca.crt"}})
+                  .find("store.redis.tlsCaFile: cannot load '/nonexistent/ca.crt'"),
+              std::string::npos);
+}
+
 TEST(RedisSettingsTest, ASocketWithAHostOrPortIsRefusedNotHalfUsed)
 {
     for (const char* other : {"host", "port"})
