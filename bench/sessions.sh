@@ -10,6 +10,9 @@
 #                redis-server (127.0.0.1, no persistence)
 #   (b') with REDIS_UNIX=1, also: the same node connecting to that
 #                redis-server through its Unix socket (store.redis.socket)
+#   (b'') with REDIS_TLS=1, also: the same node over TLS to that
+#                redis-server's tls-port (store.redis.tls, a CA and server
+#                certificate made with openssl for the run)
 #   (c) redis-benchmark -q -t get,set -c50 -n N on the same redis-server: the
 #       raw Redis round trip (-P 1) the store pays per command
 #   (d) reference  bench/ceiling/SessionCeiling.cpp (build/bin/session-ceiling)
@@ -32,7 +35,7 @@
 # Environment [defaults]: BUILD_DIR [build]  REPS [3]  DURATION [10]
 #   THREADS [64] (http.threads of the node, both stores)  WRK_THREADS [2]  CONNS [50]  WARMUP [3]  PROBE [100]  RB_REQUESTS [200000]
 #   REF_LOOPS ["1 2"] (empty: no reference rows)  REF_WRITE [store] (store|minimal)
-#   REDIS_UNIX [0] (1: add row b')  RESULTS [bench/RESULTS.md] (empty: do not append)  KEEP_TMP [0]
+#   REDIS_UNIX [0] (1: add row b')  REDIS_TLS [0] (1: add row b'')  RESULTS [bench/RESULTS.md] (empty: do not append)  KEEP_TMP [0]
 #   SERVER_CPUS [] (e.g. 0: the node and the reference run on those CPUs only,
 #   and redis-server, wrk and redis-benchmark on LOAD_CPUS [every other CPU],
 #   as if Redis and the clients were on other machines; empty: no pinning)
@@ -55,11 +58,13 @@ REF_WRITE=${REF_WRITE:-store}
 RESULTS=${RESULTS-$BENCH/RESULTS.md}
 KEEP_TMP=${KEEP_TMP:-0}
 REDIS_UNIX=${REDIS_UNIX:-0}
-UNIX_ARG=
-[[ $REDIS_UNIX == 0 ]] || UNIX_ARG="REDIS_UNIX=$REDIS_UNIX "
+ROW_ARGS=
+[[ $REDIS_UNIX == 0 ]] || ROW_ARGS="REDIS_UNIX=$REDIS_UNIX "
+REDIS_TLS=${REDIS_TLS:-0}
+[[ $REDIS_TLS == 0 ]] || ROW_ARGS+="REDIS_TLS=$REDIS_TLS "
 SERVER_CPUS=${SERVER_CPUS:-}
 LOAD_CPUS=${LOAD_CPUS:-}
-COMMAND="${SERVER_CPUS:+SERVER_CPUS=$SERVER_CPUS }${LOAD_CPUS:+LOAD_CPUS=$LOAD_CPUS }BUILD_DIR=${BUILD_DIR#"$ROOT"/} THREADS=$THREADS REF_LOOPS='$REF_LOOPS' REF_WRITE=$REF_WRITE ${UNIX_ARG}REPS=$REPS DURATION=$DURATION WRK_THREADS=$WRK_THREADS CONNS=$CONNS PROBE=$PROBE RB_REQUESTS=$RB_REQUESTS bench/sessions.sh"
+COMMAND="${SERVER_CPUS:+SERVER_CPUS=$SERVER_CPUS }${LOAD_CPUS:+LOAD_CPUS=$LOAD_CPUS }BUILD_DIR=${BUILD_DIR#"$ROOT"/} THREADS=$THREADS REF_LOOPS='$REF_LOOPS' REF_WRITE=$REF_WRITE ${ROW_ARGS}REPS=$REPS DURATION=$DURATION WRK_THREADS=$WRK_THREADS CONNS=$CONNS PROBE=$PROBE RB_REQUESTS=$RB_REQUESTS bench/sessions.sh"
 
 BENCH_NAME=sessions.sh
 # shellcheck source=bench/lib.sh
@@ -70,6 +75,7 @@ for n in REPS DURATION WRK_THREADS CONNS WARMUP PROBE RB_REQUESTS THREADS; do
 done
 ((REPS >= 1 && DURATION >= 1 && WRK_THREADS >= 1 && CONNS >= WRK_THREADS && PROBE >= 1)) || die "bad sizes"
 [[ $REDIS_UNIX == 0 || $REDIS_UNIX == 1 ]] || die "REDIS_UNIX must be 0 or 1, got '$REDIS_UNIX'"
+[[ $REDIS_TLS == 0 || $REDIS_TLS == 1 ]] || die "REDIS_TLS must be 0 or 1, got '$REDIS_TLS'"
 [[ $REF_WRITE == store || $REF_WRITE == minimal ]] || die "REF_WRITE must be store or minimal, got '$REF_WRITE'"
 ref_seen=
 for loops in $REF_LOOPS; do
@@ -125,8 +131,21 @@ wait_for() { # wait_for WHAT PID COMMAND...: poll the command for 20 s
 
 REDIS_PORT=$(free_port)
 REDIS_SOCKET=$WORK/redis.sock
+TLS_ARGS=()
+if [[ $REDIS_TLS == 1 ]]; then
+  command -v openssl >/dev/null || die "openssl is missing (bash scripts/install-deps.sh installs it)"
+  REDIS_TLS_PORT=$(free_port)
+  ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  openssl req -x509 "${ec[@]}" -keyout "$WORK/ca.key" -out "$WORK/ca.crt" -days 2 -subj '/CN=bench CA' 2>/dev/null
+  openssl req "${ec[@]}" -keyout "$WORK/server.key" -out "$WORK/server.csr" -subj '/CN=bench redis' 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\n' >"$WORK/server.ext"
+  openssl x509 -req -in "$WORK/server.csr" -CA "$WORK/ca.crt" -CAkey "$WORK/ca.key" -CAcreateserial -days 2 \
+    -extfile "$WORK/server.ext" -out "$WORK/server.crt" 2>/dev/null
+  TLS_ARGS=(--tls-port "$REDIS_TLS_PORT" --tls-cert-file "$WORK/server.crt" --tls-key-file "$WORK/server.key"
+    --tls-ca-cert-file "$WORK/ca.crt" --tls-auth-clients no)
+fi
 start redis-server "$WORK/redis.log" "${LOAD[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" \
-  --unixsocket "$REDIS_SOCKET" --unixsocketperm 700
+  --unixsocket "$REDIS_SOCKET" --unixsocketperm 700 "${TLS_ARGS[@]}"
 REDIS_PID=$LAST_PID
 wait_for redis-server "$REDIS_PID" redis-cli -p "$REDIS_PORT" ping
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
@@ -134,6 +153,7 @@ rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 declare -A PORT NODE_PID
 STORES=(memory redis)
 [[ $REDIS_UNIX == 1 ]] && STORES+=(unix-redis)
+[[ $REDIS_TLS == 1 ]] && STORES+=(tls-redis)
 for store in "${STORES[@]}"; do
   PORT[$store]=$(free_port)
   cat >"$WORK/$store.properties" <<CONF
@@ -144,7 +164,7 @@ http.threads=$THREADS
 accesslog.enabled=false
 log.level=warning
 plugin.dir=$BUILD_DIR/plugins
-session.store=${store#unix-}
+session.store=${store#*-}
 store.redis.port=$REDIS_PORT
 
 contexts=counter
@@ -153,6 +173,7 @@ context.counter.app=counter
 CONF
   [[ $store == memory ]] && sed -i '/^store\.redis\./d' "$WORK/$store.properties"
   [[ $store == unix-redis ]] && sed -i "s|^store\.redis\.port=.*|store.redis.socket=$REDIS_SOCKET|" "$WORK/$store.properties"
+  [[ $store == tls-redis ]] && sed -i "s|^store\.redis\.port=.*|store.redis.port=$REDIS_TLS_PORT\nstore.redis.tls=true\nstore.redis.tlsCaFile=$WORK/ca.crt|" "$WORK/$store.properties"
   start "microtomcat ($store)" "$WORK/$store.log" "${SERVER[@]}" "$BUILD_DIR/bin/microtomcat" --config "$WORK/$store.properties"
   NODE_PID[$store]=$LAST_PID
   wait_for "microtomcat ($store)" "$LAST_PID" curl -fsS -o /dev/null "http://127.0.0.1:${PORT[$store]}/counter/"
@@ -243,6 +264,7 @@ def med(name, i): return statistics.median(col(name, i))
 names = list(dict.fromkeys(r[0] for r in rows if r[0] != "redis-benchmark")) # memory, redis, ref1-memory, ...
 def label(name):
     if name == "unix-redis": return "redis (Unix socket)"
+    if name == "tls-redis": return "redis (TLS)"
     if not name.startswith("ref"): return name
     loops, store = name[3:].split("-")
     return f"reference, {loops} loop{'s' if loops != '1' else ''}: {store}"
@@ -272,6 +294,9 @@ with open(sys.argv[2], "w") as w:
     if "unix-redis" in names:
         w.write(f"- the same over the Unix socket: {med('unix-redis', 2) / med('memory', 2):.2f}x "
                 f"({med('unix-redis', 2) / med('redis', 2) - 1:+.1%} against TCP)\n")
+    if "tls-redis" in names:
+        w.write(f"- the same over TLS: {med('tls-redis', 2) / med('memory', 2):.2f}x "
+                f"({med('tls-redis', 2) / med('redis', 2) - 1:+.1%} against plain TCP)\n")
     refs = sorted({n[3:].split("-")[0] for n in names if n.startswith("ref")}, key=int)
     if refs:
         sent = "the same commands" if "$REF_WRITE" == "store" else "4 commands (MULTI, HINCRBY version, HSET, EXEC)"
