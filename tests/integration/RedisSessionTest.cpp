@@ -376,24 +376,50 @@ TEST_F(RedisSessionsTest, ANodeThatCannotListenExitsWithTheReasonAndNothingWorse
     EXPECT_NE(output.find(std::to_string(taken.address().port())), std::string::npos) << output;
 }
 
+namespace {
+
+/// One node with the counter app on the Redis store, reached as `store` (store.redis.* lines) says.
+std::string counterNodeConfig(const std::string& store)
+{
+    return "node.name=A\nsession.store=redis\n" + store +
+           "contexts=counter\ncontext.counter.path=/counter\ncontext.counter.app=counter\naccesslog.enabled=false\n";
+}
+
+/// Two counter requests on one new session through the node: the second
+/// must count 2. Returns the session's id ("" after a failure).
+std::string countTwice(ServerProcess& node)
+{
+    const std::string id = cookieId(httpRequest(node.port(), "GET", "/counter/"));
+    if (id.empty())
+    {
+        ADD_FAILURE() << "no session: " << node.output();
+        return {};
+    }
+    auto second = httpRequest(node.port(), "GET", "/counter/", withCookie(id));
+    if (second.status != 200)
+    {
+        ADD_FAILURE() << second.status << " " << second.body;
+        return {};
+    }
+    EXPECT_EQ(json(second)->getValue<int>("count"), 2);
+    EXPECT_EQ(httpRequest(node.port(), "GET", "/health").status, 200);
+    return id;
+}
+
+} // namespace
+
 TEST(RedisLoginTest, ANodeLogsInAsAnAclUserOverAUnixSocketToItsDatabase)
 {
     RedisProcess redis(RedisOptions{"admin-pass", true});
     ASSERT_EQ(redis.cli({"ACL", "SETUSER", "node", "on", ">node-pass", "~mt:default:*", "&__redis__:invalidate", "+@all"}),
               "OK");
     ServerProcess node;
-    node.writeConfig("node.name=A\nsession.store=redis\nstore.redis.socket=" + redis.socketPath() +
-                     "\nstore.redis.username=node\nstore.redis.password=node-pass\nstore.redis.database=2\n"
-                     "contexts=counter\ncontext.counter.path=/counter\ncontext.counter.app=counter\n"
-                     "accesslog.enabled=false\n");
+    node.writeConfig(counterNodeConfig("store.redis.socket=" + redis.socketPath() +
+                                       "\nstore.redis.username=node\nstore.redis.password=node-pass\nstore.redis.database=2\n"));
     node.start();
-    const std::string id = cookieId(httpRequest(node.port(), "GET", "/counter/"));
-    ASSERT_FALSE(id.empty()) << node.output();
-    auto second = httpRequest(node.port(), "GET", "/counter/", withCookie(id));
-    ASSERT_EQ(second.status, 200) << second.body;
-    EXPECT_EQ(json(second)->getValue<int>("count"), 2);
+    const std::string id = countTwice(node);
+    ASSERT_FALSE(id.empty());
     EXPECT_EQ(redis.cli({"-n", "2", "EXISTS", "mt:default:/counter:s:" + id}), "1");
-    EXPECT_EQ(httpRequest(node.port(), "GET", "/health").status, 200);
 }
 
 TEST(RedisLoginTest, ARefusedLoginIsA503AndHealthSaysSoWithoutThePassword)
@@ -423,26 +449,20 @@ TEST(RedisLoginTest, ANodeTalksTlsToARedisThatWantsItsCertificate)
     options.tlsAuthClients = true;
     RedisProcess redis(options);
     ServerProcess node;
-    node.writeConfig("node.name=A\nsession.store=redis\nstore.redis.port=" + std::to_string(redis.port()) +
-                     "\nstore.redis.tls=true\nstore.redis.tlsCaFile=" + redis.caFile() +
-                     "\nstore.redis.tlsCertFile=" + redis.clientCertFile() + "\nstore.redis.tlsKeyFile=" + redis.clientKeyFile() +
-                     "\ncontexts=counter\ncontext.counter.path=/counter\ncontext.counter.app=counter\n"
-                     "accesslog.enabled=false\n");
+    node.writeConfig(counterNodeConfig("store.redis.port=" + std::to_string(redis.port()) +
+                                       "\nstore.redis.tls=true\nstore.redis.tlsCaFile=" + redis.caFile() +
+                                       "\nstore.redis.tlsCertFile=" + redis.clientCertFile() +
+                                       "\nstore.redis.tlsKeyFile=" + redis.clientKeyFile() + "\n"));
     node.start();
-    const std::string id = cookieId(httpRequest(node.port(), "GET", "/counter/"));
-    ASSERT_FALSE(id.empty()) << node.output();
-    auto second = httpRequest(node.port(), "GET", "/counter/", withCookie(id));
-    ASSERT_EQ(second.status, 200) << second.body;
-    EXPECT_EQ(json(second)->getValue<int>("count"), 2);
+    const std::string id = countTwice(node);
+    ASSERT_FALSE(id.empty());
     EXPECT_EQ(redis.cli({"EXISTS", "mt:default:/counter:s:" + id}), "1");
-    EXPECT_EQ(httpRequest(node.port(), "GET", "/health").status, 200);
 }
 
 TEST(RedisLoginTest, ATlsFileThatCannotBeLoadedStopsTheStartNamingTheKey)
 {
     ServerProcess node;
-    node.writeConfig("node.name=A\nsession.store=redis\nstore.redis.tls=true\nstore.redis.tlsCaFile=/nonexistent/ca.crt\n"
-                     "contexts=counter\ncontext.counter.path=/counter\ncontext.counter.app=counter\n");
+    node.writeConfig(counterNodeConfig("store.redis.tls=true\nstore.redis.tlsCaFile=/nonexistent/ca.crt\n"));
     std::string output;
     const int code = node.runToExit({"--config", node.configPath()}, output, 20s);
     EXPECT_NE(code, 0) << output;

@@ -107,7 +107,8 @@ void Kernel::start()
     // From here a worker may run a reload, which assigns _config under
     // _reloadMutex: what is left of start reads the copy.
     const ServerConfig startup = _config;
-    _http->start();
+    // The admin listener first: once the HTTP port answers (what readiness
+    // probes and the tests poll), every endpoint of the node is there.
     if (startup.adminPort != 0)
     {
         http::ServerLimits adminLimits = startup.http;
@@ -119,6 +120,7 @@ void Kernel::start()
         _admin->start();
         _logger.information("admin endpoints on http://%s:%hu/admin/", startup.adminHost, _admin->port());
     }
+    _http->start();
     _mbeanExporter->exportHttp(*_http, startup.http, "http");
     if (_admin) _mbeanExporter->exportHttp(*_admin, startup.http, "admin");
     if (_cluster) _mbeanExporter->exportCluster(*_cluster);
