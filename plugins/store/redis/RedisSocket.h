@@ -47,10 +47,8 @@ bool waitFor(int fd, short events, Deadline deadline);
 /// pipeline's callers and its reader). A TLS connection serializes its
 /// OpenSSL calls inside and never waits while holding that lock. shutdown()
 /// may be called from any thread. The destructor closes the socket: nobody
-/// may be using the stream then.
-///
-/// With TLS, a peer that hung up makes a write raise SIGPIPE, which the
-/// server ignores (MicroTomcatApp); a host process that does not must do the same.
+/// may be using the stream then. A write to a Redis that hung up is an
+/// error, never SIGPIPE (plain or TLS).
 class RedisStream
 {
 public:

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <poll.h>
+#include <sys/socket.h>
 
 namespace mt::redis {
 
@@ -32,6 +33,33 @@ std::string handshakeFailure(SSL* ssl, int error)
     if (!queued.empty()) return queued;
     if (error == SSL_ERROR_SYSCALL) return errno != 0 ? std::strerror(errno) : "connection closed by redis";
     return "error " + std::to_string(error);
+}
+
+/// OpenSSL's socket BIO writes with write(2): to a Redis that hung up that
+/// raises SIGPIPE, which would end a host process that does not ignore it.
+/// The same BIO, writing with send(MSG_NOSIGNAL): EPIPE comes back as an error.
+int sendWithoutSignal(BIO* bio, const char* data, int size)
+{
+    int fd = -1;
+    BIO_get_fd(bio, &fd);
+    BIO_clear_retry_flags(bio);
+    const ssize_t sent = ::send(fd, data, std::size_t(std::max(size, 0)), MSG_NOSIGNAL);
+    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) BIO_set_retry_write(bio);
+    return int(sent);
+}
+
+BIO_METHOD* socketWithoutSignals()
+{
+    const BIO_METHOD* socket = BIO_s_socket();
+    BIO_METHOD* method = BIO_meth_new(BIO_TYPE_SOCKET, "socket, send without SIGPIPE");
+    if (!method) return nullptr;
+    BIO_meth_set_write(method, &sendWithoutSignal);
+    BIO_meth_set_read(method, BIO_meth_get_read(socket));
+    BIO_meth_set_puts(method, BIO_meth_get_puts(socket));
+    BIO_meth_set_ctrl(method, BIO_meth_get_ctrl(socket));
+    BIO_meth_set_create(method, BIO_meth_get_create(socket));
+    BIO_meth_set_destroy(method, BIO_meth_get_destroy(socket));
+    return method;
 }
 
 /// Redis asked for a client certificate and none is configured: remember
@@ -94,12 +122,15 @@ TlsClient::TlsClient(TlsOptions options)
         if (SSL_CTX_use_PrivateKey_file(context.get(), _options.keyFile.c_str(), SSL_FILETYPE_PEM) != 1)
             throw TlsSetupError("tlsKeyFile", "cannot load '" + _options.keyFile + "': " + openSslErrors());
     }
+    _socketMethod = socketWithoutSignals();
+    if (!_socketMethod) throw TlsSetupError("tls", "cannot make a socket BIO: " + openSslErrors());
     _context = context.release();
 }
 
 TlsClient::~TlsClient()
 {
     SSL_CTX_free(_context);
+    BIO_meth_free(_socketMethod);
 }
 
 ssl_st* TlsClient::handshake(int fd, std::chrono::steady_clock::time_point deadline) const
@@ -109,7 +140,10 @@ ssl_st* TlsClient::handshake(int fd, std::chrono::steady_clock::time_point deadl
     if (!ssl) throw RedisSocketError("TLS: " + openSslErrors());
     try
     {
-        SSL_set_fd(ssl, fd);
+        BIO* bio = BIO_new(_socketMethod);
+        if (!bio) throw RedisSocketError("TLS: " + openSslErrors());
+        BIO_set_fd(bio, fd, BIO_NOCLOSE);
+        SSL_set_bio(ssl, bio, bio); // the SSL object owns it now
         const std::string& name = _options.serverName;
         if (isIpAddress(name))
             X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str());

@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <string>
 
+struct bio_method_st;
 struct ssl_ctx_st;
 struct ssl_st;
 
@@ -68,6 +69,7 @@ public:
 private:
     TlsOptions _options;
     ssl_ctx_st* _context = nullptr;
+    bio_method_st* _socketMethod = nullptr; // OpenSSL's socket BIO, sending with MSG_NOSIGNAL
     mutable std::mutex _handshakeSteps;
 };
 
