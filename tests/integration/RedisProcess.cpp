@@ -22,8 +22,17 @@ RedisProcess::RedisProcess(RedisOptions options)
     _dir = Poco::TemporaryFile::tempName() + "-redis";
     fs::create_directories(_dir);
     _port = freePort();
-    if (_options.tls) makeCertificates();
-    start();
+    try
+    {
+        if (_options.tls) makeCertificates();
+        start();
+    }
+    catch (...)
+    {
+        std::error_code ignored;
+        fs::remove_all(_dir, ignored); // no destructor runs for a constructor that throws
+        throw;
+    }
 }
 
 void RedisProcess::makeCertificates() const

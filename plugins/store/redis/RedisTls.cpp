@@ -113,8 +113,9 @@ TlsClient::TlsClient(TlsOptions options)
     if (_options.certFile.empty() != _options.keyFile.empty())
         throw TlsSetupError(_options.certFile.empty() ? "tlsCertFile" : "tlsKeyFile",
                             "a client certificate needs both tlsCertFile and tlsKeyFile");
-    if (_options.certFile.empty()) SSL_CTX_set_client_cert_cb(context.get(), &noClientCertificate);
-    if (!_options.certFile.empty())
+    if (_options.certFile.empty())
+        SSL_CTX_set_client_cert_cb(context.get(), &noClientCertificate);
+    else
     {
         if (SSL_CTX_use_certificate_chain_file(context.get(), _options.certFile.c_str()) != 1)
             throw TlsSetupError("tlsCertFile", "cannot load '" + _options.certFile + "': " + openSslErrors());
