@@ -15,7 +15,6 @@
 // subscriber's thread.
 
 #include "RedisSettings.h"
-#include "RedisSocket.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -31,6 +30,8 @@ class Logger;
 }
 
 namespace mt::redis {
+
+class RedisStream;
 
 class RedisInvalidations
 {

@@ -29,7 +29,6 @@
 // into the pipeline.
 
 #include "RedisSettings.h"
-#include "RedisSocket.h"
 #include "Resp.h"
 
 #include <atomic>
@@ -49,6 +48,8 @@ class Logger;
 }
 
 namespace mt::redis {
+
+class RedisStream;
 
 class RedisPipeline
 {

@@ -9,6 +9,7 @@
 #include "RedisPipeline.h"
 #include "RedisProcess.h"
 #include "RedisSessionStore.h"
+#include "RedisSocket.h"
 #include "ServerProcess.h"
 
 #include <Poco/AutoPtr.h>
