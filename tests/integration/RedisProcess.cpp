@@ -85,10 +85,12 @@ void RedisProcess::start()
                  _dir + "/server.key' --tls-ca-cert-file '" + caFile() + "' --tls-auth-clients " +
                  (_options.tlsAuthClients ? "yes" : "no");
     }
+    if (_options.replicaOf != 0) extra += " --replicaof 127.0.0.1 " + std::to_string(_options.replicaOf);
+    std::string command = "redis-server" + listen + " --bind 127.0.0.1 --save '' --appendonly no --repl-diskless-sync-delay 0 --enable-debug-command local --dir '" +
+                          _dir + "'" + extra;
+    if (!_options.sentinelMaster.empty()) command = sentinelCommand();
     _handle = std::make_unique<Poco::ProcessHandle>(Poco::Process::launch(
-        "/bin/sh", {"-c", "exec " + std::string(kDieWithParent) + " redis-server" + listen +
-                              " --bind 127.0.0.1 --save '' --appendonly no --enable-debug-command local --dir '" + _dir + "'" + extra +
-                              " >>'" + log + "' 2>&1"}));
+        "/bin/sh", {"-c", "exec " + std::string(kDieWithParent) + " " + command + " >>'" + log + "' 2>&1"}));
     _paused = false;
     const bool up = waitUntil([&] { return !running() || cli({"PING"}) == "PONG"; }, std::chrono::seconds(10));
     if (!up || !running())
@@ -98,6 +100,32 @@ void RedisProcess::start()
         text << in.rdbuf();
         throw std::runtime_error("redis-server did not come up on port " + std::to_string(_port) + ":\n" + text.str());
     }
+}
+
+std::string RedisProcess::sentinelCommand() const
+{
+    // Sentinel rewrites its file as it learns: written once, kept over a restart.
+    const std::string conf = _dir + "/sentinel.conf";
+    if (!fs::exists(conf))
+    {
+        const std::string& name = _options.sentinelMaster;
+        std::ofstream out(conf);
+        out << "port " << _port << "\nbind 127.0.0.1\ndir " << _dir << "\n"
+            << "sentinel monitor " << name << " 127.0.0.1 " << _options.sentinelMasterPort << " 1\n"
+            << "sentinel down-after-milliseconds " << name << " 300\n"
+            << "sentinel failover-timeout " << name << " 3000\n";
+        if (!_options.password.empty()) out << "requirepass " << _options.password << "\n";
+        if (!out) throw std::runtime_error("cannot write " + conf);
+    }
+    return "redis-server '" + conf + "' --sentinel";
+}
+
+void RedisProcess::kill()
+{
+    if (!running()) return;
+    resume();
+    ::kill(_handle->id(), SIGKILL);
+    waitUntil([&] { return !running(); }, std::chrono::seconds(5));
 }
 
 bool RedisProcess::running()

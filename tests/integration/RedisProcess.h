@@ -9,7 +9,9 @@
 // RedisOptions add a password (requirepass), a Unix socket, and TLS: a test
 // CA and server and client certificates made with openssl in the temp
 // directory, the server on TLS only (port 0), optionally asking clients for
-// their certificate.
+// their certificate. They also make a replica of another RedisProcess (a
+// master starts a replica's first sync at once: no diskless-sync delay), or a
+// Sentinel watching one.
 
 #include <Poco/Process.h>
 
@@ -25,6 +27,13 @@ struct RedisOptions
     bool unixSocket = false; ///< also listen on socketPath()
     bool tls = false;        ///< port() is a tls-port, for a certificate naming 127.0.0.1 and localhost
     bool tlsAuthClients = false; ///< tls-auth-clients yes: a client needs a certificate of caFile()'s CA
+    unsigned short replicaOf = 0; ///< a replica of the Redis on this loopback port (--replicaof)
+    /// Not empty: a Sentinel (redis-server --sentinel) instead of a data
+    /// server, monitoring the master of this name at 127.0.0.1 on
+    /// sentinelMasterPort, quorum 1, down after 300 ms (a failover then takes
+    /// seconds); `password` is the sentinel's own requirepass.
+    std::string sentinelMaster = {};
+    unsigned short sentinelMasterPort = 0;
 };
 
 class RedisProcess
@@ -49,6 +58,8 @@ public:
     void start();
     /// SIGTERM and wait for the exit (SIGKILL if it lingers).
     void stop();
+    /// SIGKILL and wait: a crash, with no goodbye to clients or replicas.
+    void kill();
     void pause();
     void resume();
     bool running();
@@ -60,6 +71,7 @@ public:
 
 private:
     void makeCertificates() const;
+    std::string sentinelCommand() const;
 
     RedisOptions _options;
     std::string _dir;

@@ -2,7 +2,8 @@
 // served by either node, survives the death of the node that made it (and
 // moves to the survivor's route), loses no concurrent change, turns into a
 // clean 503 while Redis is away and comes back by itself, and expires once
-// cluster-wide.
+// cluster-wide. Also how a node reaches Redis: an ACL user, a Unix socket,
+// TLS, and Redis Sentinel through a failover.
 #include "RedisProcess.h"
 #include "ServerProcess.h"
 
@@ -379,9 +380,9 @@ TEST_F(RedisSessionsTest, ANodeThatCannotListenExitsWithTheReasonAndNothingWorse
 namespace {
 
 /// One node with the counter app on the Redis store, reached as `store` (store.redis.* lines) says.
-std::string counterNodeConfig(const std::string& store)
+std::string counterNodeConfig(const std::string& store, const std::string& name = "A")
 {
-    return "node.name=A\nsession.store=redis\n" + store +
+    return "node.name=" + name + "\nsession.store=redis\n" + store +
            "contexts=counter\ncontext.counter.path=/counter\ncontext.counter.app=counter\naccesslog.enabled=false\n";
 }
 
@@ -467,4 +468,74 @@ TEST(RedisLoginTest, ATlsFileThatCannotBeLoadedStopsTheStartNamingTheKey)
     const int code = node.runToExit({"--config", node.configPath()}, output, 20s);
     EXPECT_NE(code, 0) << output;
     EXPECT_NE(output.find("store.redis.tlsCaFile: cannot load '/nonexistent/ca.crt'"), std::string::npos) << output;
+}
+
+namespace {
+
+std::string replicationOffset(const RedisProcess& redis)
+{
+    const std::string info = redis.cli({"INFO", "replication"});
+    const auto at = info.find("master_repl_offset:");
+    return at == std::string::npos ? std::string() : info.substr(at, info.find_first_of("\r\n", at) - at);
+}
+
+} // namespace
+
+TEST(RedisSentinelNodeTest, TwoNodesBehindASentinelKeepCountingThroughAFailover)
+{
+    RedisProcess master;
+    RedisOptions replicaOptions;
+    replicaOptions.replicaOf = master.port();
+    RedisProcess replica(replicaOptions);
+    RedisOptions sentinelOptions;
+    sentinelOptions.sentinelMaster = "sessions";
+    sentinelOptions.sentinelMasterPort = master.port();
+    RedisProcess sentinel(sentinelOptions);
+    ASSERT_TRUE(waitUntil([&] { return sentinel.cli({"SENTINEL", "REPLICAS", "sessions"}).find(std::to_string(replica.port())) != std::string::npos; },
+                          10s))
+        << "the sentinel never learned of the replica";
+    const std::string store = "store.redis.sentinels=127.0.0.1:" + std::to_string(sentinel.port()) +
+                              "\nstore.redis.sentinelMaster=sessions\nstore.redis.timeoutMs=300\nstore.redis.reconnectMaxMs=200\n";
+    ServerProcess a, b;
+    a.writeConfig(counterNodeConfig(store, "A"));
+    b.writeConfig(counterNodeConfig(store, "B"));
+    a.start();
+    b.start();
+    std::string id = countTwice(a);
+    ASSERT_FALSE(id.empty());
+    // A counter request on `node` for the session; follows its id when the node moves it to its own route.
+    const auto count = [&](ServerProcess& node) {
+        HttpReply reply = httpRequest(node.port(), "GET", "/counter/", withCookie(id));
+        if (reply.status == 200 && !cookieId(reply).empty()) id = cookieId(reply);
+        return reply;
+    };
+    auto third = count(b);
+    ASSERT_EQ(third.status, 200) << third.body;
+    ASSERT_EQ(json(third)->getValue<int>("count"), 3);
+    ASSERT_TRUE(waitUntil([&] { return replicationOffset(replica) == replicationOffset(master); }, 10s))
+        << "replication is asynchronous: the test waits for it to know what the failover keeps";
+
+    master.kill();
+    // Until the sentinel has promoted the replica: a clean 503, and nothing counted.
+    auto during = count(b);
+    EXPECT_EQ(during.status, 503) << during.body;
+    EXPECT_FALSE(during.header("Retry-After").empty());
+    HttpReply after;
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            after = count(b);
+            return after.status != 503;
+        },
+        30s))
+        << "no failover followed: " << sentinel.cli({"SENTINEL", "MASTER", "sessions"}) << "\n" << b.output();
+    ASSERT_EQ(after.status, 200) << after.body;
+    EXPECT_EQ(json(after)->getValue<int>("count"), 4) << "nothing lost, nothing counted twice";
+    auto onA = count(a);
+    ASSERT_EQ(onA.status, 200) << onA.body;
+    EXPECT_EQ(json(onA)->getValue<int>("count"), 5);
+    EXPECT_EQ(httpRequest(a.port(), "GET", "/health").status, 200);
+    EXPECT_NE(b.output().find("redis master 'sessions' is at 127.0.0.1:" + std::to_string(replica.port()) + " (was 127.0.0.1:" +
+                              std::to_string(master.port()) + ")"),
+              std::string::npos)
+        << "the log says where the master went: " << b.output();
 }

@@ -55,6 +55,34 @@ RedisInvalidations::~RedisInvalidations()
     ::close(_wakeFd);
 }
 
+std::string RedisInvalidations::peer() const
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    return _peer;
+}
+
+void RedisInvalidations::resubscribe()
+{
+    _resubscribe = true;
+    std::uint64_t one = 1;
+    ssize_t r = ::write(_wakeFd, &one, sizeof one);
+    (void)r;
+}
+
+void RedisInvalidations::drainWake()
+{
+    std::uint64_t count;
+    ssize_t r = ::read(_wakeFd, &count, sizeof count);
+    (void)r;
+    // A stop's wake may have been read with it: keep it for the next poll.
+    std::lock_guard<std::mutex> lock(_mutex);
+    if (_stopping)
+    {
+        std::uint64_t one = 1;
+        r = ::write(_wakeFd, &one, sizeof one);
+    }
+}
+
 bool RedisInvalidations::sleepFor(std::chrono::milliseconds pause)
 {
     std::unique_lock<std::mutex> lock(_mutex);
@@ -86,6 +114,10 @@ void RedisInvalidations::run()
             reported = true;
         }
         if (_clientId.exchange(0) != 0) backoff = std::chrono::milliseconds(0); // it worked: a new outage
+        {
+            std::lock_guard<std::mutex> lock(_mutex);
+            _peer.clear();
+        }
         _listener.lost();
         backoff = backoff.count() == 0 ? std::chrono::milliseconds(50)
                                        : std::min(backoff * 2, std::chrono::milliseconds(_settings.reconnectMaxMs));
@@ -95,17 +127,19 @@ void RedisInvalidations::run()
 
 void RedisInvalidations::serve(RedisStream& stream)
 {
+    // A new connection is what a resubscribe() asked for.
+    if (_resubscribe.exchange(false)) drainWake();
     RespParser parser;
     const auto setupDeadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
-    std::vector<std::vector<std::string>> setup;
-    if (auto auth = _settings.authCommand(); !auth.empty()) setup.push_back(std::move(auth));
-    setup.push_back({"CLIENT", "ID"});
-    setup.push_back({"SUBSCRIBE", kChannel});
-    std::vector<Reply> replies = exchange(stream, parser, setup, setupDeadline);
-    auto* id = dynamic_cast<const Type<Poco::Int64>*>(replies[setup.size() - 2].get());
+    std::vector<Reply> replies = exchange(stream, parser, {{"CLIENT", "ID"}, {"SUBSCRIBE", kChannel}}, setupDeadline);
+    auto* id = dynamic_cast<const Type<Poco::Int64>*>(replies[0].get());
     if (!id || id->value() <= 0) throw RedisSocketError("CLIENT ID gave no id");
     // Entries cached under the previous subscriber were never reported here.
     _listener.lost();
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        _peer = stream.peer(); // before the id: a caller that sees the id sees this peer
+    }
     _clientId.store(id->value(), std::memory_order_release);
 
     bool pingOut = false;
@@ -119,7 +153,11 @@ void RedisInvalidations::serve(RedisStream& stream)
             if (errno == EINTR) continue;
             throw RedisSocketError(std::string("poll: ") + std::strerror(errno));
         }
-        if (fds[1].revents) return;
+        if (fds[1].revents)
+        {
+            if (_resubscribe.exchange(false)) drainWake(); // else stopping: the destructor's wake stays readable
+            return;
+        }
         if (r == 0)
         {
             if (pingOut) throw RedisSocketError("no answer to PING within " + std::to_string(_settings.timeoutMs) + " ms");

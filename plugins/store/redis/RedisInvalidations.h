@@ -11,8 +11,8 @@
 // in the cache. Lost or (re)subscribed, it tells the listener, which resets
 // the cache; it reconnects with the same backoff as the pipeline.
 //
-// Thread-safety: clientId() from any thread; the listener runs on the
-// subscriber's thread.
+// Thread-safety: clientId(), peer() and resubscribe() from any thread; the
+// listener runs on the subscriber's thread.
 
 #include "RedisSettings.h"
 
@@ -51,21 +51,29 @@ public:
 
     /// The subscriber's Redis client id, 0 while it is not subscribed.
     std::int64_t clientId() const { return _clientId.load(std::memory_order_acquire); }
+    /// The instance it is subscribed on (RedisStream::peer()), "" while it is not.
+    std::string peer() const;
+    /// Drops the subscription and subscribes again (with sentinels: on the
+    /// master they name now), as after a lost connection.
+    void resubscribe();
 
 private:
     void run();
     /// One connection's life; returns (throws) when it ends.
     void serve(RedisStream& stream);
     bool sleepFor(std::chrono::milliseconds pause); // false: stopping
+    void drainWake(); // reads a resubscribe()'s wake, keeping a stop's
 
     const RedisSettings _settings;
     Poco::Logger& _logger;
     const Listener _listener;
     std::atomic<std::int64_t> _clientId{0};
 
-    std::mutex _mutex;
+    mutable std::mutex _mutex;
     std::condition_variable _stopped;
     bool _stopping = false;
+    std::string _peer;
+    std::atomic<bool> _resubscribe{false};
     int _wakeFd = -1;
     std::thread _thread;
 };

@@ -89,6 +89,12 @@ std::string RedisPipeline::address() const
     return _settings.address();
 }
 
+std::string RedisPipeline::peer()
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    return _stream ? _stream->peer() : std::string();
+}
+
 Reply RedisPipeline::call(const std::vector<std::string>& args)
 {
     return callAll({args}).front();
@@ -255,13 +261,10 @@ void RedisPipeline::connectLocked(std::unique_lock<std::mutex>& lock, Clock::tim
     try
     {
         stream = openStream(_settings, deadline);
-        std::vector<std::vector<std::string>> setup;
-        if (auto auth = _settings.authCommand(); !auth.empty()) setup.push_back(std::move(auth));
-        if (_settings.database != 0) setup.push_back({"SELECT", std::to_string(_settings.database)});
-        if (!setup.empty())
+        if (_settings.database != 0)
         {
             RespParser parser;
-            exchange(*stream, parser, setup, deadline);
+            exchange(*stream, parser, {{"SELECT", std::to_string(_settings.database)}}, deadline);
         }
     }
     catch (const std::exception& e) // RedisSocketError, RespError
@@ -278,6 +281,12 @@ void RedisPipeline::connectLocked(std::unique_lock<std::mutex>& lock, Clock::tim
         throw StoreUnavailable("redis " + address() + ": " + error);
     }
     if (_stopping) throw StoreUnavailable("redis " + address() + ": store shutting down");
+    if (!_settings.sentinels.empty() && stream->peer() != _lastPeer)
+    {
+        _logger.notice("redis master '%s' is at %s%s", _settings.sentinelMaster, stream->peer(),
+                       _lastPeer.empty() ? std::string() : " (was " + _lastPeer + ")");
+        _lastPeer = stream->peer();
+    }
     _stream = std::move(stream);
     ++_generation;
     // Still DOWN until a reply comes: a frozen Redis accepts connections
@@ -422,7 +431,19 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
             _logger.error("redis %s sent a malformed reply, connection dropped: %s", address(), error);
             break;
         }
+        // A master demoted behind our back (Sentinel would have closed this
+        // connection): ask the sentinels again rather than fail every write.
+        const bool demoted = !_settings.sentinels.empty() && std::any_of(replies.begin(), replies.end(), [](const Reply& r) {
+            return r->isError() && errorMessage(r).rfind("READONLY", 0) == 0;
+        });
         if (!replies.empty()) deliver(generation, replies);
+        if (demoted)
+        {
+            closed = true;
+            error = stream.peer() + " answered READONLY: it is a replica now; asking the sentinels for the master again";
+            _logger.warning("redis %s: %s", address(), error);
+            break;
+        }
     }
     {
         std::lock_guard<std::mutex> lock(_mutex);

@@ -93,6 +93,8 @@ public:
     /// Calls (a callAll() is one: its commands leave together and are waited for together).
     std::uint64_t roundTrips() const { return _roundTrips.load(std::memory_order_relaxed); }
     std::string address() const;
+    /// The instance connected to now (RedisStream::peer()), "" when not connected.
+    std::string peer();
 
 private:
     struct Pending;
@@ -133,6 +135,7 @@ private:
     std::vector<std::pair<std::shared_ptr<Pending>, std::string>> _failed; // to finish outside the lock
     bool _down = false;
     std::string _lastError;
+    std::string _lastPeer;               // the master sentinels named last (logged when it changes)
     std::chrono::milliseconds _backoff{0};
     Clock::time_point _nextAttempt{};
     bool _stopping = false;

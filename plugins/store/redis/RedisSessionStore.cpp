@@ -161,8 +161,20 @@ bool RedisSessionStore::cacheUsable()
     {
         // OFF first: ON again with the same prefix is refused as an overlap.
         _redis.call({"CLIENT", "TRACKING", "OFF"});
+        // REDIRECT names a client of the same instance. With sentinels the
+        // two connections may have been told of different masters around a
+        // failover: the subscriber follows the pipeline, where the data goes.
+        if (const std::string here = _redis.peer(), there = _invalidations->peer(); here != there)
+        {
+            _logger.information("redis %s: invalidation subscriber on %s, store connection on %s: subscribing again",
+                                _redis.address(), there.empty() ? std::string("nothing") : there, here);
+            _invalidations->resubscribe();
+            return false;
+        }
         Reply on = _redis.call({"CLIENT", "TRACKING", "ON", "REDIRECT", std::to_string(subscriber), "BCAST", "PREFIX",
                                 _sessionPrefix, "NOLOOP"});
+        // The subscriber went away meanwhile (it reports that, and comes back): not a refusal.
+        if (on->isError() && errorMessage(on).find("does not exist") != std::string::npos) return false;
         if (on->isError())
         {
             _trackingRefused = true;

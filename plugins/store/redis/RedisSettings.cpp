@@ -97,19 +97,120 @@ void readTls(const Poco::Util::AbstractConfiguration& config, RedisSettings& s)
     }
 }
 
+Endpoint parseEndpoint(const std::string& text)
+{
+    // host:port, or [IPv6]:port
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+        throw std::invalid_argument("not host:port");
+    Endpoint e;
+    e.host = text.substr(0, colon);
+    if (e.host.front() == '[')
+    {
+        if (e.host.size() < 3 || e.host.back() != ']') throw std::invalid_argument("unclosed [");
+        e.host = e.host.substr(1, e.host.size() - 2);
+    }
+    else if (e.host.find(':') != std::string::npos)
+        throw std::invalid_argument("an IPv6 address goes in brackets");
+    if (hasSpaceOrControl(e.host)) throw std::invalid_argument("spaces in the host");
+    const std::string port = text.substr(colon + 1);
+    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) throw std::invalid_argument("bad port");
+    e.port = std::stoi(port);
+    if (e.port < 1 || e.port > 65535) throw std::invalid_argument("port out of range");
+    return e;
+}
+
+void readSentinels(const Poco::Util::AbstractConfiguration& config, RedisSettings& s)
+{
+    static const char* const kSentinelKeys[] = {"sentinelMaster", "sentinelUsername", "sentinelPassword"};
+    const std::string list = config.getString("sentinels", "");
+    if (list.empty())
+    {
+        for (const char* key : kSentinelKeys)
+            if (config.hasProperty(key))
+                throw PluginConfigError(std::string("store.redis.") + key +
+                                        " is set but store.redis.sentinels is not: list the sentinels, or remove the key");
+        return;
+    }
+    // The master's address comes from the sentinels: a host or port set too would be silently unused.
+    for (const char* key : {"host", "port", "socket"})
+        if (config.hasProperty(key))
+            throw PluginConfigError(std::string("store.redis.sentinels and store.redis.") + key +
+                                    " are both set; with sentinels, they name the master: remove " + key);
+    if (s.tls)
+        throw PluginConfigError("store.redis.tls=true with store.redis.sentinels: TLS to sentinels is not supported; "
+                                "use one or the other");
+    std::size_t start = 0;
+    for (;;)
+    {
+        const auto comma = list.find(',', start);
+        std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        item.erase(0, item.find_first_not_of(' '));
+        item.erase(item.find_last_not_of(' ') + 1);
+        try
+        {
+            Endpoint e = parseEndpoint(item);
+            for (const auto& known : s.sentinels)
+                if (known.host == e.host && known.port == e.port) throw std::invalid_argument("listed twice");
+            s.sentinels.push_back(std::move(e));
+        }
+        catch (const std::exception& e) // invalid_argument, out_of_range
+        {
+            throw PluginConfigError("store.redis.sentinels='" + list + "': entry '" + item + "': " + e.what() +
+                                    "; use host:port[,host:port...] (e.g. 10.0.0.5:26379)");
+        }
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    if (s.sentinels.size() > 16)
+        throw PluginConfigError("store.redis.sentinels: " + std::to_string(s.sentinels.size()) + " entries; at most 16");
+    s.sentinelMaster = config.getString("sentinelMaster", "");
+    if (s.sentinelMaster.empty() || hasSpaceOrControl(s.sentinelMaster))
+        throw PluginConfigError("store.redis.sentinels needs store.redis.sentinelMaster='" + s.sentinelMaster +
+                                "' to be the master's name, as in the sentinels' `sentinel monitor <name> ...`");
+    s.sentinelPassword = config.getString("sentinelPassword", "");
+    s.sentinelUsername = config.getString("sentinelUsername", "");
+    if (!s.sentinelUsername.empty() && s.sentinelPassword.empty())
+        throw PluginConfigError("store.redis.sentinelUsername='" + s.sentinelUsername + "' needs store.redis.sentinelPassword");
+    if (hasSpaceOrControl(s.sentinelUsername))
+        throw PluginConfigError("store.redis.sentinelUsername='" + s.sentinelUsername +
+                                "': an ACL user name has no spaces or control characters");
+}
+
+std::vector<std::string> authFor(const std::string& username, const std::string& password)
+{
+    if (password.empty()) return {};
+    if (username.empty()) return {"AUTH", password};
+    return {"AUTH", username, password};
+}
+
 } // namespace
+
+std::string Endpoint::text() const
+{
+    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
 
 std::string RedisSettings::address() const
 {
     if (!socket.empty()) return "unix:" + socket;
+    if (!sentinels.empty())
+    {
+        std::string list;
+        for (const auto& sentinel : sentinels) list += (list.empty() ? "" : ",") + sentinel.text();
+        return "master '" + sentinelMaster + "' via sentinels " + list;
+    }
     return host + ":" + std::to_string(port) + (tls ? " (TLS)" : "");
 }
 
 std::vector<std::string> RedisSettings::authCommand() const
 {
-    if (password.empty()) return {};
-    if (username.empty()) return {"AUTH", password};
-    return {"AUTH", username, password};
+    return authFor(username, password);
+}
+
+std::vector<std::string> RedisSettings::sentinelAuthCommand() const
+{
+    return authFor(sentinelUsername, sentinelPassword);
 }
 
 RedisSettings RedisSettings::from(const Poco::Util::AbstractConfiguration& config)
@@ -151,6 +252,7 @@ RedisSettings RedisSettings::from(const Poco::Util::AbstractConfiguration& confi
     if (!(s.touchFraction >= 0.0 && s.touchFraction <= 1.0))
         throw PluginConfigError("store.redis.touchFraction=" + fraction + " is out of range; use 0..1 (0: every read writes)");
     readTls(config, s);
+    readSentinels(config, s);
     return s;
 }
 

@@ -15,7 +15,15 @@ namespace mt::redis {
 /// Listed in the MT_PLUGIN line: the kernel refuses any other store.redis.* key.
 inline constexpr const char* kConfigKeys =
     "host,port,socket,username,password,database,keyPrefix,namespace,timeoutMs,reconnectMaxMs,touchFraction,expiryGrace,"
-    "nearCache,tls,tlsCaFile,tlsCertFile,tlsKeyFile,tlsServerName";
+    "nearCache,tls,tlsCaFile,tlsCertFile,tlsKeyFile,tlsServerName,sentinels,sentinelMaster,sentinelUsername,sentinelPassword";
+
+/// A host and port (a sentinel's, or the master one of them named).
+struct Endpoint
+{
+    std::string host;
+    int port = 0;
+    std::string text() const; ///< "host:port", "[v6]:port"
+};
 
 struct RedisSettings
 {
@@ -35,11 +43,20 @@ struct RedisSettings
     /// Set: every connection is TLS (RedisTls.h), with the context made from
     /// the tls* keys once, shared by the copies of these settings.
     std::shared_ptr<const TlsClient> tls;
+    /// Set: Redis Sentinel names the master (host and port are unused); each
+    /// connection asks them, in this order, and checks ROLE (RedisSentinel.h).
+    std::vector<Endpoint> sentinels;
+    std::string sentinelMaster;   ///< the name in the sentinels' `sentinel monitor <name> ...`
+    std::string sentinelUsername; ///< AUTH to the sentinels (their own requirepass / ACL)
+    std::string sentinelPassword;
 
-    /// "unix:<path>", "<host>:<port>" or "<host>:<port> (TLS)", for messages.
+    /// "unix:<path>", "<host>:<port>", "<host>:<port> (TLS)" or "master '<name>'
+    /// via sentinels <host>:<port>,...", for messages.
     std::string address() const;
     /// The AUTH command a new connection starts with; empty when no password is set.
     std::vector<std::string> authCommand() const;
+    /// The same for a connection to a sentinel.
+    std::vector<std::string> sentinelAuthCommand() const;
 
     /// Reads and validates; throws mt::PluginConfigError naming the key and what is allowed.
     static RedisSettings from(const Poco::Util::AbstractConfiguration& config);

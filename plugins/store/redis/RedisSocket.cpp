@@ -1,5 +1,6 @@
 #include "RedisSocket.h"
 
+#include "RedisSentinel.h"
 #include "RedisTls.h"
 
 #include <Poco/Net/SocketAddress.h>
@@ -62,6 +63,17 @@ int connectWithin(int family, const sockaddr* address, socklen_t length, Deadlin
     }
 }
 
+int connectUnix(const std::string& path, Deadline deadline)
+{
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.size() >= sizeof(address.sun_path)) throw RedisSocketError("socket path too long: " + path);
+    path.copy(address.sun_path, path.size());
+    return connectWithin(AF_UNIX, reinterpret_cast<const sockaddr*>(&address), sizeof(address), deadline);
+}
+
+} // namespace
+
 int connectTcp(const std::string& host, int port, Deadline deadline)
 {
     Poco::Net::SocketAddress address;
@@ -80,22 +92,6 @@ int connectTcp(const std::string& host, int port, Deadline deadline)
     return fd;
 }
 
-int connectUnix(const std::string& path, Deadline deadline)
-{
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    if (path.size() >= sizeof(address.sun_path)) throw RedisSocketError("socket path too long: " + path);
-    path.copy(address.sun_path, path.size());
-    return connectWithin(AF_UNIX, reinterpret_cast<const sockaddr*>(&address), sizeof(address), deadline);
-}
-
-int connectTo(const RedisSettings& settings, Deadline deadline)
-{
-    return settings.socket.empty() ? connectTcp(settings.host, settings.port, deadline)
-                                   : connectUnix(settings.socket, deadline);
-}
-
-} // namespace
 
 bool waitFor(int fd, short events, Deadline deadline)
 {
@@ -111,7 +107,24 @@ bool waitFor(int fd, short events, Deadline deadline)
 
 std::unique_ptr<RedisStream> openStream(const RedisSettings& settings, Deadline deadline)
 {
-    const int fd = connectTo(settings, deadline);
+    const bool viaSentinels = !settings.sentinels.empty();
+    std::string peer = settings.address();
+    int fd = -1;
+    if (viaSentinels)
+    {
+        const Endpoint master = askSentinels(settings, deadline);
+        peer = master.text();
+        try
+        {
+            fd = connectTcp(master.host, master.port, deadline);
+        }
+        catch (const RedisSocketError& e)
+        {
+            throw RedisSocketError("master at " + peer + " (as the sentinels say): " + e.what());
+        }
+    }
+    else
+        fd = settings.socket.empty() ? connectTcp(settings.host, settings.port, deadline) : connectUnix(settings.socket, deadline);
     ssl_st* ssl = nullptr;
     try
     {
@@ -125,11 +138,21 @@ std::unique_ptr<RedisStream> openStream(const RedisSettings& settings, Deadline 
     std::string hint;
     if (ssl && TlsClient::certificateWanted(ssl))
         hint = "redis asked for a client certificate and none is configured (store.redis.tlsCertFile, tlsKeyFile)";
-    return std::make_unique<RedisStream>(fd, ssl, std::move(hint));
+    auto stream = std::make_unique<RedisStream>(fd, ssl, std::move(hint), peer);
+    std::vector<std::vector<std::string>> login;
+    if (auto auth = settings.authCommand(); !auth.empty()) login.push_back(std::move(auth));
+    if (viaSentinels) login.push_back({"ROLE"});
+    if (!login.empty())
+    {
+        RespParser parser;
+        const std::vector<Reply> replies = exchange(*stream, parser, login, deadline);
+        if (viaSentinels) requireMaster(replies.back(), peer);
+    }
+    return stream;
 }
 
-RedisStream::RedisStream(int fd, ssl_st* ssl, std::string failureHint)
-    : _fd(fd), _ssl(ssl), _failureHint(std::move(failureHint))
+RedisStream::RedisStream(int fd, ssl_st* ssl, std::string failureHint, std::string peer)
+    : _fd(fd), _ssl(ssl), _failureHint(std::move(failureHint)), _peer(std::move(peer))
 {
 }
 

@@ -60,8 +60,9 @@ public:
     };
 
     /// Takes both: `ssl` may be null (plain). `failureHint` is added to
-    /// every error this connection reports (what the handshake suggested).
-    RedisStream(int fd, ssl_st* ssl, std::string failureHint = {});
+    /// every error this connection reports (what the handshake suggested);
+    /// `peer` names the instance connected to.
+    RedisStream(int fd, ssl_st* ssl, std::string failureHint = {}, std::string peer = {});
     ~RedisStream();
 
     RedisStream(const RedisStream&) = delete;
@@ -70,6 +71,9 @@ public:
     /// For poll(): readable means receiveNow() has something (a TLS record
     /// may still be incomplete: then it says Nothing).
     int fd() const { return _fd; }
+    /// The instance this connects to: the settings' address, or with
+    /// sentinels the master's "host:port" they named.
+    const std::string& peer() const { return _peer; }
     /// Sends every byte or throws (timeout, reset, closed).
     void sendAll(const std::string& data, Deadline deadline);
     /// Feeds the parser whatever can be read without waiting; throws on an
@@ -92,11 +96,16 @@ private:
     const int _fd;
     ssl_st* const _ssl;
     const std::string _failureHint;
+    const std::string _peer;
     std::mutex _sslMutex; // OpenSSL calls on _ssl: one thread at a time
 };
 
-/// Connects to the settings' Redis (its Unix socket when set, else TCP to
-/// host and port with TCP_NODELAY) and runs the TLS handshake when TLS is on.
+/// A non-blocking TCP connection with TCP_NODELAY, within the deadline.
+int connectTcp(const std::string& host, int port, Deadline deadline);
+/// A connection to the settings' Redis, logged in: its Unix socket when set,
+/// the master the sentinels name when they are set (which ROLE must confirm),
+/// else TCP to host and port; then the TLS handshake when TLS is on, and AUTH
+/// when a password is set.
 std::unique_ptr<RedisStream> openStream(const RedisSettings& settings, Deadline deadline);
 /// Sends the commands and returns their replies, in order. An error reply
 /// throws, naming the command: these are setup steps that must work.

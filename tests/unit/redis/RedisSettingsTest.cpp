@@ -132,6 +132,54 @@ TEST(RedisSettingsTest, ASocketWithAHostOrPortIsRefusedNotHalfUsed)
     }
 }
 
+TEST(RedisSettingsTest, SentinelsNameTheMasterInsteadOfHostAndPort)
+{
+    const RedisSettings s = parse({{"sentinels", "10.0.0.5:26379, [::1]:26380,sentinel-3:26381"},
+                                   {"sentinelMaster", "sessions"},
+                                   {"sentinelUsername", "watcher"},
+                                   {"sentinelPassword", "spw"}});
+    ASSERT_EQ(s.sentinels.size(), 3u);
+    EXPECT_EQ(s.sentinels[1].host, "::1");
+    EXPECT_EQ(s.sentinels[1].port, 26380);
+    EXPECT_EQ(s.address(), "master 'sessions' via sentinels 10.0.0.5:26379,[::1]:26380,sentinel-3:26381");
+    EXPECT_EQ(s.sentinelAuthCommand(), (std::vector<std::string>{"AUTH", "watcher", "spw"}));
+    EXPECT_TRUE(s.authCommand().empty()) << "the master's own password is store.redis.password";
+    EXPECT_TRUE(parse({{"sentinels", "s:1"}, {"sentinelMaster", "m"}}).sentinelAuthCommand().empty());
+    EXPECT_TRUE(parse({}).sentinels.empty());
+}
+
+TEST(RedisSettingsTest, SentinelKeysAreRefusedApartOrWithWhatTheyReplace)
+{
+    const auto has = [](const std::string& message, const std::string& part) {
+        return message.find(part) != std::string::npos ? ::testing::AssertionSuccess()
+                                                        : ::testing::AssertionFailure() << message;
+    };
+    EXPECT_TRUE(has(refusalOf({{"sentinels", "s:26379"}}), "store.redis.sentinels needs store.redis.sentinelMaster"));
+    for (const char* key : {"sentinelMaster", "sentinelUsername", "sentinelPassword"})
+        EXPECT_TRUE(has(refusalOf({{key, "x"}}), std::string("store.redis.") + key + " is set but store.redis.sentinels is not"));
+    for (const auto& [key, value] : {std::pair<std::string, std::string>{"host", "h"}, {"port", "6380"}, {"socket", "/run/r.sock"}})
+        EXPECT_TRUE(has(refusalOf({{"sentinels", "s:26379"}, {"sentinelMaster", "m"}, {key, value}}),
+                        "store.redis.sentinels and store.redis." + key + " are both set"));
+    EXPECT_TRUE(has(refusalOf({{"sentinels", "s:26379"}, {"sentinelMaster", "m"}, {"tls", "true"}}),
+                    "TLS to sentinels is not supported"));
+    EXPECT_TRUE(has(refusalOf({{"sentinels", "s:26379"}, {"sentinelMaster", "m"}, {"sentinelUsername", "u"}}),
+                    "store.redis.sentinelUsername='u' needs store.redis.sentinelPassword"));
+    EXPECT_TRUE(has(refusalOf({{"sentinels", "s:26379"}, {"sentinelMaster", "my master"}}), "sentinelMaster='my master'"));
+    std::string seventeen;
+    for (int i = 1; i <= 17; ++i) seventeen += (i > 1 ? "," : "") + std::string("s:") + std::to_string(i);
+    EXPECT_TRUE(has(refusalOf({{"sentinels", seventeen}, {"sentinelMaster", "m"}}), "17 entries; at most 16"));
+    const std::pair<std::string, std::string> badEntries[] = {
+        {"10.0.0.5", "not host:port"},           {"s:0", "port out of range"},
+        {"s:26379x", "bad port"},                {"::1:26379", "an IPv6 address goes in brackets"},
+        {"s:1,s:1", "listed twice"},             {"s:1,,t:2", "entry '': not host:port"},
+        {"[::1:26379", "unclosed ["},           {"[::1]x:26379", "unclosed ["},
+    };
+    for (const auto& [list, why] : badEntries)
+        EXPECT_TRUE(has(refusalOf({{"sentinels", list}, {"sentinelMaster", "m"}}), "store.redis.sentinels='" + list + "': entry")) << list;
+    for (const auto& [list, why] : badEntries)
+        EXPECT_TRUE(has(refusalOf({{"sentinels", list}, {"sentinelMaster", "m"}}), why)) << list;
+}
+
 TEST(RedisSettingsTest, TheBoundsThemselvesAreAccepted)
 {
     EXPECT_EQ(parse({{"port", "1"}}).port, 1);

@@ -1,0 +1,233 @@
+// The redis store behind Redis Sentinel, against real processes: a master, a
+// replica and a sentinel (redis-server --sentinel) on loopback. The store
+// asks the sentinels where the master is, follows a failover when the master
+// dies (the session written before it is still there, and the near cache
+// works on the new master), believes no sentinel that names a replica, and
+// leaves a master that was made a replica behind the sentinels' back.
+#include "RedisProcess.h"
+#include "RedisSessionStore.h"
+#include "ServerProcess.h"
+
+#include <Poco/Logger.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+using namespace mt;
+using namespace mt::redis;
+using mt::test::RedisOptions;
+using mt::test::RedisProcess;
+using mt::test::waitUntil;
+
+namespace {
+
+constexpr TimeMs kNow = 1700000000000;
+constexpr const char* kMaster = "sessions";
+constexpr const char* kSentinelPassword = "sentinel-pass";
+
+SessionData session(const std::string& id)
+{
+    SessionData d;
+    d.id = id;
+    d.creationTime = kNow;
+    d.lastAccessedTime = kNow;
+    d.maxInactiveInterval = 1800;
+    return d;
+}
+
+SessionDelta delta(const std::string& id, const std::string& node, std::uint64_t base, const std::string& count)
+{
+    SessionDelta d;
+    d.id = id;
+    d.node = node;
+    d.lastAccessedTime = kNow + 10;
+    d.baseVersion = base;
+    d.setAttributes = {{"count", count}};
+    return d;
+}
+
+/// The count a store reads for `id` ("" when it cannot), through its near cache.
+std::string countOf(RedisSessionStore& store, const std::string& id)
+{
+    auto data = store.loadOwned(id);
+    return data && data->attributes.count("count") ? data->attributes.at("count") : std::string();
+}
+
+/// One read-modify-write through the near cache; false when the store is unavailable or the write lost.
+bool count(RedisSessionStore& store, const std::string& id, const std::string& node, const std::string& value)
+{
+    try
+    {
+        auto data = store.loadOwned(id);
+        return data && store.save(delta(id, node, data->version, value));
+    }
+    catch (const StoreUnavailable&)
+    {
+        return false;
+    }
+}
+
+std::string failureOf(const std::function<void()>& call)
+{
+    try
+    {
+        call();
+    }
+    catch (const StoreUnavailable& e)
+    {
+        return e.what();
+    }
+    return "no error";
+}
+
+/// A field of INFO <section> ("" when absent).
+std::string info(const RedisProcess& redis, const std::string& section, const std::string& field)
+{
+    const std::string text = redis.cli({"INFO", section});
+    const auto at = text.find("\n" + field + ":");
+    if (at == std::string::npos) return {};
+    const auto start = at + field.size() + 2;
+    return text.substr(start, text.find_first_of("\r\n", start) - start);
+}
+
+RedisOptions replicaOf(const RedisProcess& master)
+{
+    RedisOptions options;
+    options.replicaOf = master.port();
+    return options;
+}
+
+RedisOptions sentinelOf(unsigned short masterPort, const std::string& password = kSentinelPassword)
+{
+    RedisOptions options;
+    options.password = password;
+    options.sentinelMaster = kMaster;
+    options.sentinelMasterPort = masterPort;
+    return options;
+}
+
+RedisSettings sentinelSettings(const std::vector<unsigned short>& sentinelPorts)
+{
+    RedisSettings s;
+    for (auto port : sentinelPorts) s.sentinels.push_back({"127.0.0.1", port});
+    s.sentinelMaster = kMaster;
+    s.sentinelPassword = kSentinelPassword;
+    s.timeoutMs = 300;
+    s.reconnectMaxMs = 100;
+    return s;
+}
+
+std::unique_ptr<RedisSessionStore> open(const RedisSettings& settings)
+{
+    return std::make_unique<RedisSessionStore>(settings, "/t", Poco::Logger::get("test.redis"));
+}
+
+std::string where(unsigned short port)
+{
+    return "127.0.0.1:" + std::to_string(port);
+}
+
+} // namespace
+
+TEST(RedisSentinelTest, TheStoreFollowsAFailoverWithNothingLostAndItsNearCacheBack)
+{
+    RedisProcess master;
+    RedisProcess replica(replicaOf(master));
+    ASSERT_TRUE(waitUntil([&] { return info(replica, "replication", "master_link_status") == "up"; }, std::chrono::seconds(10)));
+    RedisProcess sentinel(sentinelOf(master.port()));
+    ASSERT_TRUE(waitUntil([&] { return sentinel.cli({"SENTINEL", "REPLICAS", kMaster}).find(std::to_string(replica.port())) != std::string::npos; },
+                          std::chrono::seconds(10)))
+        << "the sentinel never learned of the replica (it needs one to fail over to)";
+
+    // The first sentinel listed is not there: the store asks the next one.
+    const RedisSettings settings = sentinelSettings({mt::test::freePort(), sentinel.port()});
+    auto node1 = open(settings);
+    auto node2 = open(settings);
+    ASSERT_TRUE(waitUntil([&] { return node1->nearCacheReady() && node2->nearCacheReady(); }, std::chrono::seconds(5)))
+        << node1->healthProblem();
+    ASSERT_TRUE(node1->create(session("f.n1")));
+    ASSERT_TRUE(count(*node1, "f.n1", "n1", "1"));
+    ASSERT_TRUE(count(*node2, "f.n1", "n2", "2"));
+    ASSERT_EQ(master.cli({"HGET", node1->hashKey("f.n1"), "a:count"}), "2") << "the data is on the master";
+    // Replication is asynchronous: the test waits for it, so that what the failover keeps is known.
+    ASSERT_TRUE(waitUntil([&] {
+        return info(replica, "replication", "master_repl_offset") == info(master, "replication", "master_repl_offset");
+    }, std::chrono::seconds(10)));
+
+    master.kill();
+    // Until the sentinel promotes the replica, calls fail quickly and clearly.
+    const auto start = std::chrono::steady_clock::now();
+    const std::string during = failureOf([&] { node1->load("f.n1"); });
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2)) << "bounded by timeoutMs per step";
+    EXPECT_NE(during.find("redis master 'sessions' via sentinels"), std::string::npos) << during;
+    ASSERT_TRUE(waitUntil([&] { return count(*node1, "f.n1", "n1", "3"); }, std::chrono::seconds(30)))
+        << "no failover followed: " << node1->healthProblem() << "\nsentinel: " << sentinel.cli({"SENTINEL", "MASTER", kMaster});
+    EXPECT_EQ(replica.cli({"ROLE"}).substr(0, 6), "master") << "the replica was promoted";
+    EXPECT_EQ(replica.cli({"HGET", node1->hashKey("f.n1"), "a:count"}), "3") << "the write went to the new master";
+
+    // Both near caches work again, on the new master: a write through one
+    // store reaches the other's cache, which must not serve what it held.
+    ASSERT_TRUE(waitUntil([&] { return node1->nearCacheReady() && node2->nearCacheReady(); }, std::chrono::seconds(10)));
+    EXPECT_EQ(countOf(*node1, "f.n1"), "3");
+    ASSERT_TRUE(waitUntil([&] { return countOf(*node2, "f.n1") == "3"; }, std::chrono::seconds(5)));
+    ASSERT_TRUE(count(*node2, "f.n1", "n2", "4"));
+    EXPECT_TRUE(waitUntil([&] { return countOf(*node1, "f.n1") == "4"; }, std::chrono::seconds(5)))
+        << "node2's write never reached node1's near cache after the failover";
+    EXPECT_EQ(node1->healthProblem(), "");
+}
+
+TEST(RedisSentinelTest, ASentinelThatNamesAReplicaOrNoMasterIsNotBelieved)
+{
+    RedisProcess master;
+    RedisProcess replica(replicaOf(master));
+    ASSERT_TRUE(waitUntil([&] { return info(replica, "replication", "master_link_status") == "up"; }, std::chrono::seconds(10)));
+    // A sentinel whose idea of the master is a replica: as one that has not
+    // caught up with a failover would say.
+    RedisProcess sentinel(sentinelOf(replica.port()));
+    auto store = open(sentinelSettings({sentinel.port()}));
+    const std::string why = failureOf([&] { store->create(session("r.n1")); });
+    EXPECT_NE(why.find(where(replica.port()) + " is a slave, not the master"), std::string::npos) << why;
+    EXPECT_NE(store->healthProblem().find("is a slave, not the master"), std::string::npos) << store->healthProblem();
+    EXPECT_EQ(replica.cli({"DBSIZE"}), "0");
+
+    RedisSettings unknown = sentinelSettings({sentinel.port()});
+    unknown.sentinelMaster = "nobody";
+    EXPECT_NE(failureOf([&] { open(unknown)->load("r.n1"); })
+                  .find("no sentinel named the master: " + where(sentinel.port()) + ": does not monitor a master named 'nobody'"),
+              std::string::npos);
+
+    RedisSettings wrongPassword = sentinelSettings({sentinel.port()});
+    wrongPassword.sentinelPassword = "not-the-password";
+    const std::string refused = failureOf([&] { open(wrongPassword)->load("r.n1"); });
+    EXPECT_NE(refused.find(where(sentinel.port()) + ": AUTH refused: WRONGPASS"), std::string::npos) << refused;
+    EXPECT_EQ(refused.find("not-the-password"), std::string::npos) << refused;
+}
+
+TEST(RedisSentinelTest, AMasterMadeAReplicaBehindTheSentinelsBackIsLeftUntilItIsMasterAgain)
+{
+    RedisProcess master;
+    RedisProcess other;
+    RedisProcess sentinel(sentinelOf(master.port()));
+    auto store = open(sentinelSettings({sentinel.port()}));
+    ASSERT_TRUE(store->create(session("d.n1")));
+    ASSERT_TRUE(count(*store, "d.n1", "n1", "1"));
+
+    // Its connection stays open, and Redis refuses its writes (its data is
+    // the other's now: empty).
+    ASSERT_EQ(master.cli({"REPLICAOF", "127.0.0.1", std::to_string(other.port())}), "OK");
+    const std::string readonly = failureOf([&] { store->create(session("d1.n1")); });
+    EXPECT_NE(readonly.find("READONLY"), std::string::npos) << readonly;
+    // The store asks the sentinels again, which still name it, and ROLE says no.
+    EXPECT_TRUE(waitUntil([&] { return store->healthProblem().find(where(master.port()) + " is a slave, not the master") != std::string::npos; },
+                          std::chrono::seconds(5)))
+        << store->healthProblem();
+
+    ASSERT_EQ(master.cli({"REPLICAOF", "NO", "ONE"}), "OK");
+    EXPECT_TRUE(waitUntil([&] { return store->healthProblem().empty(); }, std::chrono::seconds(5))) << store->healthProblem();
+    ASSERT_TRUE(store->create(session("d2.n1")));
+    EXPECT_TRUE(count(*store, "d2.n1", "n1", "1"));
+    EXPECT_EQ(master.cli({"HGET", store->hashKey("d2.n1"), "a:count"}), "1");
+}
