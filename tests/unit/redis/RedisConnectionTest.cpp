@@ -7,6 +7,7 @@
 // runs the near cache too, whose invalidation subscriber logs in on its own
 // connection.
 #include "RedisPipeline.h"
+#include "CounterSessions.h"
 #include "RedisProcess.h"
 #include "RedisSessionStore.h"
 #include "RedisSocket.h"
@@ -35,32 +36,11 @@ using namespace mt::redis;
 using mt::test::RedisOptions;
 using mt::test::RedisProcess;
 using mt::test::waitUntil;
+using namespace mt::redis::test;
 
 namespace {
 
-constexpr TimeMs kNow = 1700000000000;
 constexpr const char* kPassword = "s3cret-pass";
-
-SessionData session(const std::string& id)
-{
-    SessionData d;
-    d.id = id;
-    d.creationTime = kNow;
-    d.lastAccessedTime = kNow;
-    d.maxInactiveInterval = 1800;
-    return d;
-}
-
-SessionDelta delta(const std::string& id, const std::string& node, std::uint64_t base, const std::string& count)
-{
-    SessionDelta d;
-    d.id = id;
-    d.node = node;
-    d.lastAccessedTime = kNow + 10;
-    d.baseVersion = base;
-    d.setAttributes = {{"count", count}};
-    return d;
-}
 
 RedisSettings baseSettings(const RedisProcess& redis)
 {
@@ -121,21 +101,6 @@ private:
     sigset_t _pipe{}, _oldMask{};
     struct sigaction _oldAction{};
 };
-
-/// What a failing call says: the StoreUnavailable's message, or "no error".
-template <typename Call>
-std::string failureOf(Call call)
-{
-    try
-    {
-        call();
-    }
-    catch (const StoreUnavailable& e)
-    {
-        return e.what();
-    }
-    return "no error";
-}
 
 /// The store's whole round: create, the cached read-modify-write, and a
 /// write by another store (another node) reaching this one's near cache

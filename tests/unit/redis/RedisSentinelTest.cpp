@@ -4,6 +4,7 @@
 // dies (the session written before it is still there, and the near cache
 // works on the new master), believes no sentinel that names a replica, and
 // leaves a master that was made a replica behind the sentinels' back.
+#include "CounterSessions.h"
 #include "RedisProcess.h"
 #include "RedisSessionStore.h"
 #include "ServerProcess.h"
@@ -21,33 +22,12 @@ using namespace mt::redis;
 using mt::test::RedisOptions;
 using mt::test::RedisProcess;
 using mt::test::waitUntil;
+using namespace mt::redis::test;
 
 namespace {
 
-constexpr TimeMs kNow = 1700000000000;
 constexpr const char* kMaster = "sessions";
 constexpr const char* kSentinelPassword = "sentinel-pass";
-
-SessionData session(const std::string& id)
-{
-    SessionData d;
-    d.id = id;
-    d.creationTime = kNow;
-    d.lastAccessedTime = kNow;
-    d.maxInactiveInterval = 1800;
-    return d;
-}
-
-SessionDelta delta(const std::string& id, const std::string& node, std::uint64_t base, const std::string& count)
-{
-    SessionDelta d;
-    d.id = id;
-    d.node = node;
-    d.lastAccessedTime = kNow + 10;
-    d.baseVersion = base;
-    d.setAttributes = {{"count", count}};
-    return d;
-}
 
 /// The count a store reads for `id` ("" when it cannot), through its near cache.
 std::string countOf(RedisSessionStore& store, const std::string& id)
@@ -68,19 +48,6 @@ bool count(RedisSessionStore& store, const std::string& id, const std::string& n
     {
         return false;
     }
-}
-
-std::string failureOf(const std::function<void()>& call)
-{
-    try
-    {
-        call();
-    }
-    catch (const StoreUnavailable& e)
-    {
-        return e.what();
-    }
-    return "no error";
 }
 
 /// A field of INFO <section> ("" when absent).

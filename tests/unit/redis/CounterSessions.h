@@ -1,0 +1,54 @@
+#pragma once
+// What the tests of the store against a real Redis share: a session as the
+// counter app keeps it, a write of its count from one node, and the message
+// of a store call that fails.
+
+#include "mt/SessionData.h"
+#include "mt/SessionStoreAdapter.h"
+
+#include <cstdint>
+#include <string>
+
+namespace mt::redis::test {
+
+inline constexpr TimeMs kNow = 1700000000000;
+
+/// A new session, made at kNow, 30 minutes' max inactive interval.
+inline SessionData session(const std::string& id)
+{
+    SessionData d;
+    d.id = id;
+    d.creationTime = kNow;
+    d.lastAccessedTime = kNow;
+    d.maxInactiveInterval = 1800;
+    return d;
+}
+
+/// `node` sets the session's count to `count`, on top of version `base`.
+inline SessionDelta delta(const std::string& id, const std::string& node, std::uint64_t base, const std::string& count)
+{
+    SessionDelta d;
+    d.id = id;
+    d.node = node;
+    d.lastAccessedTime = kNow + 10;
+    d.baseVersion = base;
+    d.setAttributes = {{"count", count}};
+    return d;
+}
+
+/// The StoreUnavailable's message of a failing call, or "no error".
+template <typename Call>
+std::string failureOf(Call call)
+{
+    try
+    {
+        call();
+    }
+    catch (const StoreUnavailable& e)
+    {
+        return e.what();
+    }
+    return "no error";
+}
+
+} // namespace mt::redis::test
