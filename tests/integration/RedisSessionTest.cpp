@@ -319,6 +319,7 @@ TEST_F(RedisSessionsTest, TheStoreReportsItsLoadAndItsNearCacheOverJolokia)
     auto value = json(reply)->getObject("value");
     ASSERT_TRUE(value) << reply.body;
     EXPECT_NE(value->getValue<std::string>("address").find(std::to_string(redis.port())), std::string::npos);
+    EXPECT_EQ(value->getValue<std::string>("connectedTo"), "127.0.0.1:" + std::to_string(redis.port()));
     EXPECT_GE(value->getValue<long>("commands"), value->getValue<long>("roundTrips"));
     EXPECT_GT(value->getValue<long>("roundTrips"), 0);
     EXPECT_TRUE(value->getValue<bool>("nearCacheActive"));
@@ -534,6 +535,10 @@ TEST(RedisSentinelNodeTest, TwoNodesBehindASentinelKeepCountingThroughAFailover)
     ASSERT_EQ(onA.status, 200) << onA.body;
     EXPECT_EQ(json(onA)->getValue<int>("count"), 5);
     EXPECT_EQ(httpRequest(a.port(), "GET", "/health").status, 200);
+    const std::string read = R"({"type":"read","mbean":"mt:type=SessionStore,store=redis,context=/counter","attribute":"connectedTo"})";
+    auto bean = httpRequest(a.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, read);
+    ASSERT_EQ(bean.status, 200) << bean.body;
+    EXPECT_EQ(json(bean)->getValue<std::string>("value"), "127.0.0.1:" + std::to_string(replica.port())) << bean.body;
     EXPECT_NE(b.output().find("redis master 'sessions' is at 127.0.0.1:" + std::to_string(replica.port()) + " (was 127.0.0.1:" +
                               std::to_string(master.port()) + ")"),
               std::string::npos)

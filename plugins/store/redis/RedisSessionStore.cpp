@@ -87,6 +87,9 @@ std::shared_ptr<MBean> RedisSessionStore::makeMBean()
                                         "mt.redis.RedisSessionStore");
     auto count = [](std::uint64_t n) { return Poco::Dynamic::Var(Poco::Int64(n)); };
     bean->attribute("address", "java.lang.String", "Redis server", [this] { return Poco::Dynamic::Var(_redis.address()); })
+        .attribute("connectedTo", "java.lang.String",
+                   "the instance the store's connection is on (with sentinels: the master they named); empty while not connected",
+                   [this] { return Poco::Dynamic::Var(_redis.peer()); })
         .attribute("commands", "long", "Redis commands sent", [this, count] { return count(_redis.commands()); })
         .attribute("roundTrips", "long", "calls to Redis (a MULTI/EXEC block or a pipelined group is one)",
                    [this, count] { return count(_redis.roundTrips()); })
