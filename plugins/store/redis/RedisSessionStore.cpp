@@ -167,7 +167,9 @@ bool RedisSessionStore::cacheUsable()
         // REDIRECT names a client of the same instance. With sentinels the
         // two connections may have been told of different masters around a
         // failover: the subscriber follows the pipeline, where the data goes.
-        if (const std::string here = _redis.peer(), there = _invalidations->peer(); here != there)
+        const std::string here = _redis.peer(), there = _invalidations->peer();
+        if (here.empty()) return false; // dropped meanwhile: the next request tries again
+        if (here != there)
         {
             _logger.information("redis %s: invalidation subscriber on %s, store connection on %s: subscribing again",
                                 _redis.address(), there.empty() ? std::string("nothing") : there, here);

@@ -92,7 +92,6 @@ int connectTcp(const std::string& host, int port, Deadline deadline)
     return fd;
 }
 
-
 bool waitFor(int fd, short events, Deadline deadline)
 {
     for (;;)

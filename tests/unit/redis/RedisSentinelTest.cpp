@@ -2,8 +2,9 @@
 // replica and a sentinel (redis-server --sentinel) on loopback. The store
 // asks the sentinels where the master is, follows a failover when the master
 // dies (the session written before it is still there, and the near cache
-// works on the new master), believes no sentinel that names a replica, and
-// leaves a master that was made a replica behind the sentinels' back.
+// works on the new master), believes no sentinel that names a replica,
+// leaves a master that was made a replica behind the sentinels' back, and
+// keeps its invalidation subscriber on the instance its writes go to.
 #include "CounterSessions.h"
 #include "RedisProcess.h"
 #include "RedisSessionStore.h"
@@ -197,4 +198,33 @@ TEST(RedisSentinelTest, AMasterMadeAReplicaBehindTheSentinelsBackIsLeftUntilItIs
     ASSERT_TRUE(store->create(session("d2.n1")));
     EXPECT_TRUE(count(*store, "d2.n1", "n1", "1"));
     EXPECT_EQ(master.cli({"HGET", store->hashKey("d2.n1"), "a:count"}), "1");
+}
+
+TEST(RedisSentinelTest, TheInvalidationSubscriberFollowsTheStoreToTheMasterTheSentinelsNameNow)
+{
+    RedisProcess before;
+    RedisProcess after;
+    RedisProcess sentinel(sentinelOf(before.port()));
+    const RedisSettings settings = sentinelSettings({sentinel.port()});
+    auto node1 = open(settings);
+    auto node2 = open(settings);
+    ASSERT_TRUE(waitUntil([&] { return node1->nearCacheReady() && node2->nearCacheReady(); }, std::chrono::seconds(5)));
+
+    // The sentinels name another master now, and the old one stays up: the
+    // store's connections move when they are dropped, the subscribers'
+    // (CLIENT KILL TYPE normal spares them) would stay behind.
+    ASSERT_EQ(sentinel.cli({"SENTINEL", "REMOVE", kMaster}), "OK");
+    ASSERT_EQ(sentinel.cli({"SENTINEL", "MONITOR", kMaster, "127.0.0.1", std::to_string(after.port()), "1"}), "OK");
+    ASSERT_NE(before.cli({"CLIENT", "KILL", "TYPE", "normal"}), "0");
+    ASSERT_TRUE(waitUntil([&] { return node1->nearCacheReady() && node2->nearCacheReady(); }, std::chrono::seconds(10)))
+        << "tracking never came back on the new master";
+    EXPECT_EQ(before.cli({"CLIENT", "LIST", "TYPE", "pubsub"}), "") << "no subscriber left on the old master";
+
+    ASSERT_TRUE(node1->create(session("m.n1")));
+    ASSERT_TRUE(count(*node1, "m.n1", "n1", "1"));
+    EXPECT_EQ(after.cli({"HGET", node1->hashKey("m.n1"), "a:count"}), "1");
+    EXPECT_EQ(before.cli({"EXISTS", node1->hashKey("m.n1")}), "0");
+    ASSERT_TRUE(count(*node2, "m.n1", "n2", "2"));
+    EXPECT_TRUE(waitUntil([&] { return countOf(*node1, "m.n1") == "2"; }, std::chrono::seconds(5)))
+        << "node2's write never reached node1's near cache on the new master";
 }
