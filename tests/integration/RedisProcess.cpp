@@ -22,9 +22,10 @@ RedisProcess::RedisProcess(RedisOptions options)
     _dir = Poco::TemporaryFile::tempName() + "-redis";
     fs::create_directories(_dir);
     _port = freePort();
+    _tlsDir = _options.tlsFilesFrom.empty() ? _dir : _options.tlsFilesFrom;
     try
     {
-        if (_options.tls) makeCertificates();
+        if (_options.tls && _options.tlsFilesFrom.empty()) makeCertificates();
         start();
     }
     catch (...)
@@ -81,9 +82,9 @@ void RedisProcess::start()
     std::string listen = " --port " + std::to_string(_port);
     if (_options.tls)
     {
-        listen = " --port 0 --tls-port " + std::to_string(_port) + " --tls-cert-file '" + _dir + "/server.crt' --tls-key-file '" +
-                 _dir + "/server.key' --tls-ca-cert-file '" + caFile() + "' --tls-auth-clients " +
-                 (_options.tlsAuthClients ? "yes" : "no");
+        listen = " --port 0 --tls-port " + std::to_string(_port) + " --tls-cert-file '" + _tlsDir + "/server.crt' --tls-key-file '" +
+                 _tlsDir + "/server.key' --tls-ca-cert-file '" + caFile() + "' --tls-auth-clients " +
+                 (_options.tlsAuthClients ? "yes" : "no") + " --tls-replication yes";
     }
     if (_options.replicaOf != 0) extra += " --replicaof 127.0.0.1 " + std::to_string(_options.replicaOf);
     std::string command = "redis-server" + listen + " --bind 127.0.0.1 --save '' --appendonly no --repl-diskless-sync-delay 0 --enable-debug-command local --dir '" +
@@ -110,7 +111,12 @@ std::string RedisProcess::sentinelCommand() const
     {
         const std::string& name = _options.sentinelMaster;
         std::ofstream out(conf);
-        out << "port " << _port << "\nbind 127.0.0.1\ndir " << _dir << "\n"
+        if (_options.tls)
+            out << "port 0\ntls-port " << _port << "\ntls-cert-file " << _tlsDir << "/server.crt\ntls-key-file " << _tlsDir
+                << "/server.key\ntls-ca-cert-file " << caFile() << "\ntls-auth-clients no\ntls-replication yes\n";
+        else
+            out << "port " << _port << "\n";
+        out << "bind 127.0.0.1\ndir " << _dir << "\n"
             << "sentinel monitor " << name << " 127.0.0.1 " << _options.sentinelMasterPort << " 1\n"
             << "sentinel down-after-milliseconds " << name << " 300\n"
             << "sentinel failover-timeout " << name << " 3000\n";

@@ -3,14 +3,16 @@
 // no persistence (--save "" --appendonly no), DEBUG allowed from loopback (a
 // test may turn active expiry off to see what a command does to an expired
 // key). The destructor kills it and removes the directory whatever happened
-// to the test. stop() and start()
-// restart it on the same port (data is lost: nothing is persisted), pause()
-// and resume() freeze it (SIGSTOP/SIGCONT) to play a Redis that is slow.
+// to the test. stop() and start() restart it on the same port (data is lost:
+// nothing is persisted), kill() crashes it, pause() and resume() freeze it
+// (SIGSTOP/SIGCONT) to play a Redis that is slow.
+//
 // RedisOptions add a password (requirepass), a Unix socket, and TLS: a test
 // CA and server and client certificates made with openssl in the temp
-// directory, the server on TLS only (port 0), optionally asking clients for
-// their certificate. They also make a replica of another RedisProcess (a
-// master starts a replica's first sync at once: no diskless-sync delay), or a
+// directory (or another RedisProcess's, tlsFilesFrom), the server on TLS only
+// (port 0, TLS replication too), optionally asking clients for their
+// certificate. They also make a replica of another RedisProcess (a master
+// starts a replica's first sync at once: no diskless-sync delay), or a
 // Sentinel watching one.
 
 #include <Poco/Process.h>
@@ -27,6 +29,10 @@ struct RedisOptions
     bool unixSocket = false; ///< also listen on socketPath()
     bool tls = false;        ///< port() is a tls-port, for a certificate naming 127.0.0.1 and localhost
     bool tlsAuthClients = false; ///< tls-auth-clients yes: a client needs a certificate of caFile()'s CA
+    /// With tls: the CA and certificates of another RedisProcess (its
+    /// tlsFiles()) instead of new ones, so that replicas, sentinels and
+    /// clients trust each other. That process must outlive this one.
+    std::string tlsFilesFrom = {};
     unsigned short replicaOf = 0; ///< a replica of the Redis on this loopback port (--replicaof)
     /// Not empty: a Sentinel (redis-server --sentinel) instead of a data
     /// server, monitoring the master of this name at 127.0.0.1 on
@@ -51,10 +57,13 @@ public:
     std::string socketPath() const;
     /// With RedisOptions::tls: the CA that signed the server's and the
     /// client's certificate, the client's, and an unrelated CA.
-    std::string caFile() const { return _dir + "/ca.crt"; }
-    std::string clientCertFile() const { return _dir + "/client.crt"; }
-    std::string clientKeyFile() const { return _dir + "/client.key"; }
-    std::string otherCaFile() const { return _dir + "/other-ca.crt"; }
+    std::string caFile() const { return _tlsDir + "/ca.crt"; }
+    std::string clientCertFile() const { return _tlsDir + "/client.crt"; }
+    std::string clientKeyFile() const { return _tlsDir + "/client.key"; }
+    std::string otherCaFile() const { return _tlsDir + "/other-ca.crt"; }
+    /// Where those files are (for RedisOptions::tlsFilesFrom).
+    const std::string& tlsFiles() const { return _tlsDir; }
+    bool tls() const { return _options.tls; }
     void start();
     /// SIGTERM and wait for the exit (SIGKILL if it lingers).
     void stop();
@@ -75,6 +84,7 @@ private:
 
     RedisOptions _options;
     std::string _dir;
+    std::string _tlsDir; // _dir, or RedisOptions::tlsFilesFrom
     unsigned short _port = 0;
     std::unique_ptr<Poco::ProcessHandle> _handle;
     bool _paused = false;

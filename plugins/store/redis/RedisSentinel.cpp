@@ -30,7 +30,8 @@ std::vector<std::string> bulkStrings(const Reply& reply)
 
 Endpoint askOne(const RedisSettings& settings, const Endpoint& sentinel, Deadline deadline)
 {
-    RedisStream stream(connectTcp(sentinel.host, sentinel.port, deadline), nullptr, {}, sentinel.text());
+    const auto connection = connectStream(settings, sentinel.host, sentinel.port, sentinel.text(), deadline);
+    RedisStream& stream = *connection;
     std::vector<std::vector<std::string>> commands;
     if (auto auth = settings.sentinelAuthCommand(); !auth.empty()) commands.push_back(std::move(auth));
     commands.push_back({"SENTINEL", "GET-MASTER-ADDR-BY-NAME", settings.sentinelMaster});

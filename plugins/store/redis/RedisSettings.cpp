@@ -83,8 +83,11 @@ void readTls(const Poco::Util::AbstractConfiguration& config, RedisSettings& s)
     options.caFile = config.getString("tlsCaFile", "");
     options.certFile = config.getString("tlsCertFile", "");
     options.keyFile = config.getString("tlsKeyFile", "");
-    options.serverName = config.getString("tlsServerName", s.host);
-    if (options.serverName.empty() || hasSpaceOrControl(options.serverName))
+    // Behind sentinels, by default each certificate names the host connected to.
+    const bool viaSentinels = !config.getString("sentinels", "").empty();
+    options.serverName = config.getString("tlsServerName", viaSentinels ? "" : s.host);
+    if ((options.serverName.empty() && !(viaSentinels && !config.hasProperty("tlsServerName"))) ||
+        hasSpaceOrControl(options.serverName))
         throw PluginConfigError("store.redis.tlsServerName='" + options.serverName +
                                 "': the DNS name or IP address Redis's certificate carries");
     try
@@ -137,9 +140,6 @@ void readSentinels(const Poco::Util::AbstractConfiguration& config, RedisSetting
         if (config.hasProperty(key))
             throw PluginConfigError(std::string("store.redis.sentinels and store.redis.") + key +
                                     " are both set; with sentinels, they name the master: remove " + key);
-    if (s.tls)
-        throw PluginConfigError("store.redis.tls=true with store.redis.sentinels: TLS to sentinels is not supported; "
-                                "use one or the other");
     std::size_t start = 0;
     for (;;)
     {
@@ -198,7 +198,7 @@ std::string RedisSettings::address() const
     {
         std::string list;
         for (const auto& sentinel : sentinels) list += (list.empty() ? "" : ",") + sentinel.text();
-        return "master '" + sentinelMaster + "' via sentinels " + list;
+        return "master '" + sentinelMaster + "' via sentinels " + list + (tls ? " (TLS)" : "");
     }
     return host + ":" + std::to_string(port) + (tls ? " (TLS)" : "");
 }

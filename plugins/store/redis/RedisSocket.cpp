@@ -72,8 +72,6 @@ int connectUnix(const std::string& path, Deadline deadline)
     return connectWithin(AF_UNIX, reinterpret_cast<const sockaddr*>(&address), sizeof(address), deadline);
 }
 
-} // namespace
-
 int connectTcp(const std::string& host, int port, Deadline deadline)
 {
     Poco::Net::SocketAddress address;
@@ -92,6 +90,35 @@ int connectTcp(const std::string& host, int port, Deadline deadline)
     return fd;
 }
 
+/// The stream over a connected fd (taken: closed on failure), after the TLS
+/// handshake when TLS is on.
+std::unique_ptr<RedisStream> streamOver(int fd, const RedisSettings& settings, const std::string& host, const std::string& peer,
+                                        Deadline deadline)
+{
+    ssl_st* ssl = nullptr;
+    try
+    {
+        if (settings.tls) ssl = settings.tls->handshake(fd, host, deadline);
+    }
+    catch (...)
+    {
+        ::close(fd);
+        throw;
+    }
+    std::string hint;
+    if (ssl && TlsClient::certificateWanted(ssl))
+        hint = "redis asked for a client certificate and none is configured (store.redis.tlsCertFile, tlsKeyFile)";
+    return std::make_unique<RedisStream>(fd, ssl, std::move(hint), peer);
+}
+
+} // namespace
+
+std::unique_ptr<RedisStream> connectStream(const RedisSettings& settings, const std::string& host, int port,
+                                           const std::string& peer, Deadline deadline)
+{
+    return streamOver(connectTcp(host, port, deadline), settings, host, peer, deadline);
+}
+
 bool waitFor(int fd, short events, Deadline deadline)
 {
     for (;;)
@@ -107,37 +134,24 @@ bool waitFor(int fd, short events, Deadline deadline)
 std::unique_ptr<RedisStream> openStream(const RedisSettings& settings, Deadline deadline)
 {
     const bool viaSentinels = !settings.sentinels.empty();
-    std::string peer = settings.address();
-    int fd = -1;
+    std::unique_ptr<RedisStream> stream;
     if (viaSentinels)
     {
         const Endpoint master = askSentinels(settings, deadline);
-        peer = master.text();
         try
         {
-            fd = connectTcp(master.host, master.port, deadline);
+            stream = connectStream(settings, master.host, master.port, master.text(), deadline);
         }
         catch (const RedisSocketError& e)
         {
-            throw RedisSocketError("master at " + peer + " (as the sentinels say): " + e.what());
+            throw RedisSocketError("master at " + master.text() + " (as the sentinels say): " + e.what());
         }
     }
+    else if (!settings.socket.empty())
+        stream = streamOver(connectUnix(settings.socket, deadline), settings, {}, settings.address(), deadline);
     else
-        fd = settings.socket.empty() ? connectTcp(settings.host, settings.port, deadline) : connectUnix(settings.socket, deadline);
-    ssl_st* ssl = nullptr;
-    try
-    {
-        if (settings.tls) ssl = settings.tls->handshake(fd, deadline);
-    }
-    catch (...)
-    {
-        ::close(fd);
-        throw;
-    }
-    std::string hint;
-    if (ssl && TlsClient::certificateWanted(ssl))
-        hint = "redis asked for a client certificate and none is configured (store.redis.tlsCertFile, tlsKeyFile)";
-    auto stream = std::make_unique<RedisStream>(fd, ssl, std::move(hint), peer);
+        stream = connectStream(settings, settings.host, settings.port, settings.address(), deadline);
+    const std::string& peer = stream->peer();
     std::vector<std::vector<std::string>> login;
     if (auto auth = settings.authCommand(); !auth.empty()) login.push_back(std::move(auth));
     if (viaSentinels) login.push_back({"ROLE"});

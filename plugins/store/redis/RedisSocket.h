@@ -100,8 +100,11 @@ private:
     std::mutex _sslMutex; // OpenSSL calls on _ssl: one thread at a time
 };
 
-/// A non-blocking TCP connection with TCP_NODELAY, within the deadline.
-int connectTcp(const std::string& host, int port, Deadline deadline);
+/// A TCP connection (TCP_NODELAY) to host and port, with the TLS handshake
+/// when the settings' TLS is on, within the deadline; not logged in. `peer`
+/// names it (RedisStream::peer()).
+std::unique_ptr<RedisStream> connectStream(const RedisSettings& settings, const std::string& host, int port,
+                                           const std::string& peer, Deadline deadline);
 /// A connection to the settings' Redis, logged in: its Unix socket when set,
 /// the master the sentinels name when they are set (which ROLE must confirm),
 /// else TCP to host and port; then the TLS handshake when TLS is on, and AUTH

@@ -134,7 +134,7 @@ TlsClient::~TlsClient()
     BIO_meth_free(_socketMethod);
 }
 
-ssl_st* TlsClient::handshake(int fd, std::chrono::steady_clock::time_point deadline) const
+ssl_st* TlsClient::handshake(int fd, const std::string& host, std::chrono::steady_clock::time_point deadline) const
 {
     ERR_clear_error();
     SSL* ssl = SSL_new(_context);
@@ -145,7 +145,7 @@ ssl_st* TlsClient::handshake(int fd, std::chrono::steady_clock::time_point deadl
         if (!bio) throw RedisSocketError("TLS: " + openSslErrors());
         BIO_set_fd(bio, fd, BIO_NOCLOSE);
         SSL_set_bio(ssl, bio, bio); // the SSL object owns it now
-        const std::string& name = _options.serverName;
+        const std::string& name = _options.serverName.empty() ? host : _options.serverName;
         if (isIpAddress(name))
             X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str());
         else

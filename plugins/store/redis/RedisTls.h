@@ -41,7 +41,10 @@ struct TlsOptions
     std::string caFile;     ///< PEM CA bundle trusted for the server; empty: the system's trust store
     std::string certFile;   ///< PEM client certificate (tls-auth-clients yes); needs keyFile
     std::string keyFile;    ///< its private key
-    std::string serverName; ///< the name the certificate must carry: a DNS name or an IP address
+    /// The name every certificate must carry: a DNS name or an IP address;
+    /// empty: the host each connection goes to (behind sentinels: each
+    /// sentinel's, and the master's address they name).
+    std::string serverName;
 };
 
 class TlsClient
@@ -57,10 +60,12 @@ public:
 
     const std::string& serverName() const { return _options.serverName; }
 
-    /// The handshake on a connected non-blocking socket, within the deadline.
-    /// Returns the SSL object (the caller frees it); throws RedisSocketError
-    /// saying why (e.g. "TLS handshake: certificate verify failed: ...").
-    ssl_st* handshake(int fd, std::chrono::steady_clock::time_point deadline) const;
+    /// The handshake on a socket connected to `host`, non-blocking, within
+    /// the deadline; the certificate must name serverName(), or `host` when
+    /// that is empty. Returns the SSL object (the caller frees it); throws
+    /// RedisSocketError saying why (e.g. "TLS handshake: certificate verify
+    /// failed: ...").
+    ssl_st* handshake(int fd, const std::string& host, std::chrono::steady_clock::time_point deadline) const;
     /// After handshake(): did Redis ask for a client certificate this client
     /// does not have? (tls-auth-clients yes then closes the connection at the
     /// first command, which a caller sees as a reset or an alert.)

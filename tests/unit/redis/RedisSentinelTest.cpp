@@ -1,5 +1,6 @@
 // The redis store behind Redis Sentinel, against real processes: a master, a
-// replica and a sentinel (redis-server --sentinel) on loopback. The store
+// replica and a sentinel (redis-server --sentinel) on loopback, plain or all
+// on TLS. The store
 // asks the sentinels where the master is, follows a failover when the master
 // dies (the session written before it is still there, and the near cache
 // works on the new master), believes no sentinel that names a replica,
@@ -61,23 +62,37 @@ std::string info(const RedisProcess& redis, const std::string& section, const st
     return text.substr(start, text.find_first_of("\r\n", start) - start);
 }
 
-RedisOptions replicaOf(const RedisProcess& master)
+/// Options for another instance of `master`'s setup: over TLS with its certificates when it is on TLS.
+RedisOptions alongside(const RedisProcess& master)
 {
     RedisOptions options;
+    if (master.tls())
+    {
+        options.tls = true;
+        options.tlsFilesFrom = master.tlsFiles();
+    }
+    return options;
+}
+
+RedisOptions replicaOf(const RedisProcess& master)
+{
+    RedisOptions options = alongside(master);
     options.replicaOf = master.port();
     return options;
 }
 
-RedisOptions sentinelOf(unsigned short masterPort, const std::string& password = kSentinelPassword)
+/// A sentinel watching `master` as the master named kMaster.
+RedisOptions sentinelOf(const RedisProcess& master)
 {
-    RedisOptions options;
-    options.password = password;
+    RedisOptions options = alongside(master);
+    options.password = kSentinelPassword;
     options.sentinelMaster = kMaster;
-    options.sentinelMasterPort = masterPort;
+    options.sentinelMasterPort = master.port();
     return options;
 }
 
-RedisSettings sentinelSettings(const std::vector<unsigned short>& sentinelPorts)
+/// The store behind these sentinels; over TLS trusting `tlsOf`'s CA when given.
+RedisSettings sentinelSettings(const std::vector<unsigned short>& sentinelPorts, const RedisProcess* tlsOf = nullptr)
 {
     RedisSettings s;
     for (auto port : sentinelPorts) s.sentinels.push_back({"127.0.0.1", port});
@@ -85,6 +100,12 @@ RedisSettings sentinelSettings(const std::vector<unsigned short>& sentinelPorts)
     s.sentinelPassword = kSentinelPassword;
     s.timeoutMs = 300;
     s.reconnectMaxMs = 100;
+    if (tlsOf)
+    {
+        TlsOptions options;
+        options.caFile = tlsOf->caFile(); // no server name: each certificate names the host connected to
+        s.tls = std::make_shared<const TlsClient>(options);
+    }
     return s;
 }
 
@@ -100,18 +121,29 @@ std::string where(unsigned short port)
 
 } // namespace
 
-TEST(RedisSentinelTest, TheStoreFollowsAFailoverWithNothingLostAndItsNearCacheBack)
+/// Plain, and everything on TLS: the store to the sentinels and to the
+/// master, replication, and the sentinels to the instances.
+class RedisSentinelFailover : public ::testing::TestWithParam<bool>
 {
-    RedisProcess master;
+};
+
+INSTANTIATE_TEST_SUITE_P(PlainAndTls, RedisSentinelFailover, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Tls" : "Plain"; });
+
+TEST_P(RedisSentinelFailover, TheStoreFollowsAFailoverWithNothingLostAndItsNearCacheBack)
+{
+    RedisOptions masterOptions;
+    masterOptions.tls = GetParam();
+    RedisProcess master(masterOptions);
     RedisProcess replica(replicaOf(master));
     ASSERT_TRUE(waitUntil([&] { return info(replica, "replication", "master_link_status") == "up"; }, std::chrono::seconds(10)));
-    RedisProcess sentinel(sentinelOf(master.port()));
+    RedisProcess sentinel(sentinelOf(master));
     ASSERT_TRUE(waitUntil([&] { return sentinel.cli({"SENTINEL", "REPLICAS", kMaster}).find(std::to_string(replica.port())) != std::string::npos; },
                           std::chrono::seconds(10)))
         << "the sentinel never learned of the replica (it needs one to fail over to)";
 
     // The first sentinel listed is not there: the store asks the next one.
-    const RedisSettings settings = sentinelSettings({mt::test::freePort(), sentinel.port()});
+    const RedisSettings settings = sentinelSettings({mt::test::freePort(), sentinel.port()}, GetParam() ? &master : nullptr);
     auto node1 = open(settings);
     auto node2 = open(settings);
     ASSERT_TRUE(waitUntil([&] { return node1->nearCacheReady() && node2->nearCacheReady(); }, std::chrono::seconds(5)))
@@ -145,6 +177,15 @@ TEST(RedisSentinelTest, TheStoreFollowsAFailoverWithNothingLostAndItsNearCacheBa
     EXPECT_TRUE(waitUntil([&] { return countOf(*node1, "f.n1") == "4"; }, std::chrono::seconds(5)))
         << "node2's write never reached node1's near cache after the failover";
     EXPECT_EQ(node1->healthProblem(), "");
+    if (GetParam())
+    {
+        RedisSettings untrusted = settings;
+        TlsOptions otherCa;
+        otherCa.caFile = master.otherCaFile();
+        untrusted.tls = std::make_shared<const TlsClient>(otherCa);
+        const std::string why = failureOf([&] { open(untrusted)->load("f.n1"); });
+        EXPECT_NE(why.find(where(sentinel.port()) + ": TLS handshake: certificate verify failed"), std::string::npos) << why;
+    }
 }
 
 TEST(RedisSentinelTest, ASentinelThatNamesAReplicaOrNoMasterIsNotBelieved)
@@ -154,7 +195,7 @@ TEST(RedisSentinelTest, ASentinelThatNamesAReplicaOrNoMasterIsNotBelieved)
     ASSERT_TRUE(waitUntil([&] { return info(replica, "replication", "master_link_status") == "up"; }, std::chrono::seconds(10)));
     // A sentinel whose idea of the master is a replica: as one that has not
     // caught up with a failover would say.
-    RedisProcess sentinel(sentinelOf(replica.port()));
+    RedisProcess sentinel(sentinelOf(replica));
     auto store = open(sentinelSettings({sentinel.port()}));
     const std::string why = failureOf([&] { store->create(session("r.n1")); });
     EXPECT_NE(why.find(where(replica.port()) + " is a slave, not the master"), std::string::npos) << why;
@@ -178,7 +219,7 @@ TEST(RedisSentinelTest, AMasterMadeAReplicaBehindTheSentinelsBackIsLeftUntilItIs
 {
     RedisProcess master;
     RedisProcess other;
-    RedisProcess sentinel(sentinelOf(master.port()));
+    RedisProcess sentinel(sentinelOf(master));
     auto store = open(sentinelSettings({sentinel.port()}));
     ASSERT_TRUE(store->create(session("d.n1")));
     ASSERT_TRUE(count(*store, "d.n1", "n1", "1"));
@@ -204,7 +245,7 @@ TEST(RedisSentinelTest, TheInvalidationSubscriberFollowsTheStoreToTheMasterTheSe
 {
     RedisProcess before;
     RedisProcess after;
-    RedisProcess sentinel(sentinelOf(before.port()));
+    RedisProcess sentinel(sentinelOf(before));
     const RedisSettings settings = sentinelSettings({sentinel.port()});
     auto node1 = open(settings);
     auto node2 = open(settings);

@@ -148,6 +148,17 @@ TEST(RedisSettingsTest, SentinelsNameTheMasterInsteadOfHostAndPort)
     EXPECT_TRUE(parse({}).sentinels.empty());
 }
 
+TEST(RedisSettingsTest, BehindSentinelsTlsChecksEachHostsNameUnlessOneIsGiven)
+{
+    const RedisSettings s = parse({{"sentinels", "10.0.0.5:26379"}, {"sentinelMaster", "m"}, {"tls", "true"}});
+    ASSERT_TRUE(s.tls);
+    EXPECT_EQ(s.tls->serverName(), "") << "each sentinel's host, and the master's address as they name it";
+    EXPECT_EQ(s.address(), "master 'm' via sentinels 10.0.0.5:26379 (TLS)");
+    const RedisSettings named =
+        parse({{"sentinels", "10.0.0.5:26379"}, {"sentinelMaster", "m"}, {"tls", "true"}, {"tlsServerName", "redis.internal"}});
+    EXPECT_EQ(named.tls->serverName(), "redis.internal") << "one name that every instance's certificate carries";
+}
+
 TEST(RedisSettingsTest, SentinelKeysAreRefusedApartOrWithWhatTheyReplace)
 {
     const auto has = [](const std::string& message, const std::string& part) {
@@ -160,8 +171,8 @@ TEST(RedisSettingsTest, SentinelKeysAreRefusedApartOrWithWhatTheyReplace)
     for (const auto& [key, value] : {std::pair<std::string, std::string>{"host", "h"}, {"port", "6380"}, {"socket", "/run/r.sock"}})
         EXPECT_TRUE(has(refusalOf({{"sentinels", "s:26379"}, {"sentinelMaster", "m"}, {key, value}}),
                         "store.redis.sentinels and store.redis." + key + " are both set"));
-    EXPECT_TRUE(has(refusalOf({{"sentinels", "s:26379"}, {"sentinelMaster", "m"}, {"tls", "true"}}),
-                    "TLS to sentinels is not supported"));
+    EXPECT_TRUE(has(refusalOf({{"sentinels", "s:26379"}, {"sentinelMaster", "m"}, {"tls", "true"}, {"tlsServerName", ""}}),
+                    "store.redis.tlsServerName=''"));
     EXPECT_TRUE(has(refusalOf({{"sentinels", "s:26379"}, {"sentinelMaster", "m"}, {"sentinelUsername", "u"}}),
                     "store.redis.sentinelUsername='u' needs store.redis.sentinelPassword"));
     EXPECT_TRUE(has(refusalOf({{"sentinels", "s:26379"}, {"sentinelMaster", "my master"}}), "sentinelMaster='my master'"));
