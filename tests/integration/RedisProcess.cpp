@@ -179,6 +179,15 @@ std::string RedisProcess::cli(const std::vector<std::string>& args) const
     return out;
 }
 
+std::string RedisProcess::info(const std::string& section, const std::string& field) const
+{
+    const std::string text = "\n" + cli({"INFO", section});
+    const auto at = text.find("\n" + field + ":");
+    if (at == std::string::npos) return {};
+    const auto start = at + field.size() + 2;
+    return text.substr(start, text.find_first_of("\r\n", start) - start);
+}
+
 long long RedisProcess::commandCalls(const std::string& command) const
 {
     // "cmdstat_evalsha:calls=3,usec=..." per command

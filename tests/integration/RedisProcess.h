@@ -75,6 +75,8 @@ public:
 
     /// redis-cli -p <port> <args...>: its output, trailing newline removed.
     std::string cli(const std::vector<std::string>& args) const;
+    /// A field of INFO <section> ("" when absent), e.g. ("replication", "master_repl_offset").
+    std::string info(const std::string& section, const std::string& field) const;
     /// calls of one command in INFO commandstats (e.g. "evalsha"); 0 if never called.
     long long commandCalls(const std::string& command) const;
 

@@ -61,6 +61,12 @@ std::string RedisInvalidations::peer() const
     return _peer;
 }
 
+std::chrono::steady_clock::time_point RedisInvalidations::subscribedAt() const
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    return _subscribedAt;
+}
+
 void RedisInvalidations::resubscribe()
 {
     _resubscribe = true;
@@ -100,10 +106,11 @@ void RedisInvalidations::run()
             std::lock_guard<std::mutex> lock(_mutex);
             if (_stopping) return;
         }
+        bool asked = false; // by resubscribe(): connect again at once
         try
         {
             const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
-            serve(*openStream(_settings, deadline));
+            asked = serve(*openStream(_settings, deadline));
         }
         catch (const std::exception& e)
         {
@@ -117,15 +124,17 @@ void RedisInvalidations::run()
         {
             std::lock_guard<std::mutex> lock(_mutex);
             _peer.clear();
+            _subscribedAt = {};
         }
         _listener.lost();
+        if (asked) continue;
         backoff = backoff.count() == 0 ? std::chrono::milliseconds(50)
                                        : std::min(backoff * 2, std::chrono::milliseconds(_settings.reconnectMaxMs));
         if (!sleepFor(backoff)) return;
     }
 }
 
-void RedisInvalidations::serve(RedisStream& stream)
+bool RedisInvalidations::serve(RedisStream& stream)
 {
     // A new connection is what a resubscribe() asked for.
     if (_resubscribe.exchange(false)) drainWake();
@@ -139,6 +148,7 @@ void RedisInvalidations::serve(RedisStream& stream)
     {
         std::lock_guard<std::mutex> lock(_mutex);
         _peer = stream.peer(); // before the id: a caller that sees the id sees this peer
+        _subscribedAt = std::chrono::steady_clock::now();
     }
     _clientId.store(id->value(), std::memory_order_release);
 
@@ -155,8 +165,9 @@ void RedisInvalidations::serve(RedisStream& stream)
         }
         if (fds[1].revents)
         {
-            if (_resubscribe.exchange(false)) drainWake(); // else stopping: the destructor's wake stays readable
-            return;
+            if (!_resubscribe.exchange(false)) return false; // stopping: the destructor's wake stays readable
+            drainWake();
+            return true;
         }
         if (r == 0)
         {

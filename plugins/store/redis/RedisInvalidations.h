@@ -53,14 +53,17 @@ public:
     std::int64_t clientId() const { return _clientId.load(std::memory_order_acquire); }
     /// The instance it is subscribed on (RedisStream::peer()), "" while it is not.
     std::string peer() const;
+    /// When the current subscription was made (the epoch while there is none).
+    std::chrono::steady_clock::time_point subscribedAt() const;
     /// Drops the subscription and subscribes again (with sentinels: on the
     /// master they name now), as after a lost connection.
     void resubscribe();
 
 private:
     void run();
-    /// One connection's life; returns (throws) when it ends.
-    void serve(RedisStream& stream);
+    /// One connection's life; returns (throws) when it ends: true when
+    /// resubscribe() ended it.
+    bool serve(RedisStream& stream);
     bool sleepFor(std::chrono::milliseconds pause); // false: stopping
     void drainWake(); // reads a resubscribe()'s wake, keeping a stop's
 
@@ -73,6 +76,7 @@ private:
     std::condition_variable _stopped;
     bool _stopping = false;
     std::string _peer;
+    std::chrono::steady_clock::time_point _subscribedAt{};
     std::atomic<bool> _resubscribe{false};
     int _wakeFd = -1;
     std::thread _thread;

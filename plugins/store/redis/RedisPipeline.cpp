@@ -95,6 +95,12 @@ std::string RedisPipeline::peer()
     return _stream ? _stream->peer() : std::string();
 }
 
+RedisPipeline::Clock::time_point RedisPipeline::connectedAt()
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    return _stream ? _connectedAt : Clock::time_point{};
+}
+
 Reply RedisPipeline::call(const std::vector<std::string>& args)
 {
     return callAll({args}).front();
@@ -288,6 +294,7 @@ void RedisPipeline::connectLocked(std::unique_lock<std::mutex>& lock, Clock::tim
         _lastPeer = stream->peer();
     }
     _stream = std::move(stream);
+    _connectedAt = Clock::now();
     ++_generation;
     // Still DOWN until a reply comes: a frozen Redis accepts connections
     // (its kernel does), and the backoff must keep growing against it.
@@ -431,16 +438,18 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
             _logger.error("redis %s sent a malformed reply, connection dropped: %s", address(), error);
             break;
         }
-        // A master demoted behind our back (Sentinel would have closed this
-        // connection): ask the sentinels again rather than fail every write.
-        const bool demoted = !_settings.sentinels.empty() && std::any_of(replies.begin(), replies.end(), [](const Reply& r) {
+        // A master demoted while this connection stayed open (a failover
+        // behind a DNS name or a virtual IP, or behind the sentinels' back):
+        // connect again, which finds the master now, rather than fail every write.
+        const bool demoted = std::any_of(replies.begin(), replies.end(), [](const Reply& r) {
             return r->isError() && errorMessage(r).rfind("READONLY", 0) == 0;
         });
         if (!replies.empty()) deliver(generation, replies);
         if (demoted)
         {
             closed = true;
-            error = stream.peer() + " answered READONLY: it is a replica now; asking the sentinels for the master again";
+            error = stream.peer() + " answered READONLY: it is a replica now; " +
+                    (_settings.sentinels.empty() ? "connecting again" : "asking the sentinels for the master again");
             _logger.warning("redis %s: %s", address(), error);
             break;
         }

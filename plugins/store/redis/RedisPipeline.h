@@ -95,6 +95,8 @@ public:
     std::string address() const;
     /// The instance connected to now (RedisStream::peer()), "" when not connected.
     std::string peer();
+    /// When the current connection was made (the epoch when not connected).
+    Clock::time_point connectedAt();
 
 private:
     struct Pending;
@@ -136,6 +138,7 @@ private:
     bool _down = false;
     std::string _lastError;
     std::string _lastPeer;               // the master sentinels named last (logged when it changes)
+    Clock::time_point _connectedAt{};    // of _stream
     std::chrono::milliseconds _backoff{0};
     Clock::time_point _nextAttempt{};
     bool _stopping = false;

@@ -164,15 +164,18 @@ bool RedisSessionStore::cacheUsable()
     {
         // OFF first: ON again with the same prefix is refused as an overlap.
         _redis.call({"CLIENT", "TRACKING", "OFF"});
-        // REDIRECT names a client of the same instance. With sentinels the
-        // two connections may have been told of different masters around a
-        // failover: the subscriber follows the pipeline, where the data goes.
+        // REDIRECT names a client of the same instance, and a name may lead
+        // elsewhere than it did (a failover behind a DNS name, a virtual IP or
+        // sentinels): the subscriber follows the store's connection, where the
+        // data goes. It must have connected since that one did, to the same peer.
         const std::string here = _redis.peer(), there = _invalidations->peer();
         if (here.empty()) return false; // dropped meanwhile: the next request tries again
-        if (here != there)
+        if (here != there || _invalidations->subscribedAt() < _redis.connectedAt())
         {
-            _logger.information("redis %s: invalidation subscriber on %s, store connection on %s: subscribing again",
-                                _redis.address(), there.empty() ? std::string("nothing") : there, here);
+            if (here != there)
+                _logger.information("redis %s: the invalidation subscriber is on %s, the store's connection on %s: "
+                                    "subscribing again",
+                                    _redis.address(), there, here);
             _invalidations->resubscribe();
             return false;
         }

@@ -1,7 +1,7 @@
 #pragma once
 // What the tests of the store against a real Redis share: a session as the
-// counter app keeps it, a write of its count from one node, and the message
-// of a store call that fails.
+// counter app keeps it, a write of its count from one node, a count read or
+// written through a store, and the message of a store call that fails.
 
 #include "mt/SessionData.h"
 #include "mt/SessionStoreAdapter.h"
@@ -34,6 +34,28 @@ inline SessionDelta delta(const std::string& id, const std::string& node, std::u
     d.baseVersion = base;
     d.setAttributes = {{"count", count}};
     return d;
+}
+
+/// The count a store reads for `id` ("" when it cannot), through its near cache.
+inline std::string countOf(SessionStoreAdapter& store, const std::string& id)
+{
+    auto data = store.loadOwned(id);
+    return data && data->attributes.count("count") ? data->attributes.at("count") : std::string();
+}
+
+/// One read-modify-write through the near cache; false when the store is
+/// unavailable or the write lost.
+inline bool count(SessionStoreAdapter& store, const std::string& id, const std::string& node, const std::string& value)
+{
+    try
+    {
+        auto data = store.loadOwned(id);
+        return data && store.save(delta(id, node, data->version, value));
+    }
+    catch (const StoreUnavailable&)
+    {
+        return false;
+    }
 }
 
 /// The StoreUnavailable's message of a failing call, or "no error".

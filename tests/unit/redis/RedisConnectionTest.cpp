@@ -362,3 +362,49 @@ TEST(RedisConnectionTest, TlsFilesThatCannotBeUsedAreRefusedAtStartNamingTheKey)
     EXPECT_NE(mismatch.find("store.redis.tlsKeyFile: cannot load '" + dir + "/server.key'"), std::string::npos) << mismatch;
     EXPECT_NE(mismatch.find("key values mismatch"), std::string::npos) << mismatch;
 }
+
+TEST(RedisConnectionTest, AFailoverBehindTheSameAddressIsFollowedByBothConnections)
+{
+    // What a DNS name or a virtual IP does in a failover, played with a
+    // symbolic link to a Unix socket: new connections reach the promoted
+    // replica, open ones stay with the old master, which is a replica now.
+    RedisProcess master(RedisOptions{"", true});
+    RedisOptions replicaOptions{"", true};
+    replicaOptions.replicaOf = master.port();
+    RedisProcess replica(replicaOptions);
+    const std::filesystem::path link = std::filesystem::path(replica.socketPath()).parent_path() / "endpoint.sock";
+    std::filesystem::create_symlink(master.socketPath(), link);
+    RedisSettings settings;
+    settings.socket = link.string();
+    settings.timeoutMs = 300;
+    settings.reconnectMaxMs = 100;
+    auto node1 = open(settings);
+    auto node2 = open(settings);
+    ASSERT_TRUE(waitUntil([&] { return node1->nearCacheReady() && node2->nearCacheReady(); }, std::chrono::seconds(5)));
+    ASSERT_TRUE(node1->create(session("v.n1")));
+    ASSERT_TRUE(count(*node1, "v.n1", "n1", "1"));
+    ASSERT_TRUE(waitUntil([&] { return replica.info("replication", "master_repl_offset") == master.info("replication", "master_repl_offset"); },
+                          std::chrono::seconds(10)));
+
+    ASSERT_EQ(replica.cli({"REPLICAOF", "NO", "ONE"}), "OK");
+    const std::filesystem::path next = link.string() + ".next";
+    std::filesystem::create_symlink(replica.socketPath(), next);
+    std::filesystem::rename(next, link);
+    ASSERT_EQ(master.cli({"REPLICAOF", "127.0.0.1", std::to_string(replica.port())}), "OK");
+
+    // Each store's first write meets READONLY on its old connection; it then connects again.
+    EXPECT_NE(failureOf([&] { node1->save(delta("v.n1", "n1", 2, "2")); }).find("READONLY"), std::string::npos);
+    ASSERT_TRUE(waitUntil([&] { return count(*node1, "v.n1", "n1", "2"); }, std::chrono::seconds(5))) << node1->healthProblem();
+    EXPECT_EQ(replica.cli({"HGET", node1->hashKey("v.n1"), "a:count"}), "2");
+    ASSERT_TRUE(waitUntil([&] { return countOf(*node2, "v.n1") == "2"; }, std::chrono::seconds(5)));
+    ASSERT_TRUE(waitUntil([&] { return count(*node2, "v.n1", "n2", "3"); }, std::chrono::seconds(5))) << node2->healthProblem();
+    // Both near caches work again, with their subscribers on the new master:
+    // one store's write reaches the other's cache.
+    ASSERT_TRUE(waitUntil([&] { return node1->nearCacheReady() && node2->nearCacheReady(); }, std::chrono::seconds(10)));
+    EXPECT_EQ(master.cli({"CLIENT", "LIST", "TYPE", "pubsub"}), "") << "no subscriber left on the old master";
+    EXPECT_TRUE(waitUntil([&] { return countOf(*node1, "v.n1") == "3"; }, std::chrono::seconds(5)))
+        << "node2's write never reached node1's near cache";
+    ASSERT_TRUE(count(*node1, "v.n1", "n1", "4"));
+    EXPECT_TRUE(waitUntil([&] { return countOf(*node2, "v.n1") == "4"; }, std::chrono::seconds(5)))
+        << "node1's write never reached node2's near cache";
+}

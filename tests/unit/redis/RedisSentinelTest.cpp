@@ -31,37 +31,6 @@ namespace {
 constexpr const char* kMaster = "sessions";
 constexpr const char* kSentinelPassword = "sentinel-pass";
 
-/// The count a store reads for `id` ("" when it cannot), through its near cache.
-std::string countOf(RedisSessionStore& store, const std::string& id)
-{
-    auto data = store.loadOwned(id);
-    return data && data->attributes.count("count") ? data->attributes.at("count") : std::string();
-}
-
-/// One read-modify-write through the near cache; false when the store is unavailable or the write lost.
-bool count(RedisSessionStore& store, const std::string& id, const std::string& node, const std::string& value)
-{
-    try
-    {
-        auto data = store.loadOwned(id);
-        return data && store.save(delta(id, node, data->version, value));
-    }
-    catch (const StoreUnavailable&)
-    {
-        return false;
-    }
-}
-
-/// A field of INFO <section> ("" when absent).
-std::string info(const RedisProcess& redis, const std::string& section, const std::string& field)
-{
-    const std::string text = redis.cli({"INFO", section});
-    const auto at = text.find("\n" + field + ":");
-    if (at == std::string::npos) return {};
-    const auto start = at + field.size() + 2;
-    return text.substr(start, text.find_first_of("\r\n", start) - start);
-}
-
 /// Options for another instance of `master`'s setup: over TLS with its certificates when it is on TLS.
 RedisOptions alongside(const RedisProcess& master)
 {
@@ -136,7 +105,7 @@ TEST_P(RedisSentinelFailover, TheStoreFollowsAFailoverWithNothingLostAndItsNearC
     masterOptions.tls = GetParam();
     RedisProcess master(masterOptions);
     RedisProcess replica(replicaOf(master));
-    ASSERT_TRUE(waitUntil([&] { return info(replica, "replication", "master_link_status") == "up"; }, std::chrono::seconds(10)));
+    ASSERT_TRUE(waitUntil([&] { return replica.info("replication", "master_link_status") == "up"; }, std::chrono::seconds(10)));
     RedisProcess sentinel(sentinelOf(master));
     ASSERT_TRUE(waitUntil([&] { return sentinel.cli({"SENTINEL", "REPLICAS", kMaster}).find(std::to_string(replica.port())) != std::string::npos; },
                           std::chrono::seconds(10)))
@@ -154,7 +123,7 @@ TEST_P(RedisSentinelFailover, TheStoreFollowsAFailoverWithNothingLostAndItsNearC
     ASSERT_EQ(master.cli({"HGET", node1->hashKey("f.n1"), "a:count"}), "2") << "the data is on the master";
     // Replication is asynchronous: the test waits for it, so that what the failover keeps is known.
     ASSERT_TRUE(waitUntil([&] {
-        return info(replica, "replication", "master_repl_offset") == info(master, "replication", "master_repl_offset");
+        return replica.info("replication", "master_repl_offset") == master.info("replication", "master_repl_offset");
     }, std::chrono::seconds(10)));
 
     master.kill();
@@ -192,7 +161,7 @@ TEST(RedisSentinelTest, ASentinelThatNamesAReplicaOrNoMasterIsNotBelieved)
 {
     RedisProcess master;
     RedisProcess replica(replicaOf(master));
-    ASSERT_TRUE(waitUntil([&] { return info(replica, "replication", "master_link_status") == "up"; }, std::chrono::seconds(10)));
+    ASSERT_TRUE(waitUntil([&] { return replica.info("replication", "master_link_status") == "up"; }, std::chrono::seconds(10)));
     // A sentinel whose idea of the master is a replica: as one that has not
     // caught up with a failover would say.
     RedisProcess sentinel(sentinelOf(replica));
