@@ -440,17 +440,17 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
         }
         // A master demoted while this connection stayed open (a failover
         // behind a DNS name or a virtual IP, or behind the sentinels' back):
-        // connect again, which finds the master now, rather than fail every write.
+        // connect again, which finds the master now, rather than fail every
+        // write. DOWN meanwhile, with its backoff: a Redis configured by
+        // mistake as a replica must not cost a new connection per request.
         const bool demoted = std::any_of(replies.begin(), replies.end(), [](const Reply& r) {
             return r->isError() && errorMessage(r).rfind("READONLY", 0) == 0;
         });
         if (!replies.empty()) deliver(generation, replies);
         if (demoted)
         {
-            closed = true;
             error = stream.peer() + " answered READONLY: it is a replica now; " +
                     (_settings.sentinels.empty() ? "connecting again" : "asking the sentinels for the master again");
-            _logger.warning("redis %s: %s", address(), error);
             break;
         }
     }

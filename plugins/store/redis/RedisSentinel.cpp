@@ -71,17 +71,4 @@ Endpoint askSentinels(const RedisSettings& settings, Deadline deadline)
     throw RedisSocketError("no sentinel named the master: " + said);
 }
 
-void requireMaster(const Reply& role, const std::string& peer)
-{
-    // ROLE: ["master", offset, replicas] / ["slave", host, port, state, offset] / ["sentinel", names]
-    auto* array = dynamic_cast<const Type<Array>*>(role.get());
-    std::string kind;
-    if (array && !array->value().isNull() && array->value().size() > 0)
-        if (auto* bulk = dynamic_cast<const Type<BulkString>*>(array->value().begin()->get()); bulk && !bulk->value().isNull())
-            kind = bulk->value().value();
-    if (kind == "master") return;
-    throw RedisSocketError(peer + " is " + (kind.empty() ? "of an unknown role" : "a " + kind) +
-                           ", not the master (the sentinels have not caught up with a failover yet)");
-}
-
 } // namespace mt::redis

@@ -44,7 +44,7 @@ struct RedisSettings
     /// the tls* keys once, shared by the copies of these settings.
     std::shared_ptr<const TlsClient> tls;
     /// Set: Redis Sentinel names the master (host and port are unused); each
-    /// connection asks them, in this order, and checks ROLE (RedisSentinel.h).
+    /// connection asks them, in this order, and checks the role (RedisSentinel.h).
     std::vector<Endpoint> sentinels;
     std::string sentinelMaster;   ///< the name in the sentinels' `sentinel monitor <name> ...`
     std::string sentinelUsername; ///< AUTH to the sentinels (their own requirepass / ACL)

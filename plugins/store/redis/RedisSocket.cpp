@@ -4,7 +4,9 @@
 #include "RedisTls.h"
 
 #include <Poco/Net/SocketAddress.h>
+#include <Poco/Redis/Array.h>
 #include <Poco/Redis/Error.h>
+#include <Poco/Redis/Type.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -111,6 +113,26 @@ std::unique_ptr<RedisStream> streamOver(int fd, const RedisSettings& settings, c
     return std::make_unique<RedisStream>(fd, ssl, std::move(hint), peer);
 }
 
+/// The role HELLO reports ("master", "replica"), or "" from a Redis without
+/// HELLO (before 6.0) or a proxy that refuses it.
+std::string helloRole(RedisStream& stream, RespParser& parser, Deadline deadline)
+{
+    stream.sendAll(encodeCommand({"HELLO", "2"}), deadline);
+    Reply reply;
+    while (!(reply = parser.next())) stream.receiveInto(parser, deadline);
+    auto* fields = dynamic_cast<const Poco::Redis::Type<Poco::Redis::Array>*>(reply.get());
+    if (!fields || fields->value().isNull()) return {};
+    // RESP2: name, value, name, value, ...
+    auto bulk = [](const Poco::Redis::RedisType::Ptr& element) {
+        auto* text = dynamic_cast<const Poco::Redis::Type<Poco::Redis::BulkString>*>(element.get());
+        return text && !text->value().isNull() ? text->value().value() : std::string();
+    };
+    const Poco::Redis::Array& array = fields->value();
+    for (auto it = array.begin(); it != array.end() && std::next(it) != array.end(); it += 2)
+        if (bulk(*it) == "role") return bulk(*std::next(it));
+    return {};
+}
+
 } // namespace
 
 std::unique_ptr<RedisStream> connectStream(const RedisSettings& settings, const std::string& host, int port,
@@ -151,15 +173,18 @@ std::unique_ptr<RedisStream> openStream(const RedisSettings& settings, Deadline 
         stream = streamOver(connectUnix(settings.socket, deadline), settings, {}, settings.address(), deadline);
     else
         stream = connectStream(settings, settings.host, settings.port, settings.address(), deadline);
-    const std::string& peer = stream->peer();
-    std::vector<std::vector<std::string>> login;
-    if (auto auth = settings.authCommand(); !auth.empty()) login.push_back(std::move(auth));
-    if (viaSentinels) login.push_back({"ROLE"});
-    if (!login.empty())
+    RespParser parser;
+    if (auto auth = settings.authCommand(); !auth.empty()) exchange(*stream, parser, {std::move(auth)}, deadline);
+    // A sentinel may name a replica before it has caught up with a failover.
+    // (Elsewhere a replica shows itself at the first write, READONLY, and a
+    // connection to a Redis that accepts but does not answer stays cheap.)
+    if (viaSentinels)
     {
-        RespParser parser;
-        const std::vector<Reply> replies = exchange(*stream, parser, login, deadline);
-        if (viaSentinels) requireMaster(replies.back(), peer);
+        const std::string role = helloRole(*stream, parser, deadline);
+        if (role.empty()) throw RedisSocketError(stream->peer() + " did not say its role (HELLO): behind sentinels the store needs Redis 6 or later");
+        if (role != "master")
+            throw RedisSocketError(stream->peer() + " is a " + role +
+                                   ", not the master (the sentinels have not caught up with a failover yet)");
     }
     return stream;
 }

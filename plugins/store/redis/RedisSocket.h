@@ -106,9 +106,9 @@ private:
 std::unique_ptr<RedisStream> connectStream(const RedisSettings& settings, const std::string& host, int port,
                                            const std::string& peer, Deadline deadline);
 /// A connection to the settings' Redis, logged in: its Unix socket when set,
-/// the master the sentinels name when they are set (which ROLE must confirm),
-/// else TCP to host and port; then the TLS handshake when TLS is on, and AUTH
-/// when a password is set.
+/// the master the sentinels name when they are set, else TCP to host and
+/// port; then the TLS handshake when TLS is on, AUTH when a password is set,
+/// and behind sentinels HELLO, whose role must be master.
 std::unique_ptr<RedisStream> openStream(const RedisSettings& settings, Deadline deadline);
 /// Sends the commands and returns their replies, in order. An error reply
 /// throws, naming the command: these are setup steps that must work.

@@ -167,8 +167,8 @@ TEST(RedisSentinelTest, ASentinelThatNamesAReplicaOrNoMasterIsNotBelieved)
     RedisProcess sentinel(sentinelOf(replica));
     auto store = open(sentinelSettings({sentinel.port()}));
     const std::string why = failureOf([&] { store->create(session("r.n1")); });
-    EXPECT_NE(why.find(where(replica.port()) + " is a slave, not the master"), std::string::npos) << why;
-    EXPECT_NE(store->healthProblem().find("is a slave, not the master"), std::string::npos) << store->healthProblem();
+    EXPECT_NE(why.find(where(replica.port()) + " is a replica, not the master"), std::string::npos) << why;
+    EXPECT_NE(store->healthProblem().find("is a replica, not the master"), std::string::npos) << store->healthProblem();
     EXPECT_EQ(replica.cli({"DBSIZE"}), "0");
 
     RedisSettings unknown = sentinelSettings({sentinel.port()});
@@ -198,8 +198,8 @@ TEST(RedisSentinelTest, AMasterMadeAReplicaBehindTheSentinelsBackIsLeftUntilItIs
     ASSERT_EQ(master.cli({"REPLICAOF", "127.0.0.1", std::to_string(other.port())}), "OK");
     const std::string readonly = failureOf([&] { store->create(session("d1.n1")); });
     EXPECT_NE(readonly.find("READONLY"), std::string::npos) << readonly;
-    // The store asks the sentinels again, which still name it, and ROLE says no.
-    EXPECT_TRUE(waitUntil([&] { return store->healthProblem().find(where(master.port()) + " is a slave, not the master") != std::string::npos; },
+    // The store asks the sentinels again, which still name it, and HELLO says it is a replica.
+    EXPECT_TRUE(waitUntil([&] { return store->healthProblem().find(where(master.port()) + " is a replica, not the master") != std::string::npos; },
                           std::chrono::seconds(5)))
         << store->healthProblem();
 
