@@ -87,8 +87,9 @@ void RedisProcess::start()
                  (_options.tlsAuthClients ? "yes" : "no") + " --tls-replication yes";
     }
     if (_options.replicaOf != 0) extra += " --replicaof 127.0.0.1 " + std::to_string(_options.replicaOf);
-    std::string command = "redis-server" + listen + " --bind 127.0.0.1 --save '' --appendonly no --repl-diskless-sync-delay 0 --enable-debug-command local --dir '" +
-                          _dir + "'" + extra;
+    std::string command = "redis-server" + listen +
+                          " --bind 127.0.0.1 --save '' --appendonly no --repl-diskless-sync-delay 0 --enable-debug-command local"
+                          " --dir '" + _dir + "'" + extra;
     if (!_options.sentinelMaster.empty()) command = sentinelCommand();
     _handle = std::make_unique<Poco::ProcessHandle>(Poco::Process::launch(
         "/bin/sh", {"-c", "exec " + std::string(kDieWithParent) + " " + command + " >>'" + log + "' 2>&1"}));
@@ -186,6 +187,17 @@ std::string RedisProcess::info(const std::string& section, const std::string& fi
     if (at == std::string::npos) return {};
     const auto start = at + field.size() + 2;
     return text.substr(start, text.find_first_of("\r\n", start) - start);
+}
+
+bool RedisProcess::caughtUpWith(const RedisProcess& master) const
+{
+    const std::string offset = info("replication", "master_repl_offset");
+    return !offset.empty() && offset == master.info("replication", "master_repl_offset");
+}
+
+bool RedisProcess::knowsReplica(const RedisProcess& replica) const
+{
+    return cli({"SENTINEL", "REPLICAS", _options.sentinelMaster}).find(std::to_string(replica.port())) != std::string::npos;
 }
 
 long long RedisProcess::commandCalls(const std::string& command) const

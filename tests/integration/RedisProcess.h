@@ -77,6 +77,10 @@ public:
     std::string cli(const std::vector<std::string>& args) const;
     /// A field of INFO <section> ("" when absent), e.g. ("replication", "master_repl_offset").
     std::string info(const std::string& section, const std::string& field) const;
+    /// A replica whose replication offset is `master`'s: it has every write made there.
+    bool caughtUpWith(const RedisProcess& master) const;
+    /// A sentinel that has learned of `replica` (it needs one to fail over to).
+    bool knowsReplica(const RedisProcess& replica) const;
     /// calls of one command in INFO commandstats (e.g. "evalsha"); 0 if never called.
     long long commandCalls(const std::string& command) const;
 

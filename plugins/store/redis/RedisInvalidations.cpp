@@ -109,8 +109,9 @@ void RedisInvalidations::run()
         bool asked = false; // by resubscribe(): connect again at once
         try
         {
-            const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
-            asked = serve(*openStream(_settings, deadline));
+            // Before the address is resolved (a DNS name, the sentinels): what subscribedAt() tells.
+            const auto started = std::chrono::steady_clock::now();
+            asked = serve(*openStream(_settings, started + std::chrono::milliseconds(_settings.timeoutMs)), started);
         }
         catch (const std::exception& e)
         {
@@ -134,7 +135,7 @@ void RedisInvalidations::run()
     }
 }
 
-bool RedisInvalidations::serve(RedisStream& stream)
+bool RedisInvalidations::serve(RedisStream& stream, std::chrono::steady_clock::time_point started)
 {
     // A new connection is what a resubscribe() asked for.
     if (_resubscribe.exchange(false)) drainWake();
@@ -148,7 +149,7 @@ bool RedisInvalidations::serve(RedisStream& stream)
     {
         std::lock_guard<std::mutex> lock(_mutex);
         _peer = stream.peer(); // before the id: a caller that sees the id sees this peer
-        _subscribedAt = std::chrono::steady_clock::now();
+        _subscribedAt = started;
     }
     _clientId.store(id->value(), std::memory_order_release);
 

@@ -53,7 +53,8 @@ public:
     std::int64_t clientId() const { return _clientId.load(std::memory_order_acquire); }
     /// The instance it is subscribed on (RedisStream::peer()), "" while it is not.
     std::string peer() const;
-    /// When the current subscription was made (the epoch while there is none).
+    /// When the current subscription's connection began, before its address
+    /// was resolved (the epoch while there is none).
     std::chrono::steady_clock::time_point subscribedAt() const;
     /// Drops the subscription and subscribes again (with sentinels: on the
     /// master they name now), as after a lost connection.
@@ -61,9 +62,9 @@ public:
 
 private:
     void run();
-    /// One connection's life; returns (throws) when it ends: true when
-    /// resubscribe() ended it.
-    bool serve(RedisStream& stream);
+    /// One connection's life, begun at `started`; returns (throws) when it
+    /// ends: true when resubscribe() ended it.
+    bool serve(RedisStream& stream, std::chrono::steady_clock::time_point started);
     bool sleepFor(std::chrono::milliseconds pause); // false: stopping
     void drainWake(); // reads a resubscribe()'s wake, keeping a stop's
 

@@ -181,7 +181,8 @@ std::unique_ptr<RedisStream> openStream(const RedisSettings& settings, Deadline 
     if (viaSentinels)
     {
         const std::string role = helloRole(*stream, parser, deadline);
-        if (role.empty()) throw RedisSocketError(stream->peer() + " did not say its role (HELLO): behind sentinels the store needs Redis 6 or later");
+        if (role.empty())
+            throw RedisSocketError(stream->peer() + " did not say its role (HELLO): behind sentinels the store needs Redis 6+");
         if (role != "master")
             throw RedisSocketError(stream->peer() + " is a " + role +
                                    ", not the master (the sentinels have not caught up with a failover yet)");

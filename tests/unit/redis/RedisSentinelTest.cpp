@@ -107,7 +107,7 @@ TEST_P(RedisSentinelFailover, TheStoreFollowsAFailoverWithNothingLostAndItsNearC
     RedisProcess replica(replicaOf(master));
     ASSERT_TRUE(waitUntil([&] { return replica.info("replication", "master_link_status") == "up"; }, std::chrono::seconds(10)));
     RedisProcess sentinel(sentinelOf(master));
-    ASSERT_TRUE(waitUntil([&] { return sentinel.cli({"SENTINEL", "REPLICAS", kMaster}).find(std::to_string(replica.port())) != std::string::npos; },
+    ASSERT_TRUE(waitUntil([&] { return sentinel.knowsReplica(replica); },
                           std::chrono::seconds(10)))
         << "the sentinel never learned of the replica (it needs one to fail over to)";
 
@@ -123,7 +123,7 @@ TEST_P(RedisSentinelFailover, TheStoreFollowsAFailoverWithNothingLostAndItsNearC
     ASSERT_EQ(master.cli({"HGET", node1->hashKey("f.n1"), "a:count"}), "2") << "the data is on the master";
     // Replication is asynchronous: the test waits for it, so that what the failover keeps is known.
     ASSERT_TRUE(waitUntil([&] {
-        return replica.info("replication", "master_repl_offset") == master.info("replication", "master_repl_offset");
+        return replica.caughtUpWith(master);
     }, std::chrono::seconds(10)));
 
     master.kill();
@@ -199,7 +199,8 @@ TEST(RedisSentinelTest, AMasterMadeAReplicaBehindTheSentinelsBackIsLeftUntilItIs
     const std::string readonly = failureOf([&] { store->create(session("d1.n1")); });
     EXPECT_NE(readonly.find("READONLY"), std::string::npos) << readonly;
     // The store asks the sentinels again, which still name it, and HELLO says it is a replica.
-    EXPECT_TRUE(waitUntil([&] { return store->healthProblem().find(where(master.port()) + " is a replica, not the master") != std::string::npos; },
+    const std::string demoted = where(master.port()) + " is a replica, not the master";
+    EXPECT_TRUE(waitUntil([&] { return store->healthProblem().find(demoted) != std::string::npos; },
                           std::chrono::seconds(5)))
         << store->healthProblem();
 
