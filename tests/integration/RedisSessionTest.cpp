@@ -481,8 +481,7 @@ TEST(RedisSentinelNodeTest, TwoNodesBehindASentinelKeepCountingThroughAFailover)
     sentinelOptions.sentinelMaster = "sessions";
     sentinelOptions.sentinelMasterPort = master.port();
     RedisProcess sentinel(sentinelOptions);
-    ASSERT_TRUE(waitUntil([&] { return sentinel.knowsReplica(replica); },
-                          10s))
+    ASSERT_TRUE(waitUntil([&] { return sentinel.knowsReplica(replica); }, 10s))
         << "the sentinel never learned of the replica";
     const std::string store = "store.redis.sentinels=127.0.0.1:" + std::to_string(sentinel.port()) +
                               "\nstore.redis.sentinelMaster=sessions\nstore.redis.timeoutMs=300\nstore.redis.reconnectMaxMs=200\n";

@@ -383,8 +383,7 @@ TEST(RedisConnectionTest, AFailoverBehindTheSameAddressIsFollowedByBothConnectio
     ASSERT_TRUE(waitUntil([&] { return node1->nearCacheReady() && node2->nearCacheReady(); }, std::chrono::seconds(5)));
     ASSERT_TRUE(node1->create(session("v.n1")));
     ASSERT_TRUE(count(*node1, "v.n1", "n1", "1"));
-    ASSERT_TRUE(waitUntil([&] { return replica.caughtUpWith(master); },
-                          std::chrono::seconds(10)));
+    ASSERT_TRUE(waitUntil([&] { return replica.caughtUpWith(master); }, std::chrono::seconds(10)));
 
     ASSERT_EQ(replica.cli({"REPLICAOF", "NO", "ONE"}), "OK");
     const std::filesystem::path next = link.string() + ".next";

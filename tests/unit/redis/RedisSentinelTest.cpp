@@ -107,8 +107,7 @@ TEST_P(RedisSentinelFailover, TheStoreFollowsAFailoverWithNothingLostAndItsNearC
     RedisProcess replica(replicaOf(master));
     ASSERT_TRUE(waitUntil([&] { return replica.info("replication", "master_link_status") == "up"; }, std::chrono::seconds(10)));
     RedisProcess sentinel(sentinelOf(master));
-    ASSERT_TRUE(waitUntil([&] { return sentinel.knowsReplica(replica); },
-                          std::chrono::seconds(10)))
+    ASSERT_TRUE(waitUntil([&] { return sentinel.knowsReplica(replica); }, std::chrono::seconds(10)))
         << "the sentinel never learned of the replica (it needs one to fail over to)";
 
     // The first sentinel listed is not there: the store asks the next one.
@@ -122,9 +121,7 @@ TEST_P(RedisSentinelFailover, TheStoreFollowsAFailoverWithNothingLostAndItsNearC
     ASSERT_TRUE(count(*node2, "f.n1", "n2", "2"));
     ASSERT_EQ(master.cli({"HGET", node1->hashKey("f.n1"), "a:count"}), "2") << "the data is on the master";
     // Replication is asynchronous: the test waits for it, so that what the failover keeps is known.
-    ASSERT_TRUE(waitUntil([&] {
-        return replica.caughtUpWith(master);
-    }, std::chrono::seconds(10)));
+    ASSERT_TRUE(waitUntil([&] { return replica.caughtUpWith(master); }, std::chrono::seconds(10)));
 
     master.kill();
     // Until the sentinel promotes the replica, calls fail quickly and clearly.
