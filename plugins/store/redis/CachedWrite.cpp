@@ -11,12 +11,6 @@
 namespace mt::redis {
 namespace {
 
-const Poco::Redis::Array* asArray(const Reply& reply)
-{
-    auto* array = dynamic_cast<const Poco::Redis::Type<Poco::Redis::Array>*>(reply.get());
-    return array && !array->value().isNull() ? &array->value() : nullptr;
-}
-
 std::string ms(TimeMs value)
 {
     return std::to_string(value);

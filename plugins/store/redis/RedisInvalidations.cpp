@@ -17,19 +17,10 @@ namespace mt::redis {
 namespace {
 
 using Poco::Redis::Array;
-using Poco::Redis::BulkString;
 using Poco::Redis::Type;
 
 constexpr const char* kChannel = "__redis__:invalidate";
 constexpr int kQuietMs = 1000;
-
-std::string bulkText(const Reply& reply)
-{
-    auto* bulk = dynamic_cast<const Type<BulkString>*>(reply.get());
-    if (bulk && !bulk->value().isNull()) return bulk->value().value();
-    auto* simple = dynamic_cast<const Type<std::string>*>(reply.get());
-    return simple ? simple->value() : std::string();
-}
 
 } // namespace
 

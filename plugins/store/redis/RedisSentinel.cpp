@@ -10,23 +10,7 @@ namespace mt::redis {
 namespace {
 
 using Poco::Redis::Array;
-using Poco::Redis::BulkString;
 using Poco::Redis::Type;
-
-/// The strings of an array reply (bulk elements), or nothing when it is not one.
-std::vector<std::string> bulkStrings(const Reply& reply)
-{
-    auto* array = dynamic_cast<const Type<Array>*>(reply.get());
-    if (!array || array->value().isNull()) return {};
-    std::vector<std::string> out;
-    for (const auto& element : array->value())
-    {
-        auto* bulk = dynamic_cast<const Type<BulkString>*>(element.get());
-        if (!bulk || bulk->value().isNull()) return {};
-        out.push_back(bulk->value().value());
-    }
-    return out;
-}
 
 Endpoint askOne(const RedisSettings& settings, const Endpoint& sentinel, Deadline deadline)
 {
@@ -39,12 +23,13 @@ Endpoint askOne(const RedisSettings& settings, const Endpoint& sentinel, Deadlin
     const std::vector<Reply> replies = exchange(stream, parser, commands, deadline);
     auto* array = dynamic_cast<const Type<Array>*>(replies.back().get());
     if (array && array->value().isNull()) throw RedisSocketError("does not monitor a master named '" + settings.sentinelMaster + "'");
-    const std::vector<std::string> address = bulkStrings(replies.back());
-    if (address.size() != 2 || address[0].empty() || address[1].empty() ||
-        address[1].find_first_not_of("0123456789") != std::string::npos || address[1].size() > 5)
+    const Array* address = asArray(replies.back());
+    const std::string host = address && address->size() == 2 ? bulkText(*address->begin()) : std::string();
+    const std::string port = address && address->size() == 2 ? bulkText(*std::next(address->begin())) : std::string();
+    if (host.empty() || port.empty() || port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5)
         throw RedisSocketError("unexpected answer to SENTINEL GET-MASTER-ADDR-BY-NAME: " + replies.back()->toString().substr(0, 80));
-    Endpoint master{address[0], std::stoi(address[1])};
-    if (master.port < 1 || master.port > 65535) throw RedisSocketError("named port " + address[1]);
+    Endpoint master{host, std::stoi(port)};
+    if (master.port < 1 || master.port > 65535) throw RedisSocketError("named port " + port);
     return master;
 }
 

@@ -21,12 +21,6 @@ using Poco::Redis::Type;
 
 constexpr std::size_t kMaxReported = 10000;
 
-const Array* asArray(const Reply& reply)
-{
-    auto* array = dynamic_cast<const Type<Array>*>(reply.get());
-    return array && !array->value().isNull() ? &array->value() : nullptr;
-}
-
 std::int64_t asInt(const Reply& reply)
 {
     auto* number = dynamic_cast<const Type<Poco::Int64>*>(reply.get());

@@ -4,9 +4,7 @@
 #include "RedisTls.h"
 
 #include <Poco/Net/SocketAddress.h>
-#include <Poco/Redis/Array.h>
 #include <Poco/Redis/Error.h>
-#include <Poco/Redis/Type.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -120,16 +118,11 @@ std::string helloRole(RedisStream& stream, RespParser& parser, Deadline deadline
     stream.sendAll(encodeCommand({"HELLO", "2"}), deadline);
     Reply reply;
     while (!(reply = parser.next())) stream.receiveInto(parser, deadline);
-    auto* fields = dynamic_cast<const Poco::Redis::Type<Poco::Redis::Array>*>(reply.get());
-    if (!fields || fields->value().isNull()) return {};
+    const Poco::Redis::Array* fields = asArray(reply);
+    if (!fields) return {};
     // RESP2: name, value, name, value, ...
-    auto bulk = [](const Poco::Redis::RedisType::Ptr& element) {
-        auto* text = dynamic_cast<const Poco::Redis::Type<Poco::Redis::BulkString>*>(element.get());
-        return text && !text->value().isNull() ? text->value().value() : std::string();
-    };
-    const Poco::Redis::Array& array = fields->value();
-    for (auto it = array.begin(); it != array.end() && std::next(it) != array.end(); it += 2)
-        if (bulk(*it) == "role") return bulk(*std::next(it));
+    for (auto it = fields->begin(); it != fields->end() && std::next(it) != fields->end(); it += 2)
+        if (bulkText(*it) == "role") return bulkText(*std::next(it));
     return {};
 }
 

@@ -49,6 +49,20 @@ void appendCommand(std::string& out, std::initializer_list<std::string_view> arg
     for (auto arg : args) appendArgument(out, arg);
 }
 
+const Poco::Redis::Array* asArray(const Reply& reply)
+{
+    auto* array = dynamic_cast<const Poco::Redis::Type<Poco::Redis::Array>*>(reply.get());
+    return array && !array->value().isNull() ? &array->value() : nullptr;
+}
+
+std::string bulkText(const Reply& reply)
+{
+    auto* bulk = dynamic_cast<const Poco::Redis::Type<Poco::Redis::BulkString>*>(reply.get());
+    if (bulk && !bulk->value().isNull()) return bulk->value().value();
+    auto* simple = dynamic_cast<const Poco::Redis::Type<std::string>*>(reply.get());
+    return simple ? simple->value() : std::string();
+}
+
 std::string encodeCommand(const std::vector<std::string>& args)
 {
     std::string out;

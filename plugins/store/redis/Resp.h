@@ -34,6 +34,11 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// The elements of an array reply; null for any other reply or a null array (*-1).
+const Poco::Redis::Array* asArray(const Reply& reply);
+/// The text of a bulk or simple string reply; "" for any other reply or a null bulk string.
+std::string bulkText(const Reply& reply);
+
 /// "*N\r\n$len\r\narg\r\n..." for one command.
 std::string encodeCommand(const std::vector<std::string>& args);
 void appendCommand(std::string& out, const std::vector<std::string>& args);
