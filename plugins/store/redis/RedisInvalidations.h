@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -32,6 +33,7 @@ class Logger;
 namespace mt::redis {
 
 class RedisStream;
+class SentinelList;
 
 class RedisInvalidations
 {
@@ -43,7 +45,10 @@ public:
         std::function<void()> lost;                                     ///< subscribed under a new id, or disconnected
     };
 
-    RedisInvalidations(RedisSettings settings, Poco::Logger& logger, Listener listener);
+    /// `sentinels`: the list the store shares with its connection (null: one
+    /// of its own, when the settings name sentinels).
+    RedisInvalidations(RedisSettings settings, Poco::Logger& logger, Listener listener,
+                       std::shared_ptr<SentinelList> sentinels = {});
     ~RedisInvalidations();
 
     RedisInvalidations(const RedisInvalidations&) = delete;
@@ -71,6 +76,7 @@ private:
     const RedisSettings _settings;
     Poco::Logger& _logger;
     const Listener _listener;
+    const std::shared_ptr<SentinelList> _sentinels;
     std::atomic<std::int64_t> _clientId{0};
 
     mutable std::mutex _mutex;

@@ -1,5 +1,6 @@
 #include "RedisPipeline.h"
 
+#include "RedisSentinel.h"
 #include "RedisSocket.h"
 
 #include "mt/SessionStoreAdapter.h"
@@ -54,8 +55,12 @@ struct RedisPipeline::Pending
     }
 };
 
-RedisPipeline::RedisPipeline(RedisSettings settings, Poco::Logger& logger)
-    : _settings(std::move(settings)), _logger(logger)
+RedisPipeline::RedisPipeline(RedisSettings settings, Poco::Logger& logger, std::shared_ptr<SentinelList> sentinels)
+    : _settings(std::move(settings)),
+      _logger(logger),
+      _sentinels(sentinels || _settings.sentinels.empty()
+                     ? std::move(sentinels)
+                     : std::make_shared<SentinelList>(_settings.sentinels, _settings.sentinelMaster, logger))
 {
     _wakeFd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (_wakeFd < 0) throw std::runtime_error(std::string("redis pipeline: eventfd: ") + std::strerror(errno));
@@ -261,12 +266,13 @@ void RedisPipeline::connectLocked(std::unique_lock<std::mutex>& lock, Clock::tim
     }
     if (_down && Clock::now() < _nextAttempt) throw StoreUnavailable("redis " + address() + " unavailable: " + _lastError);
     _connecting = true;
+    const bool mustBeMaster = _mustBeMaster;
     lock.unlock();
     std::shared_ptr<RedisStream> stream;
     std::string error;
     try
     {
-        stream = openStream(_settings, deadline);
+        stream = openStream(_settings, deadline, _sentinels.get(), mustBeMaster);
         if (_settings.database != 0)
         {
             RespParser parser;
@@ -294,6 +300,7 @@ void RedisPipeline::connectLocked(std::unique_lock<std::mutex>& lock, Clock::tim
         _lastPeer = stream->peer();
     }
     _stream = std::move(stream);
+    if (mustBeMaster) _mustBeMaster = false;
     _connectedAt = Clock::now();
     ++_generation;
     // Still DOWN until a reply comes: a frozen Redis accepts connections
@@ -375,6 +382,7 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
     std::string error;
     bool closed = false;
     bool down = true;
+    bool demoted = false;
     for (;;)
     {
         // Deadlines are watched here too: an asynchronous caller has nobody
@@ -443,7 +451,7 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
         // connect again, which finds the master now, rather than fail every
         // write. DOWN meanwhile, with its backoff: a Redis configured by
         // mistake as a replica must not cost a new connection per request.
-        const bool demoted = std::any_of(replies.begin(), replies.end(), [](const Reply& r) {
+        demoted = std::any_of(replies.begin(), replies.end(), [](const Reply& r) {
             return r->isError() && errorMessage(r).rfind("READONLY", 0) == 0;
         });
         if (!replies.empty()) deliver(generation, replies);
@@ -460,6 +468,10 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
         // flight fail, but the next call simply reconnects, without a backoff;
         // a Redis that is really gone then fails that connect.
         if (closed) down = false;
+        // Outside sentinel mode the next connect may reach the same replica
+        // (a store configured at one by mistake, a name not yet moved): the
+        // role check keeps it DOWN, rather than UP until the next write.
+        if (demoted && _settings.sentinels.empty() && generation == _generation) _mustBeMaster = true;
         failLocked(generation, error, down);
     }
     finishFailed();

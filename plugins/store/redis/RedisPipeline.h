@@ -50,13 +50,16 @@ class Logger;
 namespace mt::redis {
 
 class RedisStream;
+class SentinelList;
 
 class RedisPipeline
 {
 public:
     using Clock = std::chrono::steady_clock;
 
-    RedisPipeline(RedisSettings settings, Poco::Logger& logger);
+    /// `sentinels`: the list the store shares with its invalidation
+    /// subscriber (null: one of its own, when the settings name sentinels).
+    RedisPipeline(RedisSettings settings, Poco::Logger& logger, std::shared_ptr<SentinelList> sentinels = {});
     ~RedisPipeline();
 
     RedisPipeline(const RedisPipeline&) = delete;
@@ -121,6 +124,7 @@ private:
 
     const RedisSettings _settings;
     Poco::Logger& _logger;
+    const std::shared_ptr<SentinelList> _sentinels;
     std::function<void()> _listener;
     std::atomic<std::uint64_t> _commands{0};
     std::atomic<std::uint64_t> _roundTrips{0};
@@ -138,6 +142,7 @@ private:
     bool _down = false;
     std::string _lastError;
     std::string _lastPeer;               // the master sentinels named last (logged when it changes)
+    bool _mustBeMaster = false;          // a READONLY came: connect only to a master (HELLO) until one is found
     Clock::time_point _connectedAt{};    // of _stream
     std::chrono::milliseconds _backoff{0};
     Clock::time_point _nextAttempt{};

@@ -1,6 +1,7 @@
 #include "RedisSessionStore.h"
 
 #include "RedisScripts.h"
+#include "RedisSentinel.h"
 #include "RedisSocket.h"
 
 #include "mt/SessionSerializer.h"
@@ -84,6 +85,10 @@ std::shared_ptr<MBean> RedisSessionStore::makeMBean()
         .attribute("connectedTo", "java.lang.String",
                    "the instance the store's connection is on (with sentinels: the master they named); empty while not connected",
                    [this] { return Poco::Dynamic::Var(_redis.peer()); })
+        .attribute("sentinels", "java.lang.String",
+                   "the sentinels in the order the next connection asks them: the one that answered last first, "
+                   "then the others, configured and learnt from them; empty without sentinels",
+                   [this] { return Poco::Dynamic::Var(sentinelOrder()); })
         .attribute("commands", "long", "Redis commands sent", [this, count] { return count(_redis.commands()); })
         .attribute("roundTrips", "long", "calls to Redis (a MULTI/EXEC block or a pipelined group is one)",
                    [this, count] { return count(_redis.roundTrips()); })
@@ -119,7 +124,10 @@ RedisSessionStore::RedisSessionStore(RedisSettings settings, const std::string& 
       _rename(scripts::kRename),
       _expire(scripts::kExpire),
       _cache(std::size_t(_settings.nearCache)),
-      _redis(_settings, logger)
+      _sentinels(_settings.sentinels.empty()
+                     ? nullptr
+                     : std::make_shared<SentinelList>(_settings.sentinels, _settings.sentinelMaster, logger)),
+      _redis(_settings, logger, _sentinels)
 {
     // Tracking lives and dies with the connection.
     _redis.setConnectionListener([this] { _cache.reset(); });
@@ -127,9 +135,15 @@ RedisSessionStore::RedisSessionStore(RedisSettings settings, const std::string& 
         _invalidations = std::make_unique<RedisInvalidations>(
             _settings, logger,
             RedisInvalidations::Listener{[this](const std::vector<std::string>& keys) { invalidated(keys); },
-                                         [this] { _cache.clear(); }, [this] { _cache.reset(); }});
+                                         [this] { _cache.clear(); }, [this] { _cache.reset(); }},
+            _sentinels);
     _logger.information("redis session store for %s at %s, keys %s<id>, timeout %d ms, near cache %d sessions", scope,
                         _redis.address(), _sessionPrefix, _settings.timeoutMs, _settings.nearCache);
+}
+
+std::string RedisSessionStore::sentinelOrder() const
+{
+    return _sentinels ? _sentinels->text() : std::string();
 }
 
 RedisSessionStore::~RedisSessionStore()

@@ -95,6 +95,8 @@ public:
     std::uint64_t staleWrites() const { return _staleWrites.load(std::memory_order_relaxed); }
     std::string hashKey(const std::string& id) const { return _base + ":s:" + id; }
     const std::string& indexKey() const { return _index; }
+    /// The sentinels in the order the next connection asks them (SentinelList::text()); "" without sentinels.
+    std::string sentinelOrder() const;
 
 private:
     /// The record from HGETALL fields, or null (absent, or unreadable: reported once).
@@ -133,6 +135,7 @@ private:
 
     // Destroyed in reverse: the subscriber and the pipeline call into the cache.
     NearCache _cache;
+    const std::shared_ptr<SentinelList> _sentinels; // null without sentinels; shared by the two connections
     RedisPipeline _redis;
     std::unique_ptr<RedisInvalidations> _invalidations; // null when the near cache is off
     std::mutex _trackingMutex;                          // one thread enables tracking

@@ -162,8 +162,9 @@ void readSentinels(const Poco::Util::AbstractConfiguration& config, RedisSetting
         if (comma == std::string::npos) break;
         start = comma + 1;
     }
-    if (s.sentinels.size() > 16)
-        throw PluginConfigError("store.redis.sentinels: " + std::to_string(s.sentinels.size()) + " entries; at most 16");
+    if (s.sentinels.size() > kMaxSentinels)
+        throw PluginConfigError("store.redis.sentinels: " + std::to_string(s.sentinels.size()) + " entries; at most " +
+                                std::to_string(kMaxSentinels));
     s.sentinelMaster = config.getString("sentinelMaster", "");
     if (s.sentinelMaster.empty() || hasSpaceOrControl(s.sentinelMaster))
         throw PluginConfigError("store.redis.sentinels needs store.redis.sentinelMaster='" + s.sentinelMaster +

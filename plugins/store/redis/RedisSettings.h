@@ -6,6 +6,7 @@
 
 #include "mt/Plugin.h"
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,7 +24,11 @@ struct Endpoint
     std::string host;
     int port = 0;
     std::string text() const; ///< "host:port", "[v6]:port"
+    bool operator==(const Endpoint& other) const { return port == other.port && host == other.host; }
 };
+
+/// The most sentinels a store asks (configured, and learnt from them).
+inline constexpr std::size_t kMaxSentinels = 16;
 
 struct RedisSettings
 {
@@ -44,7 +49,8 @@ struct RedisSettings
     /// the tls* keys once, shared by the copies of these settings.
     std::shared_ptr<const TlsClient> tls;
     /// Set: Redis Sentinel names the master (host and port are unused); each
-    /// connection asks them, in this order, and checks the role (RedisSentinel.h).
+    /// connection asks them (in SentinelList's order, which starts as this
+    /// one) and checks the role (RedisSentinel.h).
     std::vector<Endpoint> sentinels;
     std::string sentinelMaster;   ///< the name in the sentinels' `sentinel monitor <name> ...`
     std::string sentinelUsername; ///< AUTH to the sentinels (their own requirepass / ACL)

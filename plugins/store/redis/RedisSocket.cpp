@@ -3,6 +3,7 @@
 #include "RedisSentinel.h"
 #include "RedisTls.h"
 
+#include <Poco/Logger.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Redis/Error.h>
 
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -146,13 +148,16 @@ bool waitFor(int fd, short events, Deadline deadline)
     }
 }
 
-std::unique_ptr<RedisStream> openStream(const RedisSettings& settings, Deadline deadline)
+std::unique_ptr<RedisStream> openStream(const RedisSettings& settings, Deadline deadline, SentinelList* sentinels,
+                                        bool mustBeMaster)
 {
     const bool viaSentinels = !settings.sentinels.empty();
     std::unique_ptr<RedisStream> stream;
     if (viaSentinels)
     {
-        const Endpoint master = askSentinels(settings, deadline);
+        std::optional<SentinelList> own;
+        if (!sentinels) sentinels = &own.emplace(settings.sentinels, settings.sentinelMaster, Poco::Logger::get("mt.redis"));
+        const Endpoint master = askSentinels(settings, *sentinels, deadline);
         try
         {
             stream = connectStream(settings, master.host, master.port, master.text(), deadline);
@@ -169,16 +174,20 @@ std::unique_ptr<RedisStream> openStream(const RedisSettings& settings, Deadline 
     RespParser parser;
     if (auto auth = settings.authCommand(); !auth.empty()) exchange(*stream, parser, {std::move(auth)}, deadline);
     // A sentinel may name a replica before it has caught up with a failover.
-    // (Elsewhere a replica shows itself at the first write, READONLY, and a
-    // connection to a Redis that accepts but does not answer stays cheap.)
-    if (viaSentinels)
+    // Elsewhere a replica shows itself at the first write (READONLY), and a
+    // connection to a Redis that accepts but does not answer stays cheap,
+    // until a READONLY asks for the check (RedisPipeline).
+    if (viaSentinels || mustBeMaster)
     {
         const std::string role = helloRole(*stream, parser, deadline);
         if (role.empty())
-            throw RedisSocketError(stream->peer() + " did not say its role (HELLO): behind sentinels the store needs Redis 6+");
+            throw RedisSocketError(stream->peer() + " did not say its role (HELLO): " +
+                                   (viaSentinels ? "behind sentinels" : "after a READONLY") + " the store needs Redis 6+");
         if (role != "master")
-            throw RedisSocketError(stream->peer() + " is a " + role +
-                                   ", not the master (the sentinels have not caught up with a failover yet)");
+            throw RedisSocketError(stream->peer() + " is a " + role + ", not the master" +
+                                   (viaSentinels ? " (the sentinels have not caught up with a failover yet)"
+                                                 : " (it answered READONLY; the store connects again until this address "
+                                                   "leads to a master)"));
     }
     return stream;
 }
@@ -313,8 +322,8 @@ void RedisStream::receiveInto(RespParser& parser, Deadline deadline)
     }
 }
 
-std::vector<Reply> exchange(RedisStream& stream, RespParser& parser, const std::vector<std::vector<std::string>>& commands,
-                            Deadline deadline)
+std::vector<Reply> exchangeAll(RedisStream& stream, RespParser& parser,
+                               const std::vector<std::vector<std::string>>& commands, Deadline deadline)
 {
     std::string wire;
     for (const auto& command : commands) appendCommand(wire, command);
@@ -322,20 +331,25 @@ std::vector<Reply> exchange(RedisStream& stream, RespParser& parser, const std::
     std::vector<Reply> replies;
     while (replies.size() < commands.size())
     {
-        Reply reply = parser.next();
-        if (!reply)
-        {
+        if (Reply reply = parser.next())
+            replies.push_back(std::move(reply));
+        else
             stream.receiveInto(parser, deadline);
-            continue;
-        }
-        if (reply->isError())
-        {
-            const auto& command = commands[replies.size()];
-            // Never echo AUTH's password into a log line.
-            throw RedisSocketError((command.empty() ? std::string("?") : command[0]) + " refused: " + errorMessage(reply));
-        }
-        replies.push_back(reply);
     }
+    return replies;
+}
+
+std::vector<Reply> exchange(RedisStream& stream, RespParser& parser, const std::vector<std::vector<std::string>>& commands,
+                            Deadline deadline)
+{
+    std::vector<Reply> replies = exchangeAll(stream, parser, commands, deadline);
+    for (std::size_t i = 0; i < replies.size(); ++i)
+        if (replies[i]->isError())
+        {
+            // Never echo AUTH's password into a log line.
+            throw RedisSocketError((commands[i].empty() ? std::string("?") : commands[i][0]) + " refused: " +
+                                   errorMessage(replies[i]));
+        }
     return replies;
 }
 

@@ -407,3 +407,31 @@ TEST(RedisConnectionTest, AFailoverBehindTheSameAddressIsFollowedByBothConnectio
     EXPECT_TRUE(waitUntil([&] { return countOf(*node2, "v.n1") == "4"; }, std::chrono::seconds(5)))
         << "node1's write never reached node2's near cache";
 }
+
+TEST(RedisConnectionTest, ARedisMadeAReplicaKeepsTheStoreDownUntilItIsAMasterAgain)
+{
+    // A Redis demoted with nothing in front of it to move (or a store
+    // configured with a replica's address): after the READONLY, connecting
+    // again reaches the same replica. The store must stay DOWN, saying why,
+    // rather than look healthy between writes that all fail.
+    RedisProcess redis;
+    RedisProcess other;
+    auto store = open(baseSettings(redis));
+    ASSERT_TRUE(store->create(session("r.n1")));
+    ASSERT_TRUE(count(*store, "r.n1", "n1", "1"));
+
+    ASSERT_EQ(redis.cli({"REPLICAOF", "127.0.0.1", std::to_string(other.port())}), "OK");
+    EXPECT_NE(failureOf([&] { store->create(session("r2.n1")); }).find("READONLY"), std::string::npos);
+    const std::string replica = "127.0.0.1:" + std::to_string(redis.port()) + " is a replica, not the master";
+    ASSERT_TRUE(waitUntil([&] { return store->healthProblem().find(replica) != std::string::npos; }, std::chrono::seconds(5)))
+        << store->healthProblem();
+    // Through many backoffs (reconnectMaxMs is 100 ms), never healthy.
+    EXPECT_FALSE(waitUntil([&] { return store->healthProblem().find(replica) == std::string::npos; }, std::chrono::seconds(1)))
+        << store->healthProblem();
+    EXPECT_NE(failureOf([&] { store->load("r.n1"); }).find(replica), std::string::npos) << "reads are refused too";
+
+    ASSERT_EQ(redis.cli({"REPLICAOF", "NO", "ONE"}), "OK");
+    ASSERT_TRUE(waitUntil([&] { return store->healthProblem().empty(); }, std::chrono::seconds(5))) << store->healthProblem();
+    ASSERT_TRUE(store->create(session("r3.n1")));
+    EXPECT_TRUE(count(*store, "r3.n1", "n1", "1"));
+}

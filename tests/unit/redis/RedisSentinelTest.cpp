@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -235,4 +236,79 @@ TEST(RedisSentinelTest, TheInvalidationSubscriberFollowsTheStoreToTheMasterTheSe
     ASSERT_TRUE(count(*node2, "m.n1", "n2", "2"));
     EXPECT_TRUE(waitUntil([&] { return countOf(*node1, "m.n1") == "2"; }, std::chrono::seconds(5)))
         << "node2's write never reached node1's near cache on the new master";
+}
+
+namespace {
+
+/// The newest client id among `redis`' clients of `type` (0: none).
+long long newestClient(const RedisProcess& redis, const std::string& type)
+{
+    long long newest = 0;
+    const std::string list = redis.cli({"CLIENT", "LIST", "TYPE", type});
+    for (std::size_t at = list.find("id="); at != std::string::npos; at = list.find("id=", at + 3))
+        newest = std::max(newest, std::stoll(list.substr(at + 3)));
+    return newest;
+}
+
+/// Drops both of the store's connections to `master` and waits until both
+/// are back (each asked the sentinels again).
+::testing::AssertionResult reconnected(RedisSessionStore& store, const RedisProcess& master)
+{
+    const long long before = std::stoll(master.cli({"CLIENT", "ID"}));
+    master.cli({"CLIENT", "KILL", "TYPE", "pubsub"});
+    master.cli({"CLIENT", "KILL", "TYPE", "normal"});
+    // The first PING after the kill fails (its connection is gone): an empty
+    // problem means the pipeline connected again.
+    if (waitUntil([&] { return newestClient(master, "pubsub") > before && store.healthProblem().empty() && store.nearCacheReady(); },
+                  std::chrono::seconds(10)))
+        return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "the store did not reconnect: " << store.healthProblem();
+}
+
+} // namespace
+
+TEST(RedisSentinelTest, ASentinelThatHangsCostsItsShareOnceNotAtEveryReconnection)
+{
+    RedisProcess master;
+    RedisProcess sentinel(sentinelOf(master));
+    // Listed first: a host that accepts connections and never answers (a
+    // frozen Redis). After SIGCONT it accepts what queued meanwhile, and its
+    // count of connections tells how often the store tried it.
+    RedisProcess hung;
+    const long long before = std::stoll(hung.info("stats", "total_connections_received"));
+    hung.pause();
+    RedisSettings settings = sentinelSettings({hung.port(), sentinel.port()});
+    settings.timeoutMs = 1000;
+    auto store = open(settings);
+    ASSERT_TRUE(store->create(session("h.n1")));
+    ASSERT_TRUE(waitUntil([&] { return store->nearCacheReady(); }, std::chrono::seconds(5))) << store->healthProblem();
+    EXPECT_EQ(store->sentinelOrder(), where(sentinel.port()) + "," + where(hung.port()));
+
+    for (int round = 0; round < 3; ++round) ASSERT_TRUE(reconnected(*store, master)) << "round " << round;
+    ASSERT_TRUE(count(*store, "h.n1", "n1", "1"));
+
+    hung.resume();
+    // Its own connection is the last one counted.
+    const long long tried = std::stoll(hung.info("stats", "total_connections_received")) - before - 1;
+    EXPECT_GE(tried, 1) << "the first connections asked it";
+    EXPECT_LE(tried, 2) << "asked again after it had cost a share of the deadline (both connections, 4 times each)";
+}
+
+TEST(RedisSentinelTest, SentinelsTheConfiguredOneListsAreAskedWhenItIsGone)
+{
+    RedisProcess master;
+    RedisProcess configured(sentinelOf(master));
+    RedisProcess other(sentinelOf(master));
+    // Sentinels find each other through the master's hello channel (every 2 s).
+    const std::string otherPort = std::to_string(other.port());
+    ASSERT_TRUE(waitUntil([&] { return configured.cli({"SENTINEL", "SENTINELS", kMaster}).find(otherPort) != std::string::npos; },
+                          std::chrono::seconds(15)));
+    auto store = open(sentinelSettings({configured.port()}));
+    ASSERT_TRUE(store->create(session("l.n1")));
+    EXPECT_EQ(store->sentinelOrder(), where(configured.port()) + "," + where(other.port()));
+
+    configured.kill();
+    ASSERT_TRUE(reconnected(*store, master));
+    EXPECT_EQ(store->sentinelOrder(), where(other.port()) + "," + where(configured.port()));
+    ASSERT_TRUE(count(*store, "l.n1", "n1", "1"));
 }
