@@ -87,6 +87,14 @@ void RedisProcess::start()
                  (_options.tlsAuthClients ? "yes" : "no") + " --tls-replication yes";
     }
     if (_options.replicaOf != 0) extra += " --replicaof 127.0.0.1 " + std::to_string(_options.replicaOf);
+    if (_options.clusterNode)
+    {
+        // The bus port is set: the default (port + 10000) may be in the ephemeral range, or taken.
+        if (_busPort == 0) _busPort = freePort();
+        extra += " --cluster-enabled yes --cluster-config-file '" + _dir + "/nodes.conf' --cluster-node-timeout 500"
+                 " --cluster-port " + std::to_string(_busPort);
+        if (!_options.password.empty()) extra += " --masterauth '" + _options.password + "'";
+    }
     std::string command = "redis-server" + listen +
                           " --bind 127.0.0.1 --save '' --appendonly no --repl-diskless-sync-delay 0 --enable-debug-command local"
                           " --dir '" + _dir + "'" + extra;
@@ -168,14 +176,14 @@ void RedisProcess::resume()
     _paused = false;
 }
 
-std::string RedisProcess::cli(const std::vector<std::string>& args) const
+std::string RedisProcess::cli(const std::vector<std::string>& args, std::chrono::seconds timeout) const
 {
     std::vector<std::string> all{"-h", "127.0.0.1", "-p", std::to_string(_port)};
     if (!_options.password.empty()) all.insert(all.end(), {"-a", _options.password, "--no-auth-warning"});
     if (_options.tls) all.insert(all.end(), {"--tls", "--cacert", caFile(), "--cert", clientCertFile(), "--key", clientKeyFile()});
     all.insert(all.end(), args.begin(), args.end());
     std::string out;
-    runCommand("/usr/bin/redis-cli", all, out, std::chrono::seconds(5));
+    runCommand("/usr/bin/redis-cli", all, out, timeout);
     while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
     return out;
 }
@@ -208,6 +216,30 @@ long long RedisProcess::commandCalls(const std::string& command) const
     auto pos = stats.find(tag);
     if (pos == std::string::npos) return 0;
     return std::stoll(stats.substr(pos + tag.size()));
+}
+
+void formCluster(const std::vector<RedisProcess*>& nodes, int replicas)
+{
+    if (nodes.empty()) throw std::invalid_argument("formCluster: no nodes");
+    std::vector<std::string> args{"--cluster", "create"};
+    for (const RedisProcess* node : nodes) args.push_back(node->address());
+    args.insert(args.end(), {"--cluster-replicas", std::to_string(replicas), "--cluster-yes"});
+    // Through the first node's cli(): its password (and TLS) apply to all.
+    const std::string out = nodes.front()->cli(args, std::chrono::seconds(30));
+    if (out.find("[OK] All 16384 slots covered") == std::string::npos)
+        throw std::runtime_error("redis-cli --cluster create failed:\n" + out);
+    // Ok everywhere, and every node (replicas too) in the slot map.
+    const bool ok = waitUntil(
+        [&] {
+            const std::string slots = nodes.front()->cli({"CLUSTER", "SLOTS"});
+            for (const RedisProcess* node : nodes)
+                if (node->cli({"CLUSTER", "INFO"}).find("cluster_state:ok") == std::string::npos ||
+                    slots.find("\n" + std::to_string(node->port()) + "\n") == std::string::npos)
+                    return false;
+            return true;
+        },
+        std::chrono::seconds(30));
+    if (!ok) throw std::runtime_error("the cluster did not come up:\n" + nodes.front()->cli({"CLUSTER", "NODES"}));
 }
 
 } // namespace mt::test

@@ -17,6 +17,7 @@
 
 #include <Poco/Process.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,10 @@ struct RedisOptions
     /// seconds); `password` is the sentinel's own requirepass.
     std::string sentinelMaster = {};
     unsigned short sentinelMasterPort = 0;
+    /// A Redis Cluster node (cluster-enabled, its bus on another free port,
+    /// node timeout 500 ms), not yet in a cluster: see formCluster(). With a
+    /// password, replicas log in to their masters with it (masterauth).
+    bool clusterNode = false;
 };
 
 class RedisProcess
@@ -74,7 +79,7 @@ public:
     bool running();
 
     /// redis-cli -p <port> <args...>: its output, trailing newline removed.
-    std::string cli(const std::vector<std::string>& args) const;
+    std::string cli(const std::vector<std::string>& args, std::chrono::seconds timeout = std::chrono::seconds(5)) const;
     /// A field of INFO <section> ("" when absent), e.g. ("replication", "master_repl_offset").
     std::string info(const std::string& section, const std::string& field) const;
     /// A replica whose replication offset is `master`'s: it has every write made there.
@@ -83,6 +88,8 @@ public:
     bool knowsReplica(const RedisProcess& replica) const;
     /// calls of one command in INFO commandstats (e.g. "evalsha"); 0 if never called.
     long long commandCalls(const std::string& command) const;
+    /// "127.0.0.1:<port>"
+    std::string address() const { return "127.0.0.1:" + std::to_string(_port); }
 
 private:
     void makeCertificates() const;
@@ -92,8 +99,15 @@ private:
     std::string _dir;
     std::string _tlsDir; // _dir, or RedisOptions::tlsFilesFrom
     unsigned short _port = 0;
+    unsigned short _busPort = 0; // a cluster node's bus (kept over a restart)
     std::unique_ptr<Poco::ProcessHandle> _handle;
     bool _paused = false;
 };
+
+/// Makes a Redis Cluster of these clusterNode processes (redis-cli --cluster
+/// create, `replicas` per master, the slots shared among the masters) and
+/// waits until every node says the cluster is ok. Throws with redis-cli's
+/// output when it fails.
+void formCluster(const std::vector<RedisProcess*>& nodes, int replicas);
 
 } // namespace mt::test

@@ -1,6 +1,6 @@
 #include "RedisInvalidations.h"
 
-#include "RedisSentinel.h"
+#include "MasterLocator.h"
 #include "RedisSocket.h"
 
 #include <Poco/Logger.h>
@@ -26,13 +26,11 @@ constexpr int kQuietMs = 1000;
 } // namespace
 
 RedisInvalidations::RedisInvalidations(RedisSettings settings, Poco::Logger& logger, Listener listener,
-                                       std::shared_ptr<SentinelList> sentinels)
+                                       std::shared_ptr<MasterLocator> locator)
     : _settings(std::move(settings)),
       _logger(logger),
       _listener(std::move(listener)),
-      _sentinels(sentinels || _settings.sentinels.empty()
-                     ? std::move(sentinels)
-                     : std::make_shared<SentinelList>(_settings.sentinels, _settings.sentinelMaster, logger))
+      _locator(locator ? std::move(locator) : makeLocator(_settings, {}, logger))
 {
     _wakeFd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (_wakeFd < 0) throw std::runtime_error(std::string("redis invalidations: eventfd: ") + std::strerror(errno));
@@ -109,7 +107,7 @@ void RedisInvalidations::run()
         {
             // Before the address is resolved (a DNS name, the sentinels): what subscribedAt() tells.
             const auto started = std::chrono::steady_clock::now();
-            asked = serve(*openStream(_settings, started + std::chrono::milliseconds(_settings.timeoutMs), _sentinels.get()), started);
+            asked = serve(*openStream(_settings, started + std::chrono::milliseconds(_settings.timeoutMs), _locator.get()), started);
         }
         catch (const std::exception& e)
         {

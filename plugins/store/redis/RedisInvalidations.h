@@ -33,7 +33,7 @@ class Logger;
 namespace mt::redis {
 
 class RedisStream;
-class SentinelList;
+class MasterLocator;
 
 class RedisInvalidations
 {
@@ -45,10 +45,10 @@ public:
         std::function<void()> lost;                                     ///< subscribed under a new id, or disconnected
     };
 
-    /// `sentinels`: the list the store shares with its connection (null: one
-    /// of its own, when the settings name sentinels).
+    /// `locator`: the one the store shares with its connection (null: one of
+    /// its own, when the settings call for one: MasterLocator.h).
     RedisInvalidations(RedisSettings settings, Poco::Logger& logger, Listener listener,
-                       std::shared_ptr<SentinelList> sentinels = {});
+                       std::shared_ptr<MasterLocator> locator = {});
     ~RedisInvalidations();
 
     RedisInvalidations(const RedisInvalidations&) = delete;
@@ -61,8 +61,8 @@ public:
     /// When the current subscription's connection began, before its address
     /// was resolved (the epoch while there is none).
     std::chrono::steady_clock::time_point subscribedAt() const;
-    /// Drops the subscription and subscribes again (with sentinels: on the
-    /// master they name now), as after a lost connection.
+    /// Drops the subscription and subscribes again (with a locator: on the
+    /// master it names now), as after a lost connection.
     void resubscribe();
 
 private:
@@ -76,7 +76,7 @@ private:
     const RedisSettings _settings;
     Poco::Logger& _logger;
     const Listener _listener;
-    const std::shared_ptr<SentinelList> _sentinels;
+    const std::shared_ptr<MasterLocator> _locator;
     std::atomic<std::int64_t> _clientId{0};
 
     mutable std::mutex _mutex;

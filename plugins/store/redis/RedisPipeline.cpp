@@ -1,6 +1,6 @@
 #include "RedisPipeline.h"
 
-#include "RedisSentinel.h"
+#include "MasterLocator.h"
 #include "RedisSocket.h"
 
 #include "mt/SessionStoreAdapter.h"
@@ -55,12 +55,10 @@ struct RedisPipeline::Pending
     }
 };
 
-RedisPipeline::RedisPipeline(RedisSettings settings, Poco::Logger& logger, std::shared_ptr<SentinelList> sentinels)
+RedisPipeline::RedisPipeline(RedisSettings settings, Poco::Logger& logger, std::shared_ptr<MasterLocator> locator)
     : _settings(std::move(settings)),
       _logger(logger),
-      _sentinels(sentinels || _settings.sentinels.empty()
-                     ? std::move(sentinels)
-                     : std::make_shared<SentinelList>(_settings.sentinels, _settings.sentinelMaster, logger))
+      _locator(locator ? std::move(locator) : makeLocator(_settings, {}, logger))
 {
     _wakeFd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (_wakeFd < 0) throw std::runtime_error(std::string("redis pipeline: eventfd: ") + std::strerror(errno));
@@ -272,7 +270,7 @@ void RedisPipeline::connectLocked(std::unique_lock<std::mutex>& lock, Clock::tim
     std::string error;
     try
     {
-        stream = openStream(_settings, deadline, _sentinels.get(), mustBeMaster);
+        stream = openStream(_settings, deadline, _locator.get(), mustBeMaster);
         if (_settings.database != 0)
         {
             RespParser parser;
@@ -293,9 +291,9 @@ void RedisPipeline::connectLocked(std::unique_lock<std::mutex>& lock, Clock::tim
         throw StoreUnavailable("redis " + address() + ": " + error);
     }
     if (_stopping) throw StoreUnavailable("redis " + address() + ": store shutting down");
-    if (!_settings.sentinels.empty() && stream->peer() != _lastPeer)
+    if (_locator && stream->peer() != _lastPeer)
     {
-        _logger.notice("redis master '%s' is at %s%s", _settings.sentinelMaster, stream->peer(),
+        _logger.notice("redis %s is at %s%s", _locator->master(), stream->peer(),
                        _lastPeer.empty() ? std::string() : " (was " + _lastPeer + ")");
         _lastPeer = stream->peer();
     }
@@ -451,14 +449,28 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
         // connect again, which finds the master now, rather than fail every
         // write. DOWN meanwhile, with its backoff: a Redis configured by
         // mistake as a replica must not cost a new connection per request.
-        demoted = std::any_of(replies.begin(), replies.end(), [](const Reply& r) {
-            return r->isError() && errorMessage(r).rfind("READONLY", 0) == 0;
-        });
+        // In a cluster, MOVED: the slot is served elsewhere now (resharded,
+        // or a failover); the next call asks the cluster again, at once.
+        bool moved = false;
+        for (const Reply& reply : replies)
+        {
+            if (!reply->isError()) continue;
+            const std::string message = errorMessage(reply);
+            demoted = demoted || message.rfind("READONLY", 0) == 0;
+            moved = moved || (_locator && !_settings.cluster.empty() && message.rfind("MOVED ", 0) == 0);
+        }
         if (!replies.empty()) deliver(generation, replies);
         if (demoted)
         {
             error = stream.peer() + " answered READONLY: it is a replica now; " +
-                    (_settings.sentinels.empty() ? "connecting again" : "asking the sentinels for the master again");
+                    (_locator ? "asking " + _settings.locatedBy() + " for the master again" : std::string("connecting again"));
+            break;
+        }
+        if (moved)
+        {
+            error = stream.peer() + " answered MOVED: the slot is served elsewhere now; asking the cluster's nodes again";
+            _logger.information("redis %s: %s", address(), error);
+            down = false;
             break;
         }
     }
@@ -468,10 +480,10 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
         // flight fail, but the next call simply reconnects, without a backoff;
         // a Redis that is really gone then fails that connect.
         if (closed) down = false;
-        // Outside sentinel mode the next connect may reach the same replica
+        // Without a locator the next connect may reach the same replica
         // (a store configured at one by mistake, a name not yet moved): the
         // role check keeps it DOWN, rather than UP until the next write.
-        if (demoted && _settings.sentinels.empty() && generation == _generation) _mustBeMaster = true;
+        if (demoted && !_locator && generation == _generation) _mustBeMaster = true;
         failLocked(generation, error, down);
     }
     finishFailed();

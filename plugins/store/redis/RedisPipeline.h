@@ -50,16 +50,16 @@ class Logger;
 namespace mt::redis {
 
 class RedisStream;
-class SentinelList;
+class MasterLocator;
 
 class RedisPipeline
 {
 public:
     using Clock = std::chrono::steady_clock;
 
-    /// `sentinels`: the list the store shares with its invalidation
-    /// subscriber (null: one of its own, when the settings name sentinels).
-    RedisPipeline(RedisSettings settings, Poco::Logger& logger, std::shared_ptr<SentinelList> sentinels = {});
+    /// `locator`: the one the store shares with its invalidation subscriber
+    /// (null: one of its own, when the settings call for one: MasterLocator.h).
+    RedisPipeline(RedisSettings settings, Poco::Logger& logger, std::shared_ptr<MasterLocator> locator = {});
     ~RedisPipeline();
 
     RedisPipeline(const RedisPipeline&) = delete;
@@ -124,7 +124,7 @@ private:
 
     const RedisSettings _settings;
     Poco::Logger& _logger;
-    const std::shared_ptr<SentinelList> _sentinels;
+    const std::shared_ptr<MasterLocator> _locator;
     std::function<void()> _listener;
     std::atomic<std::uint64_t> _commands{0};
     std::atomic<std::uint64_t> _roundTrips{0};
@@ -141,7 +141,7 @@ private:
     std::vector<std::pair<std::shared_ptr<Pending>, std::string>> _failed; // to finish outside the lock
     bool _down = false;
     std::string _lastError;
-    std::string _lastPeer;               // the master sentinels named last (logged when it changes)
+    std::string _lastPeer;               // the master the locator named last (logged when it changes)
     bool _mustBeMaster = false;          // a READONLY came: connect only to a master (HELLO) until one is found
     Clock::time_point _connectedAt{};    // of _stream
     std::chrono::milliseconds _backoff{0};

@@ -62,17 +62,25 @@ std::vector<Endpoint> sentinelsIn(const Reply& reply)
     return up;
 }
 
-Endpoint askOne(const RedisSettings& settings, SentinelList& sentinels, const Endpoint& sentinel, Deadline deadline)
+} // namespace
+
+SentinelList::SentinelList(RedisSettings settings, Poco::Logger& logger)
+    : _settings(std::move(settings)),
+      _order(_settings.sentinels, "redis sentinels of master '" + _settings.sentinelMaster + "'", logger)
 {
-    const auto connection = connectStream(settings, sentinel.host, sentinel.port, sentinel.text(), deadline);
+}
+
+Endpoint SentinelList::askOne(const Endpoint& sentinel, Deadline deadline)
+{
+    const auto connection = connectStream(_settings, sentinel.host, sentinel.port, sentinel.text(), deadline);
     std::vector<std::vector<std::string>> commands;
-    if (auto auth = settings.sentinelAuthCommand(); !auth.empty()) commands.push_back(std::move(auth));
-    commands.push_back({"SENTINEL", "GET-MASTER-ADDR-BY-NAME", settings.sentinelMaster});
-    commands.push_back({"SENTINEL", "SENTINELS", settings.sentinelMaster});
+    if (auto auth = _settings.sentinelAuthCommand(); !auth.empty()) commands.push_back(std::move(auth));
+    commands.push_back({"SENTINEL", "GET-MASTER-ADDR-BY-NAME", _settings.sentinelMaster});
+    commands.push_back({"SENTINEL", "SENTINELS", _settings.sentinelMaster});
     RespParser parser;
     const std::vector<Reply> replies = exchangeAll(*connection, parser, commands, deadline);
     if (replies.size() == 3 && replies[0]->isError()) throw RedisSocketError("AUTH refused: " + errorMessage(replies[0]));
-    const Endpoint master = masterIn(replies[replies.size() - 2], settings.sentinelMaster);
+    const Endpoint master = masterIn(replies[replies.size() - 2], _settings.sentinelMaster);
     // Listing the others is optional (an ACL may allow only the master's address).
     std::optional<std::vector<Endpoint>> others;
     std::string why;
@@ -84,93 +92,15 @@ Endpoint askOne(const RedisSettings& settings, SentinelList& sentinels, const En
     {
         why = e.what();
     }
-    sentinels.answered(sentinel, others, why);
+    _order.answered(sentinel, others, why);
     return master;
 }
 
-std::string join(const std::vector<Endpoint>& endpoints)
+Endpoint SentinelList::locate(Deadline deadline)
 {
-    std::string text;
-    for (const auto& e : endpoints) text += (text.empty() ? "" : ",") + e.text();
-    return text;
-}
-
-} // namespace
-
-SentinelList::SentinelList(std::vector<Endpoint> configured, std::string master, Poco::Logger& logger)
-    : _configured(std::move(configured)), _master(std::move(master)), _logger(logger), _order(_configured)
-{
-}
-
-std::vector<Endpoint> SentinelList::order() const
-{
-    std::lock_guard<std::mutex> lock(_mutex);
-    return _order;
-}
-
-std::string SentinelList::text() const
-{
-    return join(order());
-}
-
-bool SentinelList::configured(const Endpoint& sentinel) const
-{
-    return std::find(_configured.begin(), _configured.end(), sentinel) != _configured.end();
-}
-
-void SentinelList::answered(const Endpoint& sentinel, const std::optional<std::vector<Endpoint>>& others,
-                            const std::string& why)
-{
-    std::lock_guard<std::mutex> lock(_mutex);
-    auto listed = [&](const Endpoint& e) { return others && std::find(others->begin(), others->end(), e) != others->end(); };
-    std::vector<Endpoint> next{sentinel}, learnt, dropped;
-    for (const auto& e : _order)
-    {
-        if (e == sentinel) continue;
-        if (configured(e) || !others || listed(e))
-            next.push_back(e);
-        else
-            dropped.push_back(e);
-    }
-    if (others)
-        for (const auto& e : *others)
-            if (std::find(next.begin(), next.end(), e) == next.end() && next.size() < kMaxSentinels)
-            {
-                next.push_back(e);
-                learnt.push_back(e);
-            }
-    _order = std::move(next);
-    if (!learnt.empty())
-        _logger.information("redis sentinels of master '%s': %s listed %s, asked from now on too", _master, sentinel.text(),
-                            join(learnt));
-    if (!dropped.empty())
-        _logger.information("redis sentinels of master '%s': %s no longer lists %s, not asked any more", _master,
-                            sentinel.text(), join(dropped));
-    if (!others && !_listRefused)
-        _logger.warning("redis sentinels of master '%s': %s did not list the other sentinels (%s): only those "
-                        "configured and learnt so far are asked",
-                        _master, sentinel.text(), why);
-    _listRefused = !others;
-}
-
-Endpoint askSentinels(const RedisSettings& settings, SentinelList& sentinels, Deadline deadline)
-{
-    std::string said;
-    const std::vector<Endpoint> order = sentinels.order();
-    for (std::size_t i = 0; i < order.size(); ++i)
-    {
-        const auto now = std::chrono::steady_clock::now();
-        const Deadline share = now + std::max(deadline - now, Deadline::duration::zero()) / int(order.size() - i);
-        try
-        {
-            return askOne(settings, sentinels, order[i], share);
-        }
-        catch (const std::exception& e) // RedisSocketError, RespError
-        {
-            said += (said.empty() ? "" : "; ") + order[i].text() + ": " + e.what();
-        }
-    }
-    throw RedisSocketError("no sentinel named the master: " + said);
+    return _order.firstAnswer(
+        deadline, [this](const Endpoint& sentinel, Deadline share) { return askOne(sentinel, share); },
+        "no sentinel named the master");
 }
 
 } // namespace mt::redis

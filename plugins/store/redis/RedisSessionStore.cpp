@@ -1,7 +1,7 @@
 #include "RedisSessionStore.h"
 
 #include "RedisScripts.h"
-#include "RedisSentinel.h"
+#include "MasterLocator.h"
 #include "RedisSocket.h"
 
 #include "mt/SessionSerializer.h"
@@ -21,6 +21,15 @@ using Poco::Redis::BulkString;
 using Poco::Redis::Type;
 
 constexpr std::size_t kMaxReported = 10000;
+
+/// What every key of the store starts with. In a cluster it is a hash tag:
+/// all of them in one slot, so that a script or MULTI block may change a
+/// session and the expiry index together (keyPrefix and namespace have no braces).
+std::string keyBase(const RedisSettings& settings, const std::string& scope)
+{
+    const std::string base = settings.keyPrefix + ":" + settings.ns + ":" + scope;
+    return settings.cluster.empty() ? base : "{" + base + "}";
+}
 
 std::int64_t asInt(const Reply& reply)
 {
@@ -83,12 +92,13 @@ std::shared_ptr<MBean> RedisSessionStore::makeMBean()
     auto count = [](std::uint64_t n) { return Poco::Dynamic::Var(Poco::Int64(n)); };
     bean->attribute("address", "java.lang.String", "Redis server", [this] { return Poco::Dynamic::Var(_redis.address()); })
         .attribute("connectedTo", "java.lang.String",
-                   "the instance the store's connection is on (with sentinels: the master they named); empty while not connected",
+                   "the instance the store's connection is on (with sentinels or in a cluster: the master found); empty while not connected",
                    [this] { return Poco::Dynamic::Var(_redis.peer()); })
-        .attribute("sentinels", "java.lang.String",
-                   "the sentinels in the order the next connection asks them: the one that answered last first, "
-                   "then the others, configured and learnt from them; empty without sentinels",
-                   [this] { return Poco::Dynamic::Var(sentinelOrder()); })
+        .attribute("discovery", "java.lang.String",
+                   "whom the next connection asks for the master, in order (the one that answered last first, then "
+                   "the others, configured and learnt): sentinels, or in a cluster the store's slot and the nodes; "
+                   "empty when host and port name Redis",
+                   [this] { return Poco::Dynamic::Var(discovery()); })
         .attribute("commands", "long", "Redis commands sent", [this, count] { return count(_redis.commands()); })
         .attribute("roundTrips", "long", "calls to Redis (a MULTI/EXEC block or a pipelined group is one)",
                    [this, count] { return count(_redis.roundTrips()); })
@@ -113,7 +123,7 @@ std::shared_ptr<MBean> RedisSessionStore::makeMBean()
 RedisSessionStore::RedisSessionStore(RedisSettings settings, const std::string& scope, Poco::Logger& logger)
     : _settings(std::move(settings)),
       _logger(logger),
-      _base(_settings.keyPrefix + ":" + _settings.ns + ":" + scope),
+      _base(keyBase(_settings, scope)),
       _index(_base + ":expiry"),
       _grace(std::to_string(std::int64_t(_settings.expiryGraceSeconds) * 1000)),
       _sessionPrefix(_base + ":s:"),
@@ -124,10 +134,8 @@ RedisSessionStore::RedisSessionStore(RedisSettings settings, const std::string& 
       _rename(scripts::kRename),
       _expire(scripts::kExpire),
       _cache(std::size_t(_settings.nearCache)),
-      _sentinels(_settings.sentinels.empty()
-                     ? nullptr
-                     : std::make_shared<SentinelList>(_settings.sentinels, _settings.sentinelMaster, logger)),
-      _redis(_settings, logger, _sentinels)
+      _locator(makeLocator(_settings, _base, logger)),
+      _redis(_settings, logger, _locator)
 {
     // Tracking lives and dies with the connection.
     _redis.setConnectionListener([this] { _cache.reset(); });
@@ -136,14 +144,14 @@ RedisSessionStore::RedisSessionStore(RedisSettings settings, const std::string& 
             _settings, logger,
             RedisInvalidations::Listener{[this](const std::vector<std::string>& keys) { invalidated(keys); },
                                          [this] { _cache.clear(); }, [this] { _cache.reset(); }},
-            _sentinels);
+            _locator);
     _logger.information("redis session store for %s at %s, keys %s<id>, timeout %d ms, near cache %d sessions", scope,
                         _redis.address(), _sessionPrefix, _settings.timeoutMs, _settings.nearCache);
 }
 
-std::string RedisSessionStore::sentinelOrder() const
+std::string RedisSessionStore::discovery() const
 {
-    return _sentinels ? _sentinels->text() : std::string();
+    return _locator ? _locator->text() : std::string();
 }
 
 RedisSessionStore::~RedisSessionStore()

@@ -8,7 +8,9 @@
 //       and one "a:<name>" field per attribute (SessionSerializer's field form)
 //   <keyPrefix>:<namespace>:<context>:expiry   ZSET id -> expiry time (ms; +inf: never)
 // e.g. mt:default:/cart:s:Xy...Q.node1. The namespace keeps clusters sharing
-// one Redis apart; the context keeps contexts apart.
+// one Redis apart; the context keeps contexts apart. In a Redis Cluster the
+// common part is a hash tag, {mt:default:/cart}:s:..., so that a context's
+// keys share one slot (RedisCluster.h).
 //
 // Consistency: every call is one Lua script, one command or one MULTI/EXEC
 // block, atomic in Redis, so calls on one id are linearizable across all
@@ -95,8 +97,8 @@ public:
     std::uint64_t staleWrites() const { return _staleWrites.load(std::memory_order_relaxed); }
     std::string hashKey(const std::string& id) const { return _base + ":s:" + id; }
     const std::string& indexKey() const { return _index; }
-    /// The sentinels in the order the next connection asks them (SentinelList::text()); "" without sentinels.
-    std::string sentinelOrder() const;
+    /// Whom the next connection asks for the master (MasterLocator::text()); "" when host and port name Redis.
+    std::string discovery() const;
 
 private:
     /// The record from HGETALL fields, or null (absent, or unreadable: reported once).
@@ -135,7 +137,7 @@ private:
 
     // Destroyed in reverse: the subscriber and the pipeline call into the cache.
     NearCache _cache;
-    const std::shared_ptr<SentinelList> _sentinels; // null without sentinels; shared by the two connections
+    const std::shared_ptr<MasterLocator> _locator; // null when host and port name Redis; shared by the two connections
     RedisPipeline _redis;
     std::unique_ptr<RedisInvalidations> _invalidations; // null when the near cache is off
     std::mutex _trackingMutex;                          // one thread enables tracking

@@ -83,10 +83,10 @@ void readTls(const Poco::Util::AbstractConfiguration& config, RedisSettings& s)
     options.caFile = config.getString("tlsCaFile", "");
     options.certFile = config.getString("tlsCertFile", "");
     options.keyFile = config.getString("tlsKeyFile", "");
-    // Behind sentinels, by default each certificate names the host connected to.
-    const bool viaSentinels = !config.getString("sentinels", "").empty();
-    options.serverName = config.getString("tlsServerName", viaSentinels ? "" : s.host);
-    if ((options.serverName.empty() && !(viaSentinels && !config.hasProperty("tlsServerName"))) ||
+    // Behind sentinels and in a cluster, by default each certificate names the host connected to.
+    const bool located = !config.getString("sentinels", "").empty() || !config.getString("cluster", "").empty();
+    options.serverName = config.getString("tlsServerName", located ? "" : s.host);
+    if ((options.serverName.empty() && !(located && !config.hasProperty("tlsServerName"))) ||
         hasSpaceOrControl(options.serverName))
         throw PluginConfigError("store.redis.tlsServerName='" + options.serverName +
                                 "': the DNS name or IP address Redis's certificate carries");
@@ -123,6 +123,54 @@ Endpoint parseEndpoint(const std::string& text)
     return e;
 }
 
+/// "host:port[,host:port...]" of store.redis.<key>: each entry once, at most kMaxEndpoints.
+std::vector<Endpoint> endpointList(const std::string& key, const std::string& list, int examplePort)
+{
+    std::vector<Endpoint> endpoints;
+    std::size_t start = 0;
+    for (;;)
+    {
+        const auto comma = list.find(',', start);
+        std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        item.erase(0, item.find_first_not_of(' '));
+        item.erase(item.find_last_not_of(' ') + 1);
+        try
+        {
+            Endpoint e = parseEndpoint(item);
+            for (const auto& known : endpoints)
+                if (known == e) throw std::invalid_argument("listed twice");
+            endpoints.push_back(std::move(e));
+        }
+        catch (const std::exception& e) // invalid_argument, out_of_range
+        {
+            throw PluginConfigError("store.redis." + key + "='" + list + "': entry '" + item + "': " + e.what() +
+                                    "; use host:port[,host:port...] (e.g. 10.0.0.5:" + std::to_string(examplePort) + ")");
+        }
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    if (endpoints.size() > kMaxEndpoints)
+        throw PluginConfigError("store.redis." + key + ": " + std::to_string(endpoints.size()) + " entries; at most " +
+                                std::to_string(kMaxEndpoints));
+    return endpoints;
+}
+
+void readCluster(const Poco::Util::AbstractConfiguration& config, RedisSettings& s)
+{
+    const std::string list = config.getString("cluster", "");
+    if (list.empty()) return;
+    // The nodes come from the cluster: a host, port, socket or sentinels set too would be silently unused.
+    for (const char* key : {"host", "port", "socket", "sentinels"})
+        if (config.hasProperty(key))
+            throw PluginConfigError(std::string("store.redis.cluster and store.redis.") + key +
+                                    " are both set; in a cluster, its nodes name the master of the store's slot: remove " +
+                                    key);
+    if (s.database != 0)
+        throw PluginConfigError("store.redis.database=" + std::to_string(s.database) +
+                                " with store.redis.cluster: a Redis Cluster has database 0 only");
+    s.cluster = endpointList("cluster", list, 6379);
+}
+
 void readSentinels(const Poco::Util::AbstractConfiguration& config, RedisSettings& s)
 {
     static const char* const kSentinelKeys[] = {"sentinelMaster", "sentinelUsername", "sentinelPassword"};
@@ -140,31 +188,7 @@ void readSentinels(const Poco::Util::AbstractConfiguration& config, RedisSetting
         if (config.hasProperty(key))
             throw PluginConfigError(std::string("store.redis.sentinels and store.redis.") + key +
                                     " are both set; with sentinels, they name the master: remove " + key);
-    std::size_t start = 0;
-    for (;;)
-    {
-        const auto comma = list.find(',', start);
-        std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        item.erase(0, item.find_first_not_of(' '));
-        item.erase(item.find_last_not_of(' ') + 1);
-        try
-        {
-            Endpoint e = parseEndpoint(item);
-            for (const auto& known : s.sentinels)
-                if (known.host == e.host && known.port == e.port) throw std::invalid_argument("listed twice");
-            s.sentinels.push_back(std::move(e));
-        }
-        catch (const std::exception& e) // invalid_argument, out_of_range
-        {
-            throw PluginConfigError("store.redis.sentinels='" + list + "': entry '" + item + "': " + e.what() +
-                                    "; use host:port[,host:port...] (e.g. 10.0.0.5:26379)");
-        }
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-    }
-    if (s.sentinels.size() > kMaxSentinels)
-        throw PluginConfigError("store.redis.sentinels: " + std::to_string(s.sentinels.size()) + " entries; at most " +
-                                std::to_string(kMaxSentinels));
+    s.sentinels = endpointList("sentinels", list, 26379);
     s.sentinelMaster = config.getString("sentinelMaster", "");
     if (s.sentinelMaster.empty() || hasSpaceOrControl(s.sentinelMaster))
         throw PluginConfigError("store.redis.sentinels needs store.redis.sentinelMaster='" + s.sentinelMaster +
@@ -195,13 +219,19 @@ std::string Endpoint::text() const
 std::string RedisSettings::address() const
 {
     if (!socket.empty()) return "unix:" + socket;
-    if (!sentinels.empty())
-    {
+    auto join = [](const std::vector<Endpoint>& endpoints) {
         std::string list;
-        for (const auto& sentinel : sentinels) list += (list.empty() ? "" : ",") + sentinel.text();
-        return "master '" + sentinelMaster + "' via sentinels " + list + (tls ? " (TLS)" : "");
-    }
+        for (const auto& e : endpoints) list += (list.empty() ? "" : ",") + e.text();
+        return list;
+    };
+    if (!sentinels.empty()) return "master '" + sentinelMaster + "' via sentinels " + join(sentinels) + (tls ? " (TLS)" : "");
+    if (!cluster.empty()) return "cluster " + join(cluster) + (tls ? " (TLS)" : "");
     return host + ":" + std::to_string(port) + (tls ? " (TLS)" : "");
+}
+
+std::string RedisSettings::locatedBy() const
+{
+    return sentinels.empty() ? "the cluster's nodes" : "the sentinels";
 }
 
 std::vector<std::string> RedisSettings::authCommand() const
@@ -254,6 +284,7 @@ RedisSettings RedisSettings::from(const Poco::Util::AbstractConfiguration& confi
         throw PluginConfigError("store.redis.touchFraction=" + fraction + " is out of range; use 0..1 (0: every read writes)");
     readTls(config, s);
     readSentinels(config, s);
+    readCluster(config, s);
     return s;
 }
 

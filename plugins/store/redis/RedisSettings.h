@@ -16,7 +16,8 @@ namespace mt::redis {
 /// Listed in the MT_PLUGIN line: the kernel refuses any other store.redis.* key.
 inline constexpr const char* kConfigKeys =
     "host,port,socket,username,password,database,keyPrefix,namespace,timeoutMs,reconnectMaxMs,touchFraction,expiryGrace,"
-    "nearCache,tls,tlsCaFile,tlsCertFile,tlsKeyFile,tlsServerName,sentinels,sentinelMaster,sentinelUsername,sentinelPassword";
+    "nearCache,tls,tlsCaFile,tlsCertFile,tlsKeyFile,tlsServerName,sentinels,sentinelMaster,sentinelUsername,sentinelPassword,"
+    "cluster";
 
 /// A host and port (a sentinel's, or the master one of them named).
 struct Endpoint
@@ -27,8 +28,8 @@ struct Endpoint
     bool operator==(const Endpoint& other) const { return port == other.port && host == other.host; }
 };
 
-/// The most sentinels a store asks (configured, and learnt from them).
-inline constexpr std::size_t kMaxSentinels = 16;
+/// The most sentinels, or cluster nodes, a store asks (configured, and learnt from them).
+inline constexpr std::size_t kMaxEndpoints = 16;
 
 struct RedisSettings
 {
@@ -55,10 +56,15 @@ struct RedisSettings
     std::string sentinelMaster;   ///< the name in the sentinels' `sentinel monitor <name> ...`
     std::string sentinelUsername; ///< AUTH to the sentinels (their own requirepass / ACL)
     std::string sentinelPassword;
+    /// Set: a Redis Cluster, found through these nodes (host and port are
+    /// unused); each store connects to the master of its slot (ClusterMap).
+    std::vector<Endpoint> cluster;
 
-    /// "unix:<path>", "<host>:<port>", "<host>:<port> (TLS)" or "master '<name>'
-    /// via sentinels <host>:<port>,...", for messages.
+    /// "unix:<path>", "<host>:<port>", "<host>:<port> (TLS)", "master '<name>'
+    /// via sentinels <host>:<port>,..." or "cluster <host>:<port>,...", for messages.
     std::string address() const;
+    /// "the sentinels" or "the cluster's nodes": who names the master, for messages.
+    std::string locatedBy() const;
     /// The AUTH command a new connection starts with; empty when no password is set.
     std::vector<std::string> authCommand() const;
     /// The same for a connection to a sentinel.

@@ -1,6 +1,6 @@
 #include "RedisSocket.h"
 
-#include "RedisSentinel.h"
+#include "MasterLocator.h"
 #include "RedisTls.h"
 
 #include <Poco/Logger.h>
@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <optional>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -148,23 +147,22 @@ bool waitFor(int fd, short events, Deadline deadline)
     }
 }
 
-std::unique_ptr<RedisStream> openStream(const RedisSettings& settings, Deadline deadline, SentinelList* sentinels,
+std::unique_ptr<RedisStream> openStream(const RedisSettings& settings, Deadline deadline, MasterLocator* locator,
                                         bool mustBeMaster)
 {
-    const bool viaSentinels = !settings.sentinels.empty();
+    std::shared_ptr<MasterLocator> own;
+    if (!locator && (own = makeLocator(settings, {}, Poco::Logger::get("mt.redis")))) locator = own.get();
     std::unique_ptr<RedisStream> stream;
-    if (viaSentinels)
+    if (locator)
     {
-        std::optional<SentinelList> own;
-        if (!sentinels) sentinels = &own.emplace(settings.sentinels, settings.sentinelMaster, Poco::Logger::get("mt.redis"));
-        const Endpoint master = askSentinels(settings, *sentinels, deadline);
+        const Endpoint master = locator->locate(deadline);
         try
         {
             stream = connectStream(settings, master.host, master.port, master.text(), deadline);
         }
         catch (const RedisSocketError& e)
         {
-            throw RedisSocketError("master at " + master.text() + " (as the sentinels say): " + e.what());
+            throw RedisSocketError("master at " + master.text() + " (as " + settings.locatedBy() + " say): " + e.what());
         }
     }
     else if (!settings.socket.empty())
@@ -173,21 +171,22 @@ std::unique_ptr<RedisStream> openStream(const RedisSettings& settings, Deadline 
         stream = connectStream(settings, settings.host, settings.port, settings.address(), deadline);
     RespParser parser;
     if (auto auth = settings.authCommand(); !auth.empty()) exchange(*stream, parser, {std::move(auth)}, deadline);
-    // A sentinel may name a replica before it has caught up with a failover.
-    // Elsewhere a replica shows itself at the first write (READONLY), and a
-    // connection to a Redis that accepts but does not answer stays cheap,
-    // until a READONLY asks for the check (RedisPipeline).
-    if (viaSentinels || mustBeMaster)
+    // A sentinel or a cluster node may name a replica before it has caught up
+    // with a failover. Elsewhere a replica shows itself at the first write
+    // (READONLY), and a connection to a Redis that accepts but does not
+    // answer stays cheap, until a READONLY asks for the check (RedisPipeline).
+    if (locator || mustBeMaster)
     {
         const std::string role = helloRole(*stream, parser, deadline);
         if (role.empty())
             throw RedisSocketError(stream->peer() + " did not say its role (HELLO): " +
-                                   (viaSentinels ? "behind sentinels" : "after a READONLY") + " the store needs Redis 6+");
+                                   (locator ? "with " + settings.locatedBy() : std::string("after a READONLY")) +
+                                   " the store needs Redis 6+");
         if (role != "master")
             throw RedisSocketError(stream->peer() + " is a " + role + ", not the master" +
-                                   (viaSentinels ? " (the sentinels have not caught up with a failover yet)"
-                                                 : " (it answered READONLY; the store connects again until this address "
-                                                   "leads to a master)"));
+                                   (locator ? " (" + settings.locatedBy() + " have not caught up with a failover yet)"
+                                            : " (it answered READONLY; the store connects again until this address "
+                                              "leads to a master)"));
     }
     return stream;
 }

@@ -22,7 +22,7 @@ struct ssl_st;
 
 namespace mt::redis {
 
-class SentinelList;
+class MasterLocator;
 
 class RedisSocketError : public std::runtime_error
 {
@@ -108,13 +108,13 @@ private:
 std::unique_ptr<RedisStream> connectStream(const RedisSettings& settings, const std::string& host, int port,
                                            const std::string& peer, Deadline deadline);
 /// A connection to the settings' Redis, logged in: its Unix socket when set,
-/// the master the sentinels name when they are set (asked in `sentinels`'
-/// order; null: a list of its own, as configured), else TCP to host and
+/// the master `locator` names when the settings call for one (sentinels, a
+/// cluster; null: one of its own, MasterLocator.h), else TCP to host and
 /// port; then the TLS handshake when TLS is on, AUTH when a password is set,
-/// and, behind sentinels or with `mustBeMaster`, HELLO, whose role must be
-/// master (Redis 6+).
+/// and, with a locator or `mustBeMaster`, HELLO, whose role must be master
+/// (Redis 6+).
 std::unique_ptr<RedisStream> openStream(const RedisSettings& settings, Deadline deadline,
-                                        SentinelList* sentinels = nullptr, bool mustBeMaster = false);
+                                        MasterLocator* locator = nullptr, bool mustBeMaster = false);
 /// Sends the commands and returns their replies, in order. An error reply
 /// throws, naming the command: these are setup steps that must work.
 std::vector<Reply> exchange(RedisStream& stream, RespParser& parser, const std::vector<std::vector<std::string>>& commands,

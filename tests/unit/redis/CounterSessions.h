@@ -39,8 +39,15 @@ inline SessionDelta delta(const std::string& id, const std::string& node, std::u
 /// The count a store reads for `id` ("" when it cannot), through its near cache.
 inline std::string countOf(SessionStoreAdapter& store, const std::string& id)
 {
-    auto data = store.loadOwned(id);
-    return data && data->attributes.count("count") ? data->attributes.at("count") : std::string();
+    try
+    {
+        auto data = store.loadOwned(id);
+        return data && data->attributes.count("count") ? data->attributes.at("count") : std::string();
+    }
+    catch (const StoreUnavailable&)
+    {
+        return {};
+    }
 }
 
 /// One read-modify-write through the near cache; false when the store is

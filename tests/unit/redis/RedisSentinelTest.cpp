@@ -282,7 +282,7 @@ TEST(RedisSentinelTest, ASentinelThatHangsCostsItsShareOnceNotAtEveryReconnectio
     auto store = open(settings);
     ASSERT_TRUE(store->create(session("h.n1")));
     ASSERT_TRUE(waitUntil([&] { return store->nearCacheReady(); }, std::chrono::seconds(5))) << store->healthProblem();
-    EXPECT_EQ(store->sentinelOrder(), where(sentinel.port()) + "," + where(hung.port()));
+    EXPECT_EQ(store->discovery(), where(sentinel.port()) + "," + where(hung.port()));
 
     for (int round = 0; round < 3; ++round) ASSERT_TRUE(reconnected(*store, master)) << "round " << round;
     ASSERT_TRUE(count(*store, "h.n1", "n1", "1"));
@@ -305,10 +305,10 @@ TEST(RedisSentinelTest, SentinelsTheConfiguredOneListsAreAskedWhenItIsGone)
                           std::chrono::seconds(15)));
     auto store = open(sentinelSettings({configured.port()}));
     ASSERT_TRUE(store->create(session("l.n1")));
-    EXPECT_EQ(store->sentinelOrder(), where(configured.port()) + "," + where(other.port()));
+    EXPECT_EQ(store->discovery(), where(configured.port()) + "," + where(other.port()));
 
     configured.kill();
     ASSERT_TRUE(reconnected(*store, master));
-    EXPECT_EQ(store->sentinelOrder(), where(other.port()) + "," + where(configured.port()));
+    EXPECT_EQ(store->discovery(), where(other.port()) + "," + where(configured.port()));
     ASSERT_TRUE(count(*store, "l.n1", "n1", "1"));
 }

@@ -191,6 +191,32 @@ TEST(RedisSettingsTest, SentinelKeysAreRefusedApartOrWithWhatTheyReplace)
         EXPECT_TRUE(has(refusalOf({{"sentinels", list}, {"sentinelMaster", "m"}}), why)) << list;
 }
 
+TEST(RedisSettingsTest, AClusterIsFoundThroughItsNodesInsteadOfHostAndPort)
+{
+    const RedisSettings s = parse({{"cluster", "10.0.0.5:6379, [::1]:6380"}, {"password", "pw"}});
+    ASSERT_EQ(s.cluster.size(), 2u);
+    EXPECT_EQ(s.cluster[1].host, "::1");
+    EXPECT_EQ(s.address(), "cluster 10.0.0.5:6379,[::1]:6380");
+    EXPECT_EQ(s.authCommand(), (std::vector<std::string>{"AUTH", "pw"})) << "every node's login";
+    EXPECT_EQ(s.locatedBy(), "the cluster's nodes");
+    const RedisSettings tls = parse({{"cluster", "10.0.0.5:6379"}, {"tls", "true"}});
+    EXPECT_EQ(tls.tls->serverName(), "") << "each node's certificate carries the address connected to";
+    EXPECT_EQ(tls.address(), "cluster 10.0.0.5:6379 (TLS)");
+    EXPECT_TRUE(parse({}).cluster.empty());
+
+    const auto has = [](const std::string& message, const std::string& part) {
+        return message.find(part) != std::string::npos ? ::testing::AssertionSuccess()
+                                                        : ::testing::AssertionFailure() << message;
+    };
+    for (const auto& [key, value] : {std::pair<std::string, std::string>{"host", "h"}, {"port", "6380"}, {"socket", "/run/r.sock"}})
+        EXPECT_TRUE(has(refusalOf({{"cluster", "n:6379"}, {key, value}}), "store.redis.cluster and store.redis." + key + " are both set"));
+    EXPECT_TRUE(has(refusalOf({{"cluster", "n:6379"}, {"sentinels", "s:26379"}, {"sentinelMaster", "m"}}),
+                    "store.redis.cluster and store.redis.sentinels are both set"));
+    EXPECT_TRUE(has(refusalOf({{"cluster", "n:6379"}, {"database", "2"}}), "store.redis.database=2 with store.redis.cluster"));
+    EXPECT_TRUE(has(refusalOf({{"cluster", "n:6379,n"}}), "store.redis.cluster='n:6379,n': entry 'n': not host:port"));
+    EXPECT_TRUE(has(refusalOf({{"cluster", "n:1,n:1"}}), "listed twice"));
+}
+
 TEST(RedisSettingsTest, TheBoundsThemselvesAreAccepted)
 {
     EXPECT_EQ(parse({{"port", "1"}}).port, 1);

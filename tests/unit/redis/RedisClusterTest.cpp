@@ -1,0 +1,181 @@
+// The redis store on a real Redis Cluster on loopback: three masters, a
+// replica each, a password. A store's keys share one slot, on the master
+// that serves it, and contexts spread over the masters; the store follows a
+// manual failover (its open connection gets MOVED) and a crash of its
+// master, with nothing lost and its near cache back, finding the cluster
+// through a seed node that is gone by then.
+#include "CounterSessions.h"
+#include "RedisCluster.h"
+#include "RedisProcess.h"
+#include "RedisSessionStore.h"
+#include "ServerProcess.h"
+
+#include <Poco/Logger.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace mt;
+using namespace mt::redis;
+using mt::test::RedisOptions;
+using mt::test::RedisProcess;
+using mt::test::waitUntil;
+using namespace mt::redis::test;
+
+namespace {
+
+constexpr const char* kPassword = "cluster-pass";
+
+/// Three masters and three replicas, formed into a cluster.
+class Cluster
+{
+public:
+    Cluster()
+    {
+        RedisOptions options;
+        options.clusterNode = true;
+        options.password = kPassword;
+        for (int i = 0; i < 6; ++i) _nodes.push_back(std::make_unique<RedisProcess>(options));
+        std::vector<RedisProcess*> all;
+        for (auto& node : _nodes) all.push_back(node.get());
+        mt::test::formCluster(all, 1);
+    }
+
+    std::vector<RedisProcess*> nodes() const
+    {
+        std::vector<RedisProcess*> all;
+        for (auto& node : _nodes)
+            if (node->running()) all.push_back(node.get());
+        return all;
+    }
+
+    /// The running node that holds `key` as a master ("1" to EXISTS; others answer MOVED or 0).
+    RedisProcess* holderOf(const std::string& key) const
+    {
+        for (RedisProcess* node : nodes())
+            if (node->cli({"ROLE"}).rfind("master", 0) == 0 && node->cli({"EXISTS", key}) == "1") return node;
+        return nullptr;
+    }
+
+    /// The running replica of `master`.
+    RedisProcess* replicaOf(const RedisProcess& master) const
+    {
+        for (RedisProcess* node : nodes())
+            if (node->info("replication", "master_port") == std::to_string(master.port())) return node;
+        return nullptr;
+    }
+
+private:
+    std::vector<std::unique_ptr<RedisProcess>> _nodes;
+};
+
+RedisSettings clusterSettings(const std::vector<const RedisProcess*>& seeds)
+{
+    RedisSettings s;
+    for (const RedisProcess* seed : seeds) s.cluster.push_back({"127.0.0.1", seed->port()});
+    s.password = kPassword;
+    s.timeoutMs = 300;
+    s.reconnectMaxMs = 100;
+    return s;
+}
+
+std::unique_ptr<RedisSessionStore> open(const RedisSettings& settings, const std::string& scope = "/t")
+{
+    return std::make_unique<RedisSessionStore>(settings, scope, Poco::Logger::get("test.redis"));
+}
+
+} // namespace
+
+TEST(RedisClusterTest, AStoresKeysShareItsSlotOnTheMasterServingItAndContextsSpreadOverTheMasters)
+{
+    Cluster cluster;
+    const RedisSettings settings = clusterSettings({cluster.nodes().front()});
+    auto node1 = open(settings);
+    auto node2 = open(settings);
+    ASSERT_TRUE(waitUntil([&] { return node1->nearCacheReady() && node2->nearCacheReady(); }, std::chrono::seconds(5)))
+        << node1->healthProblem();
+    ASSERT_TRUE(node1->create(session("k.n1")));
+    ASSERT_TRUE(count(*node1, "k.n1", "n1", "1"));
+    ASSERT_TRUE(count(*node2, "k.n1", "n2", "2"));
+    EXPECT_TRUE(waitUntil([&] { return countOf(*node1, "k.n1") == "2"; }, std::chrono::seconds(5)))
+        << "node2's write never reached node1's near cache";
+
+    const std::string key = node1->hashKey("k.n1");
+    const std::string slot = cluster.nodes().front()->cli({"CLUSTER", "KEYSLOT", key});
+    EXPECT_EQ(slot, std::to_string(keySlot(key))) << "the store computes the slot as Redis does";
+    EXPECT_EQ(cluster.nodes().front()->cli({"CLUSTER", "KEYSLOT", node1->indexKey()}), slot) << "the index shares it";
+    RedisProcess* holder = cluster.holderOf(key);
+    ASSERT_NE(holder, nullptr) << "no master holds " << key;
+    EXPECT_EQ(holder->cli({"HGET", key, "a:count"}), "2");
+    EXPECT_EQ(holder->cli({"ZSCORE", node1->indexKey(), "k.n1"}).empty(), false);
+    // The seed's answer taught it every other node.
+    const std::string discovery = node1->discovery();
+    EXPECT_EQ(discovery.rfind("slot " + slot + ", asking ", 0), 0u) << discovery;
+    for (const RedisProcess* node : cluster.nodes()) EXPECT_NE(discovery.find(node->address()), std::string::npos) << discovery;
+
+    // Other contexts: their own slots, on other masters too.
+    std::set<unsigned short> masters{holder->port()};
+    for (int i = 0; i < 8; ++i)
+    {
+        auto other = open(settings, "/context" + std::to_string(i));
+        ASSERT_TRUE(other->create(session("c.n1"))) << other->healthProblem();
+        RedisProcess* at = cluster.holderOf(other->hashKey("c.n1"));
+        ASSERT_NE(at, nullptr);
+        masters.insert(at->port());
+    }
+    EXPECT_EQ(masters.size(), 3u) << "nine contexts on three masters";
+    EXPECT_EQ(node1->healthProblem(), "");
+}
+
+TEST(RedisClusterTest, TheStoreFollowsAManualFailoverAndACrashOfItsMasterWithNothingLost)
+{
+    Cluster cluster;
+    // The seed is the node the store's slot will end up on last: it is
+    // asked first, answers while it can, and is gone at the end.
+    const RedisSettings probe = clusterSettings({cluster.nodes().front()});
+    const std::string key = open(probe)->hashKey("f.n1");
+    auto node1 = open(probe);
+    ASSERT_TRUE(node1->create(session("f.n1")));
+    RedisProcess* first = cluster.holderOf(key);
+    ASSERT_NE(first, nullptr);
+    RedisProcess* second = cluster.replicaOf(*first);
+    ASSERT_NE(second, nullptr);
+
+    const RedisSettings settings = clusterSettings({second, first});
+    node1 = open(settings);
+    auto node2 = open(settings);
+    ASSERT_TRUE(waitUntil([&] { return node1->nearCacheReady() && node2->nearCacheReady(); }, std::chrono::seconds(5)));
+    ASSERT_TRUE(count(*node1, "f.n1", "n1", "1"));
+    ASSERT_TRUE(count(*node2, "f.n1", "n2", "2"));
+
+    // A manual failover (no data lost by design): the old master is a
+    // replica now, and answers the stores' open connections with MOVED.
+    ASSERT_TRUE(waitUntil([&] { return second->caughtUpWith(*first); }, std::chrono::seconds(10)));
+    ASSERT_EQ(second->cli({"CLUSTER", "FAILOVER"}), "OK");
+    ASSERT_TRUE(waitUntil([&] { return second->cli({"ROLE"}).rfind("master", 0) == 0; }, std::chrono::seconds(10)));
+    ASSERT_TRUE(waitUntil([&] { return count(*node1, "f.n1", "n1", "3"); }, std::chrono::seconds(10))) << node1->healthProblem();
+    EXPECT_EQ(second->cli({"HGET", key, "a:count"}), "3") << "written on the new master";
+    ASSERT_TRUE(waitUntil([&] { return countOf(*node2, "f.n1") == "3"; }, std::chrono::seconds(5)));
+    ASSERT_TRUE(waitUntil([&] { return count(*node2, "f.n1", "n2", "4"); }, std::chrono::seconds(10))) << node2->healthProblem();
+    ASSERT_TRUE(waitUntil([&] { return node1->nearCacheReady() && node2->nearCacheReady(); }, std::chrono::seconds(10)));
+    EXPECT_TRUE(waitUntil([&] { return countOf(*node1, "f.n1") == "4"; }, std::chrono::seconds(5)))
+        << "node2's write never reached node1's near cache after the failover";
+
+    // A crash: the new master (also the seed listed first) dies; the cluster
+    // promotes its replica, the old master, after the node timeout.
+    ASSERT_TRUE(waitUntil([&] { return first->caughtUpWith(*second); }, std::chrono::seconds(10)));
+    second->kill();
+    ASSERT_TRUE(waitUntil([&] { return count(*node1, "f.n1", "n1", "5"); }, std::chrono::seconds(30)))
+        << "no failover followed: " << node1->healthProblem();
+    EXPECT_EQ(first->cli({"HGET", key, "a:count"}), "5");
+    ASSERT_TRUE(waitUntil([&] { return node1->nearCacheReady() && node2->nearCacheReady(); }, std::chrono::seconds(10)));
+    ASSERT_TRUE(waitUntil([&] { return count(*node2, "f.n1", "n2", "6"); }, std::chrono::seconds(10))) << node2->healthProblem();
+    EXPECT_TRUE(waitUntil([&] { return countOf(*node1, "f.n1") == "6"; }, std::chrono::seconds(5)))
+        << "node2's write never reached node1's near cache after the crash";
+    EXPECT_EQ(node1->healthProblem(), "");
+}
