@@ -94,6 +94,7 @@ void RedisProcess::start()
         extra += " --cluster-enabled yes --cluster-config-file '" + _dir + "/nodes.conf' --cluster-node-timeout 500"
                  " --cluster-port " + std::to_string(_busPort);
         if (!_options.password.empty()) extra += " --masterauth '" + _options.password + "'";
+        if (_options.tls) extra += " --tls-cluster yes";
     }
     std::string command = "redis-server" + listen +
                           " --bind 127.0.0.1 --save '' --appendonly no --repl-diskless-sync-delay 0 --enable-debug-command local"
@@ -216,30 +217,6 @@ long long RedisProcess::commandCalls(const std::string& command) const
     auto pos = stats.find(tag);
     if (pos == std::string::npos) return 0;
     return std::stoll(stats.substr(pos + tag.size()));
-}
-
-void formCluster(const std::vector<RedisProcess*>& nodes, int replicas)
-{
-    if (nodes.empty()) throw std::invalid_argument("formCluster: no nodes");
-    std::vector<std::string> args{"--cluster", "create"};
-    for (const RedisProcess* node : nodes) args.push_back(node->address());
-    args.insert(args.end(), {"--cluster-replicas", std::to_string(replicas), "--cluster-yes"});
-    // Through the first node's cli(): its password (and TLS) apply to all.
-    const std::string out = nodes.front()->cli(args, std::chrono::seconds(30));
-    if (out.find("[OK] All 16384 slots covered") == std::string::npos)
-        throw std::runtime_error("redis-cli --cluster create failed:\n" + out);
-    // Ok everywhere, and every node (replicas too) in the slot map.
-    const bool ok = waitUntil(
-        [&] {
-            const std::string slots = nodes.front()->cli({"CLUSTER", "SLOTS"});
-            for (const RedisProcess* node : nodes)
-                if (node->cli({"CLUSTER", "INFO"}).find("cluster_state:ok") == std::string::npos ||
-                    slots.find("\n" + std::to_string(node->port()) + "\n") == std::string::npos)
-                    return false;
-            return true;
-        },
-        std::chrono::seconds(30));
-    if (!ok) throw std::runtime_error("the cluster did not come up:\n" + nodes.front()->cli({"CLUSTER", "NODES"}));
 }
 
 } // namespace mt::test

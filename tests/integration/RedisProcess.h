@@ -42,7 +42,7 @@ struct RedisOptions
     std::string sentinelMaster = {};
     unsigned short sentinelMasterPort = 0;
     /// A Redis Cluster node (cluster-enabled, its bus on another free port,
-    /// node timeout 500 ms), not yet in a cluster: see formCluster(). With a
+    /// node timeout 500 ms), not yet in a cluster (RedisClusterProcesses). With a
     /// password, replicas log in to their masters with it (masterauth).
     bool clusterNode = false;
 };
@@ -103,11 +103,5 @@ private:
     std::unique_ptr<Poco::ProcessHandle> _handle;
     bool _paused = false;
 };
-
-/// Makes a Redis Cluster of these clusterNode processes (redis-cli --cluster
-/// create, `replicas` per master, the slots shared among the masters) and
-/// waits until every node says the cluster is ok. Throws with redis-cli's
-/// output when it fails.
-void formCluster(const std::vector<RedisProcess*>& nodes, int replicas);
 
 } // namespace mt::test

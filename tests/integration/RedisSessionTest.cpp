@@ -3,7 +3,9 @@
 // moves to the survivor's route), loses no concurrent change, turns into a
 // clean 503 while Redis is away and comes back by itself, and expires once
 // cluster-wide. Also how a node reaches Redis: an ACL user, a Unix socket,
-// TLS, and Redis Sentinel through a failover.
+// TLS, Redis Sentinel through a failover, and a Redis Cluster through a
+// crash of the master serving the counter's slot.
+#include "RedisClusterProcesses.h"
 #include "RedisProcess.h"
 #include "ServerProcess.h"
 
@@ -529,6 +531,69 @@ TEST(RedisSentinelNodeTest, TwoNodesBehindASentinelKeepCountingThroughAFailover)
     EXPECT_EQ(json(bean)->getValue<std::string>("value"), "127.0.0.1:" + std::to_string(replica.port())) << bean.body;
     EXPECT_NE(b.output().find("redis master 'sessions' is at 127.0.0.1:" + std::to_string(replica.port()) + " (was 127.0.0.1:" +
                               std::to_string(master.port()) + ")"),
+              std::string::npos)
+        << "the log says where the master went: " << b.output();
+}
+
+TEST(RedisClusterNodeTest, TwoNodesOnARedisClusterKeepCountingThroughACrashOfTheirMaster)
+{
+    RedisClusterProcesses cluster("cluster-pass");
+    // One seed is enough: the nodes learn the others from it.
+    const std::string store = "store.redis.cluster=" + cluster.nodes().front()->address() +
+                              "\nstore.redis.password=cluster-pass\nstore.redis.timeoutMs=300\nstore.redis.reconnectMaxMs=200\n";
+    ServerProcess a, b;
+    a.writeConfig(counterNodeConfig(store, "A"));
+    b.writeConfig(counterNodeConfig(store, "B"));
+    a.start();
+    b.start();
+    std::string id = countTwice(a);
+    ASSERT_FALSE(id.empty());
+    const auto count = [&](ServerProcess& node) {
+        HttpReply reply = httpRequest(node.port(), "GET", "/counter/", withCookie(id));
+        if (reply.status == 200 && !cookieId(reply).empty()) id = cookieId(reply);
+        return reply;
+    };
+    auto third = count(b);
+    ASSERT_EQ(third.status, 200) << third.body;
+    ASSERT_EQ(json(third)->getValue<int>("count"), 3);
+
+    // Every key of the context carries its hash tag: the expiry index shows where they all are.
+    const std::string index = "{mt:default:/counter}:expiry";
+    RedisProcess* master = cluster.holderOf(index);
+    ASSERT_NE(master, nullptr) << "no master holds " << index;
+    RedisProcess* replica = cluster.replicaOf(*master);
+    ASSERT_NE(replica, nullptr);
+    ASSERT_TRUE(waitUntil([&] { return replica->caughtUpWith(*master); }, 10s));
+    const unsigned short oldPort = master->port();
+    master->kill();
+    // Until the cluster has promoted the replica (after its node timeout): a clean 503, and nothing counted.
+    auto during = count(b);
+    EXPECT_EQ(during.status, 503) << during.body;
+    EXPECT_FALSE(during.header("Retry-After").empty());
+    HttpReply after;
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            after = count(b);
+            return after.status != 503;
+        },
+        30s))
+        << "no failover followed: " << b.output();
+    ASSERT_EQ(after.status, 200) << after.body;
+    EXPECT_EQ(json(after)->getValue<int>("count"), 4) << "nothing lost, nothing counted twice";
+    auto onA = count(a);
+    ASSERT_EQ(onA.status, 200) << onA.body;
+    EXPECT_EQ(json(onA)->getValue<int>("count"), 5);
+    EXPECT_EQ(httpRequest(a.port(), "GET", "/health").status, 200);
+
+    const std::string read = R"({"type":"read","mbean":"mt:type=SessionStore,store=redis,context=/counter"})";
+    auto bean = httpRequest(a.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, read);
+    ASSERT_EQ(bean.status, 200) << bean.body;
+    auto value = json(bean)->getObject("value");
+    EXPECT_EQ(value->getValue<std::string>("connectedTo"), replica->address()) << bean.body;
+    const std::string slot = replica->cli({"CLUSTER", "KEYSLOT", index});
+    EXPECT_EQ(value->getValue<std::string>("discovery").rfind("slot " + slot + ", asking ", 0), 0u) << bean.body;
+    EXPECT_NE(b.output().find("redis master of slot " + slot + " is at " + replica->address() + " (was 127.0.0.1:" +
+                              std::to_string(oldPort) + ")"),
               std::string::npos)
         << "the log says where the master went: " << b.output();
 }

@@ -1,12 +1,13 @@
 // The redis store on a real Redis Cluster on loopback: three masters, a
-// replica each, a password. A store's keys share one slot, on the master
+// replica each, a password, plain or all on TLS. A store's keys share one
+// slot, on the master
 // that serves it, and contexts spread over the masters; the store follows a
 // manual failover (its open connection gets MOVED) and a crash of its
 // master, with nothing lost and its near cache back, finding the cluster
 // through a seed node that is gone by then.
 #include "CounterSessions.h"
 #include "RedisCluster.h"
-#include "RedisProcess.h"
+#include "RedisClusterProcesses.h"
 #include "RedisSessionStore.h"
 #include "ServerProcess.h"
 
@@ -22,7 +23,7 @@
 
 using namespace mt;
 using namespace mt::redis;
-using mt::test::RedisOptions;
+using mt::test::RedisClusterProcesses;
 using mt::test::RedisProcess;
 using mt::test::waitUntil;
 using namespace mt::redis::test;
@@ -31,49 +32,6 @@ namespace {
 
 constexpr const char* kPassword = "cluster-pass";
 
-/// Three masters and three replicas, formed into a cluster.
-class Cluster
-{
-public:
-    Cluster()
-    {
-        RedisOptions options;
-        options.clusterNode = true;
-        options.password = kPassword;
-        for (int i = 0; i < 6; ++i) _nodes.push_back(std::make_unique<RedisProcess>(options));
-        std::vector<RedisProcess*> all;
-        for (auto& node : _nodes) all.push_back(node.get());
-        mt::test::formCluster(all, 1);
-    }
-
-    std::vector<RedisProcess*> nodes() const
-    {
-        std::vector<RedisProcess*> all;
-        for (auto& node : _nodes)
-            if (node->running()) all.push_back(node.get());
-        return all;
-    }
-
-    /// The running node that holds `key` as a master ("1" to EXISTS; others answer MOVED or 0).
-    RedisProcess* holderOf(const std::string& key) const
-    {
-        for (RedisProcess* node : nodes())
-            if (node->cli({"ROLE"}).rfind("master", 0) == 0 && node->cli({"EXISTS", key}) == "1") return node;
-        return nullptr;
-    }
-
-    /// The running replica of `master`.
-    RedisProcess* replicaOf(const RedisProcess& master) const
-    {
-        for (RedisProcess* node : nodes())
-            if (node->info("replication", "master_port") == std::to_string(master.port())) return node;
-        return nullptr;
-    }
-
-private:
-    std::vector<std::unique_ptr<RedisProcess>> _nodes;
-};
-
 RedisSettings clusterSettings(const std::vector<const RedisProcess*>& seeds)
 {
     RedisSettings s;
@@ -81,6 +39,12 @@ RedisSettings clusterSettings(const std::vector<const RedisProcess*>& seeds)
     s.password = kPassword;
     s.timeoutMs = 300;
     s.reconnectMaxMs = 100;
+    if (seeds.front()->tls())
+    {
+        TlsOptions options;
+        options.caFile = seeds.front()->caFile(); // no server name: each certificate names the host connected to
+        s.tls = std::make_shared<const TlsClient>(options);
+    }
     return s;
 }
 
@@ -93,7 +57,7 @@ std::unique_ptr<RedisSessionStore> open(const RedisSettings& settings, const std
 
 TEST(RedisClusterTest, AStoresKeysShareItsSlotOnTheMasterServingItAndContextsSpreadOverTheMasters)
 {
-    Cluster cluster;
+    RedisClusterProcesses cluster(kPassword);
     const RedisSettings settings = clusterSettings({cluster.nodes().front()});
     auto node1 = open(settings);
     auto node2 = open(settings);
@@ -118,6 +82,13 @@ TEST(RedisClusterTest, AStoresKeysShareItsSlotOnTheMasterServingItAndContextsSpr
     EXPECT_EQ(discovery.rfind("slot " + slot + ", asking ", 0), 0u) << discovery;
     for (const RedisProcess* node : cluster.nodes()) EXPECT_NE(discovery.find(node->address()), std::string::npos) << discovery;
 
+    // The expiry sweep's script reaches the sessions it names from the index (same slot).
+    const TimeMs dayLater = kNow + 24 * 3600 * 1000;
+    std::size_t claimed = node1->expire(dayLater, 10).size();
+    if (claimed == 0) claimed = node1->expire(dayLater, 10).size(); // the first may only move an entry older than the last access
+    EXPECT_EQ(claimed, 1u);
+    EXPECT_EQ(holder->cli({"EXISTS", key}), "0");
+
     // Other contexts: their own slots, on other masters too.
     std::set<unsigned short> masters{holder->port()};
     for (int i = 0; i < 8; ++i)
@@ -132,9 +103,17 @@ TEST(RedisClusterTest, AStoresKeysShareItsSlotOnTheMasterServingItAndContextsSpr
     EXPECT_EQ(node1->healthProblem(), "");
 }
 
-TEST(RedisClusterTest, TheStoreFollowsAManualFailoverAndACrashOfItsMasterWithNothingLost)
+/// Plain, and everything on TLS: clients, replication and the cluster bus.
+class RedisClusterFailover : public ::testing::TestWithParam<bool>
 {
-    Cluster cluster;
+};
+
+INSTANTIATE_TEST_SUITE_P(PlainAndTls, RedisClusterFailover, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Tls" : "Plain"; });
+
+TEST_P(RedisClusterFailover, TheStoreFollowsAManualFailoverAndACrashOfItsMasterWithNothingLost)
+{
+    RedisClusterProcesses cluster(kPassword, GetParam());
     // The seed is the node the store's slot will end up on last: it is
     // asked first, answers while it can, and is gone at the end.
     const RedisSettings probe = clusterSettings({cluster.nodes().front()});
