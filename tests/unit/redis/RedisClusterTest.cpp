@@ -1,10 +1,9 @@
 // The redis store on a real Redis Cluster on loopback: three masters, a
 // replica each, a password, plain or all on TLS. A store's keys share one
-// slot, on the master
-// that serves it, and contexts spread over the masters; the store follows a
-// manual failover (its open connection gets MOVED) and a crash of its
-// master, with nothing lost and its near cache back, finding the cluster
-// through a seed node that is gone by then.
+// slot, on the master that serves it, and contexts spread over the masters;
+// the store follows a manual failover (its open connection gets MOVED) and a
+// crash of its master, with nothing lost and its near cache back, finding
+// the cluster through a seed node that is gone by then.
 #include "CounterSessions.h"
 #include "RedisCluster.h"
 #include "RedisClusterProcesses.h"
