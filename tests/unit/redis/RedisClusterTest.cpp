@@ -157,3 +157,27 @@ TEST_P(RedisClusterFailover, TheStoreFollowsAManualFailoverAndACrashOfItsMasterW
         << "node2's write never reached node1's near cache after the crash";
     EXPECT_EQ(node1->healthProblem(), "");
 }
+
+TEST(RedisClusterTest, ARedisThatIsNoClusterOrAWrongPasswordIsRefusedSayingSo)
+{
+    RedisProcess plain;
+    RedisSettings notACluster;
+    notACluster.cluster.push_back({"127.0.0.1", plain.port()});
+    notACluster.timeoutMs = 300;
+    const std::string why = failureOf([&] { open(notACluster)->create(session("x.n1")); });
+    EXPECT_NE(why.find("no cluster node named the master of slot "), std::string::npos) << why;
+    EXPECT_NE(why.find(plain.address() + ": CLUSTER refused: ERR This instance has cluster support disabled"), std::string::npos)
+        << why;
+    EXPECT_EQ(plain.cli({"DBSIZE"}), "0");
+
+    // A node of a cluster (not yet formed: the login comes first).
+    mt::test::RedisOptions nodeOptions;
+    nodeOptions.clusterNode = true;
+    nodeOptions.password = kPassword;
+    RedisProcess node(nodeOptions);
+    RedisSettings wrongPassword = clusterSettings({&node});
+    wrongPassword.password = "not-the-password";
+    const std::string refused = failureOf([&] { open(wrongPassword)->create(session("x.n1")); });
+    EXPECT_NE(refused.find(node.address() + ": AUTH refused: WRONGPASS"), std::string::npos) << refused;
+    EXPECT_EQ(refused.find("not-the-password"), std::string::npos) << refused;
+}
