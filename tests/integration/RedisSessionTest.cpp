@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
@@ -473,6 +474,76 @@ TEST(RedisLoginTest, ATlsFileThatCannotBeLoadedStopsTheStartNamingTheKey)
     EXPECT_NE(output.find("store.redis.tlsCaFile: cannot load '/nonexistent/ca.crt'"), std::string::npos) << output;
 }
 
+/// Two counter nodes, A and B, on the Redis store that `store` (store.redis.*
+/// lines) names, counting one session through a failover of its master.
+class CountingPair
+{
+public:
+    explicit CountingPair(const std::string& store)
+    {
+        a.writeConfig(counterNodeConfig(store, "A"));
+        b.writeConfig(counterNodeConfig(store, "B"));
+        a.start();
+        b.start();
+    }
+
+    /// Counts 1 and 2 on A, 3 on B.
+    void countToThree()
+    {
+        _id = countTwice(a);
+        ASSERT_FALSE(_id.empty());
+        auto third = count(b);
+        ASSERT_EQ(third.status, 200) << third.body;
+        ASSERT_EQ(json(third)->getValue<int>("count"), 3);
+    }
+
+    /// With the master just killed: a clean 503 on B, nothing counted, until
+    /// the failover; then 4 on B (nothing lost, nothing counted twice), 5 on
+    /// A, and A healthy. `where` says what the failover was waiting for.
+    void expectCountingResumes(const std::function<std::string()>& where)
+    {
+        auto during = count(b);
+        EXPECT_EQ(during.status, 503) << during.body;
+        EXPECT_FALSE(during.header("Retry-After").empty());
+        HttpReply after;
+        ASSERT_TRUE(waitUntil(
+            [&] {
+                after = count(b);
+                return after.status != 503;
+            },
+            30s))
+            << "no failover followed: " << where() << "\n" << b.output();
+        ASSERT_EQ(after.status, 200) << after.body;
+        EXPECT_EQ(json(after)->getValue<int>("count"), 4) << "nothing lost, nothing counted twice";
+        auto onA = count(a);
+        ASSERT_EQ(onA.status, 200) << onA.body;
+        EXPECT_EQ(json(onA)->getValue<int>("count"), 5);
+        EXPECT_EQ(httpRequest(a.port(), "GET", "/health").status, 200);
+    }
+
+    /// The store MBean of the counter's context on A.
+    Poco::JSON::Object::Ptr storeBean()
+    {
+        const std::string read = R"({"type":"read","mbean":"mt:type=SessionStore,store=redis,context=/counter"})";
+        auto bean = httpRequest(a.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, read);
+        EXPECT_EQ(bean.status, 200) << bean.body;
+        return bean.status == 200 ? json(bean)->getObject("value") : Poco::JSON::Object::Ptr(new Poco::JSON::Object);
+    }
+
+    ServerProcess a, b;
+
+private:
+    /// A counter request on `node` for the session; follows its id when the node moves it to its own route.
+    HttpReply count(ServerProcess& node)
+    {
+        HttpReply reply = httpRequest(node.port(), "GET", "/counter/", withCookie(_id));
+        if (reply.status == 200 && !cookieId(reply).empty()) _id = cookieId(reply);
+        return reply;
+    }
+
+    std::string _id;
+};
+
 TEST(RedisSentinelNodeTest, TwoNodesBehindASentinelKeepCountingThroughAFailover)
 {
     RedisProcess master;
@@ -485,78 +556,27 @@ TEST(RedisSentinelNodeTest, TwoNodesBehindASentinelKeepCountingThroughAFailover)
     RedisProcess sentinel(sentinelOptions);
     ASSERT_TRUE(waitUntil([&] { return sentinel.knowsReplica(replica); }, 10s))
         << "the sentinel never learned of the replica";
-    const std::string store = "store.redis.sentinels=127.0.0.1:" + std::to_string(sentinel.port()) +
-                              "\nstore.redis.sentinelMaster=sessions\nstore.redis.timeoutMs=300\nstore.redis.reconnectMaxMs=200\n";
-    ServerProcess a, b;
-    a.writeConfig(counterNodeConfig(store, "A"));
-    b.writeConfig(counterNodeConfig(store, "B"));
-    a.start();
-    b.start();
-    std::string id = countTwice(a);
-    ASSERT_FALSE(id.empty());
-    // A counter request on `node` for the session; follows its id when the node moves it to its own route.
-    const auto count = [&](ServerProcess& node) {
-        HttpReply reply = httpRequest(node.port(), "GET", "/counter/", withCookie(id));
-        if (reply.status == 200 && !cookieId(reply).empty()) id = cookieId(reply);
-        return reply;
-    };
-    auto third = count(b);
-    ASSERT_EQ(third.status, 200) << third.body;
-    ASSERT_EQ(json(third)->getValue<int>("count"), 3);
+    CountingPair nodes("store.redis.sentinels=127.0.0.1:" + std::to_string(sentinel.port()) +
+                       "\nstore.redis.sentinelMaster=sessions\nstore.redis.timeoutMs=300\nstore.redis.reconnectMaxMs=200\n");
+    ASSERT_NO_FATAL_FAILURE(nodes.countToThree());
     ASSERT_TRUE(waitUntil([&] { return replica.caughtUpWith(master); }, 10s))
         << "replication is asynchronous: the test waits for it to know what the failover keeps";
 
     master.kill();
-    // Until the sentinel has promoted the replica: a clean 503, and nothing counted.
-    auto during = count(b);
-    EXPECT_EQ(during.status, 503) << during.body;
-    EXPECT_FALSE(during.header("Retry-After").empty());
-    HttpReply after;
-    ASSERT_TRUE(waitUntil(
-        [&] {
-            after = count(b);
-            return after.status != 503;
-        },
-        30s))
-        << "no failover followed: " << sentinel.cli({"SENTINEL", "MASTER", "sessions"}) << "\n" << b.output();
-    ASSERT_EQ(after.status, 200) << after.body;
-    EXPECT_EQ(json(after)->getValue<int>("count"), 4) << "nothing lost, nothing counted twice";
-    auto onA = count(a);
-    ASSERT_EQ(onA.status, 200) << onA.body;
-    EXPECT_EQ(json(onA)->getValue<int>("count"), 5);
-    EXPECT_EQ(httpRequest(a.port(), "GET", "/health").status, 200);
-    const std::string read = R"({"type":"read","mbean":"mt:type=SessionStore,store=redis,context=/counter","attribute":"connectedTo"})";
-    auto bean = httpRequest(a.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, read);
-    ASSERT_EQ(bean.status, 200) << bean.body;
-    EXPECT_EQ(json(bean)->getValue<std::string>("value"), "127.0.0.1:" + std::to_string(replica.port())) << bean.body;
-    EXPECT_NE(b.output().find("redis master 'sessions' is at 127.0.0.1:" + std::to_string(replica.port()) + " (was 127.0.0.1:" +
-                              std::to_string(master.port()) + ")"),
+    ASSERT_NO_FATAL_FAILURE(nodes.expectCountingResumes([&] { return sentinel.cli({"SENTINEL", "MASTER", "sessions"}); }));
+    EXPECT_EQ(nodes.storeBean()->optValue<std::string>("connectedTo", ""), replica.address());
+    EXPECT_NE(nodes.b.output().find("redis master 'sessions' is at " + replica.address() + " (was " + master.address() + ")"),
               std::string::npos)
-        << "the log says where the master went: " << b.output();
+        << "the log says where the master went: " << nodes.b.output();
 }
 
 TEST(RedisClusterNodeTest, TwoNodesOnARedisClusterKeepCountingThroughACrashOfTheirMaster)
 {
     RedisClusterProcesses cluster("cluster-pass");
     // One seed is enough: the nodes learn the others from it.
-    const std::string store = "store.redis.cluster=" + cluster.nodes().front()->address() +
-                              "\nstore.redis.password=cluster-pass\nstore.redis.timeoutMs=300\nstore.redis.reconnectMaxMs=200\n";
-    ServerProcess a, b;
-    a.writeConfig(counterNodeConfig(store, "A"));
-    b.writeConfig(counterNodeConfig(store, "B"));
-    a.start();
-    b.start();
-    std::string id = countTwice(a);
-    ASSERT_FALSE(id.empty());
-    const auto count = [&](ServerProcess& node) {
-        HttpReply reply = httpRequest(node.port(), "GET", "/counter/", withCookie(id));
-        if (reply.status == 200 && !cookieId(reply).empty()) id = cookieId(reply);
-        return reply;
-    };
-    auto third = count(b);
-    ASSERT_EQ(third.status, 200) << third.body;
-    ASSERT_EQ(json(third)->getValue<int>("count"), 3);
-
+    CountingPair nodes("store.redis.cluster=" + cluster.nodes().front()->address() +
+                       "\nstore.redis.password=cluster-pass\nstore.redis.timeoutMs=300\nstore.redis.reconnectMaxMs=200\n");
+    ASSERT_NO_FATAL_FAILURE(nodes.countToThree());
     // Every key of the context carries its hash tag: the expiry index shows where they all are.
     const std::string index = "{mt:default:/counter}:expiry";
     RedisProcess* master = cluster.holderOf(index);
@@ -564,36 +584,15 @@ TEST(RedisClusterNodeTest, TwoNodesOnARedisClusterKeepCountingThroughACrashOfThe
     RedisProcess* replica = cluster.replicaOf(*master);
     ASSERT_NE(replica, nullptr);
     ASSERT_TRUE(waitUntil([&] { return replica->caughtUpWith(*master); }, 10s));
-    const unsigned short oldPort = master->port();
-    master->kill();
-    // Until the cluster has promoted the replica (after its node timeout): a clean 503, and nothing counted.
-    auto during = count(b);
-    EXPECT_EQ(during.status, 503) << during.body;
-    EXPECT_FALSE(during.header("Retry-After").empty());
-    HttpReply after;
-    ASSERT_TRUE(waitUntil(
-        [&] {
-            after = count(b);
-            return after.status != 503;
-        },
-        30s))
-        << "no failover followed: " << b.output();
-    ASSERT_EQ(after.status, 200) << after.body;
-    EXPECT_EQ(json(after)->getValue<int>("count"), 4) << "nothing lost, nothing counted twice";
-    auto onA = count(a);
-    ASSERT_EQ(onA.status, 200) << onA.body;
-    EXPECT_EQ(json(onA)->getValue<int>("count"), 5);
-    EXPECT_EQ(httpRequest(a.port(), "GET", "/health").status, 200);
+    const std::string old = master->address();
 
-    const std::string read = R"({"type":"read","mbean":"mt:type=SessionStore,store=redis,context=/counter"})";
-    auto bean = httpRequest(a.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, read);
-    ASSERT_EQ(bean.status, 200) << bean.body;
-    auto value = json(bean)->getObject("value");
-    EXPECT_EQ(value->getValue<std::string>("connectedTo"), replica->address()) << bean.body;
+    master->kill();
+    ASSERT_NO_FATAL_FAILURE(nodes.expectCountingResumes([&] { return replica->cli({"CLUSTER", "NODES"}); }));
+    const auto bean = nodes.storeBean();
+    EXPECT_EQ(bean->optValue<std::string>("connectedTo", ""), replica->address());
     const std::string slot = replica->cli({"CLUSTER", "KEYSLOT", index});
-    EXPECT_EQ(value->getValue<std::string>("discovery").rfind("slot " + slot + ", asking ", 0), 0u) << bean.body;
-    EXPECT_NE(b.output().find("redis master of slot " + slot + " is at " + replica->address() + " (was 127.0.0.1:" +
-                              std::to_string(oldPort) + ")"),
+    EXPECT_EQ(bean->optValue<std::string>("discovery", "").rfind("slot " + slot + ", asking ", 0), 0u);
+    EXPECT_NE(nodes.b.output().find("redis master of slot " + slot + " is at " + replica->address() + " (was " + old + ")"),
               std::string::npos)
-        << "the log says where the master went: " << b.output();
+        << "the log says where the master went: " << nodes.b.output();
 }
