@@ -105,7 +105,7 @@ void RedisInvalidations::run()
         bool asked = false; // by resubscribe(): connect again at once
         try
         {
-            // Before the address is resolved (a DNS name, the sentinels): what subscribedAt() tells.
+            // Before the address is resolved (a DNS name, the sentinels, the cluster): what subscribedAt() tells.
             const auto started = std::chrono::steady_clock::now();
             asked = serve(*openStream(_settings, started + std::chrono::milliseconds(_settings.timeoutMs), _locator.get()), started);
         }

@@ -1,7 +1,7 @@
 #include "RedisSessionStore.h"
 
-#include "RedisScripts.h"
 #include "MasterLocator.h"
+#include "RedisScripts.h"
 #include "RedisSocket.h"
 
 #include "mt/SessionSerializer.h"
