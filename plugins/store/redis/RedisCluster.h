@@ -6,8 +6,9 @@
 // on that master too. Different contexts land on different slots, and so
 // spread over the masters. Before every connection the store asks the nodes
 // it knows (CLUSTER SLOTS) which master serves its slot; a MOVED reply (the
-// slot moved, or a failover demoted the master) drops the connection, and
-// the next one asks again.
+// slot moved, or a failover demoted the master) drops the connection, the
+// next one asks again, and the calls MOVED answered are sent again there
+// (RedisPipeline).
 
 #include "AskOrder.h"
 #include "MasterLocator.h"

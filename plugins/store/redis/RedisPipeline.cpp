@@ -20,6 +20,8 @@ namespace mt::redis {
 namespace {
 
 constexpr std::chrono::milliseconds kFirstBackoff{50};
+/// How often one call follows MOVED: a slot moves once per failover or resharding.
+constexpr int kMaxRedirects = 2;
 
 } // namespace
 
@@ -36,6 +38,8 @@ struct RedisPipeline::Pending
     std::string error;
     Clock::time_point deadline;
     Callback callback; // set: asynchronous, nobody waits on `done`
+    std::string wire;  // in a cluster: what to send again after a MOVED
+    int redirects = 0;
 
     void finish(std::string why)
     {
@@ -202,6 +206,7 @@ std::uint64_t RedisPipeline::submit(const std::string& wire, const std::shared_p
     std::unique_lock<std::mutex> lock(_mutex);
     while (!_stream) connectLocked(lock, deadline);
     const std::uint64_t generation = _generation;
+    if (!_settings.cluster.empty() && pending->wire.empty()) pending->wire = wire;
     _out += wire;
     ++_outCalls;
     _pending.push_back(pending);
@@ -381,6 +386,7 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
     bool closed = false;
     bool down = true;
     bool demoted = false;
+    std::vector<std::shared_ptr<Pending>> redirected;
     for (;;)
     {
         // Deadlines are watched here too: an asynchronous caller has nobody
@@ -485,8 +491,43 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
         // role check keeps it DOWN, rather than UP until the next write.
         if (demoted && !_locator && generation == _generation) _mustBeMaster = true;
         failLocked(generation, error, down);
+        redirected.swap(_redirected);
     }
     finishFailed();
+    // Sent again to the master the cluster names now, within their own
+    // deadlines; the loop then reads that connection.
+    for (auto& pending : redirected)
+    {
+        pending->replies.clear();
+        ++pending->redirects;
+        try
+        {
+            submit(pending->wire, pending, pending->deadline);
+        }
+        catch (const StoreUnavailable& e)
+        {
+            pending->finish(e.what());
+        }
+    }
+}
+
+bool RedisPipeline::movedOnly(const Pending& pending) const
+{
+    // MOVED means the command was not run (its slot is elsewhere): sending it
+    // again cannot apply it twice. A MULTI block met it inside and was
+    // discarded (EXECABORT). Anything else answered stays answered.
+    if (pending.wire.empty() || pending.redirects >= kMaxRedirects) return false;
+    bool moved = false;
+    for (const Reply& reply : pending.replies)
+    {
+        if (!reply->isError()) continue;
+        const std::string message = errorMessage(reply);
+        if (message.rfind("MOVED ", 0) == 0)
+            moved = true;
+        else if (message.rfind("EXECABORT", 0) != 0)
+            return false;
+    }
+    return moved;
 }
 
 void RedisPipeline::deliver(std::uint64_t generation, std::vector<Reply>& replies)
@@ -507,8 +548,12 @@ void RedisPipeline::deliver(std::uint64_t generation, std::vector<Reply>& replie
             while (used < replies.size() && front.replies.size() < front.expected)
                 front.replies.push_back(std::move(replies[used++]));
             if (front.replies.size() < front.expected) break;
-            owners.push_back(std::move(_pending.front()));
+            std::shared_ptr<Pending> answered = std::move(_pending.front());
             _pending.pop_front();
+            if (movedOnly(*answered))
+                _redirected.push_back(std::move(answered));
+            else
+                owners.push_back(std::move(answered));
         }
         if (used < replies.size())
             failLocked(generation, "redis sent a reply nobody asked for", true);

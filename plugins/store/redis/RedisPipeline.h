@@ -22,7 +22,10 @@
 // deadlines); DOWN ends with the first reply, not the connect (a frozen
 // Redis still accepts connections). A connection Redis closes (restart, idle
 // `timeout`, CLIENT KILL) fails what is in flight on it and is replaced by the
-// next call, without a DOWN. The destructor waits for callers to leave.
+// next call, without a DOWN. In a cluster, a MOVED reply drops the connection
+// the same way, and the calls it answered (not run, by MOVED's definition)
+// are sent again on the next one, to the master the cluster names then, within
+// their own deadlines, at most twice each. The destructor waits for callers to leave.
 //
 // Thread-safety: every method may be called from any thread. The connection
 // listener is called with the pipeline's lock held: it must not call back
@@ -121,6 +124,8 @@ private:
     void readLoop();
     void readConnection(RedisStream& stream, std::uint64_t generation);
     void deliver(std::uint64_t generation, std::vector<Reply>& replies);
+    /// A cluster call whose only errors are MOVED (and the EXECABORT that follows): to send again.
+    bool movedOnly(const Pending& pending) const;
 
     const RedisSettings _settings;
     Poco::Logger& _logger;
@@ -139,6 +144,7 @@ private:
     std::size_t _outCalls = 0;           // how many calls' commands _out holds
     std::deque<std::shared_ptr<Pending>> _pending; // calls sent or queued, awaiting replies, in order
     std::vector<std::pair<std::shared_ptr<Pending>, std::string>> _failed; // to finish outside the lock
+    std::vector<std::shared_ptr<Pending>> _redirected; // answered only MOVED: to send again once reconnected
     bool _down = false;
     std::string _lastError;
     std::string _lastPeer;               // the master the locator named last (logged when it changes)
