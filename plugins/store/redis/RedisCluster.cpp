@@ -4,6 +4,7 @@
 #include <Poco/Redis/Type.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace mt::redis {
 
