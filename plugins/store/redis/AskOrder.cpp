@@ -6,13 +6,6 @@
 
 namespace mt::redis {
 
-std::string joinEndpoints(const std::vector<Endpoint>& endpoints)
-{
-    std::string text;
-    for (const auto& e : endpoints) text += (text.empty() ? "" : ",") + e.text();
-    return text;
-}
-
 AskOrder::AskOrder(std::vector<Endpoint> configured, std::string what, Poco::Logger& logger)
     : _configured(std::move(configured)), _what(std::move(what)), _logger(logger), _order(_configured)
 {

@@ -56,7 +56,4 @@ private:
     bool _listRefused = false; // logged once until one lists the others again
 };
 
-/// "host:port,..."
-std::string joinEndpoints(const std::vector<Endpoint>& endpoints);
-
 } // namespace mt::redis

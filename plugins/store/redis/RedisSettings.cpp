@@ -216,16 +216,19 @@ std::string Endpoint::text() const
     return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
+std::string joinEndpoints(const std::vector<Endpoint>& endpoints)
+{
+    std::string text;
+    for (const auto& e : endpoints) text += (text.empty() ? "" : ",") + e.text();
+    return text;
+}
+
 std::string RedisSettings::address() const
 {
     if (!socket.empty()) return "unix:" + socket;
-    auto join = [](const std::vector<Endpoint>& endpoints) {
-        std::string list;
-        for (const auto& e : endpoints) list += (list.empty() ? "" : ",") + e.text();
-        return list;
-    };
-    if (!sentinels.empty()) return "master '" + sentinelMaster + "' via sentinels " + join(sentinels) + (tls ? " (TLS)" : "");
-    if (!cluster.empty()) return "cluster " + join(cluster) + (tls ? " (TLS)" : "");
+    if (!sentinels.empty())
+        return "master '" + sentinelMaster + "' via sentinels " + joinEndpoints(sentinels) + (tls ? " (TLS)" : "");
+    if (!cluster.empty()) return "cluster " + joinEndpoints(cluster) + (tls ? " (TLS)" : "");
     return host + ":" + std::to_string(port) + (tls ? " (TLS)" : "");
 }
 

@@ -28,6 +28,9 @@ struct Endpoint
     bool operator==(const Endpoint& other) const { return port == other.port && host == other.host; }
 };
 
+/// "host:port,..."
+std::string joinEndpoints(const std::vector<Endpoint>& endpoints);
+
 /// The most sentinels, or cluster nodes, a store asks (configured, and learnt from them).
 inline constexpr std::size_t kMaxEndpoints = 16;
 
