@@ -13,6 +13,9 @@
 #   (b'') with REDIS_TLS=1, also: the same node over TLS to that
 #                redis-server's tls-port (store.redis.tls, a CA and server
 #                certificate made with openssl for the run)
+#   (b''') with REDIS_CLUSTER=1, also: the same node on a Redis Cluster
+#                (store.redis.cluster) of one more redis-server that holds
+#                every slot: what cluster mode itself costs
 #   (c) redis-benchmark -q -t get,set -c50 -n N on the same redis-server: the
 #       raw Redis round trip (-P 1) the store pays per command
 #   (d) reference  bench/ceiling/SessionCeiling.cpp (build/bin/session-ceiling)
@@ -35,7 +38,8 @@
 # Environment [defaults]: BUILD_DIR [build]  REPS [3]  DURATION [10]
 #   THREADS [64] (http.threads of the node, both stores)  WRK_THREADS [2]  CONNS [50]  WARMUP [3]  PROBE [100]  RB_REQUESTS [200000]
 #   REF_LOOPS ["1 2"] (empty: no reference rows)  REF_WRITE [store] (store|minimal)
-#   REDIS_UNIX [0] (1: add row b')  REDIS_TLS [0] (1: add row b'')  RESULTS [bench/RESULTS.md] (empty: do not append)  KEEP_TMP [0]
+#   REDIS_UNIX [0] (1: add row b')  REDIS_TLS [0] (1: add row b'')  REDIS_CLUSTER [0] (1: add row b''')
+#   RESULTS [bench/RESULTS.md] (empty: do not append)  KEEP_TMP [0]
 #   SERVER_CPUS [] (e.g. 0: the node and the reference run on those CPUs only,
 #   and redis-server, wrk and redis-benchmark on LOAD_CPUS [every other CPU],
 #   as if Redis and the clients were on other machines; empty: no pinning)
@@ -62,6 +66,8 @@ ROW_ARGS=
 [[ $REDIS_UNIX == 0 ]] || ROW_ARGS="REDIS_UNIX=$REDIS_UNIX "
 REDIS_TLS=${REDIS_TLS:-0}
 [[ $REDIS_TLS == 0 ]] || ROW_ARGS+="REDIS_TLS=$REDIS_TLS "
+REDIS_CLUSTER=${REDIS_CLUSTER:-0}
+[[ $REDIS_CLUSTER == 0 ]] || ROW_ARGS+="REDIS_CLUSTER=$REDIS_CLUSTER "
 SERVER_CPUS=${SERVER_CPUS:-}
 LOAD_CPUS=${LOAD_CPUS:-}
 COMMAND="${SERVER_CPUS:+SERVER_CPUS=$SERVER_CPUS }${LOAD_CPUS:+LOAD_CPUS=$LOAD_CPUS }BUILD_DIR=${BUILD_DIR#"$ROOT"/} THREADS=$THREADS REF_LOOPS='$REF_LOOPS' REF_WRITE=$REF_WRITE ${ROW_ARGS}REPS=$REPS DURATION=$DURATION WRK_THREADS=$WRK_THREADS CONNS=$CONNS PROBE=$PROBE RB_REQUESTS=$RB_REQUESTS bench/sessions.sh"
@@ -76,6 +82,7 @@ done
 ((REPS >= 1 && DURATION >= 1 && WRK_THREADS >= 1 && CONNS >= WRK_THREADS && PROBE >= 1)) || die "bad sizes"
 [[ $REDIS_UNIX == 0 || $REDIS_UNIX == 1 ]] || die "REDIS_UNIX must be 0 or 1, got '$REDIS_UNIX'"
 [[ $REDIS_TLS == 0 || $REDIS_TLS == 1 ]] || die "REDIS_TLS must be 0 or 1, got '$REDIS_TLS'"
+[[ $REDIS_CLUSTER == 0 || $REDIS_CLUSTER == 1 ]] || die "REDIS_CLUSTER must be 0 or 1, got '$REDIS_CLUSTER'"
 [[ $REF_WRITE == store || $REF_WRITE == minimal ]] || die "REF_WRITE must be store or minimal, got '$REF_WRITE'"
 ref_seen=
 for loops in $REF_LOOPS; do
@@ -149,11 +156,28 @@ start redis-server "$WORK/redis.log" "${LOAD[@]}" redis-server --port "$REDIS_PO
 REDIS_PID=$LAST_PID
 wait_for redis-server "$REDIS_PID" redis-cli -p "$REDIS_PORT" ping
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
+# The redis-server a store's row talks to: the cluster row has its own.
+declare -A REDIS_PORT_OF REDIS_PID_OF
+if [[ $REDIS_CLUSTER == 1 ]]; then
+  CLUSTER_PORT=$(free_port)
+  mkdir -p "$WORK/cluster"
+  start "redis-server (cluster)" "$WORK/cluster.log" "${LOAD[@]}" redis-server --port "$CLUSTER_PORT" --bind 127.0.0.1 --save "" \
+    --appendonly no --dir "$WORK/cluster" --cluster-enabled yes --cluster-config-file "$WORK/cluster/nodes.conf" \
+    --cluster-port "$(free_port)"
+  REDIS_PID_OF[cluster-redis]=$LAST_PID
+  REDIS_PORT_OF[cluster-redis]=$CLUSTER_PORT
+  wait_for "redis-server (cluster)" "$LAST_PID" redis-cli -p "$CLUSTER_PORT" ping
+  redis-cli -p "$CLUSTER_PORT" cluster addslotsrange 0 16383 >/dev/null
+  wait_for "the cluster" "$LAST_PID" sh -c "redis-cli -p $CLUSTER_PORT cluster info | grep -q cluster_state:ok"
+fi
+port_of() { echo "${REDIS_PORT_OF[$1]:-$REDIS_PORT}"; }
+pid_of() { echo "${REDIS_PID_OF[$1]:-$REDIS_PID}"; }
 
 declare -A PORT NODE_PID
 STORES=(memory redis)
 [[ $REDIS_UNIX == 1 ]] && STORES+=(unix-redis)
 [[ $REDIS_TLS == 1 ]] && STORES+=(tls-redis)
+[[ $REDIS_CLUSTER == 1 ]] && STORES+=(cluster-redis)
 for store in "${STORES[@]}"; do
   PORT[$store]=$(free_port)
   cat >"$WORK/$store.properties" <<CONF
@@ -173,6 +197,7 @@ context.counter.app=counter
 CONF
   [[ $store == memory ]] && sed -i '/^store\.redis\./d' "$WORK/$store.properties"
   [[ $store == unix-redis ]] && sed -i "s|^store\.redis\.port=.*|store.redis.socket=$REDIS_SOCKET|" "$WORK/$store.properties"
+  [[ $store == cluster-redis ]] && sed -i "s|^store\.redis\.port=.*|store.redis.cluster=127.0.0.1:$CLUSTER_PORT|" "$WORK/$store.properties"
   [[ $store == tls-redis ]] && sed -i "s|^store\.redis\.port=.*|store.redis.port=$REDIS_TLS_PORT\nstore.redis.tls=true\nstore.redis.tlsCaFile=$WORK/ca.crt|" "$WORK/$store.properties"
   start "microtomcat ($store)" "$WORK/$store.log" "${SERVER[@]}" "$BUILD_DIR/bin/microtomcat" --config "$WORK/$store.properties"
   NODE_PID[$store]=$LAST_PID
@@ -202,7 +227,7 @@ to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u); if (u
 # CPU time of a process so far, in clock ticks (user + system, all threads)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 CLK_TCK=$(getconf CLK_TCK)
-redis_calls() { rcli info commandstats | awk -F'[=,:]' '/^cmdstat_/ && $1 != "cmdstat_info" && $1 != "cmdstat_config" {s += $3} END {print s + 0}'; }
+redis_calls() { redis-cli -p "$1" info commandstats | awk -F'[=,:]' '/^cmdstat_/ && $1 != "cmdstat_info" && $1 != "cmdstat_config" {s += $3} END {print s + 0}'; }
 
 for store in "${STORES[@]}"; do run_wrk "$store" "$WARMUP" >/dev/null; done
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -210,16 +235,17 @@ ROWS=$WORK/rows.txt
 : >"$ROWS"
 for ((rep = 1; rep <= REPS; rep++)); do
   for store in "${STORES[@]}"; do
-    [[ $store == *redis ]] && rcli config resetstat >/dev/null
-    node0=$(cpu_ticks "${NODE_PID[$store]}") redis0=$(cpu_ticks "$REDIS_PID")
+    rport=$(port_of "$store") rpid=$(pid_of "$store")
+    [[ $store == *redis ]] && redis-cli -p "$rport" config resetstat >/dev/null
+    node0=$(cpu_ticks "${NODE_PID[$store]}") redis0=$(cpu_ticks "$rpid")
     f=$(run_wrk "$store" "$DURATION")
-    node1=$(cpu_ticks "${NODE_PID[$store]}") redis1=$(cpu_ticks "$REDIS_PID")
+    node1=$(cpu_ticks "${NODE_PID[$store]}") redis1=$(cpu_ticks "$rpid")
     rps=$(awk '/^Requests\/sec:/ {print $2}' "$f")
     p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$f")")
     reqs=$(awk '/requests in/ {print $1}' "$f")
     errs=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} END {print n + 0}' "$f")
     cpr=-
-    [[ $store == *redis ]] && cpr=$(awk -v c="$(redis_calls)" -v r="$reqs" 'BEGIN {printf "%.2f", c / r}')
+    [[ $store == *redis ]] && cpr=$(awk -v c="$(redis_calls "$rport")" -v r="$reqs" 'BEGIN {printf "%.2f", c / r}')
     # CPU microseconds per request: where the difference between the stores goes
     nodeus=$(awk -v t=$((node1 - node0)) -v r="$reqs" -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", t * 1e6 / hz / r}')
     redisus=$(awk -v t=$((redis1 - redis0)) -v r="$reqs" -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", t * 1e6 / hz / r}')
@@ -265,6 +291,7 @@ names = list(dict.fromkeys(r[0] for r in rows if r[0] != "redis-benchmark")) # m
 def label(name):
     if name == "unix-redis": return "redis (Unix socket)"
     if name == "tls-redis": return "redis (TLS)"
+    if name == "cluster-redis": return "redis (cluster of one node)"
     if not name.startswith("ref"): return name
     loops, store = name[3:].split("-")
     return f"reference, {loops} loop{'s' if loops != '1' else ''}: {store}"
@@ -297,6 +324,9 @@ with open(sys.argv[2], "w") as w:
     if "tls-redis" in names:
         w.write(f"- the same over TLS: {med('tls-redis', 2) / med('memory', 2):.2f}x "
                 f"({med('tls-redis', 2) / med('redis', 2) - 1:+.1%} against plain TCP)\n")
+    if "cluster-redis" in names:
+        w.write(f"- the same on a Redis Cluster: {med('cluster-redis', 2) / med('memory', 2):.2f}x "
+                f"({med('cluster-redis', 2) / med('redis', 2) - 1:+.1%} against a plain Redis)\n")
     refs = sorted({n[3:].split("-")[0] for n in names if n.startswith("ref")}, key=int)
     if refs:
         sent = "the same commands" if "$REF_WRITE" == "store" else "4 commands (MULTI, HINCRBY version, HSET, EXEC)"
