@@ -217,7 +217,7 @@ std::uint64_t RedisPipeline::submit(const std::string& wire, const std::shared_p
     // commands leave in batches, one write per round trip, and Redis reads
     // them in one go — no write (and no wake-up of Redis) per request.
     const bool awaitingReplies = _pending.size() > _outCalls;
-    if (!awaitingReplies) flushLocked(lock, deadline);
+    if (!awaitingReplies && !_moving) flushLocked(lock, deadline);
     lock.unlock();
     finishFailed();
     return generation;
@@ -232,7 +232,7 @@ void RedisPipeline::flushLocked(std::unique_lock<std::mutex>& lock, Clock::time_
         // that failed meanwhile took its commands with it, and commands
         // queued since are for its successor.
         _flushing = true;
-        while (!_out.empty() && _stream)
+        while (!_out.empty() && _stream && !_moving)
         {
             const std::shared_ptr<RedisStream> stream = _stream;
             const std::uint64_t sendGeneration = _generation;
@@ -320,6 +320,7 @@ void RedisPipeline::failLocked(std::uint64_t generation, const std::string& reas
         // the reader and a caller sending on it lets go of the stream.
         _stream->shutdown();
         _stream.reset();
+        _moving = false;
         ++_generation;
         _out.clear();
         _outCalls = 0;
@@ -386,7 +387,9 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
     bool closed = false;
     bool down = true;
     bool demoted = false;
+    bool draining = false; // a MOVED came (_moving)
     std::vector<std::shared_ptr<Pending>> redirected;
+    std::deque<std::shared_ptr<Pending>> unsent;
     for (;;)
     {
         // Deadlines are watched here too: an asynchronous caller has nobody
@@ -397,6 +400,7 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
         {
             std::lock_guard<std::mutex> lock(_mutex);
             if (generation != _generation) break; // dropped by a caller: already failed
+            if (_moving && _pending.size() == _outCalls) break; // every call sent is answered: move the rest
             if (!_pending.empty())
             {
                 auto left = std::chrono::duration_cast<std::chrono::milliseconds>(_pending.front()->deadline - Clock::now());
@@ -472,12 +476,16 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
                     (_locator ? "asking " + _settings.locatedBy() + " for the master again" : std::string("connecting again"));
             break;
         }
-        if (moved)
+        if (moved && !draining)
         {
+            // Nothing more leaves on this connection; what was sent is
+            // answered first (MOVED too, when keyed), then it is dropped.
             error = stream.peer() + " answered MOVED: the slot is served elsewhere now; asking the cluster's nodes again";
             _logger.information("redis %s: %s", address(), error);
             down = false;
-            break;
+            draining = true;
+            std::lock_guard<std::mutex> lock(_mutex);
+            if (generation == _generation) _moving = true;
         }
     }
     {
@@ -490,12 +498,26 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
         // (a store configured at one by mistake, a name not yet moved): the
         // role check keeps it DOWN, rather than UP until the next write.
         if (demoted && !_locator && generation == _generation) _mustBeMaster = true;
-        failLocked(generation, error, down);
         redirected.swap(_redirected);
+        if (_moving && generation == _generation)
+        {
+            // The calls never sent (the last _outCalls) go to the next
+            // connection as they are; those sent and not answered (a drop
+            // while draining) fail with the connection.
+            while (_outCalls > 0 && !_pending.empty() && !_pending.back()->wire.empty())
+            {
+                unsent.push_front(std::move(_pending.back()));
+                _pending.pop_back();
+                --_outCalls;
+            }
+        }
+        failLocked(generation, error, down);
     }
     finishFailed();
     // Sent again to the master the cluster names now, within their own
-    // deadlines; the loop then reads that connection.
+    // deadlines, in the order they were first sent; the loop then reads that
+    // connection.
+    for (auto& pending : unsent) redirected.push_back(std::move(pending));
     for (auto& pending : redirected)
     {
         pending->replies.clear();
@@ -568,7 +590,7 @@ void RedisPipeline::deliver(std::uint64_t generation, std::vector<Reply>& replie
             }
             // What was corked while these were out leaves now, before the
             // callers run: Redis works on the next batch meanwhile.
-            if (!_out.empty()) flushLocked(lock, Clock::now() + std::chrono::milliseconds(_settings.timeoutMs));
+            if (!_out.empty() && !_moving) flushLocked(lock, Clock::now() + std::chrono::milliseconds(_settings.timeoutMs));
         }
     }
     replies.clear();

@@ -22,10 +22,12 @@
 // deadlines); DOWN ends with the first reply, not the connect (a frozen
 // Redis still accepts connections). A connection Redis closes (restart, idle
 // `timeout`, CLIENT KILL) fails what is in flight on it and is replaced by the
-// next call, without a DOWN. In a cluster, a MOVED reply drops the connection
-// the same way, and the calls it answered (not run, by MOVED's definition)
-// are sent again on the next one, to the master the cluster names then, within
-// their own deadlines, at most twice each. The destructor waits for callers to leave.
+// next call, without a DOWN. In a cluster, after a MOVED reply nothing more
+// is sent on the connection: once what was sent is answered it is dropped the
+// same way, and the calls MOVED answered (not run, by MOVED's definition)
+// and those queued but never sent go on the next one, to the master the
+// cluster names then, within their own deadlines, at most twice each. The
+// destructor waits for callers to leave.
 //
 // Thread-safety: every method may be called from any thread. The connection
 // listener is called with the pipeline's lock held: it must not call back
@@ -149,6 +151,7 @@ private:
     std::string _lastError;
     std::string _lastPeer;               // the master the locator named last (logged when it changes)
     bool _mustBeMaster = false;          // a READONLY came: connect only to a master (HELLO) until one is found
+    bool _moving = false;                // a MOVED came: nothing more is sent on _stream; the reader drains it
     Clock::time_point _connectedAt{};    // of _stream
     std::chrono::milliseconds _backoff{0};
     Clock::time_point _nextAttempt{};

@@ -14,10 +14,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace mt;
@@ -185,4 +187,62 @@ TEST(RedisClusterTest, ARedisThatIsNoClusterOrAWrongPasswordIsRefusedSayingSo)
     const std::string refused = failureOf([&] { open(wrongPassword)->create(session("x.n1")); });
     EXPECT_NE(refused.find(node.address() + ": AUTH refused: WRONGPASS"), std::string::npos) << refused;
     EXPECT_EQ(refused.find("not-the-password"), std::string::npos) << refused;
+}
+
+TEST(RedisClusterTest, AManualFailoverUnderLoadFailsNoRequestAndLosesNoWrite)
+{
+    RedisClusterProcesses cluster(kPassword);
+    RedisSettings settings = clusterSettings({cluster.nodes().front()});
+    // A manual failover pauses the old master's writers until its replica has caught up.
+    settings.timeoutMs = 2000;
+    auto store = open(settings);
+    constexpr int kWriters = 16;
+    for (int i = 0; i < kWriters; ++i) ASSERT_TRUE(store->create(session("w" + std::to_string(i) + ".n1")));
+    RedisProcess* master = cluster.holderOf(store->hashKey("w0.n1"));
+    ASSERT_NE(master, nullptr);
+    RedisProcess* replica = cluster.replicaOf(*master);
+    ASSERT_NE(replica, nullptr);
+
+    // Each writer counts its own session as fast as it can, a bounded number of times.
+    std::atomic<bool> stop{false};
+    std::atomic<int> failures{0};
+    std::vector<std::atomic<int>> written(kWriters);
+    std::vector<std::thread> writers;
+    for (int i = 0; i < kWriters; ++i)
+        writers.emplace_back([&, i] {
+            const std::string id = "w" + std::to_string(i) + ".n1";
+            for (int n = 1; n <= 20000 && !stop; ++n)
+            {
+                if (count(*store, id, "n1", std::to_string(n)))
+                    written[i] = n;
+                else
+                    ++failures;
+            }
+        });
+    const auto eachWrote = [&](int atLeast) {
+        for (auto& n : written)
+            if (n < atLeast) return false;
+        return true;
+    };
+    ASSERT_TRUE(waitUntil([&] { return eachWrote(50); }, std::chrono::seconds(10)));
+    ASSERT_EQ(replica->cli({"CLUSTER", "FAILOVER"}), "OK");
+    const bool promoted = waitUntil([&] { return replica->cli({"ROLE"}).rfind("master", 0) == 0; }, std::chrono::seconds(10));
+    int after[kWriters];
+    for (int i = 0; i < kWriters; ++i) after[i] = written[i];
+    const bool wroteOn = waitUntil(
+        [&] {
+            for (int i = 0; i < kWriters; ++i)
+                if (written[i] < after[i] + 50) return false;
+            return true;
+        },
+        std::chrono::seconds(10));
+    stop = true;
+    for (auto& writer : writers) writer.join();
+
+    ASSERT_TRUE(promoted);
+    EXPECT_TRUE(wroteOn) << "the writers did not go on after the failover";
+    EXPECT_EQ(failures.load(), 0) << "requests failed across the failover";
+    for (int i = 0; i < kWriters; ++i)
+        EXPECT_EQ(replica->cli({"HGET", store->hashKey("w" + std::to_string(i) + ".n1"), "a:count"}), std::to_string(written[i]))
+            << "writer " << i << ": the new master has its last write";
 }
