@@ -460,7 +460,8 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
         // write. DOWN meanwhile, with its backoff: a Redis configured by
         // mistake as a replica must not cost a new connection per request.
         // In a cluster, MOVED: the slot is served elsewhere now (resharded,
-        // or a failover); the next call asks the cluster again, at once.
+        // or a failover); the connection drains, then the calls not run go
+        // to the next one, which asks the cluster again, at once.
         bool moved = false;
         for (const Reply& reply : replies)
         {
