@@ -20,7 +20,7 @@ namespace mt::redis {
 namespace {
 
 constexpr std::chrono::milliseconds kFirstBackoff{50};
-/// How often one call follows MOVED: a slot moves once per failover or resharding.
+/// How often one call is sent again after a MOVED or READONLY: a master moves once per failover.
 constexpr int kMaxRedirects = 2;
 
 } // namespace
@@ -38,7 +38,7 @@ struct RedisPipeline::Pending
     std::string error;
     Clock::time_point deadline;
     Callback callback; // set: asynchronous, nobody waits on `done`
-    std::string wire;  // in a cluster: what to send again after a MOVED
+    std::string wire;  // its commands, encoded: sent again on the next connection when Redis did not run them
     int redirects = 0;
 
     void finish(std::string why)
@@ -163,7 +163,8 @@ std::vector<Reply> RedisPipeline::callAll(std::string wire, std::size_t count)
     auto pending = std::make_shared<Pending>();
     pending->expected = count;
     pending->deadline = deadline;
-    const std::uint64_t generation = submit(wire, pending, deadline);
+    pending->wire = std::move(wire);
+    const std::uint64_t generation = submit(pending, deadline);
 
     std::unique_lock<std::mutex> wait(pending->mutex);
     if (!pending->done.wait_until(wait, deadline, [&] { return pending->finished; }))
@@ -190,9 +191,10 @@ void RedisPipeline::callAllAsync(std::string wire, std::size_t count, Callback d
     pending->replies.reserve(count);
     pending->deadline = deadline;
     pending->callback = std::move(done);
+    pending->wire = std::move(wire);
     try
     {
-        submit(wire, pending, deadline);
+        submit(pending, deadline);
     }
     catch (const StoreUnavailable& e)
     {
@@ -200,14 +202,13 @@ void RedisPipeline::callAllAsync(std::string wire, std::size_t count, Callback d
     }
 }
 
-std::uint64_t RedisPipeline::submit(const std::string& wire, const std::shared_ptr<Pending>& pending,
+std::uint64_t RedisPipeline::submit(const std::shared_ptr<Pending>& pending,
                                     Clock::time_point deadline)
 {
     std::unique_lock<std::mutex> lock(_mutex);
     while (!_stream) connectLocked(lock, deadline);
     const std::uint64_t generation = _generation;
-    if (!_settings.cluster.empty() && pending->wire.empty()) pending->wire = wire;
-    _out += wire;
+    _out += pending->wire;
     ++_outCalls;
     _pending.push_back(pending);
     _commands.fetch_add(pending->expected, std::memory_order_relaxed);
@@ -217,7 +218,7 @@ std::uint64_t RedisPipeline::submit(const std::string& wire, const std::shared_p
     // commands leave in batches, one write per round trip, and Redis reads
     // them in one go — no write (and no wake-up of Redis) per request.
     const bool awaitingReplies = _pending.size() > _outCalls;
-    if (!awaitingReplies && !_moving) flushLocked(lock, deadline);
+    if (!awaitingReplies && !_draining) flushLocked(lock, deadline);
     lock.unlock();
     finishFailed();
     return generation;
@@ -232,7 +233,7 @@ void RedisPipeline::flushLocked(std::unique_lock<std::mutex>& lock, Clock::time_
         // that failed meanwhile took its commands with it, and commands
         // queued since are for its successor.
         _flushing = true;
-        while (!_out.empty() && _stream && !_moving)
+        while (!_out.empty() && _stream && !_draining)
         {
             const std::shared_ptr<RedisStream> stream = _stream;
             const std::uint64_t sendGeneration = _generation;
@@ -320,7 +321,7 @@ void RedisPipeline::failLocked(std::uint64_t generation, const std::string& reas
         // the reader and a caller sending on it lets go of the stream.
         _stream->shutdown();
         _stream.reset();
-        _moving = false;
+        _draining = false;
         ++_generation;
         _out.clear();
         _outCalls = 0;
@@ -387,7 +388,7 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
     bool closed = false;
     bool down = true;
     bool demoted = false;
-    bool draining = false; // a MOVED came (_moving)
+    bool draining = false; // a MOVED or READONLY came (_draining)
     std::vector<std::shared_ptr<Pending>> redirected;
     std::deque<std::shared_ptr<Pending>> unsent;
     for (;;)
@@ -400,7 +401,7 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
         {
             std::lock_guard<std::mutex> lock(_mutex);
             if (generation != _generation) break; // dropped by a caller: already failed
-            if (_moving && _pending.size() == _outCalls) break; // every call sent is answered: move the rest
+            if (_draining && _pending.size() == _outCalls) break; // every call sent is answered: move the rest
             if (!_pending.empty())
             {
                 auto left = std::chrono::duration_cast<std::chrono::milliseconds>(_pending.front()->deadline - Clock::now());
@@ -455,13 +456,14 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
             break;
         }
         // A master demoted while this connection stayed open (a failover
-        // behind a DNS name or a virtual IP, or behind the sentinels' back):
-        // connect again, which finds the master now, rather than fail every
-        // write. DOWN meanwhile, with its backoff: a Redis configured by
-        // mistake as a replica must not cost a new connection per request.
-        // In a cluster, MOVED: the slot is served elsewhere now (resharded,
-        // or a failover); the connection drains, then the calls not run go
-        // to the next one, which asks the cluster again, at once.
+        // behind a DNS name or a virtual IP, or behind the sentinels' back)
+        // answers writes READONLY; in a cluster, MOVED says the slot is
+        // served elsewhere now (a failover, a resharding). Either way nothing
+        // more is sent here; once what was sent is answered the connection
+        // is dropped (no DOWN), and the calls Redis did not run go to the
+        // next one, which finds the master now. A Redis configured as a
+        // replica by mistake does not cost a connection per request: that
+        // connect checks the role and fails, DOWN with its backoff.
         bool moved = false;
         for (const Reply& reply : replies)
         {
@@ -471,22 +473,17 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
             moved = moved || (_locator && !_settings.cluster.empty() && message.rfind("MOVED ", 0) == 0);
         }
         if (!replies.empty()) deliver(generation, replies);
-        if (demoted)
+        if ((demoted || moved) && !draining)
         {
-            error = stream.peer() + " answered READONLY: it is a replica now; " +
-                    (_locator ? "asking " + _settings.locatedBy() + " for the master again" : std::string("connecting again"));
-            break;
-        }
-        if (moved && !draining)
-        {
-            // Nothing more leaves on this connection; what was sent is
-            // answered first (MOVED too, when keyed), then it is dropped.
-            error = stream.peer() + " answered MOVED: the slot is served elsewhere now; asking the cluster's nodes again";
+            error = demoted ? stream.peer() + " answered READONLY: it is a replica now; " +
+                                  (_locator ? "asking " + _settings.locatedBy() + " for the master again"
+                                            : std::string("connecting again"))
+                            : stream.peer() + " answered MOVED: the slot is served elsewhere now; asking the cluster's nodes again";
             _logger.information("redis %s: %s", address(), error);
             down = false;
             draining = true;
             std::lock_guard<std::mutex> lock(_mutex);
-            if (generation == _generation) _moving = true;
+            if (generation == _generation) _draining = true;
         }
     }
     {
@@ -500,12 +497,12 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
         // role check keeps it DOWN, rather than UP until the next write.
         if (demoted && !_locator && generation == _generation) _mustBeMaster = true;
         redirected.swap(_redirected);
-        if (_moving && generation == _generation)
+        if (_draining && generation == _generation)
         {
             // The calls never sent (the last _outCalls) go to the next
             // connection as they are; those sent and not answered (a drop
             // while draining) fail with the connection.
-            while (_outCalls > 0 && !_pending.empty() && !_pending.back()->wire.empty())
+            while (_outCalls > 0 && !_pending.empty())
             {
                 unsent.push_front(std::move(_pending.back()));
                 _pending.pop_back();
@@ -525,7 +522,7 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
         ++pending->redirects;
         try
         {
-            submit(pending->wire, pending, pending->deadline);
+            submit(pending, pending->deadline);
         }
         catch (const StoreUnavailable& e)
         {
@@ -534,23 +531,25 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
     }
 }
 
-bool RedisPipeline::movedOnly(const Pending& pending) const
+bool RedisPipeline::notRun(const Pending& pending) const
 {
-    // MOVED means the command was not run (its slot is elsewhere): sending it
-    // again cannot apply it twice. A MULTI block met it inside and was
-    // discarded (EXECABORT). Anything else answered stays answered.
-    if (pending.wire.empty() || pending.redirects >= kMaxRedirects) return false;
-    bool moved = false;
+    // MOVED and READONLY mean the command was not run (its slot is elsewhere,
+    // or it writes on a replica): sending it again cannot apply it twice. A
+    // MULTI block that met one was discarded (EXECABORT); a script fails at
+    // its first write, before which a replica cannot have written anything.
+    // Anything else answered stays answered.
+    if (pending.redirects >= kMaxRedirects) return false;
+    bool refused = false;
     for (const Reply& reply : pending.replies)
     {
         if (!reply->isError()) continue;
         const std::string message = errorMessage(reply);
-        if (message.rfind("MOVED ", 0) == 0)
-            moved = true;
+        if (message.rfind("MOVED ", 0) == 0 || message.rfind("READONLY", 0) == 0)
+            refused = true;
         else if (message.rfind("EXECABORT", 0) != 0)
             return false;
     }
-    return moved;
+    return refused;
 }
 
 void RedisPipeline::deliver(std::uint64_t generation, std::vector<Reply>& replies)
@@ -573,7 +572,7 @@ void RedisPipeline::deliver(std::uint64_t generation, std::vector<Reply>& replie
             if (front.replies.size() < front.expected) break;
             std::shared_ptr<Pending> answered = std::move(_pending.front());
             _pending.pop_front();
-            if (movedOnly(*answered))
+            if (notRun(*answered))
                 _redirected.push_back(std::move(answered));
             else
                 owners.push_back(std::move(answered));
@@ -591,7 +590,7 @@ void RedisPipeline::deliver(std::uint64_t generation, std::vector<Reply>& replie
             }
             // What was corked while these were out leaves now, before the
             // callers run: Redis works on the next batch meanwhile.
-            if (!_out.empty() && !_moving) flushLocked(lock, Clock::now() + std::chrono::milliseconds(_settings.timeoutMs));
+            if (!_out.empty() && !_draining) flushLocked(lock, Clock::now() + std::chrono::milliseconds(_settings.timeoutMs));
         }
     }
     replies.clear();

@@ -22,11 +22,12 @@
 // deadlines); DOWN ends with the first reply, not the connect (a frozen
 // Redis still accepts connections). A connection Redis closes (restart, idle
 // `timeout`, CLIENT KILL) fails what is in flight on it and is replaced by the
-// next call, without a DOWN. In a cluster, after a MOVED reply nothing more
+// next call, without a DOWN. After a MOVED (in a cluster) or READONLY (a
+// master demoted under a name, a virtual IP or the sentinels) nothing more
 // is sent on the connection: once what was sent is answered it is dropped the
-// same way, and the calls MOVED answered (not run, by MOVED's definition)
-// and those queued but never sent go on the next one, to the master the
-// cluster names then, within their own deadlines, at most twice each. The
+// same way, and the calls Redis did not run (answered MOVED or READONLY, or
+// queued and never sent) go on the next one, to the master found then, within
+// their own deadlines, at most twice each. The
 // destructor waits for callers to leave.
 //
 // Thread-safety: every method may be called from any thread. The connection
@@ -110,9 +111,9 @@ private:
     struct Pending;
     class CallerGuard;
 
-    /// Queues the commands (connecting first if needed) and sends unless
+    /// Queues the call's commands (connecting first if needed) and sends unless
     /// another caller is sending; returns the connection generation.
-    std::uint64_t submit(const std::string& wire, const std::shared_ptr<Pending>& pending, Clock::time_point deadline);
+    std::uint64_t submit(const std::shared_ptr<Pending>& pending, Clock::time_point deadline);
     void connectLocked(std::unique_lock<std::mutex>& lock, Clock::time_point deadline);
     /// Sends what is queued, unless another thread is sending (it takes it along).
     void flushLocked(std::unique_lock<std::mutex>& lock, Clock::time_point deadline);
@@ -126,8 +127,8 @@ private:
     void readLoop();
     void readConnection(RedisStream& stream, std::uint64_t generation);
     void deliver(std::uint64_t generation, std::vector<Reply>& replies);
-    /// A cluster call whose only errors are MOVED (and the EXECABORT that follows): to send again.
-    bool movedOnly(const Pending& pending) const;
+    /// A call whose only errors are MOVED or READONLY (and the EXECABORT that follows): Redis ran none of it.
+    bool notRun(const Pending& pending) const;
 
     const RedisSettings _settings;
     Poco::Logger& _logger;
@@ -146,12 +147,12 @@ private:
     std::size_t _outCalls = 0;           // how many calls' commands _out holds
     std::deque<std::shared_ptr<Pending>> _pending; // calls sent or queued, awaiting replies, in order
     std::vector<std::pair<std::shared_ptr<Pending>, std::string>> _failed; // to finish outside the lock
-    std::vector<std::shared_ptr<Pending>> _redirected; // answered only MOVED: to send again once reconnected
+    std::vector<std::shared_ptr<Pending>> _redirected; // not run (notRun): to send again once reconnected
     bool _down = false;
     std::string _lastError;
     std::string _lastPeer;               // the master the locator named last (logged when it changes)
     bool _mustBeMaster = false;          // a READONLY came: connect only to a master (HELLO) until one is found
-    bool _moving = false;                // a MOVED came: nothing more is sent on _stream; the reader drains it
+    bool _draining = false;              // a MOVED or READONLY came: nothing more is sent on _stream; the reader drains it
     Clock::time_point _connectedAt{};    // of _stream
     std::chrono::milliseconds _backoff{0};
     Clock::time_point _nextAttempt{};
