@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -389,8 +390,7 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
     bool down = true;
     bool demoted = false;
     bool draining = false; // a MOVED or READONLY came (_draining)
-    std::vector<std::shared_ptr<Pending>> redirected;
-    std::deque<std::shared_ptr<Pending>> unsent;
+    std::vector<std::shared_ptr<Pending>> again; // not run by Redis: for the next connection
     for (;;)
     {
         // Deadlines are watched here too: an asynchronous caller has nobody
@@ -472,9 +472,10 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
             demoted = demoted || message.rfind("READONLY", 0) == 0;
             moved = moved || (_locator && !_settings.cluster.empty() && message.rfind("MOVED ", 0) == 0);
         }
-        if (!replies.empty()) deliver(generation, replies);
         if ((demoted || moved) && !draining)
         {
+            // Before the replies are handed out: what callers queued behind
+            // them stays unsent, for the next connection.
             error = demoted ? stream.peer() + " answered READONLY: it is a replica now; " +
                                   (_locator ? "asking " + _settings.locatedBy() + " for the master again"
                                             : std::string("connecting again"))
@@ -485,6 +486,7 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
             std::lock_guard<std::mutex> lock(_mutex);
             if (generation == _generation) _draining = true;
         }
+        if (!replies.empty()) deliver(generation, replies);
     }
     {
         std::lock_guard<std::mutex> lock(_mutex);
@@ -496,27 +498,35 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
         // (a store configured at one by mistake, a name not yet moved): the
         // role check keeps it DOWN, rather than UP until the next write.
         if (demoted && !_locator && generation == _generation) _mustBeMaster = true;
-        redirected.swap(_redirected);
-        if (_draining && generation == _generation)
-        {
-            // The calls never sent (the last _outCalls) go to the next
-            // connection as they are; those sent and not answered (a drop
-            // while draining) fail with the connection.
-            while (_outCalls > 0 && !_pending.empty())
-            {
-                unsent.push_front(std::move(_pending.back()));
-                _pending.pop_back();
-                --_outCalls;
-            }
-        }
+        again = takeNotRunLocked(generation);
         failLocked(generation, error, down);
     }
     finishFailed();
-    // Sent again to the master the cluster names now, within their own
-    // deadlines, in the order they were first sent; the loop then reads that
-    // connection.
-    for (auto& pending : unsent) redirected.push_back(std::move(pending));
-    for (auto& pending : redirected)
+    sendAgain(std::move(again));
+}
+
+std::vector<std::shared_ptr<RedisPipeline::Pending>> RedisPipeline::takeNotRunLocked(std::uint64_t generation)
+{
+    std::vector<std::shared_ptr<Pending>> calls;
+    calls.swap(_redirected);
+    if (_draining && generation == _generation)
+    {
+        // The calls never sent (the last _outCalls) go as they are; those
+        // sent and not answered (a drop while draining) fail with the
+        // connection. In the order they were first sent.
+        const std::size_t unsent = std::min(_outCalls, _pending.size());
+        std::move(_pending.end() - std::ptrdiff_t(unsent), _pending.end(), std::back_inserter(calls));
+        _pending.erase(_pending.end() - std::ptrdiff_t(unsent), _pending.end());
+        _outCalls -= unsent;
+    }
+    return calls;
+}
+
+void RedisPipeline::sendAgain(std::vector<std::shared_ptr<Pending>> calls)
+{
+    // To the master found now, within their own deadlines; the reader then
+    // reads that connection.
+    for (auto& pending : calls)
     {
         pending->replies.clear();
         ++pending->redirects;

@@ -129,6 +129,11 @@ private:
     void deliver(std::uint64_t generation, std::vector<Reply>& replies);
     /// A call whose only errors are MOVED or READONLY (and the EXECABORT that follows): Redis ran none of it.
     bool notRun(const Pending& pending) const;
+    /// The calls of the draining connection `generation` that Redis did not
+    /// run: those answered so (notRun) and those never sent.
+    std::vector<std::shared_ptr<Pending>> takeNotRunLocked(std::uint64_t generation);
+    /// Submits them again (a new connection), in order; one that cannot be finishes with the reason.
+    void sendAgain(std::vector<std::shared_ptr<Pending>> calls);
 
     const RedisSettings _settings;
     Poco::Logger& _logger;

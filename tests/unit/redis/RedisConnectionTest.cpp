@@ -439,3 +439,44 @@ TEST(RedisConnectionTest, ARedisMadeAReplicaKeepsTheStoreDownUntilItIsAMasterAga
     ASSERT_TRUE(store->create(session("r3.n1")));
     EXPECT_TRUE(count(*store, "r3.n1", "n1", "1"));
 }
+
+TEST(RedisConnectionTest, CallsQueuedBehindAReadonlyGoToTheNewMasterNoneFails)
+{
+    // A burst of writes while the name moves to another master: the first
+    // meets READONLY; those sent with it are refused too, those queued
+    // behind it are not sent to the old master at all. Every one must land
+    // on the new master, once.
+    RedisProcess before(RedisOptions{"", true});
+    RedisProcess after(RedisOptions{"", true});
+    const std::filesystem::path link = std::filesystem::path(after.socketPath()).parent_path() / "endpoint.sock";
+    std::filesystem::create_symlink(before.socketPath(), link);
+    RedisSettings settings;
+    settings.socket = link.string();
+    settings.timeoutMs = 2000;
+    RedisPipeline pipeline(settings, Poco::Logger::get("test.redis.pipeline"));
+    ASSERT_FALSE(pipeline.call({"PING"})->isError());
+
+    ASSERT_EQ(before.cli({"REPLICAOF", "127.0.0.1", std::to_string(after.port())}), "OK");
+    const std::filesystem::path next = link.string() + ".next";
+    std::filesystem::create_symlink(after.socketPath(), next);
+    std::filesystem::rename(next, link);
+
+    constexpr int kWrites = 300;
+    std::atomic<int> done{0}, failed{0};
+    std::string firstError;
+    std::mutex errorMutex;
+    for (int i = 0; i < kWrites; ++i)
+        pipeline.callAllAsync({{"INCR", "burst:" + std::to_string(i)}}, [&](std::vector<Reply> replies, const std::string& error) {
+            if (!error.empty() || replies.size() != 1 || replies.front()->isError())
+            {
+                std::lock_guard<std::mutex> lock(errorMutex);
+                if (failed++ == 0) firstError = error.empty() ? replies.front()->toString() : error;
+            }
+            ++done;
+        });
+    ASSERT_TRUE(waitUntil([&] { return done == kWrites; }, std::chrono::seconds(10))) << done << " of " << kWrites << " answered";
+    EXPECT_EQ(failed.load(), 0) << firstError;
+    EXPECT_EQ(after.cli({"DBSIZE"}), std::to_string(kWrites));
+    EXPECT_EQ(after.cli({"GET", "burst:0"}), "1") << "run once";
+    EXPECT_EQ(after.cli({"GET", "burst:" + std::to_string(kWrites - 1)}), "1") << "run once";
+}
