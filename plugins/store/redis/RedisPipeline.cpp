@@ -422,7 +422,13 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
             error = std::string("poll: ") + std::strerror(errno);
             break;
         }
-        if (fds[1].revents) return; // stopping: the destructor failed every call already
+        if (fds[1].revents)
+        {
+            // Stopping: the destructor failed every call queued; those set
+            // aside to be sent again (a drain) fail below, as they cannot be.
+            error = "store shutting down";
+            break;
+        }
         RedisStream::Received received;
         try
         {

@@ -14,7 +14,9 @@
 #include "ServerProcess.h"
 
 #include <Poco/AutoPtr.h>
+#include <Poco/Channel.h>
 #include <Poco/Logger.h>
+#include <Poco/Message.h>
 #include <Poco/Redis/Type.h>
 #include <Poco/Util/MapConfiguration.h>
 
@@ -27,6 +29,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -479,4 +482,70 @@ TEST(RedisConnectionTest, CallsQueuedBehindAReadonlyGoToTheNewMasterNoneFails)
     EXPECT_EQ(after.cli({"DBSIZE"}), std::to_string(kWrites));
     EXPECT_EQ(after.cli({"GET", "burst:0"}), "1") << "run once";
     EXPECT_EQ(after.cli({"GET", "burst:" + std::to_string(kWrites - 1)}), "1") << "run once";
+}
+
+namespace {
+
+/// Log lines of one logger, to wait for one.
+class LogLines : public Poco::Channel
+{
+public:
+    void log(const Poco::Message& message) override
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        _text += message.getText() + "\n";
+    }
+    bool contains(const std::string& part)
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        return _text.find(part) != std::string::npos;
+    }
+
+private:
+    std::mutex _mutex;
+    std::string _text;
+};
+
+} // namespace
+
+TEST(RedisConnectionTest, DestroyingThePipelineWhileItDrainsFinishesTheCallsSetAsideToo)
+{
+    // A write refused with READONLY is set aside to be sent again once the
+    // connection has drained; a read still blocked on it (XREAD BLOCK, which
+    // a replica serves) keeps it draining. A stop then must still finish
+    // the write's callback: a response waiting for it would hang.
+    RedisProcess redis;
+    RedisProcess other;
+    Poco::Logger& logger = Poco::Logger::get("test.redis.drain");
+    Poco::AutoPtr<LogLines> lines(new LogLines);
+    logger.setChannel(lines);
+    logger.setLevel(Poco::Message::PRIO_INFORMATION);
+    RedisSettings settings = baseSettings(redis);
+    settings.timeoutMs = 5000;
+    auto pipeline = std::make_unique<RedisPipeline>(settings, logger);
+    ASSERT_FALSE(pipeline->call({"PING"})->isError());
+    ASSERT_EQ(redis.cli({"REPLICAOF", "127.0.0.1", std::to_string(other.port())}), "OK");
+
+    std::atomic<int> finished{0};
+    std::string writeError;
+    std::mutex errorMutex;
+    const auto count = [&](std::vector<Reply>, const std::string&) { ++finished; };
+    // In flight first, so that the two after it leave together in one write.
+    pipeline->callAllAsync({{"XREAD", "BLOCK", "200", "STREAMS", "drain:a", "$"}}, count);
+    pipeline->callAllAsync({{"INCR", "drain:n"}}, [&](std::vector<Reply> replies, const std::string& error) {
+        std::lock_guard<std::mutex> lock(errorMutex);
+        writeError = error.empty() ? (replies.empty() ? "no reply" : replies.front()->toString()) : error;
+        ++finished;
+    });
+    pipeline->callAllAsync({{"XREAD", "BLOCK", "3000", "STREAMS", "drain:b", "$"}}, count);
+    ASSERT_TRUE(waitUntil([&] { return lines->contains("answered READONLY"); }, std::chrono::seconds(5)));
+    ASSERT_TRUE(waitUntil([&] { return finished >= 1; }, std::chrono::seconds(5))) << "the first read came back";
+
+    const auto start = std::chrono::steady_clock::now();
+    pipeline.reset();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2)) << "the stop did not wait for the blocked read";
+    EXPECT_EQ(finished.load(), 3) << "every callback ran by the end of the stop";
+    std::lock_guard<std::mutex> lock(errorMutex);
+    EXPECT_NE(writeError.find("shutting down"), std::string::npos) << writeError;
+    logger.setChannel(nullptr);
 }
