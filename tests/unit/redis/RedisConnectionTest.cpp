@@ -5,7 +5,10 @@
 // StoreUnavailable, never the password, when the login is refused, the
 // socket is not there or the certificate is not the one expected. Each case
 // runs the near cache too, whose invalidation subscriber logs in on its own
-// connection.
+// connection. And a master that becomes a replica under the store's open
+// connection: the calls it refuses (READONLY) go to the master the name leads
+// to now, none fails; a store left on the replica stays DOWN saying so; a
+// stop while the connection drains still finishes every call.
 #include "RedisPipeline.h"
 #include "CounterSessions.h"
 #include "RedisProcess.h"
