@@ -33,7 +33,8 @@ public:
 
 /// The locator the settings call for, or null when they name the instance
 /// (host and port, or socket). In a cluster the master is that of `key`'s
-/// slot: every key of one store shares it (RedisSessionStore's hash tag).
+/// slot: every key of one store shares it (RedisSessionStore's hash tag);
+/// without a key it throws std::invalid_argument.
 std::shared_ptr<MasterLocator> makeLocator(const RedisSettings& settings, const std::string& key, Poco::Logger& logger);
 
 } // namespace mt::redis

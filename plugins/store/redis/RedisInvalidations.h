@@ -46,7 +46,8 @@ public:
     };
 
     /// `locator`: the one the store shares with its connection (null: one of
-    /// its own, when the settings call for one: MasterLocator.h).
+    /// its own when the settings name sentinels; a cluster needs the store's,
+    /// which knows the slot: MasterLocator.h).
     RedisInvalidations(RedisSettings settings, Poco::Logger& logger, Listener listener,
                        std::shared_ptr<MasterLocator> locator = {});
     ~RedisInvalidations();

@@ -64,7 +64,8 @@ public:
     using Clock = std::chrono::steady_clock;
 
     /// `locator`: the one the store shares with its invalidation subscriber
-    /// (null: one of its own, when the settings call for one: MasterLocator.h).
+    /// (null: one of its own when the settings name sentinels; a cluster needs
+    /// the store's, which knows the slot: MasterLocator.h).
     RedisPipeline(RedisSettings settings, Poco::Logger& logger, std::shared_ptr<MasterLocator> locator = {});
     ~RedisPipeline();
 

@@ -181,9 +181,10 @@ bool RedisSessionStore::cacheUsable()
         // OFF first: ON again with the same prefix is refused as an overlap.
         _redis.call({"CLIENT", "TRACKING", "OFF"});
         // REDIRECT names a client of the same instance, and a name may lead
-        // elsewhere than it did (a failover behind a DNS name, a virtual IP or
-        // sentinels): the subscriber follows the store's connection, where the
-        // data goes. It must have connected since that one did, to the same peer.
+        // elsewhere than it did (a failover behind a DNS name, a virtual IP,
+        // sentinels or in a cluster): the subscriber follows the store's
+        // connection, where the data goes. It must have connected since that
+        // one did, to the same peer.
         const std::string here = _redis.peer(), there = _invalidations->peer();
         if (here.empty()) return false; // dropped meanwhile: the next request tries again
         if (here != there || _invalidations->subscribedAt() < _redis.connectedAt())

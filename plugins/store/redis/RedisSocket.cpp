@@ -116,9 +116,7 @@ std::unique_ptr<RedisStream> streamOver(int fd, const RedisSettings& settings, c
 /// HELLO (before 6.0) or a proxy that refuses it.
 std::string helloRole(RedisStream& stream, RespParser& parser, Deadline deadline)
 {
-    stream.sendAll(encodeCommand({"HELLO", "2"}), deadline);
-    Reply reply;
-    while (!(reply = parser.next())) stream.receiveInto(parser, deadline);
+    const Reply reply = exchangeAll(stream, parser, {{"HELLO", "2"}}, deadline).front();
     const Poco::Redis::Array* fields = asArray(reply);
     if (!fields) return {};
     // RESP2: name, value, name, value, ...

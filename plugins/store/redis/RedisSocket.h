@@ -73,8 +73,8 @@ public:
     /// For poll(): readable means receiveNow() has something (a TLS record
     /// may still be incomplete: then it says Nothing).
     int fd() const { return _fd; }
-    /// The instance this connects to: the settings' address, or with
-    /// sentinels the master's "host:port" they named.
+    /// The instance this connects to: the settings' address, or the
+    /// master's "host:port" a locator (sentinels, cluster) named.
     const std::string& peer() const { return _peer; }
     /// Sends every byte or throws (timeout, reset, closed).
     void sendAll(const std::string& data, Deadline deadline);
@@ -109,7 +109,7 @@ std::unique_ptr<RedisStream> connectStream(const RedisSettings& settings, const 
                                            const std::string& peer, Deadline deadline);
 /// A connection to the settings' Redis, logged in: its Unix socket when set,
 /// the master `locator` names when the settings call for one (sentinels, a
-/// cluster; null: one of its own, MasterLocator.h), else TCP to host and
+/// cluster; null: one of its own for sentinels, MasterLocator.h), else TCP to host and
 /// port; then the TLS handshake when TLS is on, AUTH when a password is set,
 /// and, with a locator or `mustBeMaster`, HELLO, whose role must be master
 /// (Redis 6+).
