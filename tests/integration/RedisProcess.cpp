@@ -86,6 +86,7 @@ void RedisProcess::start()
                  _tlsDir + "/server.key' --tls-ca-cert-file '" + caFile() + "' --tls-auth-clients " +
                  (_options.tlsAuthClients ? "yes" : "no") + " --tls-replication yes";
     }
+    if (_options.refusesDemotion) extra += " --rename-command REPLICAOF '' --rename-command SLAVEOF ''";
     if (_options.replicaOf != 0) extra += " --replicaof 127.0.0.1 " + std::to_string(_options.replicaOf);
     if (_options.clusterNode)
     {

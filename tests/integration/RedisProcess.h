@@ -41,6 +41,9 @@ struct RedisOptions
     /// seconds); `password` is the sentinel's own requirepass.
     std::string sentinelMaster = {};
     unsigned short sentinelMasterPort = 0;
+    /// REPLICAOF and SLAVEOF renamed away: a master the sentinels cannot
+    /// demote after a failover, as one they cannot reach (a partition) would stay.
+    bool refusesDemotion = false;
     /// A Redis Cluster node (cluster-enabled, its bus on another free port,
     /// node timeout 500 ms), not yet in a cluster (RedisClusterProcesses). With a
     /// password, replicas log in to their masters with it (masterauth).

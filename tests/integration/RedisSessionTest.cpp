@@ -564,10 +564,22 @@ TEST(RedisSentinelNodeTest, TwoNodesBehindASentinelKeepCountingThroughAFailover)
 
     master.kill();
     ASSERT_NO_FATAL_FAILURE(nodes.expectCountingResumes([&] { return sentinel.cli({"SENTINEL", "MASTER", "sessions"}); }));
-    EXPECT_EQ(nodes.storeBean()->optValue<std::string>("connectedTo", ""), replica.address());
+    const auto bean = nodes.storeBean();
+    EXPECT_EQ(bean->optValue<std::string>("connectedTo", ""), replica.address());
+    EXPECT_EQ(bean->optValue<std::string>("failoverWatch", ""), sentinel.address());
     EXPECT_NE(nodes.b.output().find("redis master 'sessions' is at " + replica.address() + " (was " + master.address() + ")"),
               std::string::npos)
         << "the log says where the master went: " << nodes.b.output();
+    // The sentinels name the new master a moment before they announce it.
+    EXPECT_TRUE(waitUntil(
+        [&] {
+            return nodes.b.output().find("redis master 'sessions': sentinel " + sentinel.address() +
+                                         " announces a failover, the master is at " + replica.address() + " now") !=
+                   std::string::npos;
+        },
+        5s))
+        << "the node heard the failover announced: " << nodes.b.output();
+    EXPECT_EQ(nodes.b.output().find("did not list the others"), std::string::npos) << "a lone sentinel lists none";
 }
 
 TEST(RedisClusterNodeTest, TwoNodesOnARedisClusterKeepCountingThroughACrashOfTheirMaster)

@@ -59,6 +59,16 @@ void AskOrder::answered(const Endpoint& answering, const std::optional<std::vect
     _listRefused = !others;
 }
 
+void AskOrder::prefer(const Endpoint& first)
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    const auto at = std::find(_order.begin(), _order.end(), first);
+    if (at != _order.end())
+        std::rotate(_order.begin(), at, at + 1);
+    else if (_order.size() < kMaxEndpoints)
+        _order.insert(_order.begin(), first);
+}
+
 Endpoint AskOrder::firstAnswer(Deadline deadline, const std::function<Endpoint(const Endpoint&, Deadline)>& ask,
                                const std::string& none) const
 {

@@ -39,6 +39,9 @@ public:
     /// `answering` answered. `others`: the others it knows of that are up;
     /// empty optional when it would not list them (`why`).
     void answered(const Endpoint& answering, const std::optional<std::vector<Endpoint>>& others, const std::string& why);
+    /// Asks `first` first from now on, changing nothing else: it knows
+    /// something the others may not yet (it announced a failover).
+    void prefer(const Endpoint& first);
     /// `ask`s each in order until one answers, with an equal share of the
     /// time left each, so one that hangs does not use up the deadline of the
     /// ones after it. Throws RedisSocketError: `none` and what each said.

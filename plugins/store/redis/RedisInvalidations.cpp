@@ -2,6 +2,7 @@
 
 #include "MasterLocator.h"
 #include "RedisSocket.h"
+#include "RedisSubscription.h"
 
 #include <Poco/Logger.h>
 #include <Poco/Redis/Array.h>
@@ -9,7 +10,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -21,7 +21,6 @@ using Poco::Redis::Array;
 using Poco::Redis::Type;
 
 constexpr const char* kChannel = "__redis__:invalidate";
-constexpr int kQuietMs = 1000;
 
 } // namespace
 
@@ -149,59 +148,22 @@ bool RedisInvalidations::serve(RedisStream& stream, std::chrono::steady_clock::t
     }
     _clientId.store(id->value(), std::memory_order_release);
 
-    bool pingOut = false;
-    for (;;)
-    {
-        pollfd fds[2] = {{stream.fd(), POLLIN, 0}, {_wakeFd, POLLIN, 0}};
-        const int waitMs = pingOut ? _settings.timeoutMs : kQuietMs;
-        int r = ::poll(fds, 2, waitMs);
-        if (r < 0)
+    readSubscribed(stream, parser, _wakeFd, _settings.timeoutMs, "the invalidation channel", [&](const Array& parts) {
+        const Reply& payload = *(parts.begin() + 2);
+        auto* keys = dynamic_cast<const Type<Array>*>(payload.get());
+        if (!keys || keys->value().isNull())
         {
-            if (errno == EINTR) continue;
-            throw RedisSocketError(std::string("poll: ") + std::strerror(errno));
+            // A null payload ($-1 in RESP2): FLUSHALL / FLUSHDB, every key is void.
+            _listener.flushed();
+            return;
         }
-        if (fds[1].revents)
-        {
-            if (!_resubscribe.exchange(false)) return false; // stopping: the destructor's wake stays readable
-            drainWake();
-            return true;
-        }
-        if (r == 0)
-        {
-            if (pingOut) throw RedisSocketError("no answer to PING within " + std::to_string(_settings.timeoutMs) + " ms");
-            stream.sendAll(encodeCommand({"PING"}), std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.timeoutMs));
-            pingOut = true;
-            continue;
-        }
-        const RedisStream::Received received = stream.receiveNow(parser);
-        if (received == RedisStream::Received::Closed) throw RedisSocketError(stream.explain("connection closed by redis"));
-        while (Reply message = parser.next())
-        {
-            auto* array = dynamic_cast<const Type<Array>*>(message.get());
-            if (!array || array->value().isNull() || array->value().size() < 2)
-                throw RedisSocketError("unexpected message on the invalidation channel: " + message->toString().substr(0, 80));
-            const Array& parts = array->value();
-            const std::string kind = bulkText(*parts.begin());
-            if (kind == "pong")
-            {
-                pingOut = false;
-                continue;
-            }
-            if (kind != "message" || parts.size() != 3) continue; // subscribe confirmations and the like
-            pingOut = false;
-            const Reply& payload = *(parts.begin() + 2);
-            auto* keys = dynamic_cast<const Type<Array>*>(payload.get());
-            if (!keys || keys->value().isNull())
-            {
-                // A null payload ($-1 in RESP2): FLUSHALL / FLUSHDB, every key is void.
-                _listener.flushed();
-                continue;
-            }
-            std::vector<std::string> names;
-            for (const auto& key : keys->value()) names.push_back(bulkText(key));
-            _listener.keys(names);
-        }
-    }
+        std::vector<std::string> names;
+        for (const auto& key : keys->value()) names.push_back(bulkText(key));
+        _listener.keys(names);
+    });
+    if (!_resubscribe.exchange(false)) return false; // stopping: the destructor's wake stays readable
+    drainWake();
+    return true;
 }
 
 } // namespace mt::redis

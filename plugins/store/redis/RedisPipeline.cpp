@@ -401,7 +401,11 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
         {
             std::lock_guard<std::mutex> lock(_mutex);
             if (generation != _generation) break; // dropped by a caller: already failed
-            if (_draining && _pending.size() == _outCalls) break; // every call sent is answered: move the rest
+            if (_draining && _pending.size() == _outCalls)
+            {
+                down = false; // every call sent is answered: move the rest
+                break;
+            }
             if (!_pending.empty())
             {
                 auto left = std::chrono::duration_cast<std::chrono::milliseconds>(_pending.front()->deadline - Clock::now());
@@ -424,6 +428,11 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
         }
         if (fds[1].revents)
         {
+            std::uint64_t count;
+            ssize_t n = ::read(_wakeFd, &count, sizeof count);
+            (void)n;
+            std::lock_guard<std::mutex> lock(_mutex);
+            if (!_stopping) continue; // masterMoved(): the drain is checked above
             // Stopping: the destructor failed every call queued; those set
             // aside to be sent again (a drain) fail below, as they cannot be.
             error = "store shutting down";
@@ -612,6 +621,21 @@ void RedisPipeline::deliver(std::uint64_t generation, std::vector<Reply>& replie
     replies.clear();
     finishFailed();
     for (auto& owner : owners) owner->finish({});
+}
+
+void RedisPipeline::masterMoved(const std::string& master)
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    if (_stopping) return;
+    if (_down) _nextAttempt = Clock::now();
+    if (!_stream || _draining || _stream->peer() == master) return;
+    _logger.information("redis %s: the sentinels name %s the master now, no longer %s: asking them again", address(),
+                        master, _stream->peer());
+    // Its reader leaves once what was sent is answered (readConnection).
+    _draining = true;
+    std::uint64_t one = 1;
+    ssize_t r = ::write(_wakeFd, &one, sizeof one);
+    (void)r;
 }
 
 std::string RedisPipeline::problem()

@@ -27,8 +27,9 @@
 // is sent on the connection: once what was sent is answered it is dropped the
 // same way, and the calls Redis did not run (answered MOVED or READONLY, or
 // queued and never sent) go on the next one, to the master found then, within
-// their own deadlines, at most twice each. The
-// destructor waits for callers to leave.
+// their own deadlines, at most twice each; the same happens when the
+// sentinels announce another master (masterMoved). The destructor waits for
+// callers to leave.
 //
 // Thread-safety: every method may be called from any thread. The connection
 // listener is called with the pipeline's lock held: it must not call back
@@ -94,6 +95,13 @@ public:
     /// call()/callAll() (the reader would wait for itself); callAllAsync() is fine.
     void callAllAsync(const std::vector<std::vector<std::string>>& commands, Callback done);
     void callAllAsync(std::string wire, std::size_t count, Callback done);
+
+    /// The sentinels announced `master` ("host:port", as they name it) as
+    /// the master now (SentinelWatch). A connection to another instance is
+    /// drained as after a READONLY: nothing more is sent on it, and what was
+    /// not is sent to the master found next. A pipeline DOWN for a backoff
+    /// connects again at the next call.
+    void masterMoved(const std::string& master);
 
     /// "" when Redis answers, else why not. PINGs unless DOWN within the
     /// backoff, so /health notices a recovery on its own.

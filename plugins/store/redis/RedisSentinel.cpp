@@ -5,6 +5,7 @@
 #include <Poco/Redis/Type.h>
 
 #include <algorithm>
+#include <sstream>
 
 namespace mt::redis {
 
@@ -19,19 +20,6 @@ bool isPort(const std::string& text)
            std::stoi(text) >= 1 && std::stoi(text) <= 65535;
 }
 
-Endpoint masterIn(const Reply& reply, const std::string& master)
-{
-    auto* array = dynamic_cast<const Type<Array>*>(reply.get());
-    if (array && array->value().isNull()) throw RedisSocketError("does not monitor a master named '" + master + "'");
-    if (reply->isError()) throw RedisSocketError("SENTINEL GET-MASTER-ADDR-BY-NAME refused: " + errorMessage(reply));
-    const Array* address = asArray(reply);
-    const std::string host = address && address->size() == 2 ? bulkText(*address->begin()) : std::string();
-    const std::string port = address && address->size() == 2 ? bulkText(*std::next(address->begin())) : std::string();
-    if (host.empty() || !isPort(port))
-        throw RedisSocketError("unexpected answer to SENTINEL GET-MASTER-ADDR-BY-NAME: " + reply->toString().substr(0, 80));
-    return {host, std::stoi(port)};
-}
-
 /// SENTINEL SENTINELS' answer: per sentinel, a flat array of field and value.
 /// Those the answering sentinel thinks down are left out: asked, they would
 /// only cost their share of a deadline. ("disconnected" is not down: a link
@@ -39,10 +27,11 @@ Endpoint masterIn(const Reply& reply, const std::string& master)
 std::vector<Endpoint> sentinelsIn(const Reply& reply)
 {
     if (reply->isError()) throw RedisSocketError("SENTINEL SENTINELS refused: " + errorMessage(reply));
-    const Array* entries = asArray(reply);
-    if (!entries) throw RedisSocketError("unexpected answer to SENTINEL SENTINELS: " + reply->toString().substr(0, 80));
+    auto* array = dynamic_cast<const Type<Array>*>(reply.get());
+    if (!array) throw RedisSocketError("unexpected answer to SENTINEL SENTINELS: " + reply->toString().substr(0, 80));
     std::vector<Endpoint> up;
-    for (const Reply& entry : *entries)
+    if (array->value().isNull()) return up; // a lone sentinel (an empty array reads as null)
+    for (const Reply& entry : array->value())
     {
         std::vector<std::string> fields;
         if (const Array* array = asArray(entry))
@@ -64,6 +53,30 @@ std::vector<Endpoint> sentinelsIn(const Reply& reply)
 
 } // namespace
 
+Endpoint masterAddressIn(const Reply& reply, const std::string& master)
+{
+    auto* array = dynamic_cast<const Type<Array>*>(reply.get());
+    if (array && array->value().isNull()) throw RedisSocketError("does not monitor a master named '" + master + "'");
+    if (reply->isError()) throw RedisSocketError("SENTINEL GET-MASTER-ADDR-BY-NAME refused: " + errorMessage(reply));
+    const Array* address = asArray(reply);
+    const std::string host = address && address->size() == 2 ? bulkText(*address->begin()) : std::string();
+    const std::string port = address && address->size() == 2 ? bulkText(*std::next(address->begin())) : std::string();
+    if (host.empty() || !isPort(port))
+        throw RedisSocketError("unexpected answer to SENTINEL GET-MASTER-ADDR-BY-NAME: " + reply->toString().substr(0, 80));
+    return {host, std::stoi(port)};
+}
+
+std::optional<Endpoint> switchedMasterIn(const std::string& payload, const std::string& master)
+{
+    std::vector<std::string> words;
+    std::istringstream in(payload);
+    for (std::string word; in >> word;) words.push_back(word);
+    if (words.size() != 5 || !isPort(words[2]) || !isPort(words[4]))
+        throw RedisSocketError("unexpected +switch-master message: '" + payload.substr(0, 120) + "'");
+    if (words[0] != master) return std::nullopt;
+    return Endpoint{words[3], std::stoi(words[4])};
+}
+
 SentinelList::SentinelList(RedisSettings settings, Poco::Logger& logger)
     : _settings(std::move(settings)),
       _order(_settings.sentinels, "redis sentinels of master '" + _settings.sentinelMaster + "'", logger)
@@ -80,7 +93,7 @@ Endpoint SentinelList::askOne(const Endpoint& sentinel, Deadline deadline)
     RespParser parser;
     const std::vector<Reply> replies = exchangeAll(*connection, parser, commands, deadline);
     if (replies.size() == 3 && replies[0]->isError()) throw RedisSocketError("AUTH refused: " + errorMessage(replies[0]));
-    const Endpoint master = masterIn(replies[replies.size() - 2], _settings.sentinelMaster);
+    const Endpoint master = masterAddressIn(replies[replies.size() - 2], _settings.sentinelMaster);
     // Listing the others is optional (an ACL may allow only the master's address).
     std::optional<std::vector<Endpoint>> others;
     std::string why;

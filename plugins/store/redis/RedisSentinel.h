@@ -4,14 +4,27 @@
 // by store.redis.sentinelMaster is; openStream() connects there and checks
 // that it is the master (HELLO's role), because a sentinel may not have
 // caught up with a failover yet. A failover is then followed at the next
-// connection: Sentinel closes the clients of a master it demotes, and the
+// connection: Sentinel closes the clients of a master it demotes, the
 // pipeline reconnects on a READONLY reply too (a master made a replica
-// behind Sentinel's back).
+// behind Sentinel's back), and SentinelWatch moves it as soon as a sentinel
+// announces the new master.
 
 #include "AskOrder.h"
 #include "MasterLocator.h"
 
+#include <optional>
+#include <vector>
+
 namespace mt::redis {
+
+/// The master's address in an answer to SENTINEL GET-MASTER-ADDR-BY-NAME
+/// `master`; throws RedisSocketError saying what was wrong with it.
+Endpoint masterAddressIn(const Reply& reply, const std::string& master);
+
+/// The new master in a +switch-master message's payload ("<name> <old ip>
+/// <old port> <new ip> <new port>"), or none when it is about another
+/// master than `master`; throws RedisSocketError when it is malformed.
+std::optional<Endpoint> switchedMasterIn(const std::string& payload, const std::string& master);
 
 /// Asks the sentinels in AskOrder's order, each with an equal share of the
 /// time left, so one that hangs does not use up the deadline of the ones
@@ -26,6 +39,11 @@ public:
     /// The sentinels in the order the next connection asks them.
     std::string text() const override { return _order.text(); }
     std::string master() const override { return "master '" + _settings.sentinelMaster + "'"; }
+    /// The sentinels, in the order the next connection asks them.
+    std::vector<Endpoint> sentinels() const { return _order.order(); }
+    /// `sentinel` announced a failover: the next connection asks it first,
+    /// as the others may not have heard of the new master yet.
+    void announced(const Endpoint& sentinel) { _order.prefer(sentinel); }
 
 private:
     Endpoint askOne(const Endpoint& sentinel, Deadline deadline);

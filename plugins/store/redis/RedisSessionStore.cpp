@@ -93,12 +93,16 @@ std::shared_ptr<MBean> RedisSessionStore::makeMBean()
     bean->attribute("address", "java.lang.String", "Redis server", [this] { return Poco::Dynamic::Var(_redis.address()); })
         .attribute("connectedTo", "java.lang.String",
                    "the instance the store's connection is on (with sentinels or in a cluster: the master found); empty while not connected",
-                   [this] { return Poco::Dynamic::Var(_redis.peer()); })
+                   [this] { return Poco::Dynamic::Var(connectedTo()); })
         .attribute("discovery", "java.lang.String",
                    "whom the next connection asks for the master, in order (the one that answered last first, then "
                    "the others, configured and learnt): sentinels, or in a cluster the store's slot and the nodes; "
                    "empty when host and port name Redis",
                    [this] { return Poco::Dynamic::Var(discovery()); })
+        .attribute("failoverWatch", "java.lang.String",
+                   "the sentinel whose failover announcements (+switch-master) move the store's connection at once; "
+                   "empty while none answers, or without sentinels",
+                   [this] { return Poco::Dynamic::Var(failoverWatch()); })
         .attribute("commands", "long", "Redis commands sent", [this, count] { return count(_redis.commands()); })
         .attribute("roundTrips", "long", "calls to Redis (a MULTI/EXEC block or a pipelined group is one)",
                    [this, count] { return count(_redis.roundTrips()); })
@@ -145,6 +149,10 @@ RedisSessionStore::RedisSessionStore(RedisSettings settings, const std::string& 
             RedisInvalidations::Listener{[this](const std::vector<std::string>& keys) { invalidated(keys); },
                                          [this] { _cache.clear(); }, [this] { _cache.reset(); }},
             _locator);
+    // The subscriber follows _redis to the master it finds (cacheUsable).
+    if (auto sentinels = std::dynamic_pointer_cast<SentinelList>(_locator))
+        _watch = std::make_unique<SentinelWatch>(_settings, *sentinels, logger,
+                                                 [this](const Endpoint& master) { _redis.masterMoved(master.text()); });
     _logger.information("redis session store for %s at %s, keys %s<id>, timeout %d ms, near cache %d sessions", scope,
                         _redis.address(), _sessionPrefix, _settings.timeoutMs, _settings.nearCache);
 }
@@ -152,6 +160,11 @@ RedisSessionStore::RedisSessionStore(RedisSettings settings, const std::string& 
 std::string RedisSessionStore::discovery() const
 {
     return _locator ? _locator->text() : std::string();
+}
+
+std::string RedisSessionStore::failoverWatch() const
+{
+    return _watch ? _watch->watching() : std::string();
 }
 
 RedisSessionStore::~RedisSessionStore()

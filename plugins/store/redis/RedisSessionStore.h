@@ -44,6 +44,7 @@
 #include "RedisPipeline.h"
 #include "RedisScript.h"
 #include "RedisSettings.h"
+#include "SentinelWatch.h"
 
 #include "mt/MBeanRegistry.h"
 #include "mt/ObjectName.h"
@@ -99,6 +100,10 @@ public:
     const std::string& indexKey() const { return _index; }
     /// Whom the next connection asks for the master (MasterLocator::text()); "" when host and port name Redis.
     std::string discovery() const;
+    /// The instance the store's connection is on (RedisPipeline::peer()), "" while not connected.
+    std::string connectedTo() { return _redis.peer(); }
+    /// The sentinel the store hears failovers from (SentinelWatch), "" while none or without sentinels.
+    std::string failoverWatch() const;
 
 private:
     /// The record from HGETALL fields, or null (absent, or unreadable: reported once).
@@ -140,6 +145,7 @@ private:
     const std::shared_ptr<MasterLocator> _locator; // null when host and port name Redis; shared by the two connections
     RedisPipeline _redis;
     std::unique_ptr<RedisInvalidations> _invalidations; // null when the near cache is off
+    std::unique_ptr<SentinelWatch> _watch;              // with sentinels: moves _redis when they announce a failover
     std::mutex _trackingMutex;                          // one thread enables tracking
     std::atomic<bool> _trackingRefused{false};          // Redis said no: cache off for good
 

@@ -47,6 +47,19 @@ TEST(AskOrderTest, TheSentinelThatAnsweredIsAskedFirstAndTheOthersKeepTheirOrder
     EXPECT_EQ(list.text(), "10.0.0.1:2,10.0.0.1:3,10.0.0.1:1");
 }
 
+TEST(AskOrderTest, TheSentinelThatAnnouncedAFailoverIsAskedFirstAndNothingElseChanges)
+{
+    AskOrder list = listOf({at(1), at(2)});
+    list.answered(at(1), std::vector<Endpoint>{at(2), at(3)}, "");
+    list.prefer(at(3));
+    EXPECT_EQ(list.text(), "10.0.0.1:3,10.0.0.1:1,10.0.0.1:2");
+    list.prefer(at(3));
+    EXPECT_EQ(list.text(), "10.0.0.1:3,10.0.0.1:1,10.0.0.1:2") << "already first";
+    // One it did not know of (listened to before a list replaced it): asked first, and kept.
+    list.prefer(at(9));
+    EXPECT_EQ(list.text(), "10.0.0.1:9,10.0.0.1:3,10.0.0.1:1,10.0.0.1:2");
+}
+
 TEST(AskOrderTest, SentinelsAnAnswerListsAreLearntAfterTheOthersAndReplacedByTheNextList)
 {
     AskOrder list = listOf({at(1)});

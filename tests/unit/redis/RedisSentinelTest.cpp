@@ -4,9 +4,12 @@
 // asks the sentinels where the master is, follows a failover when the master
 // dies (the session written before it is still there, and the near cache
 // works on the new master), believes no sentinel that names a replica,
-// leaves a master that was made a replica behind the sentinels' back, and
-// keeps its invalidation subscriber on the instance its writes go to.
+// leaves a master that was made a replica behind the sentinels' back,
+// keeps its invalidation subscriber on the instance its writes go to, and
+// leaves a master that stays up as soon as a sentinel announces another one
+// (+switch-master: the connection drains, and a reconnection backoff ends).
 #include "CounterSessions.h"
+#include "RedisPipeline.h"
 #include "RedisProcess.h"
 #include "RedisSessionStore.h"
 #include "ServerProcess.h"
@@ -16,7 +19,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -290,8 +295,10 @@ TEST(RedisSentinelTest, ASentinelThatHangsCostsItsShareOnceNotAtEveryReconnectio
     hung.resume();
     // Its own connection is the last one counted.
     const long long tried = std::stoll(hung.info("stats", "total_connections_received")) - before - 1;
+    // The store's connection and its subscriber asked it first, and the
+    // failover watch tried to listen to it; none of them did again.
     EXPECT_GE(tried, 1) << "the first connections asked it";
-    EXPECT_LE(tried, 2) << "asked again after it had cost a share of the deadline (both connections, 4 times each)";
+    EXPECT_LE(tried, 3) << "asked again after it had cost a share of the deadline (both connections, 4 times each)";
 }
 
 TEST(RedisSentinelTest, SentinelsTheConfiguredOneListsAreAskedWhenItIsGone)
@@ -311,4 +318,133 @@ TEST(RedisSentinelTest, SentinelsTheConfiguredOneListsAreAskedWhenItIsGone)
     ASSERT_TRUE(reconnected(*store, master));
     EXPECT_EQ(store->discovery(), where(other.port()) + "," + where(configured.port()));
     ASSERT_TRUE(count(*store, "l.n1", "n1", "1"));
+}
+
+TEST(RedisSentinelTest, AFailoverTheOldMasterSurvivesMovesTheStoreAsSoonAsASentinelAnnouncesIt)
+{
+    // The old master stays up and stays a master (it refuses REPLICAOF, as
+    // one the sentinels cannot reach would): nothing closes the store's
+    // connection to it and no write is refused, so only the sentinels'
+    // announcement can tell the store that its writes would now be lost.
+    // The sentinel it listens to dies first: it listens to the next one.
+    RedisOptions stubborn;
+    stubborn.refusesDemotion = true;
+    RedisProcess master(stubborn);
+    RedisProcess replica(replicaOf(master));
+    ASSERT_TRUE(waitUntil([&] { return replica.info("replication", "master_link_status") == "up"; }, std::chrono::seconds(10)));
+    RedisProcess first(sentinelOf(master));
+    RedisProcess second(sentinelOf(master));
+    ASSERT_TRUE(waitUntil([&] { return second.knowsReplica(replica); }, std::chrono::seconds(10)));
+    auto store = open(sentinelSettings({first.port(), second.port()}));
+    ASSERT_TRUE(store->create(session("w.n1")));
+    ASSERT_TRUE(count(*store, "w.n1", "n1", "1"));
+    ASSERT_TRUE(waitUntil([&] { return store->failoverWatch() == where(first.port()); }, std::chrono::seconds(5)));
+    first.kill();
+    ASSERT_TRUE(waitUntil([&] { return store->failoverWatch() == where(second.port()); }, std::chrono::seconds(5)))
+        << "still listening to '" << store->failoverWatch() << "'";
+    ASSERT_TRUE(waitUntil([&] { return replica.caughtUpWith(master); }, std::chrono::seconds(10)));
+    ASSERT_EQ(store->connectedTo(), where(master.port()));
+
+    // NOGOODSLAVE until the sentinel has a fresh enough INFO from the replica.
+    ASSERT_TRUE(waitUntil([&] { return second.cli({"SENTINEL", "FAILOVER", kMaster}) == "OK"; }, std::chrono::seconds(10),
+                          std::chrono::milliseconds(200)))
+        << second.cli({"SENTINEL", "FAILOVER", kMaster});
+    ASSERT_TRUE(waitUntil([&] { return second.cli({"SENTINEL", "GET-MASTER-ADDR-BY-NAME", kMaster}).find(std::to_string(replica.port())) != std::string::npos; },
+                          std::chrono::seconds(15)))
+        << second.cli({"SENTINEL", "MASTER", kMaster});
+    EXPECT_EQ(master.cli({"ROLE"}).substr(0, 6), "master") << "both are masters now";
+    EXPECT_TRUE(waitUntil([&] { return store->connectedTo() != where(master.port()); }, std::chrono::seconds(5)))
+        << "the store still writes to the old master";
+    ASSERT_TRUE(count(*store, "w.n1", "n1", "2"));
+    EXPECT_EQ(store->connectedTo(), where(replica.port()));
+    EXPECT_EQ(replica.cli({"HGET", store->hashKey("w.n1"), "a:count"}), "2") << "the write went to the new master";
+    EXPECT_EQ(master.cli({"HGET", store->hashKey("w.n1"), "a:count"}), "1") << "and not to the old one";
+}
+
+TEST(RedisSentinelTest, AFailoverAnnouncementIsReadForItsMasterOnlyAndAMalformedOneSaysWhatCame)
+{
+    const auto to = switchedMasterIn("sessions 127.0.0.1 6379 10.0.0.2 6380", "sessions");
+    ASSERT_TRUE(to.has_value());
+    EXPECT_EQ(to->text(), "10.0.0.2:6380");
+    EXPECT_EQ(switchedMasterIn("other 127.0.0.1 6379 10.0.0.2 6380", "sessions"), std::nullopt);
+    EXPECT_EQ(switchedMasterIn("::1 ::1 6379 ::2 6380", "::1")->text(), "[::2]:6380");
+    for (const std::string bad : {"", "sessions 127.0.0.1 6379 10.0.0.2", "sessions a 6379 b 70000", "sessions a 6379 b x"})
+    {
+        std::string why = "no error";
+        try
+        {
+            switchedMasterIn(bad, "sessions");
+        }
+        catch (const RedisSocketError& e)
+        {
+            why = e.what();
+        }
+        EXPECT_NE(why.find("unexpected +switch-master message: '" + bad + "'"), std::string::npos) << why;
+    }
+}
+
+TEST(RedisSentinelTest, AnAnnouncedMasterDrainsTheConnectionNoCallFailsOrRunsTwice)
+{
+    // The pipeline's side of the announcement, in the middle of a burst:
+    // what was sent to the old master is answered there, what was queued
+    // behind goes to the new one, nothing fails and nothing runs twice. Both
+    // stay masters (a name that moved, as the sentinels' answer does).
+    RedisProcess before(RedisOptions{"", true});
+    RedisProcess after(RedisOptions{"", true});
+    const std::filesystem::path link = std::filesystem::path(after.socketPath()).parent_path() / "master.sock";
+    std::filesystem::create_symlink(before.socketPath(), link);
+    RedisSettings settings;
+    settings.socket = link.string();
+    settings.timeoutMs = 2000;
+    RedisPipeline pipeline(settings, Poco::Logger::get("test.redis.moved"));
+    ASSERT_FALSE(pipeline.call({"PING"})->isError());
+    const auto connected = pipeline.connectedAt();
+    pipeline.masterMoved(pipeline.peer());
+    ASSERT_FALSE(pipeline.call({"PING"})->isError());
+    EXPECT_EQ(pipeline.connectedAt(), connected) << "the master it is on was announced: nothing to do";
+
+    const std::filesystem::path next = link.string() + ".next";
+    std::filesystem::create_symlink(after.socketPath(), next);
+    std::filesystem::rename(next, link);
+    constexpr int kWrites = 300;
+    std::atomic<int> done{0}, failed{0};
+    for (int i = 0; i < kWrites; ++i)
+    {
+        if (i == kWrites / 2) pipeline.masterMoved("127.0.0.1:1");
+        pipeline.callAllAsync({{"INCR", "moved:" + std::to_string(i)}}, [&](std::vector<Reply> replies, const std::string& error) {
+            if (!error.empty() || replies.size() != 1 || replies.front()->isError()) ++failed;
+            ++done;
+        });
+    }
+    ASSERT_TRUE(waitUntil([&] { return done == kWrites; }, std::chrono::seconds(10))) << done << " of " << kWrites << " answered";
+    EXPECT_EQ(failed.load(), 0);
+    const std::vector<std::string> sum{"EVAL", "local n = 0 for _, k in ipairs(redis.call('KEYS', 'moved:*')) do n = n + redis.call('GET', k) end return n", "0"};
+    EXPECT_EQ(std::stoi(before.cli(sum)) + std::stoi(after.cli(sum)), kWrites) << "each write ran once";
+    EXPECT_EQ(std::stoi(before.cli({"DBSIZE"})) + std::stoi(after.cli({"DBSIZE"})), kWrites);
+    EXPECT_GE(std::stoi(after.cli({"DBSIZE"})), kWrites / 2) << "those after the announcement went to the new master";
+}
+
+TEST(RedisSentinelTest, AnAnnouncedMasterEndsTheReconnectionBackoff)
+{
+    // After a crash the pipeline waits longer and longer between attempts
+    // (up to reconnectMaxMs); a promotion announced meanwhile must not wait
+    // for the next one.
+    RedisProcess redis(RedisOptions{"", true});
+    const std::filesystem::path link = std::filesystem::path(redis.socketPath()).parent_path() / "master.sock";
+    RedisSettings settings;
+    settings.socket = link.string();
+    settings.timeoutMs = 300;
+    settings.reconnectMaxMs = 60000;
+    RedisPipeline pipeline(settings, Poco::Logger::get("test.redis.moved"));
+    // Six attempts in vain (nothing at the path) take the backoff to 1.6 s;
+    // calls in between fail without one.
+    int attempts = 0;
+    ASSERT_TRUE(waitUntil([&] {
+        if (pipeline.problem().find(" unavailable: ") == std::string::npos) ++attempts;
+        return attempts == 6;
+    }, std::chrono::seconds(10)));
+    std::filesystem::create_symlink(redis.socketPath(), link);
+    EXPECT_NE(pipeline.problem().find(" unavailable: "), std::string::npos) << "within the backoff";
+    pipeline.masterMoved("127.0.0.1:1");
+    EXPECT_EQ(pipeline.problem(), "");
 }

@@ -1,0 +1,140 @@
+#include "SentinelWatch.h"
+
+#include "RedisSubscription.h"
+
+#include <Poco/Logger.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace mt::redis {
+
+namespace {
+
+constexpr const char* kChannel = "+switch-master";
+
+} // namespace
+
+SentinelWatch::SentinelWatch(RedisSettings settings, SentinelList& sentinels, Poco::Logger& logger, Moved moved)
+    : _settings(std::move(settings)), _sentinels(sentinels), _logger(logger), _moved(std::move(moved))
+{
+    _wakeFd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (_wakeFd < 0) throw std::runtime_error(std::string("redis sentinel watch: eventfd: ") + std::strerror(errno));
+    _thread = std::thread([this] { run(); });
+}
+
+SentinelWatch::~SentinelWatch()
+{
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        _stopping = true;
+    }
+    _stopped.notify_all();
+    std::uint64_t one = 1;
+    ssize_t r = ::write(_wakeFd, &one, sizeof one);
+    (void)r;
+    _thread.join();
+    ::close(_wakeFd);
+}
+
+std::string SentinelWatch::watching() const
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    return _watching;
+}
+
+bool SentinelWatch::sleepFor(std::chrono::milliseconds pause)
+{
+    std::unique_lock<std::mutex> lock(_mutex);
+    return !_stopped.wait_for(lock, pause, [&] { return _stopping; });
+}
+
+void SentinelWatch::run()
+{
+    const std::string master = "redis master '" + _settings.sentinelMaster + "'";
+    std::chrono::milliseconds backoff{0};
+    bool reported = false;
+    for (;;)
+    {
+        std::string said;
+        for (const Endpoint& sentinel : _sentinels.sentinels())
+        {
+            {
+                std::lock_guard<std::mutex> lock(_mutex);
+                if (_stopping) return;
+            }
+            try
+            {
+                serve(sentinel);
+                return; // stopping
+            }
+            catch (const std::exception& e) // RedisSocketError, RespError
+            {
+                said += (said.empty() ? "" : "; ") + sentinel.text() + ": " + e.what();
+                std::lock_guard<std::mutex> lock(_mutex);
+                if (!_watching.empty())
+                {
+                    _logger.warning("%s: lost sentinel %s, which it heard failovers from: %s", master, _watching,
+                                    std::string(e.what()));
+                    _watching.clear();
+                    backoff = std::chrono::milliseconds(0);
+                    reported = false;
+                }
+            }
+        }
+        if (!reported)
+            _logger.warning("%s: no sentinel to hear failovers from (%s); trying again with backoff up to %d ms, "
+                            "meanwhile a failover is followed when the store's connection fails",
+                            master, said, _settings.reconnectMaxMs);
+        reported = true;
+        backoff = backoff.count() == 0 ? std::chrono::milliseconds(50)
+                                       : std::min(backoff * 2, std::chrono::milliseconds(_settings.reconnectMaxMs));
+        if (!sleepFor(backoff)) return;
+    }
+}
+
+void SentinelWatch::serve(const Endpoint& sentinel)
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
+    const auto stream = connectStream(_settings, sentinel.host, sentinel.port, sentinel.text(), deadline);
+    std::vector<std::vector<std::string>> commands;
+    if (auto auth = _settings.sentinelAuthCommand(); !auth.empty()) commands.push_back(std::move(auth));
+    commands.push_back({"SENTINEL", "GET-MASTER-ADDR-BY-NAME", _settings.sentinelMaster});
+    commands.push_back({"SUBSCRIBE", kChannel});
+    RespParser parser;
+    const std::vector<Reply> replies = exchangeAll(*stream, parser, commands, deadline);
+    if (replies.size() == 3 && replies[0]->isError()) throw RedisSocketError("AUTH refused: " + errorMessage(replies[0]));
+    const Endpoint now = masterAddressIn(replies[replies.size() - 2], _settings.sentinelMaster);
+    if (replies.back()->isError()) throw RedisSocketError("SUBSCRIBE refused: " + errorMessage(replies.back()));
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        _watching = sentinel.text();
+    }
+    const std::string master = "redis master '" + _settings.sentinelMaster + "'";
+    _logger.information("%s: hearing failovers from sentinel %s (the master is at %s)", master, sentinel.text(), now.text());
+    // A failover announced while no sentinel was listened to.
+    _moved(now);
+    readSubscribed(*stream, parser, _wakeFd, _settings.timeoutMs, "sentinel " + sentinel.text() + "'s " + kChannel,
+                   [&](const Poco::Redis::Array& parts) {
+                       const std::string payload = bulkText(*(parts.begin() + 2));
+                       std::optional<Endpoint> to;
+                       try
+                       {
+                           to = switchedMasterIn(payload, _settings.sentinelMaster);
+                       }
+                       catch (const RedisSocketError& e)
+                       {
+                           _logger.warning("%s: sentinel %s: %s (ignored)", master, sentinel.text(), std::string(e.what()));
+                           return;
+                       }
+                       if (!to) return; // another master the sentinel watches
+                       _logger.notice("%s: sentinel %s announces a failover, the master is at %s now", master,
+                                      sentinel.text(), to->text());
+                       _sentinels.announced(sentinel);
+                       _moved(*to);
+                   });
+}
+
+} // namespace mt::redis
