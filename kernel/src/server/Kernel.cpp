@@ -162,6 +162,8 @@ int Kernel::stop()
     // Contexts (and the plugin objects in them) go before the plugin manager.
     _mbeanExporter.reset(); // its MBeans read _http and _cluster
     std::atomic_store(&_state, std::shared_ptr<const RuntimeState>());
+    // Its strategy is a plugin object too: it may unregister MBeans as it goes.
+    _balancer.reset();
     _http.reset();
     _admin.reset();
     _sweeper.reset();
