@@ -8,10 +8,6 @@
 #include <Poco/Redis/Array.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 namespace mt::redis {
 
@@ -31,23 +27,13 @@ RedisInvalidations::RedisInvalidations(RedisSettings settings, Poco::Logger& log
       _listener(std::move(listener)),
       _locator(locator ? std::move(locator) : makeLocator(_settings, {}, logger))
 {
-    _wakeFd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (_wakeFd < 0) throw std::runtime_error(std::string("redis invalidations: eventfd: ") + std::strerror(errno));
     _thread = std::thread([this] { run(); });
 }
 
 RedisInvalidations::~RedisInvalidations()
 {
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        _stopping = true;
-    }
-    _stopped.notify_all();
-    std::uint64_t one = 1;
-    ssize_t r = ::write(_wakeFd, &one, sizeof one);
-    (void)r;
+    _stop.stop();
     _thread.join();
-    ::close(_wakeFd);
 }
 
 std::string RedisInvalidations::peer() const
@@ -65,29 +51,7 @@ std::chrono::steady_clock::time_point RedisInvalidations::subscribedAt() const
 void RedisInvalidations::resubscribe()
 {
     _resubscribe = true;
-    std::uint64_t one = 1;
-    ssize_t r = ::write(_wakeFd, &one, sizeof one);
-    (void)r;
-}
-
-void RedisInvalidations::drainWake()
-{
-    std::uint64_t count;
-    ssize_t r = ::read(_wakeFd, &count, sizeof count);
-    (void)r;
-    // A stop's wake may have been read with it: keep it for the next poll.
-    std::lock_guard<std::mutex> lock(_mutex);
-    if (_stopping)
-    {
-        std::uint64_t one = 1;
-        r = ::write(_wakeFd, &one, sizeof one);
-    }
-}
-
-bool RedisInvalidations::sleepFor(std::chrono::milliseconds pause)
-{
-    std::unique_lock<std::mutex> lock(_mutex);
-    return !_stopped.wait_for(lock, pause, [&] { return _stopping; });
+    _stop.wake();
 }
 
 void RedisInvalidations::run()
@@ -97,10 +61,7 @@ void RedisInvalidations::run()
     bool reported = false;
     for (;;)
     {
-        {
-            std::lock_guard<std::mutex> lock(_mutex);
-            if (_stopping) return;
-        }
+        if (_stop.stopping()) return;
         bool asked = false; // by resubscribe(): connect again at once
         try
         {
@@ -126,14 +87,14 @@ void RedisInvalidations::run()
         if (asked) continue;
         backoff = backoff.count() == 0 ? std::chrono::milliseconds(50)
                                        : std::min(backoff * 2, std::chrono::milliseconds(_settings.reconnectMaxMs));
-        if (!sleepFor(backoff)) return;
+        if (!_stop.sleepFor(backoff)) return;
     }
 }
 
 bool RedisInvalidations::serve(RedisStream& stream, std::chrono::steady_clock::time_point started)
 {
     // A new connection is what a resubscribe() asked for.
-    if (_resubscribe.exchange(false)) drainWake();
+    if (_resubscribe.exchange(false) && _stop.consume()) return false;
     RespParser parser;
     const auto setupDeadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
     std::vector<Reply> replies = exchange(stream, parser, {{"CLIENT", "ID"}, {"SUBSCRIBE", kChannel}}, setupDeadline);
@@ -148,7 +109,7 @@ bool RedisInvalidations::serve(RedisStream& stream, std::chrono::steady_clock::t
     }
     _clientId.store(id->value(), std::memory_order_release);
 
-    readSubscribed(stream, parser, _wakeFd, _settings.timeoutMs, "the invalidation channel", [&](const Array& parts) {
+    readSubscribed(stream, parser, _stop.fd(), _settings.timeoutMs, "the invalidation channel", [&](const Array& parts) {
         const Reply& payload = *(parts.begin() + 2);
         auto* keys = dynamic_cast<const Type<Array>*>(payload.get());
         if (!keys || keys->value().isNull())
@@ -161,9 +122,8 @@ bool RedisInvalidations::serve(RedisStream& stream, std::chrono::steady_clock::t
         for (const auto& key : keys->value()) names.push_back(bulkText(key));
         _listener.keys(names);
     });
-    if (!_resubscribe.exchange(false)) return false; // stopping: the destructor's wake stays readable
-    drainWake();
-    return true;
+    // Woken: a stop, or a resubscribe().
+    return !_stop.consume() && _resubscribe.exchange(false);
 }
 
 } // namespace mt::redis

@@ -15,9 +15,9 @@
 // listener runs on the subscriber's thread.
 
 #include "RedisSettings.h"
+#include "StopSignal.h"
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -71,8 +71,6 @@ private:
     /// One connection's life, begun at `started`; returns (throws) when it
     /// ends: true when resubscribe() ended it.
     bool serve(RedisStream& stream, std::chrono::steady_clock::time_point started);
-    bool sleepFor(std::chrono::milliseconds pause); // false: stopping
-    void drainWake(); // reads a resubscribe()'s wake, keeping a stop's
 
     const RedisSettings _settings;
     Poco::Logger& _logger;
@@ -80,13 +78,11 @@ private:
     const std::shared_ptr<MasterLocator> _locator;
     std::atomic<std::int64_t> _clientId{0};
 
-    mutable std::mutex _mutex;
-    std::condition_variable _stopped;
-    bool _stopping = false;
+    mutable std::mutex _mutex; // _peer, _subscribedAt
     std::string _peer;
     std::chrono::steady_clock::time_point _subscribedAt{};
     std::atomic<bool> _resubscribe{false};
-    int _wakeFd = -1;
+    StopSignal _stop{"redis invalidations"};
     std::thread _thread;
 };
 

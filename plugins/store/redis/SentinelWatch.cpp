@@ -4,10 +4,7 @@
 
 #include <Poco/Logger.h>
 
-#include <cerrno>
-#include <cstring>
-#include <sys/eventfd.h>
-#include <unistd.h>
+#include <algorithm>
 
 namespace mt::redis {
 
@@ -20,35 +17,19 @@ constexpr const char* kChannel = "+switch-master";
 SentinelWatch::SentinelWatch(RedisSettings settings, SentinelList& sentinels, Poco::Logger& logger, Moved moved)
     : _settings(std::move(settings)), _sentinels(sentinels), _logger(logger), _moved(std::move(moved))
 {
-    _wakeFd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (_wakeFd < 0) throw std::runtime_error(std::string("redis sentinel watch: eventfd: ") + std::strerror(errno));
     _thread = std::thread([this] { run(); });
 }
 
 SentinelWatch::~SentinelWatch()
 {
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        _stopping = true;
-    }
-    _stopped.notify_all();
-    std::uint64_t one = 1;
-    ssize_t r = ::write(_wakeFd, &one, sizeof one);
-    (void)r;
+    _stop.stop();
     _thread.join();
-    ::close(_wakeFd);
 }
 
 std::string SentinelWatch::watching() const
 {
     std::lock_guard<std::mutex> lock(_mutex);
     return _watching;
-}
-
-bool SentinelWatch::sleepFor(std::chrono::milliseconds pause)
-{
-    std::unique_lock<std::mutex> lock(_mutex);
-    return !_stopped.wait_for(lock, pause, [&] { return _stopping; });
 }
 
 void SentinelWatch::run()
@@ -61,10 +42,7 @@ void SentinelWatch::run()
         std::string said;
         for (const Endpoint& sentinel : _sentinels.sentinels())
         {
-            {
-                std::lock_guard<std::mutex> lock(_mutex);
-                if (_stopping) return;
-            }
+            if (_stop.stopping()) return;
             try
             {
                 serve(sentinel);
@@ -91,7 +69,7 @@ void SentinelWatch::run()
         reported = true;
         backoff = backoff.count() == 0 ? std::chrono::milliseconds(50)
                                        : std::min(backoff * 2, std::chrono::milliseconds(_settings.reconnectMaxMs));
-        if (!sleepFor(backoff)) return;
+        if (!_stop.sleepFor(backoff)) return;
     }
 }
 
@@ -116,7 +94,7 @@ void SentinelWatch::serve(const Endpoint& sentinel)
     _logger.information("%s: hearing failovers from sentinel %s (the master is at %s)", master, sentinel.text(), now.text());
     // A failover announced while no sentinel was listened to.
     _moved(now);
-    readSubscribed(*stream, parser, _wakeFd, _settings.timeoutMs, "sentinel " + sentinel.text() + "'s " + kChannel,
+    readSubscribed(*stream, parser, _stop.fd(), _settings.timeoutMs, "sentinel " + sentinel.text() + "'s " + kChannel,
                    [&](const Poco::Redis::Array& parts) {
                        const std::string payload = bulkText(*(parts.begin() + 2));
                        std::optional<Endpoint> to;

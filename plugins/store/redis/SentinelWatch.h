@@ -19,8 +19,8 @@
 // thread, with the master's address as the sentinels give it ("ip:port").
 
 #include "RedisSentinel.h"
+#include "StopSignal.h"
 
-#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -52,18 +52,15 @@ private:
     void run();
     /// Subscribes on `sentinel` and listens until stopped (returns) or lost (throws).
     void serve(const Endpoint& sentinel);
-    bool sleepFor(std::chrono::milliseconds pause); // false: stopping
 
     const RedisSettings _settings;
     SentinelList& _sentinels;
     Poco::Logger& _logger;
     const Moved _moved;
 
-    mutable std::mutex _mutex;
-    std::condition_variable _stopped;
-    bool _stopping = false;
+    StopSignal _stop{"redis sentinel watch"};
+    mutable std::mutex _mutex; // _watching
     std::string _watching;
-    int _wakeFd = -1;
     std::thread _thread;
 };
 
