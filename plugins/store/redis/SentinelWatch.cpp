@@ -37,6 +37,7 @@ void SentinelWatch::run()
     const std::string master = "redis master '" + _settings.sentinelMaster + "'";
     std::chrono::milliseconds backoff{0};
     bool reported = false;
+    bool listened = false; // to some sentinel before: a failover may have been announced since
     for (;;)
     {
         std::string said;
@@ -45,7 +46,7 @@ void SentinelWatch::run()
             if (_stop.stopping()) return;
             try
             {
-                serve(sentinel);
+                serve(sentinel, listened);
                 return; // stopping
             }
             catch (const std::exception& e) // RedisSocketError, RespError
@@ -54,6 +55,7 @@ void SentinelWatch::run()
                 std::lock_guard<std::mutex> lock(_mutex);
                 if (!_watching.empty())
                 {
+                    listened = true;
                     _logger.warning("%s: lost sentinel %s, which it heard failovers from: %s", master, _watching,
                                     std::string(e.what()));
                     _watching.clear();
@@ -73,7 +75,7 @@ void SentinelWatch::run()
     }
 }
 
-void SentinelWatch::serve(const Endpoint& sentinel)
+void SentinelWatch::serve(const Endpoint& sentinel, bool catchUp)
 {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
     const auto stream = connectStream(_settings, sentinel.host, sentinel.port, sentinel.text(), deadline);
@@ -92,8 +94,9 @@ void SentinelWatch::serve(const Endpoint& sentinel)
     }
     const std::string master = "redis master '" + _settings.sentinelMaster + "'";
     _logger.information("%s: hearing failovers from sentinel %s (the master is at %s)", master, sentinel.text(), now.text());
-    // A failover announced while no sentinel was listened to.
-    _moved(now);
+    // A failover announced while no sentinel was listened to. (Not at the
+    // first: the store's connections just asked the sentinels themselves.)
+    if (catchUp) _moved(now);
     readSubscribed(*stream, parser, _stop.fd(), _settings.timeoutMs, "sentinel " + sentinel.text() + "'s " + kChannel,
                    [&](const Poco::Redis::Array& parts) {
                        const std::string payload = bulkText(*(parts.begin() + 2));

@@ -12,7 +12,7 @@
 //
 // One thread subscribes on one sentinel (the first of SentinelList's order
 // that answers), PINGs it when quiet (readSubscribed), and moves to the next
-// when it is lost. On each (re)subscription it also asks where the master is,
+// when it is lost. When it subscribes again it also asks where the master is,
 // so a failover announced while it listened nowhere is not missed.
 //
 // Thread-safety: watching() from any thread; `moved` runs on the watch's
@@ -50,8 +50,10 @@ public:
 
 private:
     void run();
-    /// Subscribes on `sentinel` and listens until stopped (returns) or lost (throws).
-    void serve(const Endpoint& sentinel);
+    /// Subscribes on `sentinel` and listens until stopped (returns) or lost
+    /// (throws). `catchUp`: another was listened to before; the master it
+    /// names now is reported as if announced.
+    void serve(const Endpoint& sentinel, bool catchUp);
 
     const RedisSettings _settings;
     SentinelList& _sentinels;
