@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iterator>
+#include <utility>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -291,6 +292,7 @@ void RedisPipeline::connectLocked(std::unique_lock<std::mutex>& lock, Clock::tim
     }
     lock.lock();
     _connecting = false;
+    const std::string announced = std::exchange(_announcedWhileConnecting, {});
     if (!stream)
     {
         markDownLocked(error);
@@ -308,6 +310,14 @@ void RedisPipeline::connectLocked(std::unique_lock<std::mutex>& lock, Clock::tim
     if (mustBeMaster) _mustBeMaster = false;
     _connectedAt = Clock::now();
     ++_generation;
+    if (!announced.empty() && _stream->peer() != announced)
+    {
+        // The sentinels were asked before they announced another master:
+        // drained at once, the calls go to the master found next.
+        _logger.information("redis %s: the sentinels named %s the master while this connection to %s was made: "
+                            "asking them again", address(), announced, _stream->peer());
+        _draining = true;
+    }
     // Still DOWN until a reply comes: a frozen Redis accepts connections
     // (its kernel does), and the backoff must keep growing against it.
     if (_listener) _listener();
@@ -628,6 +638,7 @@ void RedisPipeline::masterMoved(const std::string& master)
     std::lock_guard<std::mutex> lock(_mutex);
     if (_stopping) return;
     if (_down) _nextAttempt = Clock::now();
+    if (_connecting) _announcedWhileConnecting = master; // checked once connected
     if (!_stream || _draining || _stream->peer() == master) return;
     _logger.information("redis %s: the sentinels name %s the master now, no longer %s: asking them again", address(),
                         master, _stream->peer());

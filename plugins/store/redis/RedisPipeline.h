@@ -167,6 +167,7 @@ private:
     std::string _lastPeer;               // the master the locator named last (logged when it changes)
     bool _mustBeMaster = false;          // a READONLY came: connect only to a master (HELLO) until one is found
     bool _draining = false;              // a MOVED or READONLY came: nothing more is sent on _stream; the reader drains it
+    std::string _announcedWhileConnecting; // masterMoved() during connectLocked(): the connection made must lead there
     Clock::time_point _connectedAt{};    // of _stream
     std::chrono::milliseconds _backoff{0};
     Clock::time_point _nextAttempt{};

@@ -7,8 +7,10 @@
 // leaves a master that was made a replica behind the sentinels' back,
 // keeps its invalidation subscriber on the instance its writes go to, and
 // leaves a master that stays up as soon as a sentinel announces another one
-// (+switch-master: the connection drains, and a reconnection backoff ends).
+// (+switch-master: the connection drains, a reconnection backoff ends, and a
+// connection being made to the old master as it is announced is left too).
 #include "CounterSessions.h"
+#include "MasterLocator.h"
 #include "RedisPipeline.h"
 #include "RedisProcess.h"
 #include "RedisSessionStore.h"
@@ -21,9 +23,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 using namespace mt;
 using namespace mt::redis;
@@ -447,4 +452,84 @@ TEST(RedisSentinelTest, AnAnnouncedMasterEndsTheReconnectionBackoff)
     EXPECT_NE(pipeline.problem().find(" unavailable: "), std::string::npos) << "within the backoff";
     pipeline.masterMoved("127.0.0.1:1");
     EXPECT_EQ(pipeline.problem(), "");
+}
+
+namespace {
+
+/// Stands in for the sentinels' answers, to time them: names `first` once,
+/// when the test lets it answer, and `then` ever after. The instances are
+/// real redis-servers.
+class GatedLocator : public MasterLocator
+{
+public:
+    GatedLocator(Endpoint first, Endpoint then) : _first(std::move(first)), _then(std::move(then)) {}
+
+    Endpoint locate(Deadline) override
+    {
+        std::unique_lock<std::mutex> lock(_mutex);
+        if (++_asked > 1) return _then;
+        _waiting = true;
+        _changed.notify_all();
+        _changed.wait(lock, [&] { return _open; });
+        return _first;
+    }
+    std::string text() const override { return "gated"; }
+    std::string master() const override { return "master 'gated'"; }
+
+    bool waiting()
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        return _waiting;
+    }
+    void open()
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        _open = true;
+        _changed.notify_all();
+    }
+    int asked()
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        return _asked;
+    }
+
+private:
+    const Endpoint _first, _then;
+    std::mutex _mutex;
+    std::condition_variable _changed;
+    int _asked = 0;
+    bool _waiting = false, _open = false;
+};
+
+} // namespace
+
+TEST(RedisSentinelTest, AMasterAnnouncedWhileAConnectionIsMadeIsWhereTheCallGoes)
+{
+    // The sentinels were asked just before the failover; the announcement
+    // comes while that connection is being made, to the old master.
+    RedisProcess before;
+    RedisProcess after;
+    auto locator = std::make_shared<GatedLocator>(Endpoint{"127.0.0.1", before.port()}, Endpoint{"127.0.0.1", after.port()});
+    RedisSettings settings;
+    settings.timeoutMs = 5000;
+    RedisPipeline pipeline(settings, Poco::Logger::get("test.redis.moved"), locator);
+    std::string reply;
+    std::thread caller([&] {
+        try
+        {
+            reply = pipeline.call({"INCR", "announced"})->toString();
+        }
+        catch (const StoreUnavailable& e)
+        {
+            reply = e.what();
+        }
+    });
+    ASSERT_TRUE(waitUntil([&] { return locator->waiting(); }, std::chrono::seconds(5)));
+    pipeline.masterMoved(after.address());
+    locator->open();
+    caller.join();
+    EXPECT_EQ(reply, ":1\r\n") << "INCR answered 1";
+    EXPECT_EQ(after.cli({"GET", "announced"}), "1") << "the call went to the announced master";
+    EXPECT_EQ(before.cli({"EXISTS", "announced"}), "0");
+    EXPECT_EQ(locator->asked(), 2);
 }
