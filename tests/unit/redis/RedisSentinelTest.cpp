@@ -127,6 +127,8 @@ TEST_P(RedisSentinelFailover, TheStoreFollowsAFailoverWithNothingLostAndItsNearC
     auto node2 = open(settings);
     ASSERT_TRUE(waitUntil([&] { return node1->nearCacheReady() && node2->nearCacheReady(); }, std::chrono::seconds(5)))
         << node1->healthProblem();
+    EXPECT_TRUE(waitUntil([&] { return node1->failoverWatch() == where(sentinel.port()); }, std::chrono::seconds(5)))
+        << "no sentinel listened to for failovers: '" << node1->failoverWatch() << "'";
     ASSERT_TRUE(node1->create(session("f.n1")));
     ASSERT_TRUE(count(*node1, "f.n1", "n1", "1"));
     ASSERT_TRUE(count(*node2, "f.n1", "n2", "2"));
