@@ -13,7 +13,6 @@
 #include <iterator>
 #include <utility>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -66,8 +65,6 @@ RedisPipeline::RedisPipeline(RedisSettings settings, Poco::Logger& logger, std::
       _logger(logger),
       _locator(locator ? std::move(locator) : makeLocator(_settings, {}, logger))
 {
-    _wakeFd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (_wakeFd < 0) throw std::runtime_error(std::string("redis pipeline: eventfd: ") + std::strerror(errno));
     _reader = std::thread([this] { readLoop(); });
 }
 
@@ -86,11 +83,8 @@ RedisPipeline::~RedisPipeline()
         std::unique_lock<std::mutex> lock(_mutex);
         _changed.wait(lock, [&] { return _callers == 0; });
     }
-    std::uint64_t one = 1;
-    ssize_t r = ::write(_wakeFd, &one, sizeof one);
-    (void)r;
+    _wake.stop();
     _reader.join();
-    ::close(_wakeFd);
 }
 
 std::string RedisPipeline::address() const
@@ -427,7 +421,7 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
                 waitMs = int(left.count()) + 1;
             }
         }
-        pollfd fds[2] = {{stream.fd(), POLLIN, 0}, {_wakeFd, POLLIN, 0}};
+        pollfd fds[2] = {{stream.fd(), POLLIN, 0}, {_wake.fd(), POLLIN, 0}};
         int r = ::poll(fds, 2, waitMs);
         if (r == 0) continue;
         if (r < 0)
@@ -438,11 +432,7 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
         }
         if (fds[1].revents)
         {
-            std::uint64_t count;
-            ssize_t n = ::read(_wakeFd, &count, sizeof count);
-            (void)n;
-            std::lock_guard<std::mutex> lock(_mutex);
-            if (!_stopping) continue; // masterMoved(): the drain is checked above
+            if (!_wake.consume()) continue; // masterMoved(): the drain is checked above
             // Stopping: the destructor failed every call queued; those set
             // aside to be sent again (a drain) fail below, as they cannot be.
             error = "store shutting down";
@@ -644,9 +634,7 @@ void RedisPipeline::masterMoved(const std::string& master)
                         master, _stream->peer());
     // Its reader leaves once what was sent is answered (readConnection).
     _draining = true;
-    std::uint64_t one = 1;
-    ssize_t r = ::write(_wakeFd, &one, sizeof one);
-    (void)r;
+    _wake.wake();
 }
 
 std::string RedisPipeline::problem()

@@ -37,6 +37,7 @@
 
 #include "RedisSettings.h"
 #include "Resp.h"
+#include "StopSignal.h"
 
 #include <atomic>
 #include <chrono>
@@ -173,7 +174,7 @@ private:
     Clock::time_point _nextAttempt{};
     bool _stopping = false;
     int _callers = 0;                    // threads inside call / callAll / callAllAsync
-    int _wakeFd = -1;                    // eventfd: stops the reader's poll
+    StopSignal _wake{"redis pipeline"};  // ends the reader's poll: a stop, or masterMoved()
     std::thread _reader;
 };
 

@@ -66,6 +66,18 @@ Endpoint masterAddressIn(const Reply& reply, const std::string& master)
     return {host, std::stoi(port)};
 }
 
+SentinelAnswer askSentinel(RedisStream& stream, RespParser& parser, const RedisSettings& settings,
+                           std::vector<std::string> then, Deadline deadline)
+{
+    std::vector<std::vector<std::string>> commands;
+    if (auto auth = settings.sentinelAuthCommand(); !auth.empty()) commands.push_back(std::move(auth));
+    commands.push_back({"SENTINEL", "GET-MASTER-ADDR-BY-NAME", settings.sentinelMaster});
+    commands.push_back(std::move(then));
+    const std::vector<Reply> replies = exchangeAll(stream, parser, commands, deadline);
+    if (replies.size() == 3 && replies[0]->isError()) throw RedisSocketError("AUTH refused: " + errorMessage(replies[0]));
+    return {masterAddressIn(replies[replies.size() - 2], settings.sentinelMaster), replies.back()};
+}
+
 std::optional<Endpoint> switchedMasterIn(const std::string& payload, const std::string& master)
 {
     std::vector<std::string> words;
@@ -86,27 +98,22 @@ SentinelList::SentinelList(RedisSettings settings, Poco::Logger& logger)
 Endpoint SentinelList::askOne(const Endpoint& sentinel, Deadline deadline)
 {
     const auto connection = connectStream(_settings, sentinel.host, sentinel.port, sentinel.text(), deadline);
-    std::vector<std::vector<std::string>> commands;
-    if (auto auth = _settings.sentinelAuthCommand(); !auth.empty()) commands.push_back(std::move(auth));
-    commands.push_back({"SENTINEL", "GET-MASTER-ADDR-BY-NAME", _settings.sentinelMaster});
-    commands.push_back({"SENTINEL", "SENTINELS", _settings.sentinelMaster});
     RespParser parser;
-    const std::vector<Reply> replies = exchangeAll(*connection, parser, commands, deadline);
-    if (replies.size() == 3 && replies[0]->isError()) throw RedisSocketError("AUTH refused: " + errorMessage(replies[0]));
-    const Endpoint master = masterAddressIn(replies[replies.size() - 2], _settings.sentinelMaster);
+    const SentinelAnswer answer =
+        askSentinel(*connection, parser, _settings, {"SENTINEL", "SENTINELS", _settings.sentinelMaster}, deadline);
     // Listing the others is optional (an ACL may allow only the master's address).
     std::optional<std::vector<Endpoint>> others;
     std::string why;
     try
     {
-        others = sentinelsIn(replies.back());
+        others = sentinelsIn(answer.then);
     }
     catch (const RedisSocketError& e)
     {
         why = e.what();
     }
     _order.answered(sentinel, others, why);
-    return master;
+    return answer.master;
 }
 
 Endpoint SentinelList::locate(Deadline deadline)

@@ -21,6 +21,19 @@ namespace mt::redis {
 /// `master`; throws RedisSocketError saying what was wrong with it.
 Endpoint masterAddressIn(const Reply& reply, const std::string& master);
 
+/// A sentinel's answer to where the master is, and to the command sent after.
+struct SentinelAnswer
+{
+    Endpoint master;
+    Reply then;
+};
+
+/// On a connection to a sentinel: logs in (when the settings give a
+/// sentinel password), asks where the master is, then sends `then`, all in
+/// one round trip. Throws RedisSocketError when the login or the answer fails.
+SentinelAnswer askSentinel(RedisStream& stream, RespParser& parser, const RedisSettings& settings,
+                           std::vector<std::string> then, Deadline deadline);
+
 /// The new master in a +switch-master message's payload ("<name> <old ip>
 /// <old port> <new ip> <new port>"), or none when it is about another
 /// master than `master`; throws RedisSocketError when it is malformed.

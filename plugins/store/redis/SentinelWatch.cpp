@@ -79,15 +79,10 @@ void SentinelWatch::serve(const Endpoint& sentinel, bool catchUp)
 {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
     const auto stream = connectStream(_settings, sentinel.host, sentinel.port, sentinel.text(), deadline);
-    std::vector<std::vector<std::string>> commands;
-    if (auto auth = _settings.sentinelAuthCommand(); !auth.empty()) commands.push_back(std::move(auth));
-    commands.push_back({"SENTINEL", "GET-MASTER-ADDR-BY-NAME", _settings.sentinelMaster});
-    commands.push_back({"SUBSCRIBE", kChannel});
     RespParser parser;
-    const std::vector<Reply> replies = exchangeAll(*stream, parser, commands, deadline);
-    if (replies.size() == 3 && replies[0]->isError()) throw RedisSocketError("AUTH refused: " + errorMessage(replies[0]));
-    const Endpoint now = masterAddressIn(replies[replies.size() - 2], _settings.sentinelMaster);
-    if (replies.back()->isError()) throw RedisSocketError("SUBSCRIBE refused: " + errorMessage(replies.back()));
+    const SentinelAnswer answer = askSentinel(*stream, parser, _settings, {"SUBSCRIBE", kChannel}, deadline);
+    if (answer.then->isError()) throw RedisSocketError("SUBSCRIBE refused: " + errorMessage(answer.then));
+    const Endpoint& now = answer.master;
     {
         std::lock_guard<std::mutex> lock(_mutex);
         _watching = sentinel.text();

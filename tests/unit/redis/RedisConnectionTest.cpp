@@ -11,6 +11,8 @@
 // stop while the connection drains still finishes every call.
 #include "RedisPipeline.h"
 #include "CounterSessions.h"
+#include "IncrBurst.h"
+#include "MovingSocket.h"
 #include "RedisProcess.h"
 #include "RedisSessionStore.h"
 #include "RedisSocket.h"
@@ -378,10 +380,10 @@ TEST(RedisConnectionTest, AFailoverBehindTheSameAddressIsFollowedByBothConnectio
     RedisOptions replicaOptions{"", true};
     replicaOptions.replicaOf = master.port();
     RedisProcess replica(replicaOptions);
-    const std::filesystem::path link = std::filesystem::path(replica.socketPath()).parent_path() / "endpoint.sock";
-    std::filesystem::create_symlink(master.socketPath(), link);
+    const MovingSocket name(replica);
+    name.pointTo(master);
     RedisSettings settings;
-    settings.socket = link.string();
+    settings.socket = name.path();
     settings.timeoutMs = 300;
     settings.reconnectMaxMs = 100;
     auto node1 = open(settings);
@@ -392,9 +394,7 @@ TEST(RedisConnectionTest, AFailoverBehindTheSameAddressIsFollowedByBothConnectio
     ASSERT_TRUE(waitUntil([&] { return replica.caughtUpWith(master); }, std::chrono::seconds(10)));
 
     ASSERT_EQ(replica.cli({"REPLICAOF", "NO", "ONE"}), "OK");
-    const std::filesystem::path next = link.string() + ".next";
-    std::filesystem::create_symlink(replica.socketPath(), next);
-    std::filesystem::rename(next, link);
+    name.pointTo(replica);
     ASSERT_EQ(master.cli({"REPLICAOF", "127.0.0.1", std::to_string(replica.port())}), "OK");
 
     // Each store's first write meets READONLY on its old connection, which
@@ -454,34 +454,21 @@ TEST(RedisConnectionTest, CallsQueuedBehindAReadonlyGoToTheNewMasterNoneFails)
     // on the new master, once.
     RedisProcess before(RedisOptions{"", true});
     RedisProcess after(RedisOptions{"", true});
-    const std::filesystem::path link = std::filesystem::path(after.socketPath()).parent_path() / "endpoint.sock";
-    std::filesystem::create_symlink(before.socketPath(), link);
+    const MovingSocket name(after);
+    name.pointTo(before);
     RedisSettings settings;
-    settings.socket = link.string();
+    settings.socket = name.path();
     settings.timeoutMs = 2000;
     RedisPipeline pipeline(settings, Poco::Logger::get("test.redis.pipeline"));
     ASSERT_FALSE(pipeline.call({"PING"})->isError());
 
     ASSERT_EQ(before.cli({"REPLICAOF", "127.0.0.1", std::to_string(after.port())}), "OK");
-    const std::filesystem::path next = link.string() + ".next";
-    std::filesystem::create_symlink(after.socketPath(), next);
-    std::filesystem::rename(next, link);
+    name.pointTo(after);
 
     constexpr int kWrites = 300;
-    std::atomic<int> done{0}, failed{0};
-    std::string firstError;
-    std::mutex errorMutex;
-    for (int i = 0; i < kWrites; ++i)
-        pipeline.callAllAsync({{"INCR", "burst:" + std::to_string(i)}}, [&](std::vector<Reply> replies, const std::string& error) {
-            if (!error.empty() || replies.size() != 1 || replies.front()->isError())
-            {
-                std::lock_guard<std::mutex> lock(errorMutex);
-                if (failed++ == 0) firstError = error.empty() ? replies.front()->toString() : error;
-            }
-            ++done;
-        });
-    ASSERT_TRUE(waitUntil([&] { return done == kWrites; }, std::chrono::seconds(10))) << done << " of " << kWrites << " answered";
-    EXPECT_EQ(failed.load(), 0) << firstError;
+    const BurstOutcome burst = incrBurst(pipeline, "burst:", kWrites);
+    ASSERT_EQ(burst.answered, kWrites) << burst.answered << " of " << kWrites << " answered";
+    EXPECT_EQ(burst.failed, 0) << burst.firstError;
     EXPECT_EQ(after.cli({"DBSIZE"}), std::to_string(kWrites));
     EXPECT_EQ(after.cli({"GET", "burst:0"}), "1") << "run once";
     EXPECT_EQ(after.cli({"GET", "burst:" + std::to_string(kWrites - 1)}), "1") << "run once";

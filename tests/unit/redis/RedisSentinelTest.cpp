@@ -10,7 +10,9 @@
 // (+switch-master: the connection drains, a reconnection backoff ends, and a
 // connection being made to the old master as it is announced is left too).
 #include "CounterSessions.h"
+#include "IncrBurst.h"
 #include "MasterLocator.h"
+#include "MovingSocket.h"
 #include "RedisPipeline.h"
 #include "RedisProcess.h"
 #include "RedisSessionStore.h"
@@ -21,10 +23,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -398,10 +398,10 @@ TEST(RedisSentinelTest, AnAnnouncedMasterDrainsTheConnectionNoCallFailsOrRunsTwi
     // stay masters (a name that moved, as the sentinels' answer does).
     RedisProcess before(RedisOptions{"", true});
     RedisProcess after(RedisOptions{"", true});
-    const std::filesystem::path link = std::filesystem::path(after.socketPath()).parent_path() / "master.sock";
-    std::filesystem::create_symlink(before.socketPath(), link);
+    const MovingSocket name(after);
+    name.pointTo(before);
     RedisSettings settings;
-    settings.socket = link.string();
+    settings.socket = name.path();
     settings.timeoutMs = 2000;
     RedisPipeline pipeline(settings, Poco::Logger::get("test.redis.moved"));
     ASSERT_FALSE(pipeline.call({"PING"})->isError());
@@ -410,21 +410,13 @@ TEST(RedisSentinelTest, AnAnnouncedMasterDrainsTheConnectionNoCallFailsOrRunsTwi
     ASSERT_FALSE(pipeline.call({"PING"})->isError());
     EXPECT_EQ(pipeline.connectedAt(), connected) << "the master it is on was announced: nothing to do";
 
-    const std::filesystem::path next = link.string() + ".next";
-    std::filesystem::create_symlink(after.socketPath(), next);
-    std::filesystem::rename(next, link);
+    name.pointTo(after);
     constexpr int kWrites = 300;
-    std::atomic<int> done{0}, failed{0};
-    for (int i = 0; i < kWrites; ++i)
-    {
+    const BurstOutcome burst = incrBurst(pipeline, "moved:", kWrites, [&](int i) {
         if (i == kWrites / 2) pipeline.masterMoved("127.0.0.1:1");
-        pipeline.callAllAsync({{"INCR", "moved:" + std::to_string(i)}}, [&](std::vector<Reply> replies, const std::string& error) {
-            if (!error.empty() || replies.size() != 1 || replies.front()->isError()) ++failed;
-            ++done;
-        });
-    }
-    ASSERT_TRUE(waitUntil([&] { return done == kWrites; }, std::chrono::seconds(10))) << done << " of " << kWrites << " answered";
-    EXPECT_EQ(failed.load(), 0);
+    });
+    ASSERT_EQ(burst.answered, kWrites) << burst.answered << " of " << kWrites << " answered";
+    EXPECT_EQ(burst.failed, 0) << burst.firstError;
     const std::vector<std::string> sum{"EVAL", "local n = 0 for _, k in ipairs(redis.call('KEYS', 'moved:*')) do n = n + redis.call('GET', k) end return n", "0"};
     EXPECT_EQ(std::stoi(before.cli(sum)) + std::stoi(after.cli(sum)), kWrites) << "each write ran once";
     EXPECT_EQ(std::stoi(before.cli({"DBSIZE"})) + std::stoi(after.cli({"DBSIZE"})), kWrites);
@@ -437,9 +429,9 @@ TEST(RedisSentinelTest, AnAnnouncedMasterEndsTheReconnectionBackoff)
     // (up to reconnectMaxMs); a promotion announced meanwhile must not wait
     // for the next one.
     RedisProcess redis(RedisOptions{"", true});
-    const std::filesystem::path link = std::filesystem::path(redis.socketPath()).parent_path() / "master.sock";
+    const MovingSocket name(redis);
     RedisSettings settings;
-    settings.socket = link.string();
+    settings.socket = name.path();
     settings.timeoutMs = 300;
     settings.reconnectMaxMs = 60000;
     RedisPipeline pipeline(settings, Poco::Logger::get("test.redis.moved"));
@@ -450,7 +442,7 @@ TEST(RedisSentinelTest, AnAnnouncedMasterEndsTheReconnectionBackoff)
         if (pipeline.problem().find(" unavailable: ") == std::string::npos) ++attempts;
         return attempts == 6;
     }, std::chrono::seconds(10)));
-    std::filesystem::create_symlink(redis.socketPath(), link);
+    name.pointTo(redis);
     EXPECT_NE(pipeline.problem().find(" unavailable: "), std::string::npos) << "within the backoff";
     pipeline.masterMoved("127.0.0.1:1");
     EXPECT_EQ(pipeline.problem(), "");
