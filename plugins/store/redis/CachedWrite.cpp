@@ -92,17 +92,18 @@ CachedWrite CachedWrite::prepare(const SessionDelta& delta, const SessionData& b
     write.indexedAtMs = indexedAtMs;
     if (expiryDue(delta, indexedAtMs, maxInactive, layout.touchFraction))
     {
+        const bool indexed = !layout.indexOnIntervalChange || delta.maxInactiveInterval;
         write.indexedAtMs = at;
         if (maxInactive > 0)
         {
             const TimeMs left = TimeMs(maxInactive) * 1000;
             command("PEXPIRE", {key, ms(left + marginMs(maxInactive, layout.touchFraction) + TimeMs(layout.expiryGraceSeconds) * 1000)});
-            command("ZADD", {layout.indexKey, ms(at + left), delta.id});
+            if (indexed) command("ZADD", {layout.indexKey, ms(at + left), delta.id});
         }
         else
         {
             command("PERSIST", {key});
-            command("ZADD", {layout.indexKey, "+inf", delta.id});
+            if (indexed) command("ZADD", {layout.indexKey, "+inf", delta.id});
         }
     }
     command("EXEC", {});

@@ -43,6 +43,14 @@ struct CachedWrite
         std::string indexKey;      ///< the expiry index (ZSET id -> expiry ms)
         double touchFraction = 0.1;
         int expiryGraceSeconds = 120;
+        /// The block writes the index entry only when the interval changes,
+        /// else the TTL alone: the entry is then early, never late (accesses
+        /// only move forward), which the sweep finds harmless — it checks
+        /// `accessed` and moves the entry, once an interval. For a Redis
+        /// Cluster: while it migrates the store's slot, the session's key and
+        /// the index may be on two nodes, and a block with both is refused
+        /// (TRYAGAIN) until they are not.
+        bool indexOnIntervalChange = false;
     };
     enum class Outcome { Saved, Gone, Stale };
 

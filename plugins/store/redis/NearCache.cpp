@@ -20,7 +20,7 @@ NearCache::DataPtr NearCache::get(const std::string& id, std::chrono::steady_clo
     }
     if (!_active.load(std::memory_order_relaxed)) return nullptr;
     auto it = _entries.find(id);
-    if (it == _entries.end() || !it->second.data)
+    if (it == _entries.end() || !it->second.data || !it->second.tracked)
     {
         ++_misses;
         return nullptr;
@@ -62,7 +62,7 @@ NearCache::Ticket NearCache::begin(const std::string& id)
     return Ticket{id, it->second.token, _epoch};
 }
 
-void NearCache::complete(const Ticket& ticket, DataPtr data, std::int64_t indexedAtMs)
+void NearCache::complete(const Ticket& ticket, DataPtr data, std::int64_t indexedAtMs, bool tracked)
 {
     if (ticket.token == 0) return;
     std::lock_guard<std::mutex> lock(_mutex);
@@ -78,6 +78,7 @@ void NearCache::complete(const Ticket& ticket, DataPtr data, std::int64_t indexe
     it->second.data = std::move(data);
     it->second.token = 0;
     it->second.indexedAtMs = indexedAtMs;
+    it->second.tracked = tracked;
 }
 
 void NearCache::abandon(const Ticket& ticket)

@@ -16,6 +16,12 @@
 //    not install what it brings back (it may predate the change): begin()
 //    gives the call a ticket, invalidate() voids it, complete() installs only
 //    with a ticket still valid.
+//  - While a Redis Cluster migrates the store's slot, a call may be served
+//    by the importing node (an ASK), whose changes this connection's
+//    tracking does not see: what it brings back is installed untracked, a
+//    base for this node's next write (whose version check catches any
+//    other writer) but never a read's answer. The keys handed over are
+//    reported changed by the slot's master (MIGRATE deletes them there).
 //  - Anything that breaks tracking (either connection lost or replaced, the
 //    subscriber's client id changed) calls reset(): every entry and every
 //    ticket of the old epoch is void, and the cache stays off until the store
@@ -83,7 +89,9 @@ public:
     /// The call's result: the record now in Redis, or null if the session is
     /// gone. Installed only if nothing voided the ticket meanwhile.
     /// `indexedAtMs`: see beginWrite(); a call that did not write the index passes 0.
-    void complete(const Ticket& ticket, DataPtr data, std::int64_t indexedAtMs = 0);
+    /// `tracked`: false when the call may have been served by a node whose
+    /// changes tracking does not report (see above).
+    void complete(const Ticket& ticket, DataPtr data, std::int64_t indexedAtMs = 0, bool tracked = true);
     /// The call failed or its outcome is unknown: forget the entry.
     void abandon(const Ticket& ticket);
 
@@ -105,6 +113,7 @@ private:
         DataPtr data;
         std::uint64_t token = 0; ///< the newest call in flight on this id, 0: none
         std::int64_t indexedAtMs = 0;
+        bool tracked = true; ///< false: a write base only (see complete())
     };
 
     void clearLocked();

@@ -1,5 +1,6 @@
 #include "RedisPipeline.h"
 
+#include "AskTargets.h"
 #include "MasterLocator.h"
 #include "RedisSocket.h"
 
@@ -23,6 +24,10 @@ namespace {
 constexpr std::chrono::milliseconds kFirstBackoff{50};
 /// How often one call is sent again after a MOVED or READONLY: a master moves once per failover.
 constexpr int kMaxRedirects = 2;
+/// The pause before a call answered TRYAGAIN goes again: the keys of one
+/// session move within milliseconds, a whole slot's within seconds.
+constexpr std::chrono::milliseconds kFirstRetry{10};
+constexpr std::chrono::milliseconds kLastRetry{160};
 
 } // namespace
 
@@ -41,6 +46,10 @@ struct RedisPipeline::Pending
     Callback callback; // set: asynchronous, nobody waits on `done`
     std::string wire;  // its commands, encoded: sent again on the next connection when Redis did not run them
     int redirects = 0;
+    Migration migration = Migration::Follow;
+    bool detoured = false;   // sent to another node, or waiting to go again: its lateness is not this connection's
+    int tryAgains = 0;
+    Clock::time_point retryAt; // in _later: when it goes again
 
     void finish(std::string why)
     {
@@ -65,6 +74,7 @@ RedisPipeline::RedisPipeline(RedisSettings settings, Poco::Logger& logger, std::
       _logger(logger),
       _locator(locator ? std::move(locator) : makeLocator(_settings, {}, logger))
 {
+    if (!_settings.cluster.empty()) _asks = std::make_unique<AskTargets>(_settings, logger);
     _reader = std::thread([this] { readLoop(); });
 }
 
@@ -76,6 +86,8 @@ RedisPipeline::~RedisPipeline()
         failLocked(_generation, "store shutting down", false);
     }
     finishFailed();
+    // Their calls fail now; a reply already on its way back finds _stopping.
+    if (_asks) _asks->clear();
     _changed.notify_all();
     {
         // A caller woken by the failure above still reads members on its way
@@ -104,9 +116,11 @@ RedisPipeline::Clock::time_point RedisPipeline::connectedAt()
     return _stream ? _connectedAt : Clock::time_point{};
 }
 
-Reply RedisPipeline::call(const std::vector<std::string>& args)
+Reply RedisPipeline::call(const std::vector<std::string>& args, Migration migration)
 {
-    return callAll({args}).front();
+    std::string wire;
+    appendCommand(wire, args);
+    return callAll(std::move(wire), 1, migration).front();
 }
 
 /// Counts a call in progress, so the destructor can wait for it to leave.
@@ -152,7 +166,7 @@ void RedisPipeline::callAllAsync(const std::vector<std::vector<std::string>>& co
     callAllAsync(encodeAll(commands), commands.size(), std::move(done));
 }
 
-std::vector<Reply> RedisPipeline::callAll(std::string wire, std::size_t count)
+std::vector<Reply> RedisPipeline::callAll(std::string wire, std::size_t count, Migration migration)
 {
     CallerGuard guard(*this);
     const auto deadline = Clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
@@ -160,6 +174,7 @@ std::vector<Reply> RedisPipeline::callAll(std::string wire, std::size_t count)
     pending->expected = count;
     pending->deadline = deadline;
     pending->wire = std::move(wire);
+    pending->migration = migration;
     const std::uint64_t generation = submit(pending, deadline);
 
     std::unique_lock<std::mutex> wait(pending->mutex);
@@ -169,7 +184,7 @@ std::vector<Reply> RedisPipeline::callAll(std::string wire, std::size_t count)
         const std::string why = "no reply within " + std::to_string(_settings.timeoutMs) + " ms";
         {
             std::lock_guard<std::mutex> relock(_mutex);
-            failLocked(generation, why, true);
+            if (!pending->detoured) failLocked(generation, why, true);
         }
         finishFailed();
         throw StoreUnavailable("redis " + address() + ": " + why);
@@ -180,8 +195,12 @@ std::vector<Reply> RedisPipeline::callAll(std::string wire, std::size_t count)
 
 void RedisPipeline::callAllAsync(std::string wire, std::size_t count, Callback done)
 {
+    sendAsync(std::move(wire), count, Clock::now() + std::chrono::milliseconds(_settings.timeoutMs), std::move(done));
+}
+
+void RedisPipeline::sendAsync(std::string wire, std::size_t count, Clock::time_point deadline, Callback done)
+{
     CallerGuard guard(*this);
-    const auto deadline = Clock::now() + std::chrono::milliseconds(_settings.timeoutMs);
     auto pending = std::make_shared<Pending>();
     pending->expected = count;
     pending->replies.reserve(count);
@@ -332,6 +351,9 @@ void RedisPipeline::failLocked(std::uint64_t generation, const std::string& reas
         _outCalls = 0;
         for (auto& pending : _pending) _failed.emplace_back(std::move(pending), reason);
         _pending.clear();
+        // Waiting to go again on this connection: they fail with it, as if in flight.
+        for (auto& pending : _later) _failed.emplace_back(std::move(pending), reason);
+        _later.clear();
         if (_listener) _listener();
         if (down) markDownLocked(reason);
     }
@@ -341,6 +363,11 @@ void RedisPipeline::failLocked(std::uint64_t generation, const std::string& reas
         // first), but a stop must not leave anyone waiting.
         for (auto& pending : _pending) _failed.emplace_back(std::move(pending), reason);
         _pending.clear();
+        if (_stopping)
+        {
+            for (auto& pending : _later) _failed.emplace_back(std::move(pending), reason);
+            _later.clear();
+        }
     }
     _changed.notify_all();
 }
@@ -373,13 +400,32 @@ void RedisPipeline::readLoop()
     for (;;)
     {
         std::shared_ptr<RedisStream> stream;
-        std::uint64_t generation;
+        std::uint64_t generation = 0;
+        std::vector<std::shared_ptr<Pending>> due;
         {
             std::unique_lock<std::mutex> lock(_mutex);
-            _changed.wait(lock, [&] { return _stopping || _stream; });
-            if (_stopping) return;
+            // Nothing to read while not connected; but calls answered
+            // TRYAGAIN may wait to go again (set aside while a drained
+            // connection was replaced): at their time they connect.
+            while (!_stopping && !_stream)
+            {
+                if (_later.empty())
+                {
+                    _changed.wait(lock);
+                    continue;
+                }
+                const Clock::time_point next = takeDueLocked(due);
+                if (!due.empty()) break;
+                _changed.wait_until(lock, next);
+            }
+            if (_stopping) return; // the destructor failed what was in _later
             stream = _stream;
             generation = _generation;
+        }
+        if (!due.empty())
+        {
+            sendAgain(std::move(due), false);
+            continue;
         }
         readConnection(*stream, generation);
     }
@@ -402,6 +448,7 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
         // next; with none, waking every timeoutMs is soon enough for a call
         // queued meanwhile (its deadline is at least that far away).
         int waitMs = _settings.timeoutMs;
+        std::vector<std::shared_ptr<Pending>> due; // answered TRYAGAIN, their pause over
         {
             std::lock_guard<std::mutex> lock(_mutex);
             if (generation != _generation) break; // dropped by a caller: already failed
@@ -420,6 +467,18 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
                 }
                 waitMs = int(left.count()) + 1;
             }
+            if (!_later.empty())
+            {
+                const Clock::time_point next = takeDueLocked(due);
+                if (due.empty())
+                    waitMs = std::min<long long>(
+                        waitMs, std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now()).count() + 1);
+            }
+        }
+        if (!due.empty())
+        {
+            sendAgain(std::move(due), false);
+            continue;
         }
         pollfd fds[2] = {{stream.fd(), POLLIN, 0}, {_wake.fd(), POLLIN, 0}};
         int r = ::poll(fds, 2, waitMs);
@@ -526,6 +585,9 @@ std::vector<std::shared_ptr<RedisPipeline::Pending>> RedisPipeline::takeNotRunLo
     calls.swap(_redirected);
     if (_draining && generation == _generation)
     {
+        // Those waiting out a TRYAGAIN go now: the slot is elsewhere.
+        std::move(_later.begin(), _later.end(), std::back_inserter(calls));
+        _later.clear();
         // The calls never sent (the last _outCalls) go as they are; those
         // sent and not answered (a drop while draining) fail with the
         // connection. In the order they were first sent.
@@ -537,14 +599,14 @@ std::vector<std::shared_ptr<RedisPipeline::Pending>> RedisPipeline::takeNotRunLo
     return calls;
 }
 
-void RedisPipeline::sendAgain(std::vector<std::shared_ptr<Pending>> calls)
+void RedisPipeline::sendAgain(std::vector<std::shared_ptr<Pending>> calls, bool redirected)
 {
     // To the master found now, within their own deadlines; the reader then
     // reads that connection.
     for (auto& pending : calls)
     {
         pending->replies.clear();
-        ++pending->redirects;
+        if (redirected) ++pending->redirects;
         try
         {
             submit(pending, pending->deadline);
@@ -580,6 +642,7 @@ bool RedisPipeline::notRun(const Pending& pending) const
 void RedisPipeline::deliver(std::uint64_t generation, std::vector<Reply>& replies)
 {
     std::vector<std::shared_ptr<Pending>> owners;
+    std::vector<std::pair<std::shared_ptr<Pending>, Endpoint>> asked, tryAgain;
     {
         std::unique_lock<std::mutex> lock(_mutex);
         if (generation != _generation)
@@ -597,8 +660,16 @@ void RedisPipeline::deliver(std::uint64_t generation, std::vector<Reply>& replie
             if (front.replies.size() < front.expected) break;
             std::shared_ptr<Pending> answered = std::move(_pending.front());
             _pending.pop_front();
-            if (notRun(*answered))
+            Endpoint target;
+            const bool redirected = notRun(*answered);
+            const Detour detour = redirected ? Detour::None : detourOf(*answered, target);
+            if (redirected)
                 _redirected.push_back(std::move(answered));
+            else if (detour != Detour::None)
+            {
+                answered->detoured = true;
+                (detour == Detour::Ask ? asked : tryAgain).emplace_back(std::move(answered), target);
+            }
             else
                 owners.push_back(std::move(answered));
         }
@@ -621,6 +692,114 @@ void RedisPipeline::deliver(std::uint64_t generation, std::vector<Reply>& replie
     replies.clear();
     finishFailed();
     for (auto& owner : owners) owner->finish({});
+    for (auto& [pending, target] : asked) askElsewhere(pending, target);
+    for (auto& [pending, target] : tryAgain) retryLater(pending);
+}
+
+RedisPipeline::Detour RedisPipeline::detourOf(const Pending& pending, Endpoint& target) const
+{
+    // Only a cluster migrates slots. An ASK or TRYAGAIN means Redis ran
+    // nothing of the call: a MULTI block that met one was discarded
+    // (EXECABORT), and a script or multi-key command is refused whole.
+    if (!_asks) return Detour::None;
+    bool ask = false, again = false;
+    for (const Reply& reply : pending.replies)
+    {
+        if (!reply->isError()) continue;
+        const std::string message = errorMessage(reply);
+        if (message.rfind("TRYAGAIN", 0) == 0)
+            again = true;
+        else if (auto node = askTargetIn(message))
+        {
+            if (!ask) target = *node;
+            ask = true;
+        }
+        else if (message.rfind("EXECABORT", 0) != 0)
+            return Detour::None;
+    }
+    if (again) return pending.migration == Migration::Follow ? Detour::TryAgain : Detour::None;
+    // One ASKING covers one command, or a MULTI block whole; a pipelined
+    // group of commands gets its ASK as the answer.
+    const bool oneCommand = pending.expected == 1 || pending.wire.rfind("*1\r\n$5\r\nMULTI\r\n", 0) == 0;
+    return ask && oneCommand && pending.migration != Migration::None ? Detour::Ask : Detour::None;
+}
+
+void RedisPipeline::askElsewhere(const std::shared_ptr<Pending>& pending, const Endpoint& target)
+{
+    RedisPipeline* there = _asks->to(target);
+    if (!there)
+    {
+        pending->finish({}); // its ASK is the answer
+        return;
+    }
+    _askRedirects.fetch_add(1, std::memory_order_relaxed);
+    std::string wire;
+    appendCommand(wire, {"ASKING"});
+    wire += pending->wire;
+    pending->replies.clear();
+    there->sendAsync(std::move(wire), pending->expected + 1, pending->deadline,
+                     [this, pending, node = target.text()](std::vector<Reply> replies, const std::string& error) {
+                         if (!error.empty())
+                         {
+                             pending->finish("following an ASK to " + node + ": " + error);
+                             return;
+                         }
+                         replies.erase(replies.begin()); // ASKING's OK
+                         pending->replies = std::move(replies);
+                         Endpoint unused;
+                         if (detourOf(*pending, unused) == Detour::TryAgain)
+                         {
+                             retryLater(pending);
+                             return;
+                         }
+                         pending->finish({});
+                     });
+}
+
+void RedisPipeline::retryLater(const std::shared_ptr<Pending>& pending)
+{
+    std::string failure;
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        const auto pause = std::min(kFirstRetry * (1 << std::min(pending->tryAgains, 4)), kLastRetry);
+        pending->retryAt = Clock::now() + pause;
+        if (_stopping)
+            failure = "store shutting down";
+        else if (pending->retryAt >= pending->deadline)
+            failure = "its slot is being migrated, and its keys were split between two nodes (TRYAGAIN) until the deadline";
+        else
+        {
+            ++pending->tryAgains;
+            _tryAgains.fetch_add(1, std::memory_order_relaxed);
+            _later.push_back(pending);
+            _changed.notify_all(); // a reader waiting for a connection
+        }
+    }
+    if (!failure.empty())
+    {
+        pending->finish(failure);
+        return;
+    }
+    _wake.wake(); // a reader polling a connection
+}
+
+RedisPipeline::Clock::time_point RedisPipeline::takeDueLocked(std::vector<std::shared_ptr<Pending>>& due)
+{
+    const Clock::time_point now = Clock::now();
+    Clock::time_point next = Clock::time_point::max();
+    std::vector<std::shared_ptr<Pending>> waiting;
+    for (auto& pending : _later)
+    {
+        if (pending->retryAt <= now)
+            due.push_back(std::move(pending));
+        else
+        {
+            next = std::min(next, pending->retryAt);
+            waiting.push_back(std::move(pending));
+        }
+    }
+    _later.swap(waiting);
+    return next;
 }
 
 void RedisPipeline::masterMoved(const std::string& master)

@@ -28,8 +28,12 @@
 // same way, and the calls Redis did not run (answered MOVED or READONLY, or
 // queued and never sent) go on the next one, to the master found then, within
 // their own deadlines, at most twice each; the same happens when the
-// sentinels announce another master (masterMoved). The destructor waits for
-// callers to leave.
+// sentinels announce another master (masterMoved). While the cluster
+// migrates the store's slot, a call answered ASK (its key is on the
+// importing node already) is sent there once, after ASKING (AskTargets.h),
+// and one answered TRYAGAIN (its keys are split between the two for now) is
+// sent again after a short pause (10 ms doubling to 160 ms), until its
+// deadline. The destructor waits for callers to leave.
 //
 // Thread-safety: every method may be called from any thread. The connection
 // listener is called with the pipeline's lock held: it must not call back
@@ -59,6 +63,7 @@ namespace mt::redis {
 
 class RedisStream;
 class MasterLocator;
+class AskTargets;
 
 class RedisPipeline
 {
@@ -77,15 +82,23 @@ public:
     /// Called whenever the connection is replaced or lost: what Redis keeps
     /// per connection (client tracking) is gone with it. Set before the first call.
     void setConnectionListener(std::function<void()> listener) { _listener = std::move(listener); }
+    /// What a call does while the cluster migrates its slot.
+    enum class Migration
+    {
+        Follow,  ///< ASK followed, TRYAGAIN waited out
+        AskOnly, ///< ASK followed, TRYAGAIN is the answer: the caller has another way
+        None,    ///< both are the answer: for a script that reads keys it did not
+                 ///< declare, which the importing node would find missing
+    };
 
     /// Sends one command, returns its reply (a Redis error reply is returned,
     /// not thrown: Reply::isError()). Throws mt::StoreUnavailable.
-    Reply call(const std::vector<std::string>& args);
+    Reply call(const std::vector<std::string>& args, Migration migration = Migration::Follow);
     /// Sends the commands back to back (nothing of another caller's in
     /// between: a MULTI ... EXEC block stays whole) and returns their replies.
     std::vector<Reply> callAll(const std::vector<std::vector<std::string>>& commands);
     /// callAll() of `count` commands already encoded (Resp.h) into `wire`.
-    std::vector<Reply> callAll(std::string wire, std::size_t count);
+    std::vector<Reply> callAll(std::string wire, std::size_t count, Migration migration = Migration::Follow);
 
     /// Replies to a callAllAsync(), or why there are none.
     using Callback = std::function<void(std::vector<Reply> replies, const std::string& error)>;
@@ -111,6 +124,13 @@ public:
     std::uint64_t commands() const { return _commands.load(std::memory_order_relaxed); }
     /// Calls (a callAll() is one: its commands leave together and are waited for together).
     std::uint64_t roundTrips() const { return _roundTrips.load(std::memory_order_relaxed); }
+    /// Calls an ASK sent to another node (a slot migration under way),
+    /// counted before they are sent: a caller that finds it changed across
+    /// its call may have been answered by a node whose changes this
+    /// connection's client tracking does not see.
+    std::uint64_t askRedirects() const { return _askRedirects.load(std::memory_order_relaxed); }
+    /// Calls sent again after a TRYAGAIN (the same).
+    std::uint64_t tryAgains() const { return _tryAgains.load(std::memory_order_relaxed); }
     std::string address() const;
     /// The instance connected to now (RedisStream::peer()), "" when not connected.
     std::string peer();
@@ -143,7 +163,18 @@ private:
     /// run: those answered so (notRun) and those never sent.
     std::vector<std::shared_ptr<Pending>> takeNotRunLocked(std::uint64_t generation);
     /// Submits them again (a new connection), in order; one that cannot be finishes with the reason.
-    void sendAgain(std::vector<std::shared_ptr<Pending>> calls);
+    void sendAgain(std::vector<std::shared_ptr<Pending>> calls, bool redirected = true);
+    /// callAllAsync() with the deadline of the call it continues.
+    void sendAsync(std::string wire, std::size_t count, Clock::time_point deadline, Callback done);
+    /// What an answered call's replies say of a slot migration (None: they are its answer).
+    enum class Detour { None, Ask, TryAgain };
+    Detour detourOf(const Pending& pending, Endpoint& target) const;
+    /// Sends the call to `target` after ASKING, once; its replies are the call's.
+    void askElsewhere(const std::shared_ptr<Pending>& pending, const Endpoint& target);
+    /// Sends the call again after a pause, if its deadline allows (the reader does).
+    void retryLater(const std::shared_ptr<Pending>& pending);
+    /// Moves the calls whose pause is over to `due`; returns when the next one's is.
+    Clock::time_point takeDueLocked(std::vector<std::shared_ptr<Pending>>& due);
 
     const RedisSettings _settings;
     Poco::Logger& _logger;
@@ -151,6 +182,8 @@ private:
     std::function<void()> _listener;
     std::atomic<std::uint64_t> _commands{0};
     std::atomic<std::uint64_t> _roundTrips{0};
+    std::atomic<std::uint64_t> _askRedirects{0};
+    std::atomic<std::uint64_t> _tryAgains{0};
 
     std::mutex _mutex;
     std::condition_variable _changed;    // connection up / connect attempt over / flush over / stop
@@ -163,6 +196,7 @@ private:
     std::deque<std::shared_ptr<Pending>> _pending; // calls sent or queued, awaiting replies, in order
     std::vector<std::pair<std::shared_ptr<Pending>, std::string>> _failed; // to finish outside the lock
     std::vector<std::shared_ptr<Pending>> _redirected; // not run (notRun): to send again once reconnected
+    std::vector<std::shared_ptr<Pending>> _later;      // answered TRYAGAIN: to send again at their retryAt
     bool _down = false;
     std::string _lastError;
     std::string _lastPeer;               // the master the locator named last (logged when it changes)
@@ -174,7 +208,8 @@ private:
     Clock::time_point _nextAttempt{};
     bool _stopping = false;
     int _callers = 0;                    // threads inside call / callAll / callAllAsync
-    StopSignal _wake{"redis pipeline"};  // ends the reader's poll: a stop, or masterMoved()
+    StopSignal _wake{"redis pipeline"};  // ends the reader's poll: a stop, masterMoved(), or a call in _later
+    std::unique_ptr<AskTargets> _asks;   // null: not a cluster
     std::thread _reader;
 };
 

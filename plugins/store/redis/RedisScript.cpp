@@ -33,12 +33,19 @@ RedisScript::RedisScript(std::string source) : _source(std::move(source))
     _sha = Poco::DigestEngine::digestToHex(sha1.digest());
 }
 
-Reply RedisScript::run(RedisPipeline& redis, const std::vector<std::string>& keys,
-                       const std::vector<std::string>& args) const
+Reply RedisScript::call(RedisPipeline& redis, const std::vector<std::string>& keys, const std::vector<std::string>& args,
+                        RedisPipeline::Migration migration) const
 {
-    Reply reply = redis.call(command("EVALSHA", _sha, keys, args));
+    Reply reply = redis.call(command("EVALSHA", _sha, keys, args), migration);
     if (reply->isError() && errorMessage(reply).rfind("NOSCRIPT", 0) == 0)
-        reply = redis.call(command("EVAL", _source, keys, args));
+        reply = redis.call(command("EVAL", _source, keys, args), migration);
+    return reply;
+}
+
+Reply RedisScript::run(RedisPipeline& redis, const std::vector<std::string>& keys, const std::vector<std::string>& args,
+                       RedisPipeline::Migration migration) const
+{
+    Reply reply = call(redis, keys, args, migration);
     if (reply->isError()) throw StoreUnavailable("redis script " + _sha.substr(0, 8) + " failed: " + errorMessage(reply));
     return reply;
 }

@@ -18,7 +18,11 @@ public:
     /// The reply; a Redis error reply (other than NOSCRIPT) is thrown as
     /// mt::StoreUnavailable naming the script, since a failing script means
     /// a Redis that cannot serve sessions.
-    Reply run(RedisPipeline& redis, const std::vector<std::string>& keys, const std::vector<std::string>& args) const;
+    Reply run(RedisPipeline& redis, const std::vector<std::string>& keys, const std::vector<std::string>& args,
+              RedisPipeline::Migration migration = RedisPipeline::Migration::Follow) const;
+    /// run() that returns an error reply instead of throwing it.
+    Reply call(RedisPipeline& redis, const std::vector<std::string>& keys, const std::vector<std::string>& args,
+               RedisPipeline::Migration migration) const;
     const std::string& sha() const { return _sha; }
 
 private:

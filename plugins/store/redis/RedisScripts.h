@@ -136,13 +136,19 @@ inline const char* kRename =
 /// grace). An entry older than its session's last access is not claimed but
 /// moved: the store's write path refreshes the index only once per
 /// touchFraction of the interval (see CachedWrite.h).
+/// Every hash is read before anything is written: in a cluster whose slot is
+/// being migrated, reading one the node has handed over already fails the
+/// script, which must then have changed nothing (a claim whose reply is lost
+/// would end a session without its destroyed listeners).
 inline const char* kExpire =
     "local now = tonumber(ARGV[1])\n"
     "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))\n"
+    "local read = {}\n"
+    "for i, id in ipairs(ids) do read[i] = redis.call('HGETALL', ARGV[3] .. id) end\n"
     "local out = {}\n"
-    "for _, id in ipairs(ids) do\n"
+    "for i, id in ipairs(ids) do\n"
     "  local key = ARGV[3] .. id\n"
-    "  local fields = redis.call('HGETALL', key)\n"
+    "  local fields = read[i]\n"
     "  local a, m\n"
     "  for i = 1, #fields - 1, 2 do\n"
     "    if fields[i] == 'accessed' then a = tonumber(fields[i + 1])\n"

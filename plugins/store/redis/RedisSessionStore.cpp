@@ -106,6 +106,12 @@ std::shared_ptr<MBean> RedisSessionStore::makeMBean()
         .attribute("commands", "long", "Redis commands sent", [this, count] { return count(_redis.commands()); })
         .attribute("roundTrips", "long", "calls to Redis (a MULTI/EXEC block or a pipelined group is one)",
                    [this, count] { return count(_redis.roundTrips()); })
+        .attribute("askRedirects", "long",
+                   "calls sent on to the node the store's slot is being migrated to (ASK), as the cluster asks",
+                   [this, count] { return count(_redis.askRedirects()); })
+        .attribute("tryAgains", "long",
+                   "calls sent again after a pause because a slot migration had split their keys (TRYAGAIN)",
+                   [this, count] { return count(_redis.tryAgains()); })
         .attribute("staleWrites", "long", "saves whose base version was no longer current (merged)",
                    [this, count] { return count(staleWrites()); })
         .attribute("nearCacheActive", "boolean", "client tracking is on and the near cache serves reads",
@@ -261,7 +267,6 @@ SessionStoreAdapter::DataPtr RedisSessionStore::decode(const std::string& id, co
     }
 }
 
-static std::mutex gM; static std::map<std::string, SessionStoreAdapter::DataPtr> gC;
 SessionStoreAdapter::DataPtr RedisSessionStore::load(const std::string& id)
 {
     Reply reply = _redis.call({"HGETALL", hashKey(id)});
@@ -278,6 +283,7 @@ SessionStoreAdapter::DataPtr RedisSessionStore::loadOwned(const std::string& id)
         if (auto cached = _cache.get(id, deadline)) return cached;
         ticket = _cache.begin(id);
     }
+    const std::uint64_t asks = _redis.askRedirects();
     DataPtr data;
     try
     {
@@ -288,8 +294,13 @@ SessionStoreAdapter::DataPtr RedisSessionStore::loadOwned(const std::string& id)
         _cache.abandon(ticket);
         throw;
     }
-    _cache.complete(ticket, data);
+    settle(ticket, data, asks);
     return data;
+}
+
+void RedisSessionStore::settle(const NearCache::Ticket& ticket, DataPtr data, std::uint64_t asks, std::int64_t indexedAtMs)
+{
+    _cache.complete(ticket, std::move(data), indexedAtMs, _redis.askRedirects() == asks);
 }
 
 bool RedisSessionStore::create(const SessionData& data)
@@ -302,6 +313,7 @@ bool RedisSessionStore::create(const SessionData& data)
     }
     NearCache::Ticket ticket;
     if (cacheUsable()) ticket = _cache.begin(data.id);
+    const std::uint64_t asks = _redis.askRedirects();
     std::int64_t created = 0;
     try
     {
@@ -313,7 +325,7 @@ bool RedisSessionStore::create(const SessionData& data)
         throw;
     }
     if (created == 1)
-        _cache.complete(ticket, std::make_shared<const SessionData>(data));
+        settle(ticket, std::make_shared<const SessionData>(data), asks);
     else
         _cache.abandon(ticket); // someone else's session under that id: not ours to cache
     return created == 1;
@@ -321,8 +333,10 @@ bool RedisSessionStore::create(const SessionData& data)
 
 CachedWrite RedisSessionStore::prepareCachedSave(const SessionDelta& delta, const CachedBase& base) const
 {
+    // In a cluster the block keeps to the session's key (see CachedWrite.h).
     return CachedWrite::prepare(delta, *base.data, base.indexedAtMs,
-                                {_sessionPrefix, _index, _settings.touchFraction, _settings.expiryGraceSeconds});
+                                {_sessionPrefix, _index, _settings.touchFraction, _settings.expiryGraceSeconds,
+                                 !_settings.cluster.empty()});
 }
 
 CachedWrite::Outcome RedisSessionStore::cachedSaveOutcome(const CachedWrite& write, const std::vector<Reply>& replies)
@@ -341,6 +355,7 @@ SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDe
                                                                  const NearCache::Ticket& ticket)
 {
     const CachedWrite write = prepareCachedSave(delta, base);
+    const std::uint64_t asks = _redis.askRedirects();
     switch (cachedSaveOutcome(write, _redis.callAll(write.wire, write.names.size())))
     {
     case CachedWrite::Outcome::Gone:
@@ -350,14 +365,27 @@ SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDe
     case CachedWrite::Outcome::Stale:
     {
         DataPtr fresh = decode(delta.id, _redis.call({"HGETALL", hashKey(delta.id)}));
-        _cache.complete(ticket, fresh);
+        settle(ticket, fresh, asks);
         return fresh;
     }
     case CachedWrite::Outcome::Saved:
         break;
     }
-    _cache.complete(ticket, write.next, write.indexedAtMs);
+    settle(ticket, write.next, asks, write.indexedAtMs);
     return write.next;
+}
+
+SessionStoreAdapter::DataPtr RedisSessionStore::saveAroundMigration(const SessionDelta& delta)
+{
+    // The MULTI/EXEC block keeps to the session's key in a cluster
+    // (prepareCachedSave): on the record as it is now, one round trip more
+    // than the script. Its version check reports anyone who wrote since.
+    CachedBase base;
+    base.data = load(delta.id);
+    if (!base.data) return nullptr;
+    if (delta.baseVersion && base.data->version != *delta.baseVersion)
+        _staleWrites.fetch_add(1, std::memory_order_relaxed);
+    return saveOnCachedBase(delta, base, NearCache::Ticket{});
 }
 
 RedisSessionStore::CachedBase RedisSessionStore::cachedBase(const SessionDelta& delta, NearCache::Ticket& ticket)
@@ -387,7 +415,8 @@ bool RedisSessionStore::saveAsync(const SessionDelta& delta, SaveDone done)
     }
     auto write = std::make_shared<const CachedWrite>(prepareCachedSave(delta, base));
     // The callback runs on the pipeline's reader: nothing in it waits for Redis.
-    _redis.callAllAsync(write->wire, write->names.size(), [this, write, ticket, done = std::move(done)](std::vector<Reply> replies,
+    const std::uint64_t asks = _redis.askRedirects();
+    _redis.callAllAsync(write->wire, write->names.size(), [this, write, ticket, asks, done = std::move(done)](std::vector<Reply> replies,
                                                                                      const std::string& error) {
         try
         {
@@ -403,7 +432,7 @@ bool RedisSessionStore::saveAsync(const SessionDelta& delta, SaveDone done)
                 _cache.abandon(ticket); // the next request reads the merged record
                 break;
             case CachedWrite::Outcome::Saved:
-                _cache.complete(ticket, write->next, write->indexedAtMs);
+                settle(ticket, write->next, asks, write->indexedAtMs);
                 break;
             }
             done(nullptr);
@@ -453,10 +482,20 @@ SessionStoreAdapter::DataPtr RedisSessionStore::save(const SessionDelta& delta)
     }
     for (const auto& name : delta.removedAttributes) args.push_back(name);
 
+    const std::uint64_t asks = _redis.askRedirects();
     Reply reply;
     try
     {
-        reply = _save.run(_redis, {hashKey(delta.id), _index}, args);
+        // A change of data has another way round a slot migration that
+        // split the session's key from the index; a mere access waits.
+        reply = _save.call(_redis, {hashKey(delta.id), _index}, args,
+                           delta.changesData() ? RedisPipeline::Migration::AskOnly : RedisPipeline::Migration::Follow);
+        if (reply->isError() && errorMessage(reply).rfind("TRYAGAIN", 0) == 0 && delta.changesData())
+        {
+            _cache.abandon(ticket);
+            return saveAroundMigration(delta);
+        }
+        if (reply->isError()) throw StoreUnavailable("redis save script failed: " + errorMessage(reply));
     }
     catch (...)
     {
@@ -495,7 +534,7 @@ SessionStoreAdapter::DataPtr RedisSessionStore::save(const SessionDelta& delta)
         throw;
     }
     if (saved)
-        _cache.complete(ticket, saved);
+        settle(ticket, saved, asks);
     else
         _cache.abandon(ticket); // unreadable record: reported by decode, not cached
     return saved;
@@ -579,7 +618,11 @@ std::size_t RedisSessionStore::count()
 std::vector<SessionData> RedisSessionStore::expire(TimeMs now, std::size_t limit)
 {
     if (limit > kMaxExpireBatch) limit = kMaxExpireBatch;
-    Reply reply = _expire.run(_redis, {_index}, {ms(now), std::to_string(limit), _sessionPrefix});
+    // Not after an ASK: the importing node would read the sessions it does
+    // not have yet as gone, and claim them. While the slot is migrated
+    // sweeping waits (the next sweep comes; Redis' TTL is the safety net).
+    Reply reply = _expire.run(_redis, {_index}, {ms(now), std::to_string(limit), _sessionPrefix},
+                              RedisPipeline::Migration::None);
     std::vector<SessionData> expired;
     const Array* claimed = asArray(reply);
     if (!claimed) return expired;

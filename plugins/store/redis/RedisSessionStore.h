@@ -91,6 +91,9 @@ public:
     /// Redis commands sent by this store (for benchmarks and monitoring).
     std::uint64_t commands() const { return _redis.commands(); }
     std::uint64_t roundTrips() const { return _redis.roundTrips(); }
+    /// Calls an ASK sent on, and calls sent again after a TRYAGAIN (a slot migration: RedisPipeline.h).
+    std::uint64_t askRedirects() const { return _redis.askRedirects(); }
+    std::uint64_t tryAgains() const { return _redis.tryAgains(); }
     NearCache::Stats nearCacheStats() const { return _cache.stats(); }
     /// True once tracking is on and the cache serves reads (tests wait for it).
     bool nearCacheReady() { return cacheUsable(); }
@@ -112,6 +115,9 @@ private:
     /// The near cache may be used: tracking is on for the current pipeline
     /// connection and subscriber (enabled here, once per epoch, if not).
     bool cacheUsable();
+    /// NearCache::complete() for a call begun when askRedirects() was `asks`:
+    /// tracked unless an ASK (a slot migration) may have sent it elsewhere.
+    void settle(const NearCache::Ticket& ticket, DataPtr data, std::uint64_t asks, std::int64_t indexedAtMs = 0);
     /// A record this node holds, and when it last wrote that session's TTL
     /// and expiry index itself (0: not known, e.g. loaded or written by a script).
     struct CachedBase
@@ -121,6 +127,9 @@ private:
     };
     /// save() when this node holds the record the delta was made on.
     DataPtr saveOnCachedBase(const SessionDelta& delta, const CachedBase& base, const NearCache::Ticket& ticket);
+    /// save() whose script was refused while the cluster migrates the
+    /// store's slot (TRYAGAIN: the session's key and the index are apart).
+    DataPtr saveAroundMigration(const SessionDelta& delta);
     /// The cached base for `delta`, if it may take the MULTI/EXEC way, with its ticket.
     CachedBase cachedBase(const SessionDelta& delta, NearCache::Ticket& ticket);
 

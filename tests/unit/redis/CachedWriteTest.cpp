@@ -110,6 +110,31 @@ TEST(CachedWrite, WithinTheFractionOnlyDataAndAccessTime)
     EXPECT_EQ(namesOf(clockBack.wire).size(), 7u) << "an index written 'in the future' is refreshed";
 }
 
+TEST(CachedWrite, InAClusterTheBlockKeepsToTheSessionsKeyUnlessTheIntervalChanges)
+{
+    CachedWrite::Layout cluster = kLayout;
+    cluster.indexOnIntervalChange = true;
+    const CachedWrite write = CachedWrite::prepare(delta(3), base(3), 0, cluster);
+    EXPECT_EQ(namesOf(write.wire), (std::vector<std::string>{"MULTI", "HINCRBY", "HINCRBY", "HSET", "PEXPIRE", "EXEC"}));
+    for (const auto& command : commandsOf(write.wire))
+    {
+        if (command.size() > 1)
+        {
+            EXPECT_EQ(command[1], "mt:ns:/c:s:abc.n1") << command[0] << ": another key";
+        }
+    }
+    EXPECT_EQ(write.indexedAtMs, kAt) << "the TTL is set with the margin";
+    EXPECT_EQ(namesOf(CachedWrite::prepare(delta(3), base(3), kAt - 1000, cluster).wire),
+              (std::vector<std::string>{"MULTI", "HINCRBY", "HINCRBY", "HSET", "EXEC"}));
+
+    // A shorter interval would leave the entry late: the sweep would come after the TTL.
+    SessionDelta shorter = delta(3);
+    shorter.maxInactiveInterval = 60;
+    const auto commands = commandsOf(CachedWrite::prepare(shorter, base(3), kAt - 1000, cluster).wire);
+    ASSERT_EQ(commands.size(), 7u);
+    EXPECT_EQ(commands[5], (std::vector<std::string>{"ZADD", "mt:ns:/c:expiry", std::to_string(kAt + 60000), "abc.n1"}));
+}
+
 TEST(CachedWrite, RemovalsAndANeverExpiringIntervalChange)
 {
     SessionDelta d = delta(3);

@@ -104,6 +104,24 @@ TEST_F(NearCacheTest, AWriteOfAnotherSessionDoesNotEndTheWait)
     EXPECT_EQ(seen->version, 2u) << "the read returned before its own session's write settled";
 }
 
+TEST_F(NearCacheTest, AnUntrackedRecordIsABaseForTheNextWriteButNeverARead)
+{
+    // Served by a node importing the slot (an ASK): no invalidation would tell of a change there.
+    _cache.complete(_cache.begin("m"), record("m", 4), 0, false);
+    EXPECT_FALSE(_cache.get("m", Clock::now())) << "a read goes to Redis";
+    NearCache::Ticket ticket;
+    std::int64_t indexedAtMs = -1;
+    const DataPtr base = _cache.beginWrite("m", ticket, indexedAtMs);
+    ASSERT_TRUE(base) << "the write's version check catches any other writer: the record may be its base";
+    EXPECT_EQ(base->version, 4u);
+
+    // The same id served by the slot's master again (the migration undone, or over): tracked.
+    _cache.complete(ticket, record("m", 5));
+    const DataPtr read = _cache.get("m", Clock::now());
+    ASSERT_TRUE(read);
+    EXPECT_EQ(read->version, 5u);
+}
+
 TEST_F(NearCacheTest, AReadWithoutAWriteInFlightDoesNotWait)
 {
     hold("a");

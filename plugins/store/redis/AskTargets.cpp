@@ -1,0 +1,49 @@
+#include "AskTargets.h"
+
+#include "RedisPipeline.h"
+
+namespace mt::redis {
+
+std::optional<Endpoint> askTargetIn(const std::string& message)
+{
+    // ASK <slot> <host>:<port>
+    if (message.rfind("ASK ", 0) != 0) return std::nullopt;
+    const auto space = message.find(' ', 4);
+    const auto colon = message.rfind(':');
+    if (space == std::string::npos || colon == std::string::npos || colon <= space + 1) return std::nullopt;
+    const std::string port = message.substr(colon + 1);
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    Endpoint node{message.substr(space + 1, colon - space - 1), std::stoi(port)};
+    if (node.port < 1 || node.port > 65535 || node.host.find(' ') != std::string::npos) return std::nullopt;
+    return node;
+}
+
+AskTargets::AskTargets(RedisSettings settings, Poco::Logger& logger) : _settings(std::move(settings)), _logger(logger)
+{
+}
+
+AskTargets::~AskTargets() = default;
+
+RedisPipeline* AskTargets::to(const Endpoint& node)
+{
+    std::lock_guard<std::mutex> lock(_mutex);
+    auto it = _pipelines.find(node.text());
+    if (it != _pipelines.end()) return it->second.get();
+    if (_pipelines.size() >= kMaxEndpoints) return nullptr;
+    RedisSettings direct = _settings;
+    direct.cluster.clear(); // that node itself: its MOVED or ASK is an answer, not followed again
+    direct.host = node.host;
+    direct.port = node.port;
+    return _pipelines.emplace(node.text(), std::make_unique<RedisPipeline>(direct, _logger)).first->second.get();
+}
+
+void AskTargets::clear()
+{
+    std::map<std::string, std::unique_ptr<RedisPipeline>> closing;
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        closing.swap(_pipelines);
+    }
+}
+
+} // namespace mt::redis

@@ -1,0 +1,270 @@
+// The redis store while a real Redis Cluster migrates the store's slot to
+// another master, step by step as redis-cli --cluster reshard does it
+// (IMPORTING, MIGRATING, MIGRATE key by key, SETSLOT NODE). Held half-way:
+// a session already handed over is read and written on the importing node
+// (ASK), one not yet on the slot's master, and the near cache serves no
+// stale read of either; a call whose keys are split (TRYAGAIN) waits and
+// succeeds once the slot has moved; the expiry sweep claims nothing it
+// cannot see whole. Under load: the whole migration fails no request and
+// loses no write.
+#include "CounterSessions.h"
+#include "RedisCluster.h"
+#include "RedisClusterProcesses.h"
+#include "RedisSessionStore.h"
+#include "ServerProcess.h"
+
+#include <Poco/Logger.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace mt;
+using namespace mt::redis;
+using mt::test::RedisClusterProcesses;
+using mt::test::RedisProcess;
+using mt::test::waitUntil;
+using namespace mt::redis::test;
+
+namespace {
+
+constexpr const char* kPassword = "migration-pass";
+constexpr TimeMs kAllExpired = kNow + 3600 * 1000; // every session of these tests is idle past its interval by then
+
+RedisSettings clusterSettings(const RedisProcess& seed)
+{
+    RedisSettings s;
+    s.cluster.push_back({"127.0.0.1", seed.port()});
+    s.password = kPassword;
+    s.timeoutMs = 3000; // a call waiting out a TRYAGAIN lasts until the slot has moved
+    s.reconnectMaxMs = 100;
+    return s;
+}
+
+std::unique_ptr<RedisSessionStore> open(const RedisSettings& settings)
+{
+    return std::make_unique<RedisSessionStore>(settings, "/t", Poco::Logger::get("test.redis"));
+}
+
+/// One slot moved from its master to another by hand, one step at a time.
+class SlotMigration
+{
+public:
+    SlotMigration(const RedisClusterProcesses& cluster, int slot, RedisProcess& from, RedisProcess& to)
+        : _cluster(cluster), _slot(std::to_string(slot)), _from(from), _to(to)
+    {
+    }
+
+    void start()
+    {
+        ASSERT_EQ(_to.cli({"CLUSTER", "SETSLOT", _slot, "IMPORTING", _from.cli({"CLUSTER", "MYID"})}), "OK");
+        ASSERT_EQ(_from.cli({"CLUSTER", "SETSLOT", _slot, "MIGRATING", _to.cli({"CLUSTER", "MYID"})}), "OK");
+    }
+
+    void move(const std::string& key)
+    {
+        ASSERT_EQ(_from.cli({"MIGRATE", "127.0.0.1", std::to_string(_to.port()), "", "0", "5000", "AUTH", kPassword,
+                             "KEYS", key}),
+                  "OK")
+            << key;
+    }
+
+    /// The keys still on the slot's master.
+    std::vector<std::string> left() const
+    {
+        std::istringstream lines(_from.cli({"CLUSTER", "GETKEYSINSLOT", _slot, "1000"}));
+        std::vector<std::string> keys;
+        for (std::string key; std::getline(lines, key);)
+            if (!key.empty()) keys.push_back(key);
+        return keys;
+    }
+
+    /// The slot is the other master's: the importing node first, then every master.
+    void finish()
+    {
+        const std::string to = _to.cli({"CLUSTER", "MYID"});
+        ASSERT_EQ(_to.cli({"CLUSTER", "SETSLOT", _slot, "NODE", to}), "OK");
+        ASSERT_EQ(_from.cli({"CLUSTER", "SETSLOT", _slot, "NODE", to}), "OK");
+        for (RedisProcess* node : _cluster.nodes())
+        {
+            if (node != &_to && node != &_from && node->cli({"ROLE"}).rfind("master", 0) == 0)
+            {
+                ASSERT_EQ(node->cli({"CLUSTER", "SETSLOT", _slot, "NODE", to}), "OK");
+            }
+        }
+    }
+
+private:
+    const RedisClusterProcesses& _cluster;
+    const std::string _slot;
+    RedisProcess& _from;
+    RedisProcess& _to;
+};
+
+/// A master other than `master`.
+RedisProcess* otherMaster(const RedisClusterProcesses& cluster, const RedisProcess& master)
+{
+    for (RedisProcess* node : cluster.nodes())
+        if (node != &master && node->cli({"ROLE"}).rfind("master", 0) == 0) return node;
+    return nullptr;
+}
+
+} // namespace
+
+TEST(RedisMigrationTest, HalfWayEverySessionIsServedWhereItIsNothingStaleIsReadAndSplitKeysWaitForTheEnd)
+{
+    RedisClusterProcesses cluster(kPassword);
+    const RedisSettings settings = clusterSettings(*cluster.nodes().front());
+    auto a = open(settings);
+    auto b = open(settings);
+    ASSERT_TRUE(waitUntil([&] { return a->nearCacheReady() && b->nearCacheReady(); }, std::chrono::seconds(5)))
+        << a->healthProblem();
+    // "a.n1" stays, "m.n1" is handed over first; both in a's near cache.
+    for (const char* id : {"a.n1", "m.n1"})
+    {
+        ASSERT_TRUE(a->create(session(id)));
+        ASSERT_TRUE(count(*a, id, "n1", "1"));
+    }
+    const std::string moved = a->hashKey("m.n1");
+    RedisProcess* from = cluster.holderOf(moved);
+    ASSERT_NE(from, nullptr);
+    RedisProcess* to = otherMaster(cluster, *from);
+    ASSERT_NE(to, nullptr);
+    SlotMigration migration(cluster, keySlot(moved), *from, *to);
+    migration.start();
+    migration.move(moved);
+
+    EXPECT_EQ(countOf(*a, "m.n1"), "1") << "read where the session is now";
+    EXPECT_TRUE(count(*a, "m.n1", "n1", "2"));
+    EXPECT_TRUE(count(*b, "m.n1", "n2", "3")) << "another node writes it there too";
+    EXPECT_EQ(countOf(*a, "m.n1"), "3") << "a's near cache answered with what a wrote itself, not b's later write";
+    EXPECT_TRUE(count(*a, "m.n1", "n1", "4")) << "a writes on top of b's write";
+    EXPECT_TRUE(count(*a, "a.n1", "n1", "2")) << "a session not handed over yet is served by the slot's master";
+    EXPECT_EQ(from->cli({"HGET", a->hashKey("a.n1"), "a:count"}), "2");
+    EXPECT_GE(a->askRedirects(), 3u);
+    EXPECT_GE(b->askRedirects(), 2u);
+
+    // The sweep reads every session it may claim before it writes: one it
+    // cannot see (handed over) fails it whole, with "a.n1" untouched.
+    const std::string stays = a->hashKey("a.n1");
+    EXPECT_NE(failureOf([&] { a->expire(kAllExpired, 10); }), "no error") << "m.n1 is not on the index's node";
+    EXPECT_EQ(from->cli({"ZSCORE", a->indexKey(), "a.n1"}).empty(), false) << "a.n1 was claimed: its end is lost";
+    EXPECT_EQ(from->cli({"EXISTS", stays}), "1");
+    // The index handed over too: a sweep there would see "a.n1" as gone. It
+    // does not follow the ASK, and waits for the end.
+    migration.move(a->indexKey());
+    EXPECT_NE(failureOf([&] { a->expire(kAllExpired, 10); }), "no error");
+    EXPECT_EQ(to->cli({"ZSCORE", a->indexKey(), "a.n1"}).empty(), false) << "a.n1 was claimed while alive";
+    EXPECT_EQ(from->cli({"EXISTS", stays}), "1");
+
+    // A new session's hash and the index are on two nodes now (TRYAGAIN):
+    // its creation waits, and is done once the slot has moved.
+    const std::uint64_t tryAgains = a->tryAgains();
+    auto created = std::async(std::launch::async, [&] { return a->create(session("new.n1")); });
+    ASSERT_TRUE(waitUntil([&] { return a->tryAgains() > tryAgains; }, std::chrono::seconds(5)))
+        << "the creation was not told to try again";
+    for (const std::string& key : migration.left()) migration.move(key);
+    migration.finish();
+    ASSERT_EQ(created.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    EXPECT_TRUE(created.get()) << "the creation did not succeed once the slot had moved";
+    EXPECT_EQ(to->cli({"EXISTS", a->hashKey("new.n1")}), "1");
+
+    // Now the sweep ends every session, each with its data.
+    std::vector<SessionData> ended = a->expire(kAllExpired, 10);
+    ASSERT_EQ(ended.size(), 3u);
+    for (const SessionData& session : ended)
+    {
+        EXPECT_EQ(session.creationTime, kNow) << session.id << " ended without its data";
+        if (session.id == "m.n1")
+        {
+            EXPECT_EQ(session.attributes.at("count"), "4");
+        }
+    }
+}
+
+TEST(RedisMigrationTest, AWholeSlotMigrationUnderLoadFailsNoRequestAndLosesNoWrite)
+{
+    RedisClusterProcesses cluster(kPassword);
+    RedisSettings settings = clusterSettings(*cluster.nodes().front());
+    auto store = open(settings);
+    ASSERT_TRUE(waitUntil([&] { return store->nearCacheReady(); }, std::chrono::seconds(5)));
+    constexpr int kWriters = 8;
+    for (int i = 0; i < kWriters; ++i) ASSERT_TRUE(store->create(session("w" + std::to_string(i) + ".n1")));
+    const std::string first = store->hashKey("w0.n1");
+    RedisProcess* from = cluster.holderOf(first);
+    ASSERT_NE(from, nullptr);
+    RedisProcess* to = otherMaster(cluster, *from);
+    ASSERT_NE(to, nullptr);
+
+    std::atomic<bool> stop{false};
+    std::atomic<int> failures{0};
+    std::mutex firstFailureMutex;
+    std::string firstFailure;
+    std::vector<std::atomic<int>> written(kWriters);
+    std::vector<std::thread> writers;
+    for (int i = 0; i < kWriters; ++i)
+        writers.emplace_back([&, i] {
+            const std::string id = "w" + std::to_string(i) + ".n1";
+            for (int n = 1; n <= 50000 && !stop; ++n)
+            {
+                const std::string why = failureOf([&] {
+                    auto data = store->loadOwned(id);
+                    if (!data) throw StoreUnavailable("the session is gone");
+                    if (!store->save(delta(id, "n1", data->version, std::to_string(n))))
+                        throw StoreUnavailable("the session is gone after the write");
+                });
+                if (why == "no error")
+                    written[i] = n;
+                else if (failures++ == 0)
+                {
+                    std::lock_guard<std::mutex> lock(firstFailureMutex);
+                    firstFailure = why;
+                }
+            }
+        });
+    // Every writer gets on between two steps of the migration.
+    const auto eachWroteMore = [&] {
+        int before[kWriters];
+        for (int i = 0; i < kWriters; ++i) before[i] = written[i];
+        return waitUntil(
+            [&] {
+                for (int i = 0; i < kWriters; ++i)
+                    if (written[i] < before[i] + 20) return false;
+                return true;
+            },
+            std::chrono::seconds(10));
+    };
+    bool wroteThroughout = eachWroteMore();
+    SlotMigration migration(cluster, keySlot(first), *from, *to);
+    migration.start();
+    const std::vector<std::string> keys = migration.left();
+    for (const std::string& key : keys)
+    {
+        migration.move(key);
+        wroteThroughout = eachWroteMore() && wroteThroughout;
+    }
+    migration.finish();
+    wroteThroughout = eachWroteMore() && wroteThroughout;
+    stop = true;
+    for (auto& writer : writers) writer.join();
+
+    EXPECT_EQ(keys.size(), std::size_t(kWriters + 1)) << "the sessions and the index";
+    EXPECT_TRUE(wroteThroughout) << "the writers stalled during the migration";
+    {
+        std::lock_guard<std::mutex> lock(firstFailureMutex);
+        EXPECT_EQ(failures.load(), 0) << "requests failed during the migration, the first: " << firstFailure;
+    }
+    EXPECT_GT(store->askRedirects(), 0u);
+    EXPECT_EQ(from->cli({"CLUSTER", "COUNTKEYSINSLOT", std::to_string(keySlot(first))}), "0");
+    for (int i = 0; i < kWriters; ++i)
+        EXPECT_EQ(to->cli({"HGET", store->hashKey("w" + std::to_string(i) + ".n1"), "a:count"}), std::to_string(written[i]))
+            << "writer " << i << ": the new master has its last write";
+}
