@@ -24,24 +24,25 @@ AskTargets::AskTargets(RedisSettings settings, Poco::Logger& logger) : _settings
 
 AskTargets::~AskTargets() = default;
 
-RedisPipeline* AskTargets::to(const Endpoint& node)
+std::shared_ptr<RedisPipeline> AskTargets::to(const Endpoint& node)
 {
     std::lock_guard<std::mutex> lock(_mutex);
     auto it = _pipelines.find(node.text());
-    if (it != _pipelines.end()) return it->second.get();
-    if (_pipelines.size() >= kMaxEndpoints) return nullptr;
+    if (it != _pipelines.end()) return it->second;
+    if (_closed || _pipelines.size() >= kMaxEndpoints) return nullptr;
     RedisSettings direct = _settings;
     direct.cluster.clear(); // that node itself: its MOVED or ASK is an answer, not followed again
     direct.host = node.host;
     direct.port = node.port;
-    return _pipelines.emplace(node.text(), std::make_unique<RedisPipeline>(direct, _logger)).first->second.get();
+    return _pipelines.emplace(node.text(), std::make_shared<RedisPipeline>(direct, _logger)).first->second;
 }
 
-void AskTargets::clear()
+void AskTargets::close()
 {
-    std::map<std::string, std::unique_ptr<RedisPipeline>> closing;
+    std::map<std::string, std::shared_ptr<RedisPipeline>> closing;
     {
         std::lock_guard<std::mutex> lock(_mutex);
+        _closed = true;
         closing.swap(_pipelines);
     }
 }

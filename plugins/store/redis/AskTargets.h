@@ -38,17 +38,19 @@ public:
     ~AskTargets();
 
     /// The connection to `node`, made at the first use; null beyond
-    /// kMaxEndpoints nodes (a cluster that large migrates to more nodes than
-    /// one slot needs: the call gets its ASK as the answer).
-    RedisPipeline* to(const Endpoint& node);
-    /// Closes them all (the store is stopping: their calls fail).
-    void clear();
+    /// kMaxEndpoints nodes (more than one slot's migrations need: the call
+    /// gets its ASK as the answer) and once closed.
+    std::shared_ptr<RedisPipeline> to(const Endpoint& node);
+    /// Closes them all, for good: the store is stopping, their calls fail.
+    /// One in use meanwhile closes when its user lets go.
+    void close();
 
 private:
     const RedisSettings _settings;
     Poco::Logger& _logger;
     std::mutex _mutex;
-    std::map<std::string, std::unique_ptr<RedisPipeline>> _pipelines; // by Endpoint::text()
+    bool _closed = false;
+    std::map<std::string, std::shared_ptr<RedisPipeline>> _pipelines; // by Endpoint::text()
 };
 
 } // namespace mt::redis

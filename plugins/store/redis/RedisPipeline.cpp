@@ -87,7 +87,7 @@ RedisPipeline::~RedisPipeline()
     }
     finishFailed();
     // Their calls fail now; a reply already on its way back finds _stopping.
-    if (_asks) _asks->clear();
+    if (_asks) _asks->close();
     _changed.notify_all();
     {
         // A caller woken by the failure above still reads members on its way
@@ -701,7 +701,7 @@ RedisPipeline::Detour RedisPipeline::detourOf(const Pending& pending, Endpoint& 
     // Only a cluster migrates slots. An ASK or TRYAGAIN means Redis ran
     // nothing of the call: a MULTI block that met one was discarded
     // (EXECABORT), and a script or multi-key command is refused whole.
-    if (!_asks) return Detour::None;
+    if (_settings.cluster.empty()) return Detour::None;
     bool ask = false, again = false;
     for (const Reply& reply : pending.replies)
     {
@@ -726,7 +726,7 @@ RedisPipeline::Detour RedisPipeline::detourOf(const Pending& pending, Endpoint& 
 
 void RedisPipeline::askElsewhere(const std::shared_ptr<Pending>& pending, const Endpoint& target)
 {
-    RedisPipeline* there = _asks->to(target);
+    const std::shared_ptr<RedisPipeline> there = _asks->to(target);
     if (!there)
     {
         pending->finish({}); // its ASK is the answer

@@ -10,20 +10,22 @@
 
 namespace mt::redis::scripts {
 
-// Shared tail: TTL and index follow the stored access time and interval.
-// ARGV[1] id, graceMs in `grace`.
-#define MT_REDIS_REINDEX                                                              \
+// Shared tail: TTL (MT_REDIS_RETTL) and index (MT_REDIS_REINDEX, both)
+// follow the stored access time and interval. ARGV[1] id, graceMs in `grace`.
+#define MT_REDIS_RETTL                                                                \
     "local m = tonumber(redis.call('HGET', KEYS[1], 'maxInactive') or '0')\n"         \
     "local a = tonumber(redis.call('HGET', KEYS[1], 'accessed') or '0')\n"            \
     "if m > 0 then\n"                                                                 \
     "  local left = a + m * 1000 - now\n"                                             \
     "  if left < 1 then left = 1 end\n"                                               \
     "  redis.call('PEXPIRE', KEYS[1], left + grace)\n"                                \
-    "  redis.call('ZADD', KEYS[2], a + m * 1000, ARGV[1])\n"                          \
     "else\n"                                                                          \
     "  redis.call('PERSIST', KEYS[1])\n"                                              \
-    "  redis.call('ZADD', KEYS[2], '+inf', ARGV[1])\n"                                \
     "end\n"
+#define MT_REDIS_REINDEX                                                              \
+    MT_REDIS_RETTL                                                                    \
+    "if m > 0 then redis.call('ZADD', KEYS[2], a + m * 1000, ARGV[1])\n"              \
+    "else redis.call('ZADD', KEYS[2], '+inf', ARGV[1]) end\n"
 
 /// KEYS: hash, index. ARGV: id, nowMs, graceMs, field, value, ... -> 1 created, 0 id taken.
 inline const char* kCreate =
@@ -101,16 +103,22 @@ inline const char* kSave =
     "if stale == 1 or ARGV[9] == '1' then out[5] = redis.call('HGETALL', KEYS[1]) end\n"
     "return out\n";
 
-/// KEYS: hash, index. ARGV: id, nowMs, graceMs, accessedMs -> 1, or 0 if gone.
-inline const char* kTouch =
-    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
-    "local now = tonumber(ARGV[2])\n"
-    "local grace = tonumber(ARGV[3])\n"
-    "if tonumber(ARGV[4]) > tonumber(redis.call('HGET', KEYS[1], 'accessed') or '0') then\n"
-    "  redis.call('HSET', KEYS[1], 'accessed', ARGV[4])\n"
+#define MT_REDIS_TOUCH                                                                              \
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"                                     \
+    "local now = tonumber(ARGV[2])\n"                                                               \
+    "local grace = tonumber(ARGV[3])\n"                                                             \
+    "if tonumber(ARGV[4]) > tonumber(redis.call('HGET', KEYS[1], 'accessed') or '0') then\n"       \
+    "  redis.call('HSET', KEYS[1], 'accessed', ARGV[4])\n"                                          \
     "end\n"
-    MT_REDIS_REINDEX
-    "return 1\n";
+
+/// KEYS: hash, index. ARGV: id, nowMs, graceMs, accessedMs -> 1, or 0 if gone.
+inline const char* kTouch = MT_REDIS_TOUCH MT_REDIS_REINDEX "return 1\n";
+
+/// kTouch without KEYS[2], for a Redis Cluster: the index entry stays early,
+/// as after the write block there (CachedWrite.h, indexOnIntervalChange), so
+/// a slot migration that puts the session's key and the index on two nodes
+/// does not stop it.
+inline const char* kTouchKey = MT_REDIS_TOUCH MT_REDIS_RETTL "return 1\n";
 
 /// KEYS: hash, index. ARGV: id -> the removed hash's fields (empty if it was not there).
 inline const char* kRemove =
@@ -167,6 +175,8 @@ inline const char* kExpire =
     "end\n"
     "return out\n";
 
+#undef MT_REDIS_TOUCH
 #undef MT_REDIS_REINDEX
+#undef MT_REDIS_RETTL
 
 } // namespace mt::redis::scripts

@@ -140,6 +140,7 @@ RedisSessionStore::RedisSessionStore(RedisSettings settings, const std::string& 
       _create(scripts::kCreate),
       _save(scripts::kSave),
       _touch(scripts::kTouch),
+      _touchKey(scripts::kTouchKey),
       _remove(scripts::kRemove),
       _rename(scripts::kRename),
       _expire(scripts::kExpire),
@@ -545,7 +546,9 @@ bool RedisSessionStore::touch(const std::string& id, TimeMs lastAccessedTime)
     std::int64_t found = 0;
     try
     {
-        found = asInt(_touch.run(_redis, {hashKey(id), _index}, {id, ms(lastAccessedTime), _grace, ms(lastAccessedTime)}));
+        const std::vector<std::string> args{id, ms(lastAccessedTime), _grace, ms(lastAccessedTime)};
+        found = asInt(_settings.cluster.empty() ? _touch.run(_redis, {hashKey(id), _index}, args)
+                                                : _touchKey.run(_redis, {hashKey(id)}, args));
     }
     catch (...)
     {

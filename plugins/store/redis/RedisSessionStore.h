@@ -146,7 +146,7 @@ private:
     const std::string _index;  // <base>:expiry
     const std::string _grace;  // expiryGrace in ms, as text for the scripts
     const std::string _sessionPrefix; // <base>:s:, the tracked prefix
-    const RedisScript _create, _save, _touch, _remove, _rename, _expire;
+    const RedisScript _create, _save, _touch, _touchKey, _remove, _rename, _expire;
     std::atomic<std::uint64_t> _staleWrites{0};
 
     // Destroyed in reverse: the subscriber and the pipeline call into the cache.

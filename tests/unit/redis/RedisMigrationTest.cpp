@@ -147,6 +147,10 @@ TEST(RedisMigrationTest, HalfWayEverySessionIsServedWhereItIsNothingStaleIsReadA
     EXPECT_TRUE(count(*b, "m.n1", "n2", "3")) << "another node writes it there too";
     EXPECT_EQ(countOf(*a, "m.n1"), "3") << "a's near cache answered with what a wrote itself, not b's later write";
     EXPECT_TRUE(count(*a, "m.n1", "n1", "4")) << "a writes on top of b's write";
+    bool touched = false;
+    EXPECT_EQ(failureOf([&] { touched = a->touch("m.n1", kNow + 20); }), "no error")
+        << "a read's access-time refresh needs the session's key alone";
+    EXPECT_TRUE(touched);
     EXPECT_TRUE(count(*a, "a.n1", "n1", "2")) << "a session not handed over yet is served by the slot's master";
     EXPECT_EQ(from->cli({"HGET", a->hashKey("a.n1"), "a:count"}), "2");
     EXPECT_GE(a->askRedirects(), 3u);
