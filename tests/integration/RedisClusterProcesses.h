@@ -4,13 +4,15 @@
 // slots shared among the masters. The constructor returns once every node
 // says the cluster is ok and every node, replicas too, is in the slot map;
 // it throws with redis-cli's output otherwise. Each RedisProcess stops with
-// this object, whatever happened to the test.
+// this object, whatever happened to the test. SlotMigration moves a slot to
+// another master step by step.
 
 #include "RedisProcess.h"
 #include "ServerProcess.h"
 
 #include <chrono>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -70,6 +72,14 @@ public:
         return nullptr;
     }
 
+    /// A running master other than `master`; null if none.
+    RedisProcess* masterOtherThan(const RedisProcess& master) const
+    {
+        for (RedisProcess* node : nodes())
+            if (node != &master && node->cli({"ROLE"}).rfind("master", 0) == 0) return node;
+        return nullptr;
+    }
+
     /// The running replica of `master`; null if none.
     RedisProcess* replicaOf(const RedisProcess& master) const
     {
@@ -80,6 +90,70 @@ public:
 
 private:
     std::vector<std::unique_ptr<RedisProcess>> _nodes;
+};
+
+/// One slot moved from its master to another by hand, a step at a time, as
+/// redis-cli --cluster reshard does it. Each step throws with Redis' answer
+/// when it is not OK.
+class SlotMigration
+{
+public:
+    SlotMigration(const RedisClusterProcesses& cluster, int slot, RedisProcess& from, RedisProcess& to,
+                  std::string password)
+        : _cluster(cluster), _slot(std::to_string(slot)), _from(from), _to(to), _password(std::move(password))
+    {
+    }
+
+    /// IMPORTING on the node it goes to, then MIGRATING on its master.
+    void start()
+    {
+        expectOk(_to, {"CLUSTER", "SETSLOT", _slot, "IMPORTING", _from.cli({"CLUSTER", "MYID"})});
+        expectOk(_from, {"CLUSTER", "SETSLOT", _slot, "MIGRATING", _to.cli({"CLUSTER", "MYID"})});
+    }
+
+    /// Hands one key over (MIGRATE).
+    void move(const std::string& key)
+    {
+        std::vector<std::string> migrate{"MIGRATE", "127.0.0.1", std::to_string(_to.port()), "", "0", "5000"};
+        if (!_password.empty()) migrate.insert(migrate.end(), {"AUTH", _password});
+        migrate.insert(migrate.end(), {"KEYS", key});
+        expectOk(_from, migrate);
+    }
+
+    /// The keys still on the slot's master.
+    std::vector<std::string> left() const
+    {
+        std::istringstream lines(_from.cli({"CLUSTER", "GETKEYSINSLOT", _slot, "1000"}));
+        std::vector<std::string> keys;
+        for (std::string key; std::getline(lines, key);)
+            if (!key.empty()) keys.push_back(key);
+        return keys;
+    }
+
+    /// The slot is the other master's: told to it first, then to every master.
+    void finish()
+    {
+        const std::string to = _to.cli({"CLUSTER", "MYID"});
+        expectOk(_to, {"CLUSTER", "SETSLOT", _slot, "NODE", to});
+        expectOk(_from, {"CLUSTER", "SETSLOT", _slot, "NODE", to});
+        for (RedisProcess* node : _cluster.nodes())
+            if (node != &_to && node != &_from && node->cli({"ROLE"}).rfind("master", 0) == 0)
+                expectOk(*node, {"CLUSTER", "SETSLOT", _slot, "NODE", to});
+    }
+
+private:
+    static void expectOk(const RedisProcess& node, const std::vector<std::string>& command)
+    {
+        const std::string answer = node.cli(command);
+        if (answer != "OK")
+            throw std::runtime_error(command.front() + " " + command.at(1) + " on " + node.address() + ": " + answer);
+    }
+
+    const RedisClusterProcesses& _cluster;
+    const std::string _slot;
+    RedisProcess& _from;
+    RedisProcess& _to;
+    const std::string _password;
 };
 
 } // namespace mt::test

@@ -530,9 +530,6 @@ public:
         return bean.status == 200 ? json(bean)->getObject("value") : Poco::JSON::Object::Ptr(new Poco::JSON::Object);
     }
 
-    ServerProcess a, b;
-
-private:
     /// A counter request on `node` for the session; follows its id when the node moves it to its own route.
     HttpReply count(ServerProcess& node)
     {
@@ -541,6 +538,9 @@ private:
         return reply;
     }
 
+    ServerProcess a, b;
+
+private:
     std::string _id;
 };
 
@@ -607,4 +607,52 @@ TEST(RedisClusterNodeTest, TwoNodesOnARedisClusterKeepCountingThroughACrashOfThe
     EXPECT_NE(nodes.b.output().find("redis master of slot " + slot + " is at " + replica->address() + " (was " + old + ")"),
               std::string::npos)
         << "the log says where the master went: " << nodes.b.output();
+}
+
+TEST(RedisClusterNodeTest, TwoNodesCountOnWhileTheClusterMigratesTheirSlotWithNoRequestFailed)
+{
+    RedisClusterProcesses cluster("cluster-pass");
+    CountingPair nodes("store.redis.cluster=" + cluster.nodes().front()->address() +
+                       "\nstore.redis.password=cluster-pass\nstore.redis.timeoutMs=2000\n");
+    ASSERT_NO_FATAL_FAILURE(nodes.countToThree());
+    const std::string index = "{mt:default:/counter}:expiry";
+    RedisProcess* from = cluster.holderOf(index);
+    ASSERT_NE(from, nullptr) << "no master holds " << index;
+    RedisProcess* to = cluster.masterOtherThan(*from);
+    ASSERT_NE(to, nullptr);
+    const int slot = std::stoi(from->cli({"CLUSTER", "KEYSLOT", index}));
+
+    // Every step of the migration is followed by requests. They stay on B
+    // meanwhile: a session taking another node's route renames its key,
+    // which needs the index too, and would wait for the end.
+    int expected = 3;
+    const auto countOnB = [&](const std::string& when) {
+        for (int i = 0; i < 3; ++i)
+        {
+            auto reply = nodes.count(nodes.b);
+            ASSERT_EQ(reply.status, 200) << when << ": " << reply.body;
+            ASSERT_EQ(json(reply)->getValue<int>("count"), ++expected) << when;
+        }
+    };
+    SlotMigration migration(cluster, slot, *from, *to, "cluster-pass");
+    migration.start();
+    ASSERT_NO_FATAL_FAILURE(countOnB("migration started"));
+    for (const std::string& key : migration.left())
+    {
+        migration.move(key);
+        ASSERT_NO_FATAL_FAILURE(countOnB(key + " handed over"));
+    }
+    migration.finish();
+    ASSERT_NO_FATAL_FAILURE(countOnB("migration over"));
+    auto onA = nodes.count(nodes.a);
+    ASSERT_EQ(onA.status, 200) << onA.body;
+    EXPECT_EQ(json(onA)->getValue<int>("count"), expected + 1) << "nothing lost, nothing counted twice";
+
+    const std::string read = R"({"type":"read","mbean":"mt:type=SessionStore,store=redis,context=/counter"})";
+    auto bean = httpRequest(nodes.b.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, read);
+    ASSERT_EQ(bean.status, 200) << bean.body;
+    const auto value = json(bean)->getObject("value");
+    EXPECT_GT(value->getValue<long>("askRedirects"), 0) << "B's session was served by the importing node";
+    EXPECT_EQ(value->optValue<std::string>("connectedTo", ""), to->address());
+    EXPECT_EQ(from->cli({"CLUSTER", "COUNTKEYSINSLOT", std::to_string(slot)}), "0");
 }

@@ -22,7 +22,6 @@
 #include <future>
 #include <memory>
 #include <mutex>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +30,7 @@ using namespace mt;
 using namespace mt::redis;
 using mt::test::RedisClusterProcesses;
 using mt::test::RedisProcess;
+using mt::test::SlotMigration;
 using mt::test::waitUntil;
 using namespace mt::redis::test;
 
@@ -54,69 +54,6 @@ std::unique_ptr<RedisSessionStore> open(const RedisSettings& settings)
     return std::make_unique<RedisSessionStore>(settings, "/t", Poco::Logger::get("test.redis"));
 }
 
-/// One slot moved from its master to another by hand, one step at a time.
-class SlotMigration
-{
-public:
-    SlotMigration(const RedisClusterProcesses& cluster, int slot, RedisProcess& from, RedisProcess& to)
-        : _cluster(cluster), _slot(std::to_string(slot)), _from(from), _to(to)
-    {
-    }
-
-    void start()
-    {
-        ASSERT_EQ(_to.cli({"CLUSTER", "SETSLOT", _slot, "IMPORTING", _from.cli({"CLUSTER", "MYID"})}), "OK");
-        ASSERT_EQ(_from.cli({"CLUSTER", "SETSLOT", _slot, "MIGRATING", _to.cli({"CLUSTER", "MYID"})}), "OK");
-    }
-
-    void move(const std::string& key)
-    {
-        ASSERT_EQ(_from.cli({"MIGRATE", "127.0.0.1", std::to_string(_to.port()), "", "0", "5000", "AUTH", kPassword,
-                             "KEYS", key}),
-                  "OK")
-            << key;
-    }
-
-    /// The keys still on the slot's master.
-    std::vector<std::string> left() const
-    {
-        std::istringstream lines(_from.cli({"CLUSTER", "GETKEYSINSLOT", _slot, "1000"}));
-        std::vector<std::string> keys;
-        for (std::string key; std::getline(lines, key);)
-            if (!key.empty()) keys.push_back(key);
-        return keys;
-    }
-
-    /// The slot is the other master's: the importing node first, then every master.
-    void finish()
-    {
-        const std::string to = _to.cli({"CLUSTER", "MYID"});
-        ASSERT_EQ(_to.cli({"CLUSTER", "SETSLOT", _slot, "NODE", to}), "OK");
-        ASSERT_EQ(_from.cli({"CLUSTER", "SETSLOT", _slot, "NODE", to}), "OK");
-        for (RedisProcess* node : _cluster.nodes())
-        {
-            if (node != &_to && node != &_from && node->cli({"ROLE"}).rfind("master", 0) == 0)
-            {
-                ASSERT_EQ(node->cli({"CLUSTER", "SETSLOT", _slot, "NODE", to}), "OK");
-            }
-        }
-    }
-
-private:
-    const RedisClusterProcesses& _cluster;
-    const std::string _slot;
-    RedisProcess& _from;
-    RedisProcess& _to;
-};
-
-/// A master other than `master`.
-RedisProcess* otherMaster(const RedisClusterProcesses& cluster, const RedisProcess& master)
-{
-    for (RedisProcess* node : cluster.nodes())
-        if (node != &master && node->cli({"ROLE"}).rfind("master", 0) == 0) return node;
-    return nullptr;
-}
-
 } // namespace
 
 TEST(RedisMigrationTest, HalfWayEverySessionIsServedWhereItIsNothingStaleIsReadAndSplitKeysWaitForTheEnd)
@@ -136,9 +73,9 @@ TEST(RedisMigrationTest, HalfWayEverySessionIsServedWhereItIsNothingStaleIsReadA
     const std::string moved = a->hashKey("m.n1");
     RedisProcess* from = cluster.holderOf(moved);
     ASSERT_NE(from, nullptr);
-    RedisProcess* to = otherMaster(cluster, *from);
+    RedisProcess* to = cluster.masterOtherThan(*from);
     ASSERT_NE(to, nullptr);
-    SlotMigration migration(cluster, keySlot(moved), *from, *to);
+    SlotMigration migration(cluster, keySlot(moved), *from, *to, kPassword);
     migration.start();
     migration.move(moved);
 
@@ -205,7 +142,7 @@ TEST(RedisMigrationTest, AWholeSlotMigrationUnderLoadFailsNoRequestAndLosesNoWri
     const std::string first = store->hashKey("w0.n1");
     RedisProcess* from = cluster.holderOf(first);
     ASSERT_NE(from, nullptr);
-    RedisProcess* to = otherMaster(cluster, *from);
+    RedisProcess* to = cluster.masterOtherThan(*from);
     ASSERT_NE(to, nullptr);
 
     std::atomic<bool> stop{false};
@@ -247,18 +184,28 @@ TEST(RedisMigrationTest, AWholeSlotMigrationUnderLoadFailsNoRequestAndLosesNoWri
             std::chrono::seconds(10));
     };
     bool wroteThroughout = eachWroteMore();
-    SlotMigration migration(cluster, keySlot(first), *from, *to);
-    migration.start();
-    const std::vector<std::string> keys = migration.left();
-    for (const std::string& key : keys)
+    std::vector<std::string> keys;
+    std::string migrationFailed;
+    try
     {
-        migration.move(key);
+        SlotMigration migration(cluster, keySlot(first), *from, *to, kPassword);
+        migration.start();
+        keys = migration.left();
+        for (const std::string& key : keys)
+        {
+            migration.move(key);
+            wroteThroughout = eachWroteMore() && wroteThroughout;
+        }
+        migration.finish();
         wroteThroughout = eachWroteMore() && wroteThroughout;
     }
-    migration.finish();
-    wroteThroughout = eachWroteMore() && wroteThroughout;
+    catch (const std::exception& e)
+    {
+        migrationFailed = e.what();
+    }
     stop = true;
     for (auto& writer : writers) writer.join();
+    ASSERT_EQ(migrationFailed, "");
 
     EXPECT_EQ(keys.size(), std::size_t(kWriters + 1)) << "the sessions and the index";
     EXPECT_TRUE(wroteThroughout) << "the writers stalled during the migration";
