@@ -360,7 +360,10 @@ SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDe
     switch (cachedSaveOutcome(write, _redis.callAll(write.wire, write.names.size())))
     {
     case CachedWrite::Outcome::Gone:
-        _redis.callAll({{"DEL", hashKey(delta.id)}, {"ZREM", _index, delta.id}});
+        // Two calls: while a cluster migrates the slot, each key may be on
+        // another node, and an ASK is followed for one command at a time.
+        _redis.call({"DEL", hashKey(delta.id)});
+        _redis.call({"ZREM", _index, delta.id});
         _cache.invalidate(delta.id);
         return nullptr;
     case CachedWrite::Outcome::Stale:
@@ -425,8 +428,9 @@ bool RedisSessionStore::saveAsync(const SessionDelta& delta, SaveDone done)
             switch (cachedSaveOutcome(*write, replies))
             {
             case CachedWrite::Outcome::Gone:
-                _redis.callAllAsync({{"DEL", hashKey(write->id)}, {"ZREM", _index, write->id}},
-                                    [](std::vector<Reply>, const std::string&) {});
+                // Two calls, as in saveOnCachedBase().
+                _redis.callAllAsync({{"DEL", hashKey(write->id)}}, [](std::vector<Reply>, const std::string&) {});
+                _redis.callAllAsync({{"ZREM", _index, write->id}}, [](std::vector<Reply>, const std::string&) {});
                 _cache.invalidate(write->id);
                 break;
             case CachedWrite::Outcome::Stale:
@@ -485,23 +489,26 @@ SessionStoreAdapter::DataPtr RedisSessionStore::save(const SessionDelta& delta)
 
     const std::uint64_t asks = _redis.askRedirects();
     Reply reply;
+    bool splitByMigration = false;
     try
     {
         // A change of data has another way round a slot migration that
         // split the session's key from the index; a mere access waits.
         reply = _save.call(_redis, {hashKey(delta.id), _index}, args,
                            delta.changesData() ? RedisPipeline::Migration::AskOnly : RedisPipeline::Migration::Follow);
-        if (reply->isError() && errorMessage(reply).rfind("TRYAGAIN", 0) == 0 && delta.changesData())
-        {
-            _cache.abandon(ticket);
-            return saveAroundMigration(delta);
-        }
-        if (reply->isError()) throw StoreUnavailable("redis save script failed: " + errorMessage(reply));
+        splitByMigration = reply->isError() && errorMessage(reply).rfind("TRYAGAIN", 0) == 0 && delta.changesData();
+        if (reply->isError() && !splitByMigration)
+            throw StoreUnavailable("redis save script failed: " + errorMessage(reply));
     }
     catch (...)
     {
         _cache.abandon(ticket);
         throw;
+    }
+    if (splitByMigration)
+    {
+        _cache.abandon(ticket);
+        return saveAroundMigration(delta);
     }
     const Array* result = asArray(reply);
     if (!result)
