@@ -2,6 +2,8 @@
 
 #include "RedisPipeline.h"
 
+#include <Poco/Logger.h>
+
 namespace mt::redis {
 
 std::optional<Endpoint> askTargetIn(const std::string& message)
@@ -34,6 +36,8 @@ std::shared_ptr<RedisPipeline> AskTargets::to(const Endpoint& node)
     direct.cluster.clear(); // that node itself: its MOVED or ASK is an answer, not followed again
     direct.host = node.host;
     direct.port = node.port;
+    _logger.information("redis %s: the slot is being migrated to %s; the calls answered ASK go there", _settings.address(),
+                        node.text());
     return _pipelines.emplace(node.text(), std::make_shared<RedisPipeline>(direct, _logger)).first->second;
 }
 

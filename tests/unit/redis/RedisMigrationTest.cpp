@@ -6,7 +6,8 @@
 // stale read of either; a call whose keys are split (TRYAGAIN) waits and
 // succeeds once the slot has moved; the expiry sweep claims nothing it
 // cannot see whole. Under load: the whole migration fails no request and
-// loses no write.
+// loses no write. And the ASK message, read without Redis.
+#include "AskTargets.h"
 #include "CounterSessions.h"
 #include "RedisCluster.h"
 #include "RedisClusterProcesses.h"
@@ -55,6 +56,21 @@ std::unique_ptr<RedisSessionStore> open(const RedisSettings& settings)
 }
 
 } // namespace
+
+TEST(RedisMigrationTest, AnAskIsReadForTheNodeItNamesAndNothingElseIsTakenForOne)
+{
+    const auto node = askTargetIn("ASK 4528 127.0.0.1:7002");
+    ASSERT_TRUE(node);
+    EXPECT_EQ(node->host, "127.0.0.1");
+    EXPECT_EQ(node->port, 7002);
+    const auto v6 = askTargetIn("ASK 4528 ::1:7002"); // Redis writes IPv6 unbracketed
+    ASSERT_TRUE(v6);
+    EXPECT_EQ(v6->host, "::1");
+    EXPECT_EQ(v6->port, 7002);
+    for (const char* other : {"MOVED 4528 127.0.0.1:7002", "ASK 4528", "ASK 4528 127.0.0.1", "ASK 4528 127.0.0.1:",
+                              "ASK 4528 127.0.0.1:99999", "ASK 4528 127.0.0.1:70x2", "ASKING", "TRYAGAIN Multiple keys"})
+        EXPECT_FALSE(askTargetIn(other)) << other;
+}
 
 TEST(RedisMigrationTest, HalfWayEverySessionIsServedWhereItIsNothingStaleIsReadAndSplitKeysWaitForTheEnd)
 {
