@@ -653,6 +653,8 @@ TEST(RedisClusterNodeTest, TwoNodesCountOnWhileTheClusterMigratesTheirSlotWithNo
     ASSERT_EQ(bean.status, 200) << bean.body;
     const auto value = json(bean)->getObject("value");
     EXPECT_GT(value->getValue<long>("askRedirects"), 0) << "B's session was served by the importing node";
+    EXPECT_NE(nodes.b.output().find("the slot is being migrated to " + to->address()), std::string::npos)
+        << "the log says where the slot goes: " << nodes.b.output();
     EXPECT_EQ(value->optValue<std::string>("connectedTo", ""), to->address());
     EXPECT_EQ(from->cli({"CLUSTER", "COUNTKEYSINSLOT", std::to_string(slot)}), "0");
 }
