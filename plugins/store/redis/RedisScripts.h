@@ -27,14 +27,19 @@ namespace mt::redis::scripts {
     "if m > 0 then redis.call('ZADD', KEYS[2], a + m * 1000, ARGV[1])\n"              \
     "else redis.call('ZADD', KEYS[2], '+inf', ARGV[1]) end\n"
 
-/// KEYS: hash, index. ARGV: id, nowMs, graceMs, field, value, ... -> 1 created, 0 id taken.
-inline const char* kCreate =
-    "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
-    "local now = tonumber(ARGV[2])\n"
-    "local grace = tonumber(ARGV[3])\n"
+#define MT_REDIS_CREATE                                                                    \
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"                            \
+    "local now = tonumber(ARGV[2])\n"                                                      \
+    "local grace = tonumber(ARGV[3])\n"                                                    \
     "for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end\n"
-    MT_REDIS_REINDEX
-    "return 1\n";
+
+/// KEYS: hash, index. ARGV: id, nowMs, graceMs, field, value, ... -> 1 created, 0 id taken.
+inline const char* kCreate = MT_REDIS_CREATE MT_REDIS_REINDEX "return 1\n";
+
+/// kCreate without KEYS[2], for a Redis Cluster migrating the slot, where
+/// the new key and the index may be on two nodes: the index entry follows
+/// in a call of its own (RedisSessionStore::createAroundMigration).
+inline const char* kCreateKey = MT_REDIS_CREATE MT_REDIS_RETTL "return 1\n";
 
 /// KEYS: hash, index. ARGV: id, nowMs, graceMs, node, accessedMs, maxInactive ('' = unchanged),
 /// baseVersion, nSet, wantRecord ('1': return the whole record), then nSet
@@ -175,6 +180,7 @@ inline const char* kExpire =
     "end\n"
     "return out\n";
 
+#undef MT_REDIS_CREATE
 #undef MT_REDIS_TOUCH
 #undef MT_REDIS_REINDEX
 #undef MT_REDIS_RETTL

@@ -138,6 +138,7 @@ RedisSessionStore::RedisSessionStore(RedisSettings settings, const std::string& 
       _grace(std::to_string(std::int64_t(_settings.expiryGraceSeconds) * 1000)),
       _sessionPrefix(_base + ":s:"),
       _create(scripts::kCreate),
+      _createKey(scripts::kCreateKey),
       _save(scripts::kSave),
       _touch(scripts::kTouch),
       _touchKey(scripts::kTouchKey),
@@ -318,7 +319,13 @@ bool RedisSessionStore::create(const SessionData& data)
     std::int64_t created = 0;
     try
     {
-        created = asInt(_create.run(_redis, {hashKey(data.id), _index}, args));
+        const Reply reply = _create.call(_redis, {hashKey(data.id), _index}, args, RedisPipeline::Migration::AskOnly);
+        if (reply->isError() && errorMessage(reply).rfind("TRYAGAIN", 0) == 0)
+            created = createAroundMigration(data, args) ? 1 : 0;
+        else if (reply->isError())
+            throw StoreUnavailable("redis create script failed: " + errorMessage(reply));
+        else
+            created = asInt(reply);
     }
     catch (...)
     {
@@ -377,6 +384,36 @@ SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDe
     }
     settle(ticket, write.next, asks, write.indexedAtMs);
     return write.next;
+}
+
+bool RedisSessionStore::createAroundMigration(const SessionData& data, const std::vector<std::string>& args)
+{
+    // The key first, then its index entry, each where it is now. Not atomic:
+    // a creation that fails between the two leaves a record nobody was
+    // given, with its TTL, and no listener has heard of it (created()
+    // follows a successful create), so there is no end to announce either.
+    if (asInt(_createKey.run(_redis, {hashKey(data.id)}, args)) != 1) return false;
+    const std::string expiry = data.maxInactiveInterval > 0
+                                   ? ms(data.lastAccessedTime + TimeMs(data.maxInactiveInterval) * 1000)
+                                   : std::string("+inf");
+    try
+    {
+        const Reply indexed = _redis.call({"ZADD", _index, expiry, data.id});
+        if (indexed->isError()) throw StoreUnavailable("redis ZADD of the new session's expiry entry: " + errorMessage(indexed));
+    }
+    catch (const StoreUnavailable&)
+    {
+        try
+        {
+            _redis.call({"DEL", hashKey(data.id)});
+        }
+        catch (const StoreUnavailable&)
+        {
+            // Its TTL ends it; nobody holds its id.
+        }
+        throw;
+    }
+    return true;
 }
 
 SessionStoreAdapter::DataPtr RedisSessionStore::saveAroundMigration(const SessionDelta& delta)

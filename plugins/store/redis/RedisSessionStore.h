@@ -127,6 +127,9 @@ private:
     };
     /// save() when this node holds the record the delta was made on.
     DataPtr saveOnCachedBase(const SessionDelta& delta, const CachedBase& base, const NearCache::Ticket& ticket);
+    /// create() whose script was refused while the cluster migrates the
+    /// store's slot (TRYAGAIN: the new key and the index are apart).
+    bool createAroundMigration(const SessionData& data, const std::vector<std::string>& args);
     /// save() whose script was refused while the cluster migrates the
     /// store's slot (TRYAGAIN: the session's key and the index are apart).
     DataPtr saveAroundMigration(const SessionDelta& delta);
@@ -146,7 +149,7 @@ private:
     const std::string _index;  // <base>:expiry
     const std::string _grace;  // expiryGrace in ms, as text for the scripts
     const std::string _sessionPrefix; // <base>:s:, the tracked prefix
-    const RedisScript _create, _save, _touch, _touchKey, _remove, _rename, _expire;
+    const RedisScript _create, _createKey, _save, _touch, _touchKey, _remove, _rename, _expire;
     std::atomic<std::uint64_t> _staleWrites{0};
 
     // Destroyed in reverse: the subscriber and the pipeline call into the cache.

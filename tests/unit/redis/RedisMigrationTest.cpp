@@ -3,9 +3,9 @@
 // (IMPORTING, MIGRATING, MIGRATE key by key, SETSLOT NODE). Held half-way:
 // a session already handed over is read and written on the importing node
 // (ASK), one not yet on the slot's master, and the near cache serves no
-// stale read of either; a call whose keys are split (TRYAGAIN) waits and
-// succeeds once the slot has moved; the expiry sweep claims nothing it
-// cannot see whole. Under load: the whole migration fails no request and
+// stale read of either; a new session is made; a removal, whose keys are
+// split (TRYAGAIN), waits and succeeds once the slot has moved; the expiry
+// sweep claims nothing it cannot see whole. Under load: the whole migration fails no request and
 // loses no write. And the ASK message, read without Redis.
 #include "AskTargets.h"
 #include "CounterSessions.h"
@@ -122,21 +122,32 @@ TEST(RedisMigrationTest, HalfWayEverySessionIsServedWhereItIsNothingStaleIsReadA
     EXPECT_EQ(to->cli({"ZSCORE", a->indexKey(), "a.n1"}).empty(), false) << "a.n1 was claimed while alive";
     EXPECT_EQ(from->cli({"EXISTS", stays}), "1");
 
-    // A new session's hash and the index are on two nodes now (TRYAGAIN):
-    // its creation waits, and is done once the slot has moved.
+    // A new session is made where the slot is going, its key first and its
+    // index entry after: the script that does both would be refused.
+    bool created = false;
+    EXPECT_EQ(failureOf([&] { created = a->create(session("new.n1")); }), "no error") << "a new visitor waits for no migration";
+    EXPECT_TRUE(created);
+    EXPECT_FALSE(a->create(session("new.n1"))) << "its id is taken";
+
+    // "a.n1" is on the slot's master, the index on the other node
+    // (TRYAGAIN): its removal, which must take both at once or fire its
+    // listeners twice, waits, and is done once the slot has moved.
     const std::uint64_t tryAgains = a->tryAgains();
-    auto created = std::async(std::launch::async, [&] { return a->create(session("new.n1")); });
+    auto removed = std::async(std::launch::async, [&] { return a->remove("a.n1"); });
     ASSERT_TRUE(waitUntil([&] { return a->tryAgains() > tryAgains; }, std::chrono::seconds(5)))
-        << "the creation was not told to try again";
+        << "the removal was not told to try again";
     for (const std::string& key : migration.left()) migration.move(key);
     migration.finish();
-    ASSERT_EQ(created.wait_for(std::chrono::seconds(10)), std::future_status::ready);
-    EXPECT_TRUE(created.get()) << "the creation did not succeed once the slot had moved";
-    EXPECT_EQ(to->cli({"EXISTS", a->hashKey("new.n1")}), "1");
+    ASSERT_EQ(removed.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    const auto gone = removed.get();
+    ASSERT_TRUE(gone) << "the removal did not succeed once the slot had moved";
+    EXPECT_EQ(gone->attributes.at("count"), "2");
+    EXPECT_EQ(to->cli({"EXISTS", stays}), "0");
+    EXPECT_EQ(to->cli({"ZSCORE", a->indexKey(), "new.n1"}), std::to_string(kNow + 1800 * 1000)) << "indexed as create does";
 
-    // Now the sweep ends every session, each with its data.
+    // Now the sweep ends the other two, each with its data.
     std::vector<SessionData> ended = a->expire(kAllExpired, 10);
-    ASSERT_EQ(ended.size(), 3u);
+    ASSERT_EQ(ended.size(), 2u);
     for (const SessionData& session : ended)
     {
         EXPECT_EQ(session.creationTime, kNow) << session.id << " ended without its data";
