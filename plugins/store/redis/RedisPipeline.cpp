@@ -699,9 +699,12 @@ void RedisPipeline::deliver(std::uint64_t generation, std::vector<Reply>& replie
 RedisPipeline::Detour RedisPipeline::detourOf(const Pending& pending, Endpoint& target) const
 {
     // Only a cluster migrates slots. An ASK or TRYAGAIN means Redis ran
-    // nothing of the call: a MULTI block that met one was discarded
-    // (EXECABORT), and a script or multi-key command is refused whole.
+    // nothing of a command: a MULTI block that met one was discarded
+    // (EXECABORT), and a script or multi-key command is refused whole. Of a
+    // pipelined group of commands the others may have run, and one ASKING
+    // covers one command: the group gets its answers as they are.
     if (_settings.cluster.empty()) return Detour::None;
+    if (pending.expected != 1 && pending.wire.rfind("*1\r\n$5\r\nMULTI\r\n", 0) != 0) return Detour::None;
     bool ask = false, again = false;
     for (const Reply& reply : pending.replies)
     {
@@ -718,10 +721,7 @@ RedisPipeline::Detour RedisPipeline::detourOf(const Pending& pending, Endpoint& 
             return Detour::None;
     }
     if (again) return pending.migration == Migration::Follow ? Detour::TryAgain : Detour::None;
-    // One ASKING covers one command, or a MULTI block whole; a pipelined
-    // group of commands gets its ASK as the answer.
-    const bool oneCommand = pending.expected == 1 || pending.wire.rfind("*1\r\n$5\r\nMULTI\r\n", 0) == 0;
-    return ask && oneCommand && pending.migration != Migration::None ? Detour::Ask : Detour::None;
+    return ask && pending.migration != Migration::None ? Detour::Ask : Detour::None;
 }
 
 void RedisPipeline::askElsewhere(const std::shared_ptr<Pending>& pending, const Endpoint& target)

@@ -11,7 +11,9 @@
 #include "CounterSessions.h"
 #include "RedisCluster.h"
 #include "RedisClusterProcesses.h"
+#include "RedisPipeline.h"
 #include "RedisSessionStore.h"
+#include "RedisSocket.h"
 #include "ServerProcess.h"
 
 #include <Poco/Logger.h>
@@ -95,6 +97,21 @@ TEST(RedisMigrationTest, HalfWayEverySessionIsServedWhereItIsNothingStaleIsReadA
     migration.start();
     migration.move(moved);
 
+    // One ASKING covers one command: of a pipelined group, the command
+    // answered ASK keeps that answer (the others ran where they were).
+    const std::string stays = a->hashKey("a.n1");
+    {
+        RedisPipeline pipeline(settings, Poco::Logger::get("test.redis"),
+                               std::make_shared<ClusterMap>(settings, keySlot(moved), Poco::Logger::get("test.redis")));
+        const auto group = pipeline.callAll({{"HGET", moved, "a:count"}, {"HGET", stays, "a:count"}});
+        ASSERT_EQ(group.size(), 2u);
+        EXPECT_EQ(errorMessage(group[0]).rfind("ASK ", 0), 0u) << group[0]->toString();
+        EXPECT_EQ(bulkText(group[1]), "1");
+        EXPECT_EQ(pipeline.askRedirects(), 0u);
+        EXPECT_EQ(bulkText(pipeline.call({"HGET", moved, "a:count"})), "1") << "one command follows its ASK";
+        EXPECT_EQ(pipeline.askRedirects(), 1u);
+    }
+
     EXPECT_EQ(countOf(*a, "m.n1"), "1") << "read where the session is now";
     EXPECT_TRUE(count(*a, "m.n1", "n1", "2"));
     EXPECT_TRUE(count(*b, "m.n1", "n2", "3")) << "another node writes it there too";
@@ -111,7 +128,6 @@ TEST(RedisMigrationTest, HalfWayEverySessionIsServedWhereItIsNothingStaleIsReadA
 
     // The sweep reads every session it may claim before it writes: one it
     // cannot see (handed over) fails it whole, with "a.n1" untouched.
-    const std::string stays = a->hashKey("a.n1");
     EXPECT_NE(failureOf([&] { a->expire(kAllExpired, 10); }), "no error") << "m.n1 is not on the index's node";
     EXPECT_EQ(from->cli({"ZSCORE", a->indexKey(), "a.n1"}).empty(), false) << "a.n1 was claimed: its end is lost";
     EXPECT_EQ(from->cli({"EXISTS", stays}), "1");
