@@ -6,7 +6,8 @@
 // stale read of either; a new session is made; a removal, whose keys are
 // split (TRYAGAIN), waits and succeeds once the slot has moved; the expiry
 // sweep claims nothing it cannot see whole. Under load: the whole migration fails no request and
-// loses no write. And the ASK message, read without Redis.
+// loses no write, and neither does redis-cli --cluster reshard moving it.
+// And the ASK message, read without Redis.
 #include "AskTargets.h"
 #include "CounterSessions.h"
 #include "RedisCluster.h"
@@ -23,8 +24,10 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <iterator>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -261,4 +264,77 @@ TEST(RedisMigrationTest, AWholeSlotMigrationUnderLoadFailsNoRequestAndLosesNoWri
     for (int i = 0; i < kWriters; ++i)
         EXPECT_EQ(to->cli({"HGET", store->hashKey("w" + std::to_string(i) + ".n1"), "a:count"}), std::to_string(written[i]))
             << "writer " << i << ": the new master has its last write";
+}
+
+TEST(RedisMigrationTest, RedisCliReshardsTheSlotUnderLoadWithNoRequestFailed)
+{
+    RedisClusterProcesses cluster(kPassword);
+    auto store = open(clusterSettings(*cluster.nodes().front()));
+    ASSERT_TRUE(waitUntil([&] { return store->nearCacheReady(); }, std::chrono::seconds(5)));
+    constexpr int kSessions = 200;
+    constexpr int kWriters = 8;
+    for (int i = 0; i < kSessions; ++i) ASSERT_TRUE(store->create(session("s" + std::to_string(i) + ".n1")));
+    const std::string first = store->hashKey("s0.n1");
+    RedisProcess* from = cluster.holderOf(first);
+    ASSERT_NE(from, nullptr);
+    RedisProcess* to = cluster.masterOtherThan(*from);
+    ASSERT_NE(to, nullptr);
+    const int slot = keySlot(first);
+    // redis-cli moves a master's slots from its lowest: every one up to the
+    // store's goes (all empty but the store's). `from` has one range, the
+    // first field after its flags and link state in CLUSTER NODES.
+    int lowest = -1;
+    {
+        std::istringstream lines(from->cli({"CLUSTER", "NODES"}));
+        for (std::string line; std::getline(lines, line);)
+        {
+            if (line.find("myself") == std::string::npos) continue;
+            std::istringstream in(line);
+            const std::vector<std::string> fields{std::istream_iterator<std::string>(in), {}};
+            if (fields.size() > 8) lowest = std::stoi(fields[8].substr(0, fields[8].find('-')));
+        }
+    }
+    ASSERT_GE(lowest, 0);
+    ASSERT_LE(lowest, slot);
+
+    // Each writer counts sessions of its own share, a bounded number of times.
+    std::atomic<bool> stop{false};
+    std::atomic<int> writes{0};
+    std::atomic<int> failures{0};
+    std::mutex firstFailureMutex;
+    std::string firstFailure;
+    std::vector<std::thread> writers;
+    for (int w = 0; w < kWriters; ++w)
+        writers.emplace_back([&, w] {
+            for (int n = 1; n <= 500000 && !stop; ++n)
+            {
+                const std::string id = "s" + std::to_string(w + kWriters * (n % (kSessions / kWriters))) + ".n1";
+                if (count(*store, id, "n1", std::to_string(n)))
+                    ++writes;
+                else if (failures++ == 0)
+                {
+                    std::lock_guard<std::mutex> lock(firstFailureMutex);
+                    firstFailure = failureOf([&] { store->loadOwned(id); });
+                }
+            }
+        });
+    const auto wroteMore = [&](int more) {
+        const int before = writes;
+        return waitUntil([&] { return writes >= before + more; }, std::chrono::seconds(20));
+    };
+    const bool wroteBefore = wroteMore(1000);
+    const std::string out = from->cli({"--cluster", "reshard", from->address(), "--cluster-from",
+                                       from->cli({"CLUSTER", "MYID"}), "--cluster-to", to->cli({"CLUSTER", "MYID"}),
+                                       "--cluster-slots", std::to_string(slot - lowest + 1), "--cluster-yes"},
+                                      std::chrono::seconds(120));
+    const bool wroteAfter = wroteMore(1000);
+    stop = true;
+    for (auto& writer : writers) writer.join();
+
+    ASSERT_TRUE(wroteBefore && wroteAfter) << "the writers stalled";
+    ASSERT_EQ(to->cli({"CLUSTER", "COUNTKEYSINSLOT", std::to_string(slot)}), std::to_string(kSessions + 1))
+        << "redis-cli did not move the slot:\n" << out.substr(out.size() > 2000 ? out.size() - 2000 : 0);
+    std::lock_guard<std::mutex> lock(firstFailureMutex);
+    EXPECT_EQ(failures.load(), 0) << "requests failed during the resharding, the first: " << firstFailure;
+    EXPECT_GT(store->askRedirects(), 0u) << "no request met a session handed over";
 }
