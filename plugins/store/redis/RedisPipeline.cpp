@@ -704,7 +704,8 @@ RedisPipeline::Detour RedisPipeline::detourOf(const Pending& pending, Endpoint& 
     // pipelined group of commands the others may have run, and one ASKING
     // covers one command: the group gets its answers as they are.
     if (_settings.cluster.empty()) return Detour::None;
-    if (pending.expected != 1 && pending.wire.rfind("*1\r\n$5\r\nMULTI\r\n", 0) != 0) return Detour::None;
+    static const std::string multi = encodeCommand({"MULTI"});
+    if (pending.expected != 1 && pending.wire.compare(0, multi.size(), multi) != 0) return Detour::None;
     bool ask = false, again = false;
     for (const Reply& reply : pending.replies)
     {

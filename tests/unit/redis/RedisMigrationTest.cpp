@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <iterator>
 #include <memory>
@@ -59,6 +60,84 @@ std::unique_ptr<RedisSessionStore> open(const RedisSettings& settings)
 {
     return std::make_unique<RedisSessionStore>(settings, "/t", Poco::Logger::get("test.redis"));
 }
+
+/// Threads that count sessions through a store as fast as they can: writer
+/// `w` sets the session sessionOf(w, n) to n, for n = 1, 2, ... (a bounded
+/// number), each a read-modify-write request as a node makes it, until
+/// stop() — at the latest when destroyed, whatever the test did.
+class Writers
+{
+public:
+    Writers(RedisSessionStore& store, int count, std::function<std::string(int writer, int n)> sessionOf)
+        : _written(std::size_t(count))
+    {
+        for (int w = 0; w < count; ++w)
+            _threads.emplace_back([this, &store, sessionOf, w] {
+                for (int n = 1; n <= 500000 && !_stop; ++n)
+                {
+                    const std::string id = sessionOf(w, n);
+                    const std::string why = failureOf([&] {
+                        auto data = store.loadOwned(id);
+                        if (!data) throw StoreUnavailable("the session is gone");
+                        if (!store.save(delta(id, "n1", data->version, std::to_string(n))))
+                            throw StoreUnavailable("the session is gone after the write");
+                    });
+                    if (why == "no error")
+                    {
+                        _written[std::size_t(w)] = n;
+                        ++_writes;
+                    }
+                    else if (_failures++ == 0)
+                    {
+                        std::lock_guard<std::mutex> lock(_mutex);
+                        _firstFailure = why;
+                    }
+                }
+            });
+    }
+    ~Writers() { stop(); }
+
+    void stop()
+    {
+        _stop = true;
+        for (auto& thread : _threads)
+            if (thread.joinable()) thread.join();
+    }
+
+    /// Whether every writer (`each`), or all of them together, wrote `more` times more within 20 s.
+    bool wroteMore(int more, bool each)
+    {
+        std::vector<int> before;
+        for (const auto& n : _written) before.push_back(n);
+        const int total = _writes;
+        return waitUntil(
+            [&] {
+                if (!each) return _writes >= total + more;
+                for (std::size_t w = 0; w < before.size(); ++w)
+                    if (_written[w] < before[w] + more) return false;
+                return true;
+            },
+            std::chrono::seconds(20));
+    }
+
+    /// The last count writer `w` wrote.
+    int written(int w) const { return _written[std::size_t(w)]; }
+    int failures() const { return _failures; }
+    std::string firstFailure()
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        return _firstFailure;
+    }
+
+private:
+    std::atomic<bool> _stop{false};
+    std::vector<std::atomic<int>> _written;
+    std::atomic<int> _writes{0};
+    std::atomic<int> _failures{0};
+    std::mutex _mutex;
+    std::string _firstFailure;
+    std::vector<std::thread> _threads; // last: stopped before the rest goes
+};
 
 } // namespace
 
@@ -191,78 +270,29 @@ TEST(RedisMigrationTest, AWholeSlotMigrationUnderLoadFailsNoRequestAndLosesNoWri
     RedisProcess* to = cluster.masterOtherThan(*from);
     ASSERT_NE(to, nullptr);
 
-    std::atomic<bool> stop{false};
-    std::atomic<int> failures{0};
-    std::mutex firstFailureMutex;
-    std::string firstFailure;
-    std::vector<std::atomic<int>> written(kWriters);
-    std::vector<std::thread> writers;
-    for (int i = 0; i < kWriters; ++i)
-        writers.emplace_back([&, i] {
-            const std::string id = "w" + std::to_string(i) + ".n1";
-            for (int n = 1; n <= 50000 && !stop; ++n)
-            {
-                const std::string why = failureOf([&] {
-                    auto data = store->loadOwned(id);
-                    if (!data) throw StoreUnavailable("the session is gone");
-                    if (!store->save(delta(id, "n1", data->version, std::to_string(n))))
-                        throw StoreUnavailable("the session is gone after the write");
-                });
-                if (why == "no error")
-                    written[i] = n;
-                else if (failures++ == 0)
-                {
-                    std::lock_guard<std::mutex> lock(firstFailureMutex);
-                    firstFailure = why;
-                }
-            }
-        });
-    // Every writer gets on between two steps of the migration.
-    const auto eachWroteMore = [&] {
-        int before[kWriters];
-        for (int i = 0; i < kWriters; ++i) before[i] = written[i];
-        return waitUntil(
-            [&] {
-                for (int i = 0; i < kWriters; ++i)
-                    if (written[i] < before[i] + 20) return false;
-                return true;
-            },
-            std::chrono::seconds(10));
-    };
+    // Each writer counts its own session; every one gets on between two steps of the migration.
+    Writers writers(*store, kWriters, [](int w, int) { return "w" + std::to_string(w) + ".n1"; });
+    const auto eachWroteMore = [&] { return writers.wroteMore(20, true); };
     bool wroteThroughout = eachWroteMore();
-    std::vector<std::string> keys;
-    std::string migrationFailed;
-    try
+    SlotMigration migration(cluster, keySlot(first), *from, *to, kPassword);
+    migration.start();
+    const std::vector<std::string> keys = migration.left();
+    for (const std::string& key : keys)
     {
-        SlotMigration migration(cluster, keySlot(first), *from, *to, kPassword);
-        migration.start();
-        keys = migration.left();
-        for (const std::string& key : keys)
-        {
-            migration.move(key);
-            wroteThroughout = eachWroteMore() && wroteThroughout;
-        }
-        migration.finish();
+        migration.move(key);
         wroteThroughout = eachWroteMore() && wroteThroughout;
     }
-    catch (const std::exception& e)
-    {
-        migrationFailed = e.what();
-    }
-    stop = true;
-    for (auto& writer : writers) writer.join();
-    ASSERT_EQ(migrationFailed, "");
+    migration.finish();
+    wroteThroughout = eachWroteMore() && wroteThroughout;
+    writers.stop();
 
     EXPECT_EQ(keys.size(), std::size_t(kWriters + 1)) << "the sessions and the index";
     EXPECT_TRUE(wroteThroughout) << "the writers stalled during the migration";
-    {
-        std::lock_guard<std::mutex> lock(firstFailureMutex);
-        EXPECT_EQ(failures.load(), 0) << "requests failed during the migration, the first: " << firstFailure;
-    }
+    EXPECT_EQ(writers.failures(), 0) << "requests failed during the migration, the first: " << writers.firstFailure();
     EXPECT_GT(store->askRedirects(), 0u);
     EXPECT_EQ(from->cli({"CLUSTER", "COUNTKEYSINSLOT", std::to_string(keySlot(first))}), "0");
     for (int i = 0; i < kWriters; ++i)
-        EXPECT_EQ(to->cli({"HGET", store->hashKey("w" + std::to_string(i) + ".n1"), "a:count"}), std::to_string(written[i]))
+        EXPECT_EQ(to->cli({"HGET", store->hashKey("w" + std::to_string(i) + ".n1"), "a:count"}), std::to_string(writers.written(i)))
             << "writer " << i << ": the new master has its last write";
 }
 
@@ -297,44 +327,21 @@ TEST(RedisMigrationTest, RedisCliReshardsTheSlotUnderLoadWithNoRequestFailed)
     ASSERT_GE(lowest, 0);
     ASSERT_LE(lowest, slot);
 
-    // Each writer counts sessions of its own share, a bounded number of times.
-    std::atomic<bool> stop{false};
-    std::atomic<int> writes{0};
-    std::atomic<int> failures{0};
-    std::mutex firstFailureMutex;
-    std::string firstFailure;
-    std::vector<std::thread> writers;
-    for (int w = 0; w < kWriters; ++w)
-        writers.emplace_back([&, w] {
-            for (int n = 1; n <= 500000 && !stop; ++n)
-            {
-                const std::string id = "s" + std::to_string(w + kWriters * (n % (kSessions / kWriters))) + ".n1";
-                if (count(*store, id, "n1", std::to_string(n)))
-                    ++writes;
-                else if (failures++ == 0)
-                {
-                    std::lock_guard<std::mutex> lock(firstFailureMutex);
-                    firstFailure = failureOf([&] { store->loadOwned(id); });
-                }
-            }
-        });
-    const auto wroteMore = [&](int more) {
-        const int before = writes;
-        return waitUntil([&] { return writes >= before + more; }, std::chrono::seconds(20));
-    };
-    const bool wroteBefore = wroteMore(1000);
+    // Each writer counts the sessions of its own share.
+    Writers writers(*store, kWriters, [](int w, int n) {
+        return "s" + std::to_string(w + kWriters * (n % (kSessions / kWriters))) + ".n1";
+    });
+    const bool wroteBefore = writers.wroteMore(1000, false);
     const std::string out = from->cli({"--cluster", "reshard", from->address(), "--cluster-from",
                                        from->cli({"CLUSTER", "MYID"}), "--cluster-to", to->cli({"CLUSTER", "MYID"}),
                                        "--cluster-slots", std::to_string(slot - lowest + 1), "--cluster-yes"},
                                       std::chrono::seconds(120));
-    const bool wroteAfter = wroteMore(1000);
-    stop = true;
-    for (auto& writer : writers) writer.join();
+    const bool wroteAfter = writers.wroteMore(1000, false);
+    writers.stop();
 
     ASSERT_TRUE(wroteBefore && wroteAfter) << "the writers stalled";
     ASSERT_EQ(to->cli({"CLUSTER", "COUNTKEYSINSLOT", std::to_string(slot)}), std::to_string(kSessions + 1))
         << "redis-cli did not move the slot:\n" << out.substr(out.size() > 2000 ? out.size() - 2000 : 0);
-    std::lock_guard<std::mutex> lock(firstFailureMutex);
-    EXPECT_EQ(failures.load(), 0) << "requests failed during the resharding, the first: " << firstFailure;
+    EXPECT_EQ(writers.failures(), 0) << "requests failed during the resharding, the first: " << writers.firstFailure();
     EXPECT_GT(store->askRedirects(), 0u) << "no request met a session handed over";
 }
