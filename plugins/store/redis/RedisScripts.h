@@ -125,12 +125,17 @@ inline const char* kTouch = MT_REDIS_TOUCH MT_REDIS_REINDEX "return 1\n";
 /// does not stop it.
 inline const char* kTouchKey = MT_REDIS_TOUCH MT_REDIS_RETTL "return 1\n";
 
-/// KEYS: hash, index. ARGV: id -> the removed hash's fields (empty if it was not there).
-inline const char* kRemove =
-    "local fields = redis.call('HGETALL', KEYS[1])\n"
-    "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+#define MT_REDIS_REMOVE_KEY                                          \
+    "local fields = redis.call('HGETALL', KEYS[1])\n"               \
     "if #fields > 0 then redis.call('DEL', KEYS[1]) end\n"
-    "return fields\n";
+
+/// KEYS: hash, index. ARGV: id -> the removed hash's fields (empty if it was not there).
+inline const char* kRemove = MT_REDIS_REMOVE_KEY "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+                                                 "return fields\n";
+
+/// kRemove without KEYS[2], for a Redis Cluster migrating the slot: the
+/// index entry goes in a call of its own (RedisSessionStore::removeAroundMigration).
+inline const char* kRemoveKey = MT_REDIS_REMOVE_KEY "return fields\n";
 
 /// KEYS: old hash, new hash, index. ARGV: oldId, newId -> 1 moved, 0 old gone or new taken.
 /// RENAME keeps the TTL; the index entry moves with its score.
@@ -182,6 +187,7 @@ inline const char* kExpire =
     "return out\n";
 
 #undef MT_REDIS_CREATE
+#undef MT_REDIS_REMOVE_KEY
 #undef MT_REDIS_TOUCH
 #undef MT_REDIS_REINDEX
 #undef MT_REDIS_RETTL

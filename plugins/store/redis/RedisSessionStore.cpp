@@ -21,6 +21,12 @@ using Poco::Redis::BulkString;
 using Poco::Redis::Type;
 
 constexpr std::size_t kMaxReported = 10000;
+constexpr std::size_t kMaxLeftIndexEntries = 10000;
+
+bool isTryAgain(const Reply& reply)
+{
+    return reply->isError() && errorMessage(reply).rfind("TRYAGAIN", 0) == 0;
+}
 
 /// What every key of the store starts with. In a cluster it is a hash tag:
 /// all of them in one slot, so that a script or MULTI block may change a
@@ -143,6 +149,7 @@ RedisSessionStore::RedisSessionStore(RedisSettings settings, const std::string& 
       _touch(scripts::kTouch),
       _touchKey(scripts::kTouchKey),
       _remove(scripts::kRemove),
+      _removeKey(scripts::kRemoveKey),
       _rename(scripts::kRename),
       _expire(scripts::kExpire),
       _cache(std::size_t(_settings.nearCache)),
@@ -320,7 +327,7 @@ bool RedisSessionStore::create(const SessionData& data)
     try
     {
         const Reply reply = _create.call(_redis, {hashKey(data.id), _index}, args, RedisPipeline::Migration::AskOnly);
-        if (reply->isError() && errorMessage(reply).rfind("TRYAGAIN", 0) == 0)
+        if (isTryAgain(reply))
             created = createAroundMigration(data, args) ? 1 : 0;
         else if (reply->isError())
             throw StoreUnavailable("redis create script failed: " + errorMessage(reply));
@@ -533,7 +540,7 @@ SessionStoreAdapter::DataPtr RedisSessionStore::save(const SessionDelta& delta)
         // split the session's key from the index; a mere access waits.
         reply = _save.call(_redis, {hashKey(delta.id), _index}, args,
                            delta.changesData() ? RedisPipeline::Migration::AskOnly : RedisPipeline::Migration::Follow);
-        splitByMigration = reply->isError() && errorMessage(reply).rfind("TRYAGAIN", 0) == 0 && delta.changesData();
+        splitByMigration = isTryAgain(reply) && delta.changesData();
         if (reply->isError() && !splitByMigration)
             throw StoreUnavailable("redis save script failed: " + errorMessage(reply));
     }
@@ -619,7 +626,11 @@ SessionStoreAdapter::DataPtr RedisSessionStore::remove(const std::string& id)
     Reply reply;
     try
     {
-        reply = _remove.run(_redis, {hashKey(id), _index}, {id});
+        reply = _remove.call(_redis, {hashKey(id), _index}, {id}, RedisPipeline::Migration::AskOnly);
+        if (isTryAgain(reply))
+            reply = removeAroundMigration(id);
+        else if (reply->isError())
+            throw StoreUnavailable("redis remove script failed: " + errorMessage(reply));
     }
     catch (...)
     {
@@ -628,6 +639,65 @@ SessionStoreAdapter::DataPtr RedisSessionStore::remove(const std::string& id)
     }
     _cache.invalidate(id);
     return decode(id, reply);
+}
+
+Reply RedisSessionStore::removeAroundMigration(const std::string& id)
+{
+    // Reading and deleting the key is the removal: of several callers, one
+    // gets the record and fires the listeners. Its index entry goes after,
+    // where it is now. Left behind, a sweep would find it without data and
+    // end the session a second time: this node drops it before its next sweep.
+    Reply fields = _removeKey.run(_redis, {hashKey(id)}, {});
+    std::string why;
+    try
+    {
+        const Reply dropped = _redis.call({"ZREM", _index, id});
+        if (!dropped->isError()) return fields;
+        why = errorMessage(dropped);
+    }
+    catch (const StoreUnavailable& e)
+    {
+        why = e.what();
+    }
+    std::lock_guard<std::mutex> lock(_leftMutex);
+    if (_leftIndexEntries.size() < kMaxLeftIndexEntries)
+    {
+        _leftIndexEntries.push_back(id);
+        _logger.warning("session %s removed, but not its expiry index entry (%s): dropped before this node's next sweep", id, why);
+    }
+    else
+        _logger.error("session %s removed, but not its expiry index entry (%s), and %z others are waiting: "
+                      "a sweep will end it again, without its data", id, why, _leftIndexEntries.size());
+    return fields;
+}
+
+void RedisSessionStore::dropLeftIndexEntries()
+{
+    std::vector<std::string> left;
+    {
+        std::lock_guard<std::mutex> lock(_leftMutex);
+        left.swap(_leftIndexEntries);
+    }
+    if (left.empty()) return;
+    std::vector<std::string> command{"ZREM", _index};
+    command.insert(command.end(), left.begin(), left.end());
+    std::string why;
+    try
+    {
+        const Reply dropped = _redis.call(command);
+        if (!dropped->isError()) return;
+        why = errorMessage(dropped);
+    }
+    catch (const StoreUnavailable& e)
+    {
+        why = e.what();
+    }
+    {
+        std::lock_guard<std::mutex> lock(_leftMutex);
+        _leftIndexEntries.insert(_leftIndexEntries.end(), left.begin(), left.end());
+    }
+    // No sweep until they are gone: it would claim them.
+    throw StoreUnavailable("redis ZREM of " + std::to_string(left.size()) + " removed sessions' expiry index entries: " + why);
 }
 
 bool RedisSessionStore::rename(const std::string& oldId, const std::string& newId)
@@ -665,6 +735,7 @@ std::size_t RedisSessionStore::count()
 std::vector<SessionData> RedisSessionStore::expire(TimeMs now, std::size_t limit)
 {
     if (limit > kMaxExpireBatch) limit = kMaxExpireBatch;
+    dropLeftIndexEntries();
     // Not after an ASK: the importing node would read the sessions it does
     // not have yet as gone, and claim them. While the slot is migrated
     // sweeping waits (the next sweep comes; Redis' TTL is the safety net).

@@ -54,6 +54,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace mt::redis {
 
@@ -133,6 +134,13 @@ private:
     /// save() whose script was refused while the cluster migrates the
     /// store's slot (TRYAGAIN: the session's key and the index are apart).
     DataPtr saveAroundMigration(const SessionDelta& delta);
+    /// remove() whose script was refused while the cluster migrates the
+    /// store's slot (TRYAGAIN): the key, then the index entry. Returns the
+    /// removed hash's fields, as the script does.
+    Reply removeAroundMigration(const std::string& id);
+    /// Drops the index entries removeAroundMigration() could not, before a
+    /// sweep would claim them as sessions whose data the TTL dropped.
+    void dropLeftIndexEntries();
     /// The cached base for `delta`, if it may take the MULTI/EXEC way, with its ticket.
     CachedBase cachedBase(const SessionDelta& delta, NearCache::Ticket& ticket);
 
@@ -149,8 +157,11 @@ private:
     const std::string _index;  // <base>:expiry
     const std::string _grace;  // expiryGrace in ms, as text for the scripts
     const std::string _sessionPrefix; // <base>:s:, the tracked prefix
-    const RedisScript _create, _createKey, _save, _touch, _touchKey, _remove, _rename, _expire;
+    const RedisScript _create, _createKey, _save, _touch, _touchKey, _remove, _removeKey, _rename, _expire;
     std::atomic<std::uint64_t> _staleWrites{0};
+
+    std::mutex _leftMutex;
+    std::vector<std::string> _leftIndexEntries; // ids removed whose index entry stayed (bounded)
 
     // Destroyed in reverse: the subscriber and the pipeline call into the cache.
     NearCache _cache;

@@ -3,10 +3,12 @@
 // (IMPORTING, MIGRATING, MIGRATE key by key, SETSLOT NODE). Held half-way:
 // a session already handed over is read and written on the importing node
 // (ASK), one not yet on the slot's master, and the near cache serves no
-// stale read of either; a new session is made; a removal, whose keys are
-// split (TRYAGAIN), waits and succeeds once the slot has moved; the expiry
-// sweep claims nothing it cannot see whole. Under load: the whole migration fails no request and
-// loses no write, and neither does redis-cli --cluster reshard moving it.
+// stale read of either; a new session is made and one is removed although
+// their keys and the index are split (TRYAGAIN); a rename, which needs them
+// together, waits and succeeds once the slot has moved; the expiry sweep
+// claims nothing it cannot see whole. Under load: the whole migration fails
+// no request and loses no write, and neither does redis-cli --cluster
+// reshard moving it.
 // And the ASK message, read without Redis.
 #include "AskTargets.h"
 #include "CounterSessions.h"
@@ -156,7 +158,7 @@ TEST(RedisMigrationTest, AnAskIsReadForTheNodeItNamesAndNothingElseIsTakenForOne
         EXPECT_FALSE(askTargetIn(other)) << other;
 }
 
-TEST(RedisMigrationTest, HalfWayEverySessionIsServedWhereItIsNothingStaleIsReadAndSplitKeysWaitForTheEnd)
+TEST(RedisMigrationTest, HalfWaySessionsAreServedCreatedAndRemovedWhereTheyAreAndNothingStaleIsRead)
 {
     RedisClusterProcesses cluster(kPassword);
     const RedisSettings settings = clusterSettings(*cluster.nodes().front());
@@ -164,8 +166,8 @@ TEST(RedisMigrationTest, HalfWayEverySessionIsServedWhereItIsNothingStaleIsReadA
     auto b = open(settings);
     ASSERT_TRUE(waitUntil([&] { return a->nearCacheReady() && b->nearCacheReady(); }, std::chrono::seconds(5)))
         << a->healthProblem();
-    // "a.n1" stays, "m.n1" is handed over first; both in a's near cache.
-    for (const char* id : {"a.n1", "m.n1"})
+    // "m.n1" is handed over first, the others stay for now; all in a's near cache.
+    for (const char* id : {"a.n1", "m.n1", "r.n1", "z.n1"})
     {
         ASSERT_TRUE(a->create(session(id)));
         ASSERT_TRUE(count(*a, id, "n1", "1"));
@@ -181,18 +183,19 @@ TEST(RedisMigrationTest, HalfWayEverySessionIsServedWhereItIsNothingStaleIsReadA
 
     // One ASKING covers one command: of a pipelined group, the command
     // answered ASK keeps that answer (the others ran where they were).
+    // The test's own cluster client: it follows an ASK, so `read` finds a
+    // key wherever it is now (a node's own cli answers ASK or MOVED instead).
     const std::string stays = a->hashKey("a.n1");
-    {
-        RedisPipeline pipeline(settings, Poco::Logger::get("test.redis"),
-                               std::make_shared<ClusterMap>(settings, keySlot(moved), Poco::Logger::get("test.redis")));
-        const auto group = pipeline.callAll({{"HGET", moved, "a:count"}, {"HGET", stays, "a:count"}});
-        ASSERT_EQ(group.size(), 2u);
-        EXPECT_EQ(errorMessage(group[0]).rfind("ASK ", 0), 0u) << group[0]->toString();
-        EXPECT_EQ(bulkText(group[1]), "1");
-        EXPECT_EQ(pipeline.askRedirects(), 0u);
-        EXPECT_EQ(bulkText(pipeline.call({"HGET", moved, "a:count"})), "1") << "one command follows its ASK";
-        EXPECT_EQ(pipeline.askRedirects(), 1u);
-    }
+    RedisPipeline client(settings, Poco::Logger::get("test.redis"),
+                         std::make_shared<ClusterMap>(settings, keySlot(moved), Poco::Logger::get("test.redis")));
+    const auto read = [&](const std::vector<std::string>& command) { return bulkText(client.call(command)); };
+    const auto group = client.callAll({{"HGET", moved, "a:count"}, {"HGET", stays, "a:count"}});
+    ASSERT_EQ(group.size(), 2u);
+    EXPECT_EQ(errorMessage(group[0]).rfind("ASK ", 0), 0u) << group[0]->toString();
+    EXPECT_EQ(bulkText(group[1]), "1");
+    EXPECT_EQ(client.askRedirects(), 0u);
+    EXPECT_EQ(read({"HGET", moved, "a:count"}), "1") << "one command follows its ASK";
+    EXPECT_EQ(client.askRedirects(), 1u);
 
     EXPECT_EQ(countOf(*a, "m.n1"), "1") << "read where the session is now";
     EXPECT_TRUE(count(*a, "m.n1", "n1", "2"));
@@ -217,7 +220,7 @@ TEST(RedisMigrationTest, HalfWayEverySessionIsServedWhereItIsNothingStaleIsReadA
     // does not follow the ASK, and waits for the end.
     migration.move(a->indexKey());
     EXPECT_NE(failureOf([&] { a->expire(kAllExpired, 10); }), "no error");
-    EXPECT_EQ(to->cli({"ZSCORE", a->indexKey(), "a.n1"}).empty(), false) << "a.n1 was claimed while alive";
+    EXPECT_NE(read({"ZSCORE", a->indexKey(), "a.n1"}), "") << "a.n1 was claimed while alive";
     EXPECT_EQ(from->cli({"EXISTS", stays}), "1");
 
     // A new session is made where the slot is going, its key first and its
@@ -227,27 +230,54 @@ TEST(RedisMigrationTest, HalfWayEverySessionIsServedWhereItIsNothingStaleIsReadA
     EXPECT_TRUE(created);
     EXPECT_FALSE(a->create(session("new.n1"))) << "its id is taken";
 
-    // "a.n1" is on the slot's master, the index on the other node
-    // (TRYAGAIN): its removal, which must take both at once or fire its
-    // listeners twice, waits, and is done once the slot has moved.
+    // "a.n1" is on the slot's master, the index on the other node: the
+    // script that takes both is refused (TRYAGAIN). A logout waits for no
+    // migration: the key is taken, then its index entry, at once.
     const std::uint64_t tryAgains = a->tryAgains();
-    auto removed = std::async(std::launch::async, [&] { return a->remove("a.n1"); });
+    SessionStoreAdapter::DataPtr gone;
+    EXPECT_EQ(failureOf([&] { gone = a->remove("a.n1"); }), "no error");
+    ASSERT_TRUE(gone);
+    EXPECT_EQ(gone->attributes.at("count"), "2");
+    EXPECT_EQ(a->tryAgains(), tryAgains) << "the removal waited";
+    EXPECT_EQ(read({"TYPE", stays}), "none");
+    EXPECT_EQ(read({"ZSCORE", a->indexKey(), "a.n1"}), "");
+    EXPECT_FALSE(b->remove("a.n1")) << "removed twice: its listeners would fire twice";
+
+    // The index entry cannot go (ZREM refused): the removal still holds, and
+    // the entry is dropped before this node sweeps, not claimed as a session
+    // whose data the TTL dropped.
+    const auto refuseZrem = [&](bool refuse) {
+        for (auto& node : cluster.nodes()) node->cli({"ACL", "SETUSER", "default", refuse ? "-zrem" : "+zrem"});
+    };
+    refuseZrem(true);
+    EXPECT_EQ(failureOf([&] { gone = a->remove("z.n1"); }), "no error");
+    refuseZrem(false);
+    ASSERT_TRUE(gone);
+    EXPECT_EQ(gone->attributes.at("count"), "1");
+    EXPECT_EQ(read({"TYPE", a->hashKey("z.n1")}), "none");
+    EXPECT_NE(read({"ZSCORE", a->indexKey(), "z.n1"}), "") << "the test did not keep the entry";
+
+    // A rename needs the key, the new key and the index at once: it waits,
+    // and is done once the slot has moved.
+    auto renamed = std::async(std::launch::async, [&] { return a->rename("r.n1", "r.n2"); });
     ASSERT_TRUE(waitUntil([&] { return a->tryAgains() > tryAgains; }, std::chrono::seconds(5)))
-        << "the removal was not told to try again";
+        << "the rename was not told to try again";
     for (const std::string& key : migration.left()) migration.move(key);
     migration.finish();
-    ASSERT_EQ(removed.wait_for(std::chrono::seconds(10)), std::future_status::ready);
-    const auto gone = removed.get();
-    ASSERT_TRUE(gone) << "the removal did not succeed once the slot had moved";
-    EXPECT_EQ(gone->attributes.at("count"), "2");
-    EXPECT_EQ(to->cli({"EXISTS", stays}), "0");
+    ASSERT_EQ(renamed.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    EXPECT_TRUE(renamed.get()) << "the rename did not succeed once the slot had moved";
+    EXPECT_EQ(to->cli({"HGET", a->hashKey("r.n2"), "a:count"}), "1");
     EXPECT_EQ(to->cli({"ZSCORE", a->indexKey(), "new.n1"}), std::to_string(kNow + 1800 * 1000)) << "indexed as create does";
 
-    // Now the sweep ends the other two, each with its data.
+    // The sweep drops the entry left behind first, and ends the other
+    // three sessions, each with its data.
+    EXPECT_NE(to->cli({"ZSCORE", a->indexKey(), "z.n1"}), "");
     std::vector<SessionData> ended = a->expire(kAllExpired, 10);
-    ASSERT_EQ(ended.size(), 2u);
+    EXPECT_EQ(to->cli({"ZSCORE", a->indexKey(), "z.n1"}), "");
+    ASSERT_EQ(ended.size(), 3u);
     for (const SessionData& session : ended)
     {
+        EXPECT_NE(session.id, "z.n1") << "a removed session ended again";
         EXPECT_EQ(session.creationTime, kNow) << session.id << " ended without its data";
         if (session.id == "m.n1")
         {
