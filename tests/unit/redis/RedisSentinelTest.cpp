@@ -8,7 +8,8 @@
 // keeps its invalidation subscriber on the instance its writes go to, and
 // leaves a master that stays up as soon as a sentinel announces another one
 // (+switch-master: the connection drains, a reconnection backoff ends, and a
-// connection being made to the old master as it is announced is left too).
+// connection being made to the old master as it is announced is left too),
+// or as soon as the watch listens again after an announcement it missed.
 #include "CounterSessions.h"
 #include "IncrBurst.h"
 #include "MasterLocator.h"
@@ -360,6 +361,49 @@ TEST(RedisSentinelTest, AFailoverTheOldMasterSurvivesMovesTheStoreAsSoonAsASenti
                           std::chrono::seconds(15)))
         << second.cli({"SENTINEL", "MASTER", kMaster});
     EXPECT_EQ(master.cli({"ROLE"}).substr(0, 6), "master") << "both are masters now";
+    EXPECT_TRUE(waitUntil([&] { return store->connectedTo() != where(master.port()); }, std::chrono::seconds(5)))
+        << "the store still writes to the old master";
+    ASSERT_TRUE(count(*store, "w.n1", "n1", "2"));
+    EXPECT_EQ(store->connectedTo(), where(replica.port()));
+    EXPECT_EQ(replica.cli({"HGET", store->hashKey("w.n1"), "a:count"}), "2") << "the write went to the new master";
+    EXPECT_EQ(master.cli({"HGET", store->hashKey("w.n1"), "a:count"}), "1") << "and not to the old one";
+}
+
+TEST(RedisSentinelTest, AFailoverAnnouncedWhileTheWatchListenedNowhereIsCaughtUpWithWhenItListensAgain)
+{
+    // The old master survives as a master again, so only the sentinels can
+    // tell. The sentinel listened to dies, and the other refuses the watch's
+    // SUBSCRIBE while it makes the failover: its announcement reaches no one.
+    // Listening again, the watch asks where the master is, and moves the store.
+    RedisOptions stubborn;
+    stubborn.refusesDemotion = true;
+    RedisProcess master(stubborn);
+    RedisProcess replica(replicaOf(master));
+    ASSERT_TRUE(waitUntil([&] { return replica.info("replication", "master_link_status") == "up"; }, std::chrono::seconds(10)));
+    RedisProcess first(sentinelOf(master));
+    RedisProcess second(sentinelOf(master));
+    ASSERT_TRUE(waitUntil([&] { return second.knowsReplica(replica); }, std::chrono::seconds(10)));
+    auto store = open(sentinelSettings({first.port(), second.port()}));
+    ASSERT_TRUE(store->create(session("w.n1")));
+    ASSERT_TRUE(count(*store, "w.n1", "n1", "1"));
+    ASSERT_TRUE(waitUntil([&] { return store->failoverWatch() == where(first.port()); }, std::chrono::seconds(5)));
+
+    ASSERT_EQ(second.cli({"ACL", "SETUSER", "default", "-subscribe"}), "OK");
+    first.kill();
+    ASSERT_TRUE(waitUntil([&] { return store->failoverWatch().empty(); }, std::chrono::seconds(5)))
+        << "listening to '" << store->failoverWatch() << "'";
+    ASSERT_TRUE(waitUntil([&] { return replica.caughtUpWith(master); }, std::chrono::seconds(10)));
+    ASSERT_TRUE(waitUntil([&] { return second.cli({"SENTINEL", "FAILOVER", kMaster}) == "OK"; }, std::chrono::seconds(10),
+                          std::chrono::milliseconds(200)))
+        << second.cli({"SENTINEL", "FAILOVER", kMaster});
+    ASSERT_TRUE(waitUntil([&] { return second.cli({"SENTINEL", "GET-MASTER-ADDR-BY-NAME", kMaster}).find(std::to_string(replica.port())) != std::string::npos; },
+                          std::chrono::seconds(15)))
+        << second.cli({"SENTINEL", "MASTER", kMaster});
+    EXPECT_EQ(store->failoverWatch(), "") << "the watch heard the announcement: nothing to catch up with";
+    EXPECT_EQ(store->connectedTo(), where(master.port())) << "the store left the old master without the watch";
+
+    ASSERT_EQ(second.cli({"ACL", "SETUSER", "default", "+subscribe"}), "OK");
+    ASSERT_TRUE(waitUntil([&] { return store->failoverWatch() == where(second.port()); }, std::chrono::seconds(5)));
     EXPECT_TRUE(waitUntil([&] { return store->connectedTo() != where(master.port()); }, std::chrono::seconds(5)))
         << "the store still writes to the old master";
     ASSERT_TRUE(count(*store, "w.n1", "n1", "2"));
