@@ -92,13 +92,16 @@ CachedWrite CachedWrite::prepare(const SessionDelta& delta, const SessionData& b
     write.indexedAtMs = indexedAtMs;
     if (expiryDue(delta, indexedAtMs, maxInactive, layout.touchFraction))
     {
-        const bool indexed = !layout.indexOnIntervalChange || delta.maxInactiveInterval;
+        const bool indexed = !layout.keyOnly;
         write.indexedAtMs = at;
         if (maxInactive > 0)
         {
             const TimeMs left = TimeMs(maxInactive) * 1000;
             command("PEXPIRE", {key, ms(left + marginMs(maxInactive, layout.touchFraction) + TimeMs(layout.expiryGraceSeconds) * 1000)});
-            if (indexed) command("ZADD", {layout.indexKey, ms(at + left), delta.id});
+            if (indexed)
+                command("ZADD", {layout.indexKey, ms(at + left), delta.id});
+            else if (delta.maxInactiveInterval)
+                write.indexFirst = {"ZADD", layout.indexKey, "XX", "LT", ms(at + left), delta.id};
         }
         else
         {

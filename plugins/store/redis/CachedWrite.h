@@ -43,14 +43,15 @@ struct CachedWrite
         std::string indexKey;      ///< the expiry index (ZSET id -> expiry ms)
         double touchFraction = 0.1;
         int expiryGraceSeconds = 120;
-        /// The block writes the index entry only when the interval changes,
-        /// else the TTL alone: the entry is then early, never late (accesses
-        /// only move forward), which the sweep finds harmless — it checks
-        /// `accessed` and moves the entry, once an interval. For a Redis
+        /// The block writes the session's key alone, never the index: the
+        /// entry is then early, never late (accesses only move forward),
+        /// which the sweep finds harmless — it checks `accessed` and moves
+        /// the entry, once an interval. A new interval could make the entry
+        /// late: `indexFirst` moves it earlier before the block. For a Redis
         /// Cluster: while it migrates the store's slot, the session's key and
         /// the index may be on two nodes, and a block with both is refused
         /// (TRYAGAIN) until they are not.
-        bool indexOnIntervalChange = false;
+        bool keyOnly = false;
     };
     enum class Outcome { Saved, Gone, Stale };
 
@@ -70,6 +71,11 @@ struct CachedWrite
     std::int64_t indexedAtMs = 0;      ///< as given to prepare(), after this write
     bool probesSchema = false;         ///< HSETNX schema tells whether the session was gone
     std::string wire;                  ///< MULTI ... EXEC, encoded
+    /// With Layout::keyOnly and a new interval: a command (ZADD XX LT, Redis
+    /// 6.2+) that must succeed before `wire` is sent. It moves the index
+    /// entry to the new expiry if that is earlier, so that a block without
+    /// the index never leaves the entry late, whichever of the two fails.
+    std::vector<std::string> indexFirst;
     std::vector<const char*> names;    ///< the commands, MULTI and EXEC included (for messages)
 };
 

@@ -120,7 +120,7 @@ inline const char* kSave =
 inline const char* kTouch = MT_REDIS_TOUCH MT_REDIS_REINDEX "return 1\n";
 
 /// kTouch without KEYS[2], for a Redis Cluster: the index entry stays early,
-/// as after the write block there (CachedWrite.h, indexOnIntervalChange), so
+/// as after the write block there (CachedWrite.h, keyOnly), so
 /// a slot migration that puts the session's key and the index on two nodes
 /// does not stop it.
 inline const char* kTouchKey = MT_REDIS_TOUCH MT_REDIS_RETTL "return 1\n";

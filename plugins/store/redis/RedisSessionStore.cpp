@@ -371,6 +371,12 @@ SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDe
 {
     const CachedWrite write = prepareCachedSave(delta, base);
     const std::uint64_t asks = _redis.askRedirects();
+    if (!write.indexFirst.empty())
+    {
+        const Reply moved = _redis.call(write.indexFirst);
+        if (moved->isError())
+            throw StoreUnavailable("redis ZADD of the session's expiry entry for its new interval: " + errorMessage(moved));
+    }
     switch (cachedSaveOutcome(write, _redis.callAll(write.wire, write.names.size())))
     {
     case CachedWrite::Outcome::Gone:
@@ -462,6 +468,12 @@ bool RedisSessionStore::saveAsync(const SessionDelta& delta, SaveDone done)
         return false;
     }
     auto write = std::make_shared<const CachedWrite>(prepareCachedSave(delta, base));
+    if (!write->indexFirst.empty())
+    {
+        // Two calls in order (an ASK could reorder them in flight): save() does that.
+        _cache.abandon(ticket);
+        return false;
+    }
     // The callback runs on the pipeline's reader: nothing in it waits for Redis.
     const std::uint64_t asks = _redis.askRedirects();
     _redis.callAllAsync(write->wire, write->names.size(), [this, write, ticket, asks, done = std::move(done)](std::vector<Reply> replies,

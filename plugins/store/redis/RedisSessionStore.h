@@ -78,7 +78,8 @@ public:
     DataPtr loadOwned(const std::string& id) override;
     bool create(const SessionData& data) override;
     DataPtr save(const SessionDelta& delta) override;
-    /// Only with the base record in the near cache (one MULTI/EXEC); else false.
+    /// Only with the base record in the near cache (one MULTI/EXEC) and, in a
+    /// cluster, no new interval (two calls in order: CachedWrite::indexFirst); else false.
     bool saveAsync(const SessionDelta& delta, SaveDone done) override;
     bool touch(const std::string& id, TimeMs lastAccessedTime) override;
     bool refresh(const SessionData& loaded, TimeMs now) override;

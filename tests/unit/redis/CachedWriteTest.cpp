@@ -110,10 +110,10 @@ TEST(CachedWrite, WithinTheFractionOnlyDataAndAccessTime)
     EXPECT_EQ(namesOf(clockBack.wire).size(), 7u) << "an index written 'in the future' is refreshed";
 }
 
-TEST(CachedWrite, InAClusterTheBlockKeepsToTheSessionsKeyUnlessTheIntervalChanges)
+TEST(CachedWrite, InAClusterTheBlockKeepsToTheSessionsKeyAndANewIntervalMovesTheEntryEarlierFirst)
 {
     CachedWrite::Layout cluster = kLayout;
-    cluster.indexOnIntervalChange = true;
+    cluster.keyOnly = true;
     const CachedWrite write = CachedWrite::prepare(delta(3), base(3), 0, cluster);
     EXPECT_EQ(namesOf(write.wire), (std::vector<std::string>{"MULTI", "HINCRBY", "HINCRBY", "HSET", "PEXPIRE", "EXEC"}));
     for (const auto& command : commandsOf(write.wire))
@@ -124,15 +124,23 @@ TEST(CachedWrite, InAClusterTheBlockKeepsToTheSessionsKeyUnlessTheIntervalChange
         }
     }
     EXPECT_EQ(write.indexedAtMs, kAt) << "the TTL is set with the margin";
+    EXPECT_TRUE(write.indexFirst.empty());
     EXPECT_EQ(namesOf(CachedWrite::prepare(delta(3), base(3), kAt - 1000, cluster).wire),
               (std::vector<std::string>{"MULTI", "HINCRBY", "HINCRBY", "HSET", "EXEC"}));
 
-    // A shorter interval would leave the entry late: the sweep would come after the TTL.
+    // A shorter interval would leave the entry late: the sweep would come
+    // after the TTL. The entry is moved first, and only ever earlier.
     SessionDelta shorter = delta(3);
     shorter.maxInactiveInterval = 60;
-    const auto commands = commandsOf(CachedWrite::prepare(shorter, base(3), kAt - 1000, cluster).wire);
-    ASSERT_EQ(commands.size(), 7u);
-    EXPECT_EQ(commands[5], (std::vector<std::string>{"ZADD", "mt:ns:/c:expiry", std::to_string(kAt + 60000), "abc.n1"}));
+    const CachedWrite changed = CachedWrite::prepare(shorter, base(3), kAt - 1000, cluster);
+    EXPECT_EQ(namesOf(changed.wire), (std::vector<std::string>{"MULTI", "HINCRBY", "HINCRBY", "HSET", "PEXPIRE", "EXEC"}));
+    EXPECT_EQ(changed.indexFirst,
+              (std::vector<std::string>{"ZADD", "mt:ns:/c:expiry", "XX", "LT", std::to_string(kAt + 60000), "abc.n1"}));
+    // Never expiring: an entry at +inf is never earlier; the sweep moves it there.
+    SessionDelta never = delta(3);
+    never.maxInactiveInterval = 0;
+    EXPECT_TRUE(CachedWrite::prepare(never, base(3), kAt - 1000, cluster).indexFirst.empty());
+    EXPECT_TRUE(CachedWrite::prepare(shorter, base(3), kAt - 1000, kLayout).indexFirst.empty()) << "not outside a cluster";
 }
 
 TEST(CachedWrite, RemovalsAndANeverExpiringIntervalChange)

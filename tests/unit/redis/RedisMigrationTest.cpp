@@ -25,6 +25,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <future>
 #include <iterator>
@@ -167,7 +168,7 @@ TEST(RedisMigrationTest, HalfWaySessionsAreServedCreatedAndRemovedWhereTheyAreAn
     ASSERT_TRUE(waitUntil([&] { return a->nearCacheReady() && b->nearCacheReady(); }, std::chrono::seconds(5)))
         << a->healthProblem();
     // "m.n1" is handed over first, the others stay for now; all in a's near cache.
-    for (const char* id : {"a.n1", "m.n1", "r.n1", "z.n1"})
+    for (const char* id : {"a.n1", "m.n1", "r.n1", "z.n1", "i.n1"})
     {
         ASSERT_TRUE(a->create(session(id)));
         ASSERT_TRUE(count(*a, id, "n1", "1"));
@@ -230,6 +231,33 @@ TEST(RedisMigrationTest, HalfWaySessionsAreServedCreatedAndRemovedWhereTheyAreAn
     EXPECT_TRUE(created);
     EXPECT_FALSE(a->create(session("new.n1"))) << "its id is taken";
 
+    // A new interval for "i.n1", on the slot's master, with the index on the
+    // other node: its entry is moved earlier first, then the key is written.
+    const std::uint64_t tryAgainsBefore = a->tryAgains() + b->tryAgains();
+    const auto interval = [&](RedisSessionStore& store, int seconds, bool cached) {
+        auto data = cached ? store.loadOwned("i.n1") : store.load("i.n1");
+        if (!data) return std::string("gone");
+        SessionDelta change = delta("i.n1", "n1", data->version, std::to_string(seconds));
+        change.maxInactiveInterval = seconds;
+        // As a node saves at the end of a request: without waiting, if the store can.
+        auto done = std::make_shared<std::promise<std::exception_ptr>>();
+        auto outcome = done->get_future();
+        if (!store.saveAsync(change, [done](std::exception_ptr error) { done->set_value(error); }))
+            return failureOf([&] { store.save(change); });
+        if (outcome.wait_for(std::chrono::seconds(10)) != std::future_status::ready) return std::string("no outcome");
+        return failureOf([&] {
+            if (auto error = outcome.get()) std::rethrow_exception(error);
+        });
+    };
+    EXPECT_EQ(interval(*a, 60, true), "no error") << "from the near cache";
+    EXPECT_EQ(read({"ZSCORE", a->indexKey(), "i.n1"}), std::to_string(kNow + 10 + 60 * 1000));
+    EXPECT_EQ(interval(*b, 30, false), "no error") << "with the script, refused, then the block";
+    EXPECT_EQ(read({"ZSCORE", a->indexKey(), "i.n1"}), std::to_string(kNow + 10 + 30 * 1000));
+    EXPECT_EQ(interval(*a, 1800, true), "no error");
+    EXPECT_EQ(read({"HGET", a->hashKey("i.n1"), "maxInactive"}), "1800");
+    EXPECT_EQ(read({"ZSCORE", a->indexKey(), "i.n1"}), std::to_string(kNow + 10 + 30 * 1000)) << "moved only earlier";
+    EXPECT_EQ(a->tryAgains() + b->tryAgains(), tryAgainsBefore) << "the interval changes waited";
+
     // "a.n1" is on the slot's master, the index on the other node: the
     // script that takes both is refused (TRYAGAIN). A logout waits for no
     // migration: the key is taken, then its index entry, at once.
@@ -270,11 +298,11 @@ TEST(RedisMigrationTest, HalfWaySessionsAreServedCreatedAndRemovedWhereTheyAreAn
     EXPECT_EQ(to->cli({"ZSCORE", a->indexKey(), "new.n1"}), std::to_string(kNow + 1800 * 1000)) << "indexed as create does";
 
     // The sweep drops the entry left behind first, and ends the other
-    // three sessions, each with its data.
+    // four sessions, each with its data.
     EXPECT_NE(to->cli({"ZSCORE", a->indexKey(), "z.n1"}), "");
     std::vector<SessionData> ended = a->expire(kAllExpired, 10);
     EXPECT_EQ(to->cli({"ZSCORE", a->indexKey(), "z.n1"}), "");
-    ASSERT_EQ(ended.size(), 3u);
+    ASSERT_EQ(ended.size(), 4u);
     for (const SessionData& session : ended)
     {
         EXPECT_NE(session.id, "z.n1") << "a removed session ended again";
