@@ -38,7 +38,7 @@ inline const char* kCreate = MT_REDIS_CREATE MT_REDIS_REINDEX "return 1\n";
 
 /// kCreate without KEYS[2], for a Redis Cluster migrating the slot, where
 /// the new key and the index may be on two nodes: the index entry follows
-/// in a call of its own (RedisSessionStore::createAroundMigration).
+/// in a call of its own (MigrationDetours::create).
 inline const char* kCreateKey = MT_REDIS_CREATE MT_REDIS_RETTL "return 1\n";
 
 /// KEYS: hash, index. ARGV: id, nowMs, graceMs, node, accessedMs, maxInactive ('' = unchanged),
@@ -134,8 +134,29 @@ inline const char* kRemove = MT_REDIS_REMOVE_KEY "redis.call('ZREM', KEYS[2], AR
                                                  "return fields\n";
 
 /// kRemove without KEYS[2], for a Redis Cluster migrating the slot: the
-/// index entry goes in a call of its own (RedisSessionStore::removeAroundMigration).
+/// index entry goes in a call of its own (MigrationDetours::remove).
 inline const char* kRemoveKey = MT_REDIS_REMOVE_KEY "return fields\n";
+
+/// For a rename while a Redis Cluster migrates the slot
+/// (MigrationDetours::rename), which copies the record: KEYS: hash -> {time
+/// to live in ms (-1: none, -2: gone), its fields}.
+inline const char* kReadForCopy = "return {redis.call('PTTL', KEYS[1]), redis.call('HGETALL', KEYS[1])}\n";
+
+/// KEYS: new hash. ARGV: time to live in ms (-1: none), then field, value,
+/// ... -> 1 made, 0 the id is taken.
+inline const char* kCreateCopy =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+    "for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end\n"
+    "if tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end\n"
+    "return 1\n";
+
+/// KEYS: hash. ARGV: its `version` as copied ('' when it had none) -> 1
+/// deleted, 0 written since (every write of data moves `version`), -1 gone.
+inline const char* kDeleteUnchanged =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
+    "if (redis.call('HGET', KEYS[1], 'version') or '') ~= ARGV[1] then return 0 end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "return 1\n";
 
 /// KEYS: old hash, new hash, index. ARGV: oldId, newId -> 1 moved, 0 old gone or new taken.
 /// RENAME keeps the TTL; the index entry moves with its score.

@@ -21,7 +21,6 @@ using Poco::Redis::BulkString;
 using Poco::Redis::Type;
 
 constexpr std::size_t kMaxReported = 10000;
-constexpr std::size_t kMaxLeftIndexEntries = 10000;
 
 bool isTryAgain(const Reply& reply)
 {
@@ -144,17 +143,16 @@ RedisSessionStore::RedisSessionStore(RedisSettings settings, const std::string& 
       _grace(std::to_string(std::int64_t(_settings.expiryGraceSeconds) * 1000)),
       _sessionPrefix(_base + ":s:"),
       _create(scripts::kCreate),
-      _createKey(scripts::kCreateKey),
       _save(scripts::kSave),
       _touch(scripts::kTouch),
       _touchKey(scripts::kTouchKey),
       _remove(scripts::kRemove),
-      _removeKey(scripts::kRemoveKey),
       _rename(scripts::kRename),
       _expire(scripts::kExpire),
       _cache(std::size_t(_settings.nearCache)),
       _locator(makeLocator(_settings, _base, logger)),
-      _redis(_settings, logger, _locator)
+      _redis(_settings, logger, _locator),
+      _detours(_redis, _sessionPrefix, _index, logger)
 {
     // Tracking lives and dies with the connection.
     _redis.setConnectionListener([this] { _cache.reset(); });
@@ -328,7 +326,12 @@ bool RedisSessionStore::create(const SessionData& data)
     {
         const Reply reply = _create.call(_redis, {hashKey(data.id), _index}, args, RedisPipeline::Migration::AskOnly);
         if (isTryAgain(reply))
-            created = createAroundMigration(data, args) ? 1 : 0;
+            created = _detours.create(data.id, args,
+                                      data.maxInactiveInterval > 0
+                                          ? ms(data.lastAccessedTime + TimeMs(data.maxInactiveInterval) * 1000)
+                                          : std::string("+inf"))
+                          ? 1
+                          : 0;
         else if (reply->isError())
             throw StoreUnavailable("redis create script failed: " + errorMessage(reply));
         else
@@ -397,36 +400,6 @@ SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDe
     }
     settle(ticket, write.next, asks, write.indexedAtMs);
     return write.next;
-}
-
-bool RedisSessionStore::createAroundMigration(const SessionData& data, const std::vector<std::string>& args)
-{
-    // The key first, then its index entry, each where it is now. Not atomic:
-    // a creation that fails between the two leaves a record nobody was
-    // given, with its TTL, and no listener has heard of it (created()
-    // follows a successful create), so there is no end to announce either.
-    if (asInt(_createKey.run(_redis, {hashKey(data.id)}, args)) != 1) return false;
-    const std::string expiry = data.maxInactiveInterval > 0
-                                   ? ms(data.lastAccessedTime + TimeMs(data.maxInactiveInterval) * 1000)
-                                   : std::string("+inf");
-    try
-    {
-        const Reply indexed = _redis.call({"ZADD", _index, expiry, data.id});
-        if (indexed->isError()) throw StoreUnavailable("redis ZADD of the new session's expiry entry: " + errorMessage(indexed));
-    }
-    catch (const StoreUnavailable&)
-    {
-        try
-        {
-            _redis.call({"DEL", hashKey(data.id)});
-        }
-        catch (const StoreUnavailable&)
-        {
-            // Its TTL ends it; nobody holds its id.
-        }
-        throw;
-    }
-    return true;
 }
 
 SessionStoreAdapter::DataPtr RedisSessionStore::saveAroundMigration(const SessionDelta& delta)
@@ -640,7 +613,7 @@ SessionStoreAdapter::DataPtr RedisSessionStore::remove(const std::string& id)
     {
         reply = _remove.call(_redis, {hashKey(id), _index}, {id}, RedisPipeline::Migration::AskOnly);
         if (isTryAgain(reply))
-            reply = removeAroundMigration(id);
+            reply = _detours.remove(id);
         else if (reply->isError())
             throw StoreUnavailable("redis remove script failed: " + errorMessage(reply));
     }
@@ -653,72 +626,20 @@ SessionStoreAdapter::DataPtr RedisSessionStore::remove(const std::string& id)
     return decode(id, reply);
 }
 
-Reply RedisSessionStore::removeAroundMigration(const std::string& id)
-{
-    // Reading and deleting the key is the removal: of several callers, one
-    // gets the record and fires the listeners. Its index entry goes after,
-    // where it is now. Left behind, a sweep would find it without data and
-    // end the session a second time: this node drops it before its next sweep.
-    Reply fields = _removeKey.run(_redis, {hashKey(id)}, {});
-    std::string why;
-    try
-    {
-        const Reply dropped = _redis.call({"ZREM", _index, id});
-        if (!dropped->isError()) return fields;
-        why = errorMessage(dropped);
-    }
-    catch (const StoreUnavailable& e)
-    {
-        why = e.what();
-    }
-    std::lock_guard<std::mutex> lock(_leftMutex);
-    if (_leftIndexEntries.size() < kMaxLeftIndexEntries)
-    {
-        _leftIndexEntries.push_back(id);
-        _logger.warning("session %s removed, but not its expiry index entry (%s): dropped before this node's next sweep", id, why);
-    }
-    else
-        _logger.error("session %s removed, but not its expiry index entry (%s), and %z others are waiting: "
-                      "a sweep will end it again, without its data", id, why, _leftIndexEntries.size());
-    return fields;
-}
-
-void RedisSessionStore::dropLeftIndexEntries()
-{
-    std::vector<std::string> left;
-    {
-        std::lock_guard<std::mutex> lock(_leftMutex);
-        left.swap(_leftIndexEntries);
-    }
-    if (left.empty()) return;
-    std::vector<std::string> command{"ZREM", _index};
-    command.insert(command.end(), left.begin(), left.end());
-    std::string why;
-    try
-    {
-        const Reply dropped = _redis.call(command);
-        if (!dropped->isError()) return;
-        why = errorMessage(dropped);
-    }
-    catch (const StoreUnavailable& e)
-    {
-        why = e.what();
-    }
-    {
-        std::lock_guard<std::mutex> lock(_leftMutex);
-        _leftIndexEntries.insert(_leftIndexEntries.end(), left.begin(), left.end());
-    }
-    // No sweep until they are gone: it would claim them.
-    throw StoreUnavailable("redis ZREM of " + std::to_string(left.size()) + " removed sessions' expiry index entries: " + why);
-}
-
 bool RedisSessionStore::rename(const std::string& oldId, const std::string& newId)
 {
     if (oldId == newId) return false;
     std::int64_t moved = 0;
     try
     {
-        moved = asInt(_rename.run(_redis, {hashKey(oldId), hashKey(newId), _index}, {oldId, newId}));
+        const Reply reply = _rename.call(_redis, {hashKey(oldId), hashKey(newId), _index}, {oldId, newId},
+                                         RedisPipeline::Migration::AskOnly);
+        if (isTryAgain(reply))
+            moved = _detours.rename(oldId, newId) ? 1 : 0;
+        else if (reply->isError())
+            throw StoreUnavailable("redis rename script failed: " + errorMessage(reply));
+        else
+            moved = asInt(reply);
     }
     catch (...)
     {
@@ -747,7 +668,7 @@ std::size_t RedisSessionStore::count()
 std::vector<SessionData> RedisSessionStore::expire(TimeMs now, std::size_t limit)
 {
     if (limit > kMaxExpireBatch) limit = kMaxExpireBatch;
-    dropLeftIndexEntries();
+    _detours.dropLeftIndexEntries(); // a sweep would claim them
     // Not after an ASK: the importing node would read the sessions it does
     // not have yet as gone, and claim them. While the slot is migrated
     // sweeping waits (the next sweep comes; Redis' TTL is the safety net).

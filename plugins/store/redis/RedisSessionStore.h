@@ -39,6 +39,7 @@
 // unreachable or slower than timeoutMs -> mt::StoreUnavailable (503).
 
 #include "CachedWrite.h"
+#include "MigrationDetours.h"
 #include "NearCache.h"
 #include "RedisInvalidations.h"
 #include "RedisPipeline.h"
@@ -54,7 +55,6 @@
 #include <mutex>
 #include <set>
 #include <string>
-#include <vector>
 
 namespace mt::redis {
 
@@ -129,19 +129,9 @@ private:
     };
     /// save() when this node holds the record the delta was made on.
     DataPtr saveOnCachedBase(const SessionDelta& delta, const CachedBase& base, const NearCache::Ticket& ticket);
-    /// create() whose script was refused while the cluster migrates the
-    /// store's slot (TRYAGAIN: the new key and the index are apart).
-    bool createAroundMigration(const SessionData& data, const std::vector<std::string>& args);
     /// save() whose script was refused while the cluster migrates the
     /// store's slot (TRYAGAIN: the session's key and the index are apart).
     DataPtr saveAroundMigration(const SessionDelta& delta);
-    /// remove() whose script was refused while the cluster migrates the
-    /// store's slot (TRYAGAIN): the key, then the index entry. Returns the
-    /// removed hash's fields, as the script does.
-    Reply removeAroundMigration(const std::string& id);
-    /// Drops the index entries removeAroundMigration() could not, before a
-    /// sweep would claim them as sessions whose data the TTL dropped.
-    void dropLeftIndexEntries();
     /// The cached base for `delta`, if it may take the MULTI/EXEC way, with its ticket.
     CachedBase cachedBase(const SessionDelta& delta, NearCache::Ticket& ticket);
 
@@ -158,16 +148,14 @@ private:
     const std::string _index;  // <base>:expiry
     const std::string _grace;  // expiryGrace in ms, as text for the scripts
     const std::string _sessionPrefix; // <base>:s:, the tracked prefix
-    const RedisScript _create, _createKey, _save, _touch, _touchKey, _remove, _removeKey, _rename, _expire;
+    const RedisScript _create, _save, _touch, _touchKey, _remove, _rename, _expire;
     std::atomic<std::uint64_t> _staleWrites{0};
-
-    std::mutex _leftMutex;
-    std::vector<std::string> _leftIndexEntries; // ids removed whose index entry stayed (bounded)
 
     // Destroyed in reverse: the subscriber and the pipeline call into the cache.
     NearCache _cache;
     const std::shared_ptr<MasterLocator> _locator; // null when host and port name Redis; shared by the two connections
     RedisPipeline _redis;
+    MigrationDetours _detours; // for calls a cluster's slot migration refuses (TRYAGAIN)
     std::unique_ptr<RedisInvalidations> _invalidations; // null when the near cache is off
     std::unique_ptr<SentinelWatch> _watch;              // with sentinels: moves _redis when they announce a failover
     std::mutex _trackingMutex;                          // one thread enables tracking
