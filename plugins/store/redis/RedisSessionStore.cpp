@@ -105,8 +105,8 @@ std::shared_ptr<MBean> RedisSessionStore::makeMBean()
                    "empty when host and port name Redis",
                    [this] { return Poco::Dynamic::Var(discovery()); })
         .attribute("failoverWatch", "java.lang.String",
-                   "the sentinel whose failover announcements (+switch-master) move the store's connection at once; "
-                   "empty while none answers, or without sentinels",
+                   "the sentinels whose failover announcements (+switch-master) move the store's connection at once "
+                   "(\"host:port, host:port\"); empty while none answers, or without sentinels",
                    [this] { return Poco::Dynamic::Var(failoverWatch()); })
         .attribute("commands", "long", "Redis commands sent", [this, count] { return count(_redis.commands()); })
         .attribute("roundTrips", "long", "calls to Redis (a MULTI/EXEC block or a pipelined group is one)",

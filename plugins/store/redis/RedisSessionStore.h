@@ -107,7 +107,7 @@ public:
     std::string discovery() const;
     /// The instance the store's connection is on (RedisPipeline::peer()), "" while not connected.
     std::string connectedTo() { return _redis.peer(); }
-    /// The sentinel the store hears failovers from (SentinelWatch), "" while none or without sentinels.
+    /// The sentinels the store hears failovers from (SentinelWatch), "" while none or without sentinels.
     std::string failoverWatch() const;
 
 private:

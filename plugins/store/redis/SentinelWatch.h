@@ -10,19 +10,27 @@
 // - A store waiting out its reconnection backoff (up to reconnectMaxMs) after
 //   its master crashed connects again at once, not up to that much later.
 //
-// One thread subscribes on one sentinel (the first of SentinelList's order
-// that answers), PINGs it when quiet (readSubscribed), and moves to the next
-// when it is lost. When it subscribes again it also asks where the master is,
-// so a failover announced while it listened nowhere is not missed.
+// It listens to every sentinel (SentinelList's, learnt ones included, at
+// most kMaxListened), one thread each, as Jedis does: a sentinel cut off from
+// the others with the old master — the case above — announces nothing, and
+// one listened to alone would hide the failover the others made. Each thread
+// PINGs its sentinel when quiet (readSubscribed), and subscribes again with
+// backoff when it is lost. Whenever it subscribes it also asks where the
+// master is, so a failover announced while it did not listen is not missed.
+// A master named by several sentinels, or named again, moves nothing more
+// (RedisPipeline::masterMoved).
 //
 // Thread-safety: watching() from any thread; `moved` runs on the watch's
-// thread, with the master's address as the sentinels give it ("ip:port").
+// threads, with the master's address as the sentinels give it ("ip:port"),
+// possibly on several at once.
 
 #include "RedisSentinel.h"
 #include "StopSignal.h"
 
 #include <functional>
+#include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -36,24 +44,31 @@ class SentinelWatch
 {
 public:
     using Moved = std::function<void(const Endpoint& master)>;
+    /// Sentinels listened to at once; SentinelList's others are asked but not listened to.
+    static constexpr std::size_t kMaxListened = 16;
 
     /// `sentinels` must outlive the watch.
     SentinelWatch(RedisSettings settings, SentinelList& sentinels, Poco::Logger& logger, Moved moved);
-    /// Stops and joins the thread: `moved` is not called once it returns.
+    /// Stops and joins the threads: `moved` is not called once it returns.
     ~SentinelWatch();
 
     SentinelWatch(const SentinelWatch&) = delete;
     SentinelWatch& operator=(const SentinelWatch&) = delete;
 
-    /// The sentinel listened to ("host:port"), "" while none.
+    /// The sentinels listened to ("host:port, host:port"), "" while none.
     std::string watching() const;
 
 private:
+    /// Starts a listener for every sentinel SentinelList has, until stopped.
     void run();
-    /// Subscribes on `sentinel` and listens until stopped (returns) or lost
-    /// (throws). `catchUp`: another was listened to before; the master it
-    /// names now is reported as if announced.
-    void serve(const Endpoint& sentinel, bool catchUp);
+    /// One sentinel's listener: serve() again with backoff until stopped, or
+    /// until the sentinel, lost, is no longer in SentinelList.
+    void listen(const Endpoint& sentinel);
+    /// Subscribes on `sentinel`, reports the master it names now as if
+    /// announced, and listens until stopped (returns) or lost (throws).
+    void serve(const Endpoint& sentinel);
+    /// Marks `sentinel` listened to or not; whether that changed anything.
+    bool listening(const std::string& sentinel, bool on);
 
     const RedisSettings _settings;
     SentinelList& _sentinels;
@@ -61,8 +76,14 @@ private:
     const Moved _moved;
 
     StopSignal _stop{"redis sentinel watch"};
-    mutable std::mutex _mutex; // _watching
-    std::string _watching;
+    mutable std::mutex _mutex; // _watching, _listeners
+    std::set<std::string> _watching;
+    struct Listener
+    {
+        std::thread thread;
+        bool done = false; // listen() returned: run() joins it
+    };
+    std::map<std::string, Listener> _listeners; // by sentinel
     std::thread _thread;
 };
 
