@@ -174,8 +174,8 @@ inline const char* kRename =
 /// Redis' TTL already dropped the hash (the sweeper was late by more than the
 /// grace). An entry older than its session's last access is not claimed but
 /// moved: the store's write path refreshes the index only once per
-/// touchFraction of the interval, and in a Redis Cluster only when the
-/// interval changes (see CachedWrite.h).
+/// touchFraction of the interval, and in a Redis Cluster only moves it
+/// earlier, when the interval changes (see CachedWrite.h).
 /// Every hash is read before anything is written: in a cluster whose slot is
 /// being migrated, reading one the node has handed over already fails the
 /// script, which must then have changed nothing (a claim whose reply is lost

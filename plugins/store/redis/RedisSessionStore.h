@@ -14,7 +14,8 @@
 //
 // Consistency: every call is one Lua script, one command or one MULTI/EXEC
 // block, atomic in Redis, so calls on one id are linearizable across all
-// nodes. save() writes only the delta's attributes and bumps `version` and
+// nodes (in a Redis Cluster migrating the store's slot, some take several
+// steps instead: MigrationDetours.h says what each keeps atomic). save() writes only the delta's attributes and bumps `version` and
 // the writer's vv counter in the same step: concurrent requests changing different attributes both
 // survive; one whose base version is no longer current is counted as a stale
 // (concurrent) write — last writer wins per attribute, as in Spring Session.

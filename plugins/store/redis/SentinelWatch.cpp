@@ -5,6 +5,7 @@
 #include <Poco/Logger.h>
 
 #include <algorithm>
+#include <system_error>
 
 namespace mt::redis {
 
@@ -54,7 +55,16 @@ void SentinelWatch::run()
             {
                 if (_listeners.size() >= kMaxListened) break;
                 if (_listeners.count(sentinel.text())) continue;
-                _listeners[sentinel.text()].thread = std::thread([this, sentinel] { listen(sentinel); });
+                try
+                {
+                    _listeners[sentinel.text()].thread = std::thread([this, sentinel] { listen(sentinel); });
+                }
+                catch (const std::system_error& e) // no thread to be had: tried again next round
+                {
+                    _listeners.erase(sentinel.text());
+                    _logger.error("redis master '%s': no thread to hear failovers from sentinel %s: %s",
+                                  _settings.sentinelMaster, sentinel.text(), std::string(e.what()));
+                }
             }
         }
         // Sentinels join the list as the store's connections learn them.
