@@ -28,6 +28,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -110,6 +111,61 @@ bool listensTo(RedisSessionStore& store, const std::vector<unsigned short>& port
     for (const auto& sentinel : expected) text += (text.empty() ? "" : ", ") + sentinel;
     return store.failoverWatch() == text;
 }
+
+RedisOptions refusingDemotion()
+{
+    RedisOptions options;
+    options.refusesDemotion = true;
+    return options;
+}
+
+/// A master that stays up and stays a master after a failover (it refuses
+/// REPLICAOF, as one the sentinels cannot reach would): nothing closes a
+/// store's connection to it and no write is refused, so only the sentinels'
+/// announcement can tell a store that its writes there would now be lost.
+/// With its replica and two sentinels, which know the replica.
+struct SurvivingMaster
+{
+    SurvivingMaster()
+    {
+        if (!waitUntil([&] { return replica.info("replication", "master_link_status") == "up"; }, std::chrono::seconds(10)))
+            throw std::runtime_error("the replica did not connect to its master");
+        first = std::make_unique<RedisProcess>(sentinelOf(master));
+        second = std::make_unique<RedisProcess>(sentinelOf(master));
+        if (!waitUntil([&] { return second->knowsReplica(replica); }, std::chrono::seconds(10)))
+            throw std::runtime_error("the sentinel did not learn of the replica");
+    }
+
+    /// The second sentinel promotes the replica, once it has every write.
+    ::testing::AssertionResult failOver()
+    {
+        if (!waitUntil([&] { return replica.caughtUpWith(master); }, std::chrono::seconds(10)))
+            return ::testing::AssertionFailure() << "the replica did not catch up";
+        // NOGOODSLAVE until the sentinel has a fresh enough INFO from the replica.
+        if (!waitUntil([&] { return second->cli({"SENTINEL", "FAILOVER", kMaster}) == "OK"; }, std::chrono::seconds(10),
+                       std::chrono::milliseconds(200)))
+            return ::testing::AssertionFailure() << second->cli({"SENTINEL", "FAILOVER", kMaster});
+        if (!waitUntil([&] { return second->cli({"SENTINEL", "GET-MASTER-ADDR-BY-NAME", kMaster}).find(std::to_string(replica.port())) != std::string::npos; },
+                       std::chrono::seconds(15)))
+            return ::testing::AssertionFailure() << second->cli({"SENTINEL", "MASTER", kMaster});
+        return ::testing::AssertionSuccess();
+    }
+
+    /// `store`, moved, writes session `id` (counted to 1 before) on the new master only.
+    void expectWritesOnTheNewMaster(RedisSessionStore& store, const std::string& id)
+    {
+        EXPECT_TRUE(waitUntil([&] { return store.connectedTo() != where(master.port()); }, std::chrono::seconds(5)))
+            << "the store still writes to the old master";
+        ASSERT_TRUE(count(store, id, "n1", "2"));
+        EXPECT_EQ(store.connectedTo(), where(replica.port()));
+        EXPECT_EQ(replica.cli({"HGET", store.hashKey(id), "a:count"}), "2") << "the write went to the new master";
+        EXPECT_EQ(master.cli({"HGET", store.hashKey(id), "a:count"}), "1") << "and not to the old one";
+    }
+
+    RedisProcess master{refusingDemotion()};
+    RedisProcess replica{replicaOf(master)};
+    std::unique_ptr<RedisProcess> first, second;
+};
 
 } // namespace
 
@@ -341,92 +397,50 @@ TEST(RedisSentinelTest, SentinelsTheConfiguredOneListsAreAskedWhenItIsGone)
 
 TEST(RedisSentinelTest, AFailoverTheOldMasterSurvivesMovesTheStoreAsSoonAsASentinelAnnouncesIt)
 {
-    // The old master stays up and stays a master (it refuses REPLICAOF, as
-    // one the sentinels cannot reach would): nothing closes the store's
-    // connection to it and no write is refused, so only the sentinels'
-    // announcement can tell the store that its writes would now be lost.
     // The first sentinel hangs, as one cut off with the old master would
     // hear of nothing: the second's announcement is heard all the same, long
     // before the first's silence could be noticed (timeoutMs).
-    RedisOptions stubborn;
-    stubborn.refusesDemotion = true;
-    RedisProcess master(stubborn);
-    RedisProcess replica(replicaOf(master));
-    ASSERT_TRUE(waitUntil([&] { return replica.info("replication", "master_link_status") == "up"; }, std::chrono::seconds(10)));
-    RedisProcess first(sentinelOf(master));
-    RedisProcess second(sentinelOf(master));
-    ASSERT_TRUE(waitUntil([&] { return second.knowsReplica(replica); }, std::chrono::seconds(10)));
-    RedisSettings settings = sentinelSettings({first.port(), second.port()});
+    SurvivingMaster redis;
+    RedisSettings settings = sentinelSettings({redis.first->port(), redis.second->port()});
     settings.timeoutMs = 30000;
     auto store = open(settings);
     ASSERT_TRUE(store->create(session("w.n1")));
     ASSERT_TRUE(count(*store, "w.n1", "n1", "1"));
-    ASSERT_TRUE(waitUntil([&] { return listensTo(*store, {first.port(), second.port()}); }, std::chrono::seconds(5)))
+    ASSERT_TRUE(waitUntil([&] { return listensTo(*store, {redis.first->port(), redis.second->port()}); }, std::chrono::seconds(5)))
         << "listening to '" << store->failoverWatch() << "'";
-    first.pause();
-    ASSERT_TRUE(waitUntil([&] { return replica.caughtUpWith(master); }, std::chrono::seconds(10)));
-    ASSERT_EQ(store->connectedTo(), where(master.port()));
+    redis.first->pause();
+    ASSERT_EQ(store->connectedTo(), where(redis.master.port()));
 
-    // NOGOODSLAVE until the sentinel has a fresh enough INFO from the replica.
-    ASSERT_TRUE(waitUntil([&] { return second.cli({"SENTINEL", "FAILOVER", kMaster}) == "OK"; }, std::chrono::seconds(10),
-                          std::chrono::milliseconds(200)))
-        << second.cli({"SENTINEL", "FAILOVER", kMaster});
-    ASSERT_TRUE(waitUntil([&] { return second.cli({"SENTINEL", "GET-MASTER-ADDR-BY-NAME", kMaster}).find(std::to_string(replica.port())) != std::string::npos; },
-                          std::chrono::seconds(15)))
-        << second.cli({"SENTINEL", "MASTER", kMaster});
-    EXPECT_EQ(master.cli({"ROLE"}).substr(0, 6), "master") << "both are masters now";
-    EXPECT_TRUE(waitUntil([&] { return store->connectedTo() != where(master.port()); }, std::chrono::seconds(5)))
-        << "the store still writes to the old master";
-    EXPECT_EQ(store->failoverWatch().find(where(first.port())) != std::string::npos, true)
+    ASSERT_TRUE(redis.failOver());
+    EXPECT_EQ(redis.master.cli({"ROLE"}).substr(0, 6), "master") << "both are masters now";
+    ASSERT_NO_FATAL_FAILURE(redis.expectWritesOnTheNewMaster(*store, "w.n1"));
+    EXPECT_NE(store->failoverWatch().find(where(redis.first->port())), std::string::npos)
         << "the hung sentinel's silence was noticed: the test proves nothing";
-    ASSERT_TRUE(count(*store, "w.n1", "n1", "2"));
-    EXPECT_EQ(store->connectedTo(), where(replica.port()));
-    EXPECT_EQ(replica.cli({"HGET", store->hashKey("w.n1"), "a:count"}), "2") << "the write went to the new master";
-    EXPECT_EQ(master.cli({"HGET", store->hashKey("w.n1"), "a:count"}), "1") << "and not to the old one";
 }
 
 TEST(RedisSentinelTest, AFailoverAnnouncedWhileTheWatchListenedNowhereIsCaughtUpWithWhenItListensAgain)
 {
-    // The old master survives as a master again, so only the sentinels can
-    // tell. The sentinel listened to dies, and the other refuses the watch's
+    // The sentinel listened to dies, and the other refuses the watch's
     // SUBSCRIBE while it makes the failover: its announcement reaches no one.
     // Listening again, the watch asks where the master is, and moves the store.
-    RedisOptions stubborn;
-    stubborn.refusesDemotion = true;
-    RedisProcess master(stubborn);
-    RedisProcess replica(replicaOf(master));
-    ASSERT_TRUE(waitUntil([&] { return replica.info("replication", "master_link_status") == "up"; }, std::chrono::seconds(10)));
-    RedisProcess first(sentinelOf(master));
-    RedisProcess second(sentinelOf(master));
-    ASSERT_TRUE(waitUntil([&] { return second.knowsReplica(replica); }, std::chrono::seconds(10)));
-    ASSERT_EQ(second.cli({"ACL", "SETUSER", "default", "-subscribe"}), "OK");
-    auto store = open(sentinelSettings({first.port(), second.port()}));
+    SurvivingMaster redis;
+    ASSERT_EQ(redis.second->cli({"ACL", "SETUSER", "default", "-subscribe"}), "OK");
+    auto store = open(sentinelSettings({redis.first->port(), redis.second->port()}));
     ASSERT_TRUE(store->create(session("w.n1")));
     ASSERT_TRUE(count(*store, "w.n1", "n1", "1"));
-    ASSERT_TRUE(waitUntil([&] { return store->failoverWatch() == where(first.port()); }, std::chrono::seconds(5)))
+    ASSERT_TRUE(waitUntil([&] { return store->failoverWatch() == where(redis.first->port()); }, std::chrono::seconds(5)))
         << "listening to '" << store->failoverWatch() << "'";
 
-    first.kill();
+    redis.first->kill();
     ASSERT_TRUE(waitUntil([&] { return store->failoverWatch().empty(); }, std::chrono::seconds(5)))
         << "listening to '" << store->failoverWatch() << "'";
-    ASSERT_TRUE(waitUntil([&] { return replica.caughtUpWith(master); }, std::chrono::seconds(10)));
-    ASSERT_TRUE(waitUntil([&] { return second.cli({"SENTINEL", "FAILOVER", kMaster}) == "OK"; }, std::chrono::seconds(10),
-                          std::chrono::milliseconds(200)))
-        << second.cli({"SENTINEL", "FAILOVER", kMaster});
-    ASSERT_TRUE(waitUntil([&] { return second.cli({"SENTINEL", "GET-MASTER-ADDR-BY-NAME", kMaster}).find(std::to_string(replica.port())) != std::string::npos; },
-                          std::chrono::seconds(15)))
-        << second.cli({"SENTINEL", "MASTER", kMaster});
+    ASSERT_TRUE(redis.failOver());
     EXPECT_EQ(store->failoverWatch(), "") << "the watch heard the announcement: nothing to catch up with";
-    EXPECT_EQ(store->connectedTo(), where(master.port())) << "the store left the old master without the watch";
+    EXPECT_EQ(store->connectedTo(), where(redis.master.port())) << "the store left the old master without the watch";
 
-    ASSERT_EQ(second.cli({"ACL", "SETUSER", "default", "+subscribe"}), "OK");
-    ASSERT_TRUE(waitUntil([&] { return store->failoverWatch() == where(second.port()); }, std::chrono::seconds(5)));
-    EXPECT_TRUE(waitUntil([&] { return store->connectedTo() != where(master.port()); }, std::chrono::seconds(5)))
-        << "the store still writes to the old master";
-    ASSERT_TRUE(count(*store, "w.n1", "n1", "2"));
-    EXPECT_EQ(store->connectedTo(), where(replica.port()));
-    EXPECT_EQ(replica.cli({"HGET", store->hashKey("w.n1"), "a:count"}), "2") << "the write went to the new master";
-    EXPECT_EQ(master.cli({"HGET", store->hashKey("w.n1"), "a:count"}), "1") << "and not to the old one";
+    ASSERT_EQ(redis.second->cli({"ACL", "SETUSER", "default", "+subscribe"}), "OK");
+    ASSERT_TRUE(waitUntil([&] { return store->failoverWatch() == where(redis.second->port()); }, std::chrono::seconds(5)));
+    ASSERT_NO_FATAL_FAILURE(redis.expectWritesOnTheNewMaster(*store, "w.n1"));
 }
 
 TEST(RedisSentinelTest, AFailoverAnnouncementIsReadForItsMasterOnlyAndAMalformedOneSaysWhatCame)
