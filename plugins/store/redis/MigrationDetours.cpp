@@ -17,7 +17,6 @@ namespace mt::redis {
 namespace {
 
 using Poco::Redis::Array;
-using Poco::Redis::Type;
 
 constexpr std::size_t kMaxLeftIndexEntries = 10000;
 /// Copies a rename makes while the old session keeps being written meanwhile.
@@ -25,9 +24,8 @@ constexpr int kMaxCopies = 5;
 
 std::int64_t integer(const Reply& reply, const char* what)
 {
-    auto* number = dynamic_cast<const Type<Poco::Int64>*>(reply.get());
-    if (!number) throw StoreUnavailable(std::string("redis ") + what + ": unexpected reply " + reply->toString().substr(0, 80));
-    return number->value();
+    if (auto number = integerValue(reply)) return *number;
+    throw StoreUnavailable(std::string("redis ") + what + ": unexpected reply " + reply->toString().substr(0, 80));
 }
 
 std::optional<std::int64_t> number(const std::string& text)
@@ -112,9 +110,8 @@ bool MigrationDetours::rename(const std::string& oldId, const std::string& newId
         const Reply read = _readForCopy.run(_redis, {key(oldId)}, {});
         const Array* parts = asArray(read);
         if (!parts || parts->size() != 2) throw StoreUnavailable("redis read for a rename: unexpected reply " + read->toString().substr(0, 80));
-        std::vector<std::string> fields;
-        if (const Array* hash = asArray(*(parts->begin() + 1)))
-            for (const auto& element : *hash) fields.push_back(bulkText(element));
+        const Array* hash = asArray(*(parts->begin() + 1));
+        const std::vector<std::string> fields = hash ? bulkTexts(*hash) : std::vector<std::string>{};
         if (fields.empty()) return false; // the session is gone
         std::string version;
         for (std::size_t i = 0; i + 1 < fields.size(); i += 2)

@@ -38,22 +38,8 @@ std::string keyBase(const RedisSettings& settings, const std::string& scope)
 
 std::int64_t asInt(const Reply& reply)
 {
-    auto* number = dynamic_cast<const Type<Poco::Int64>*>(reply.get());
-    if (!number) throw StoreUnavailable("redis: unexpected reply " + reply->toString().substr(0, 80));
-    return number->value();
-}
-
-/// Bulk string elements of an array reply (HGETALL, ZRANGE); a null or non-string element is skipped.
-std::vector<std::string> strings(const Array& array)
-{
-    std::vector<std::string> out;
-    out.reserve(array.size());
-    for (const auto& element : array)
-    {
-        auto* bulk = dynamic_cast<const Type<BulkString>*>(element.get());
-        if (bulk && !bulk->value().isNull()) out.push_back(bulk->value().value());
-    }
-    return out;
+    if (auto number = integerValue(reply)) return *number;
+    throw StoreUnavailable("redis: unexpected reply " + reply->toString().substr(0, 80));
 }
 
 std::string ms(TimeMs value)
@@ -262,7 +248,7 @@ SessionStoreAdapter::DataPtr RedisSessionStore::decode(const std::string& id, co
 {
     const Array* array = asArray(reply);
     if (!array || array->size() == 0) return nullptr;
-    std::vector<std::string> flat = strings(*array);
+    std::vector<std::string> flat = bulkTexts(*array);
     if (flat.size() % 2 != 0)
     {
         reportUnreadable(hashKey(id), "odd number of hash elements");
@@ -658,7 +644,7 @@ std::vector<std::string> RedisSessionStore::list()
 {
     Reply reply = _redis.call({"ZRANGE", _index, "0", "-1"});
     const Array* ids = asArray(reply);
-    return ids ? strings(*ids) : std::vector<std::string>{};
+    return ids ? bulkTexts(*ids) : std::vector<std::string>{};
 }
 
 std::size_t RedisSessionStore::count()

@@ -63,6 +63,25 @@ std::string bulkText(const Reply& reply)
     return simple ? simple->value() : std::string();
 }
 
+std::vector<std::string> bulkTexts(const Poco::Redis::Array& array)
+{
+    std::vector<std::string> out;
+    out.reserve(array.size());
+    for (const auto& element : array)
+    {
+        auto* bulk = dynamic_cast<const Poco::Redis::Type<Poco::Redis::BulkString>*>(element.get());
+        if (bulk && !bulk->value().isNull()) out.push_back(bulk->value().value());
+    }
+    return out;
+}
+
+std::optional<std::int64_t> integerValue(const Reply& reply)
+{
+    auto* number = dynamic_cast<const Poco::Redis::Type<Poco::Int64>*>(reply.get());
+    if (!number) return std::nullopt;
+    return number->value();
+}
+
 std::string encodeCommand(const std::vector<std::string>& args)
 {
     std::string out;

@@ -22,6 +22,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <optional>
 #include <vector>
 
 namespace mt::redis {
@@ -38,6 +39,10 @@ public:
 const Poco::Redis::Array* asArray(const Reply& reply);
 /// The text of a bulk or simple string reply; "" for any other reply or a null bulk string.
 std::string bulkText(const Reply& reply);
+/// The bulk string elements of an array (HGETALL, ZRANGE); a null or non-string element is skipped.
+std::vector<std::string> bulkTexts(const Poco::Redis::Array& array);
+/// The value of an integer reply; nothing for any other reply.
+std::optional<std::int64_t> integerValue(const Reply& reply);
 
 /// "*N\r\n$len\r\narg\r\n..." for one command.
 std::string encodeCommand(const std::vector<std::string>& args);

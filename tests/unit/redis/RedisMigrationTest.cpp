@@ -20,7 +20,6 @@
 #include "ServerProcess.h"
 
 #include <Poco/Logger.h>
-#include <Poco/Redis/Type.h>
 
 #include <gtest/gtest.h>
 
@@ -59,12 +58,6 @@ RedisSettings clusterSettings(const RedisProcess& seed)
     s.timeoutMs = 3000; // a call waiting out a TRYAGAIN lasts until the slot has moved
     s.reconnectMaxMs = 100;
     return s;
-}
-
-std::int64_t integerOf(const Reply& reply)
-{
-    auto* integer = dynamic_cast<const Poco::Redis::Type<Poco::Int64>*>(reply.get());
-    return integer ? integer->value() : -1000;
 }
 
 std::unique_ptr<RedisSessionStore> open(const RedisSettings& settings)
@@ -302,7 +295,7 @@ TEST(RedisMigrationTest, HalfWaySessionsAreServedCreatedAndRemovedWhereTheyAreAn
     EXPECT_EQ(read({"TYPE", a->hashKey("r.n1")}), "none");
     EXPECT_EQ(read({"ZSCORE", a->indexKey(), "r.n1"}), "");
     EXPECT_EQ(read({"ZSCORE", a->indexKey(), "r.n2"}), std::to_string(kNow + 10 + 1800 * 1000));
-    const auto ttl = integerOf(client.call({"PTTL", a->hashKey("r.n2")}));
+    const auto ttl = integerValue(client.call({"PTTL", a->hashKey("r.n2")})).value_or(-1);
     EXPECT_GT(ttl, 1800 * 1000) << "the copy's TTL: the interval and the grace";
     EXPECT_EQ(countOf(*b, "r.n2"), "1") << "served under its new id";
     EXPECT_FALSE(a->rename("r.n1", "r.n3")) << "renamed twice";

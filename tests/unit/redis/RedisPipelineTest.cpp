@@ -53,8 +53,7 @@ std::string textOf(const Reply& reply, const std::string& fallback = "<not a str
 /// The value of an integer reply; `fallback` for any other reply.
 Poco::Int64 integerOf(const Reply& reply, Poco::Int64 fallback = -1)
 {
-    auto* integer = dynamic_cast<const Type<Poco::Int64>*>(reply.get());
-    return integer ? integer->value() : fallback;
+    return integerValue(reply).value_or(fallback);
 }
 
 long long millisSince(Clock::time_point start)

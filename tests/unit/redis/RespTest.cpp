@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -245,6 +246,16 @@ TEST(RespParserTest, SimpleStringIsTypeString)
     EXPECT_EQ(valueOf<std::string>(ok), "OK");
     EXPECT_EQ(valueOf<std::string>(parseOne("+\r\n")), "");
     EXPECT_EQ(valueOf<std::string>(parseOne("+a\rb\r\n")), "a\rb") << "a lone CR is part of the line";
+}
+
+TEST(RespReadersTest, IntegerValueAndBulkTextsTakeOnlyTheirOwnKind)
+{
+    EXPECT_EQ(integerValue(parseOne(":-2\r\n")), std::optional<std::int64_t>(-2));
+    EXPECT_FALSE(integerValue(parseOne("$1\r\n7\r\n"))) << "a bulk string is not an integer";
+    EXPECT_FALSE(integerValue(parseOne("-ERR x\r\n")));
+    const Reply array = parseOne("*4\r\n$1\r\na\r\n$-1\r\n:3\r\n$0\r\n\r\n");
+    ASSERT_TRUE(asArray(array));
+    EXPECT_EQ(bulkTexts(*asArray(array)), (std::vector<std::string>{"a", ""})) << "null and integer elements are skipped";
 }
 
 TEST(RespParserTest, ErrorIsTypeError)
