@@ -3,6 +3,7 @@
 // with a Unix socket path: a symbolic link, replaced at once (rename) to lead
 // to another redis-server. New connections reach that one; open ones stay.
 #include "RedisProcess.h"
+#include "RedisSettings.h"
 
 #include <filesystem>
 #include <string>
@@ -30,6 +31,26 @@ public:
 
 private:
     const std::filesystem::path _path;
+};
+
+/// Two masters (not replicas of each other) and a name leading to the first:
+/// pointing the name at the second is a move of the master behind it.
+struct TwoMastersOneName
+{
+    TwoMastersOneName() { name.pointTo(before); }
+
+    /// The name to connect to, with a timeout long enough for a burst.
+    RedisSettings settings() const
+    {
+        RedisSettings settings;
+        settings.socket = name.path();
+        settings.timeoutMs = 2000;
+        return settings;
+    }
+
+    const mt::test::RedisProcess before{mt::test::RedisOptions{"", true}};
+    const mt::test::RedisProcess after{mt::test::RedisOptions{"", true}};
+    const MovingSocket name{after};
 };
 
 } // namespace mt::redis::test

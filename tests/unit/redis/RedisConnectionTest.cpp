@@ -452,26 +452,20 @@ TEST(RedisConnectionTest, CallsQueuedBehindAReadonlyGoToTheNewMasterNoneFails)
     // meets READONLY; those sent with it are refused too, those queued
     // behind it are not sent to the old master at all. Every one must land
     // on the new master, once.
-    RedisProcess before(RedisOptions{"", true});
-    RedisProcess after(RedisOptions{"", true});
-    const MovingSocket name(after);
-    name.pointTo(before);
-    RedisSettings settings;
-    settings.socket = name.path();
-    settings.timeoutMs = 2000;
-    RedisPipeline pipeline(settings, Poco::Logger::get("test.redis.pipeline"));
+    const TwoMastersOneName masters;
+    RedisPipeline pipeline(masters.settings(), Poco::Logger::get("test.redis.pipeline"));
     ASSERT_FALSE(pipeline.call({"PING"})->isError());
 
-    ASSERT_EQ(before.cli({"REPLICAOF", "127.0.0.1", std::to_string(after.port())}), "OK");
-    name.pointTo(after);
+    ASSERT_EQ(masters.before.cli({"REPLICAOF", "127.0.0.1", std::to_string(masters.after.port())}), "OK");
+    masters.name.pointTo(masters.after);
 
     constexpr int kWrites = 300;
     const BurstOutcome burst = incrBurst(pipeline, "burst:", kWrites);
     ASSERT_EQ(burst.answered, kWrites) << burst.answered << " of " << kWrites << " answered";
     EXPECT_EQ(burst.failed, 0) << burst.firstError;
-    EXPECT_EQ(after.cli({"DBSIZE"}), std::to_string(kWrites));
-    EXPECT_EQ(after.cli({"GET", "burst:0"}), "1") << "run once";
-    EXPECT_EQ(after.cli({"GET", "burst:" + std::to_string(kWrites - 1)}), "1") << "run once";
+    EXPECT_EQ(masters.after.cli({"DBSIZE"}), std::to_string(kWrites));
+    EXPECT_EQ(masters.after.cli({"GET", "burst:0"}), "1") << "run once";
+    EXPECT_EQ(masters.after.cli({"GET", "burst:" + std::to_string(kWrites - 1)}), "1") << "run once";
 }
 
 namespace {

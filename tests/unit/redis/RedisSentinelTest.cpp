@@ -471,21 +471,15 @@ TEST(RedisSentinelTest, AnAnnouncedMasterDrainsTheConnectionNoCallFailsOrRunsTwi
     // what was sent to the old master is answered there, what was queued
     // behind goes to the new one, nothing fails and nothing runs twice. Both
     // stay masters (a name that moved, as the sentinels' answer does).
-    RedisProcess before(RedisOptions{"", true});
-    RedisProcess after(RedisOptions{"", true});
-    const MovingSocket name(after);
-    name.pointTo(before);
-    RedisSettings settings;
-    settings.socket = name.path();
-    settings.timeoutMs = 2000;
-    RedisPipeline pipeline(settings, Poco::Logger::get("test.redis.moved"));
+    const TwoMastersOneName masters;
+    RedisPipeline pipeline(masters.settings(), Poco::Logger::get("test.redis.moved"));
     ASSERT_FALSE(pipeline.call({"PING"})->isError());
     const auto connected = pipeline.connectedAt();
     pipeline.masterMoved(pipeline.peer());
     ASSERT_FALSE(pipeline.call({"PING"})->isError());
     EXPECT_EQ(pipeline.connectedAt(), connected) << "the master it is on was announced: nothing to do";
 
-    name.pointTo(after);
+    masters.name.pointTo(masters.after);
     constexpr int kWrites = 300;
     const BurstOutcome burst = incrBurst(pipeline, "moved:", kWrites, [&](int i) {
         if (i == kWrites / 2) pipeline.masterMoved("127.0.0.1:1");
@@ -493,9 +487,9 @@ TEST(RedisSentinelTest, AnAnnouncedMasterDrainsTheConnectionNoCallFailsOrRunsTwi
     ASSERT_EQ(burst.answered, kWrites) << burst.answered << " of " << kWrites << " answered";
     EXPECT_EQ(burst.failed, 0) << burst.firstError;
     const std::vector<std::string> sum{"EVAL", "local n = 0 for _, k in ipairs(redis.call('KEYS', 'moved:*')) do n = n + redis.call('GET', k) end return n", "0"};
-    EXPECT_EQ(std::stoi(before.cli(sum)) + std::stoi(after.cli(sum)), kWrites) << "each write ran once";
-    EXPECT_EQ(std::stoi(before.cli({"DBSIZE"})) + std::stoi(after.cli({"DBSIZE"})), kWrites);
-    EXPECT_GE(std::stoi(after.cli({"DBSIZE"})), kWrites / 2) << "those after the announcement went to the new master";
+    EXPECT_EQ(std::stoi(masters.before.cli(sum)) + std::stoi(masters.after.cli(sum)), kWrites) << "each write ran once";
+    EXPECT_EQ(std::stoi(masters.before.cli({"DBSIZE"})) + std::stoi(masters.after.cli({"DBSIZE"})), kWrites);
+    EXPECT_GE(std::stoi(masters.after.cli({"DBSIZE"})), kWrites / 2) << "those after the announcement went to the new master";
 }
 
 TEST(RedisSentinelTest, AnAnnouncedMasterEndsTheReconnectionBackoff)
