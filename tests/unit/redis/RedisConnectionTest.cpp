@@ -455,6 +455,7 @@ TEST(RedisConnectionTest, CallsQueuedBehindAReadonlyGoToTheNewMasterNoneFails)
     const TwoMastersOneName masters;
     RedisPipeline pipeline(masters.settings(), Poco::Logger::get("test.redis.pipeline"));
     ASSERT_FALSE(pipeline.call({"PING"})->isError());
+    const auto connected = pipeline.connectedAt();
 
     ASSERT_EQ(masters.before.cli({"REPLICAOF", "127.0.0.1", std::to_string(masters.after.port())}), "OK");
     masters.name.pointTo(masters.after);
@@ -466,6 +467,7 @@ TEST(RedisConnectionTest, CallsQueuedBehindAReadonlyGoToTheNewMasterNoneFails)
     EXPECT_EQ(masters.after.cli({"DBSIZE"}), std::to_string(kWrites));
     EXPECT_EQ(masters.after.cli({"GET", "burst:0"}), "1") << "run once";
     EXPECT_EQ(masters.after.cli({"GET", "burst:" + std::to_string(kWrites - 1)}), "1") << "run once";
+    EXPECT_NE(pipeline.connectedAt(), connected) << "the READONLY moved the burst to a new connection";
 }
 
 namespace {

@@ -490,6 +490,7 @@ TEST(RedisSentinelTest, AnAnnouncedMasterDrainsTheConnectionNoCallFailsOrRunsTwi
     EXPECT_EQ(std::stoi(masters.before.cli(sum)) + std::stoi(masters.after.cli(sum)), kWrites) << "each write ran once";
     EXPECT_EQ(std::stoi(masters.before.cli({"DBSIZE"})) + std::stoi(masters.after.cli({"DBSIZE"})), kWrites);
     EXPECT_GE(std::stoi(masters.after.cli({"DBSIZE"})), kWrites / 2) << "those after the announcement went to the new master";
+    EXPECT_GE(std::stoi(masters.before.cli({"DBSIZE"})), 1) << "the first, sent at once, was answered by the old master";
 }
 
 TEST(RedisSentinelTest, AnAnnouncedMasterEndsTheReconnectionBackoff)
