@@ -147,4 +147,9 @@ CachedWrite::Outcome CachedWrite::outcome(const std::vector<Reply>& replies) con
     }
 }
 
+std::string indexScore(std::int64_t accessedMs, std::int64_t maxInactiveSeconds)
+{
+    return maxInactiveSeconds > 0 ? std::to_string(accessedMs + maxInactiveSeconds * 1000) : std::string("+inf");
+}
+
 } // namespace mt::redis

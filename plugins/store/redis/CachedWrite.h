@@ -79,4 +79,8 @@ struct CachedWrite
     std::vector<const char*> names;    ///< the commands, MULTI and EXEC included (for messages)
 };
 
+/// A session's score in the expiry index: when it expires (`accessedMs` plus
+/// the interval), "+inf" for an interval of 0 or less (it never does).
+std::string indexScore(std::int64_t accessedMs, std::int64_t maxInactiveSeconds);
+
 } // namespace mt::redis

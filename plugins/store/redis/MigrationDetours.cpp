@@ -1,5 +1,6 @@
 #include "MigrationDetours.h"
 
+#include "CachedWrite.h"
 #include "RedisScripts.h"
 #include "RedisSocket.h"
 
@@ -48,9 +49,8 @@ std::string expiryOf(const std::vector<std::string>& fields)
         if (fields[i] == "accessed") accessed = number(fields[i + 1]);
         else if (fields[i] == "maxInactive") maxInactive = number(fields[i + 1]);
     }
-    if (maxInactive && *maxInactive <= 0) return "+inf";
-    if (!accessed || !maxInactive) return "0";
-    return std::to_string(*accessed + *maxInactive * 1000);
+    if (!maxInactive || (*maxInactive > 0 && !accessed)) return "0";
+    return indexScore(accessed.value_or(0), *maxInactive);
 }
 
 } // namespace

@@ -47,13 +47,6 @@ std::string ms(TimeMs value)
     return std::to_string(value);
 }
 
-/// The expiry index's score for a new session: when it expires, +inf for never.
-std::string expiryScore(const SessionData& data)
-{
-    return data.maxInactiveInterval > 0 ? ms(data.lastAccessedTime + TimeMs(data.maxInactiveInterval) * 1000)
-                                        : std::string("+inf");
-}
-
 /// Whether applying `delta` to `base` changes an attribute or a setting.
 bool changes(const SessionDelta& delta, const SessionData& base)
 {
@@ -319,7 +312,7 @@ bool RedisSessionStore::create(const SessionData& data)
     {
         const Reply reply = _create.call(_redis, {hashKey(data.id), _index}, args, RedisPipeline::Migration::AskOnly);
         if (isTryAgain(reply))
-            created = _detours.create(data.id, args, expiryScore(data)) ? 1 : 0;
+            created = _detours.create(data.id, args, indexScore(data.lastAccessedTime, data.maxInactiveInterval)) ? 1 : 0;
         else if (reply->isError())
             throw StoreUnavailable("redis create script failed: " + errorMessage(reply));
         else

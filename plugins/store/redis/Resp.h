@@ -20,9 +20,9 @@
 #include <cstdint>
 #include <stdexcept>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <optional>
 #include <vector>
 
 namespace mt::redis {

@@ -195,3 +195,10 @@ TEST(CachedWrite, AFailedTransactionIsStoreUnavailableNamingTheCommand)
     EXPECT_THROW(write.outcome(replies(3, "*3\r\n+OK\r\n:1\r\n:0\r\n")), StoreUnavailable) << "a result of another type";
     EXPECT_THROW(write.outcome({}), StoreUnavailable);
 }
+
+TEST(CachedWrite, AnIndexScoreIsTheExpiryInMsOrInfinityForNever)
+{
+    EXPECT_EQ(indexScore(1796000000000, 1800), "1796001800000");
+    EXPECT_EQ(indexScore(1796000000000, 0), "+inf");
+    EXPECT_EQ(indexScore(1796000000000, -1), "+inf");
+}
