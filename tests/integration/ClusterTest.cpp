@@ -6,6 +6,7 @@
 
 #include <Poco/JSON/Parser.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <sstream>
@@ -63,6 +64,16 @@ TEST(Cluster, LauncherStartsEveryNodeAndReportsThemUp)
     // Every node printed the cluster table at start.
     EXPECT_NE(cluster.log("node1").find("node2"), std::string::npos);
     EXPECT_NE(cluster.log("node1").find("node1 (self)"), std::string::npos) << cluster.log("node1");
+    // top -H and perf tell a node's cluster threads apart; only the main thread is left unnamed.
+    for (const auto& node : cluster.nodes())
+    {
+        const auto names = threadNamesOf(cluster.pid(node));
+        auto named = [&](const std::string& name) { return std::count(names.begin(), names.end(), name); };
+        EXPECT_EQ(named("heartbeat"), 1) << node;
+        EXPECT_EQ(named("cluster-io"), 1) << node;
+        EXPECT_EQ(named("balancer-tick"), node == "lb" ? 1 : 0) << node;
+        EXPECT_EQ(named("microtomcat"), 1) << node;
+    }
 }
 
 TEST(Cluster, KillNineIsDetectedDownWithinTheBoundByEveryPeer)

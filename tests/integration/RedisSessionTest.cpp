@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <functional>
 #include <map>
@@ -186,6 +187,18 @@ TEST_F(RedisSessionsTest, HealthAsksEveryStoreAtOnce)
         EXPECT_EQ(details->getObject(context)->getValue<std::string>("status"), "DOWN") << context;
     // One store's timeout (300 ms), not one per context (900 ms).
     EXPECT_LT(took, 750ms);
+}
+
+TEST_F(RedisSessionsTest, EachStoreNamesItsReplyReaderAndItsInvalidationListener)
+{
+    startNodes(); // three contexts, each with its own two connections
+    auto named = [&](const std::string& name) {
+        auto names = a.threadNames();
+        return std::count(names.begin(), names.end(), name);
+    };
+    EXPECT_TRUE(waitUntil([&] { return named("redis-replies") == 3 && named("redis-invalid") == 3; }, 5s))
+        << named("redis-replies") << " redis-replies, " << named("redis-invalid") << " redis-invalid";
+    EXPECT_EQ(named("microtomcat"), 1) << "only the main thread keeps the executable's name";
 }
 
 TEST_F(RedisSessionsTest, ASlowRedisIsA503WithinTheTimeout)
@@ -580,6 +593,9 @@ TEST(RedisSentinelNodeTest, TwoNodesBehindASentinelKeepCountingThroughAFailover)
         5s))
         << "the node heard the failover announced: " << nodes.b.output();
     EXPECT_EQ(nodes.b.output().find("did not list the others"), std::string::npos) << "a lone sentinel lists none";
+    const auto threads = nodes.b.threadNames();
+    EXPECT_EQ(std::count(threads.begin(), threads.end(), "sentinel-watch"), 1);
+    EXPECT_EQ(std::count(threads.begin(), threads.end(), "sentinel-hear"), 1) << "one listener per sentinel";
 }
 
 TEST(RedisClusterNodeTest, TwoNodesOnARedisClusterKeepCountingThroughACrashOfTheirMaster)

@@ -11,6 +11,7 @@
 #include <Poco/String.h>
 #include <Poco/TemporaryFile.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -33,6 +34,20 @@ bool waitUntil(const std::function<bool()>& check, std::chrono::milliseconds tim
         if (std::chrono::steady_clock::now() >= deadline) return false;
         std::this_thread::sleep_for(every);
     }
+}
+
+std::vector<std::string> threadNamesOf(int pid)
+{
+    std::vector<std::string> names;
+    std::error_code error;
+    for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", error))
+    {
+        std::ifstream comm(task.path() / "comm");
+        std::string name;
+        if (std::getline(comm, name)) names.push_back(name); // a thread that ended meanwhile has none
+    }
+    std::sort(names.begin(), names.end());
+    return names;
 }
 
 ServerProcess::ServerProcess(const std::vector<std::string>& extraPlugins)

@@ -33,6 +33,10 @@ inline constexpr const char* kDieWithParent = "setpriv --pdeathsig KILL";
 bool waitUntil(const std::function<bool()>& check, std::chrono::milliseconds timeout,
                std::chrono::milliseconds every = std::chrono::milliseconds(20));
 
+/// The names of a process's threads (/proc/<pid>/task/*/comm), sorted; empty
+/// if there is no such process.
+std::vector<std::string> threadNamesOf(int pid);
+
 class ServerProcess
 {
 public:
@@ -56,6 +60,7 @@ public:
     int runToExit(const std::vector<std::string>& args, std::string& output, std::chrono::milliseconds timeout);
 
     int pid() const;
+    std::vector<std::string> threadNames() const { return threadNamesOf(pid()); }
     bool running();
     void signal(int signal);
     /// SIGTERM, then waits up to `timeout` for the exit; returns the exit code (-1 if it had to be killed).

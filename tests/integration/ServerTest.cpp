@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <numeric>
 #include <regex>
 
 using namespace mt::test;
@@ -387,4 +388,23 @@ TEST(Server, AdminListenerOfItsOwnTakesTheAdminEndpointsOffTheHttpPort)
     EXPECT_EQ(onAdminPort.status, 200) << onAdminPort.body;
     EXPECT_EQ(httpRequest(adminPort, "GET", "/counter/").status, 404);
     EXPECT_EQ(httpRequest(adminPort, "POST", "/admin/reload").status, 401);
+}
+
+// What top -H, ps -L, perf and gdb show: each thread says which part of the
+// server it belongs to, as Tomcat's "http-nio-8080-exec-1" does.
+TEST(Server, EveryThreadIsNamedAfterWhatItDoes)
+{
+    ServerProcess server;
+    unsigned short adminPort = freePort();
+    server.writeConfig(std::string(kCounterOnly) + "http.threads=3\nadmin.port=" + std::to_string(adminPort) + "\n");
+    server.start();
+    ASSERT_EQ(httpRequest(server.port(), "GET", "/counter/").status, 200); // the access log's thread starts with its first line
+    const std::vector<std::string> expected{"access-log", "admin-accept", "admin-poll", "admin-w0", "admin-w1",
+                                            "app-log", "http-accept", "http-poll", "http-w0", "http-w1", "http-w2",
+                                            "microtomcat", // the main thread, named after the executable
+                                            "session-sweep", "sighup-reload"};
+    std::vector<std::string> names;
+    EXPECT_TRUE(waitUntil([&] { return (names = server.threadNames()) == expected; }, std::chrono::seconds(5)))
+        << "threads: " << std::accumulate(names.begin(), names.end(), std::string(),
+                                          [](std::string all, const std::string& n) { return all + n + " "; });
 }

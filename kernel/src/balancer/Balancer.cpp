@@ -1,5 +1,6 @@
 #include "balancer/Balancer.h"
 
+#include "mt/ThreadName.h"
 #include "server/PluginContextImpl.h"
 #include "util/Errors.h"
 
@@ -82,7 +83,10 @@ void Balancer::start()
         std::lock_guard<std::mutex> lock(_mutex);
         _dirty = false;
     }
-    _thread = std::thread([this] { run(); });
+    _thread = std::thread([this] {
+        nameThisThread("balancer-tick");
+        run();
+    });
     _logger.information("balancer: strategy %s, %z app node(s) selectable", _settings->strategy,
                         _core.candidates()->size());
 }

@@ -1,5 +1,7 @@
 #include "cluster/DefaultHeartbeatService.h"
 
+#include "mt/ThreadName.h"
+
 #include <chrono>
 #include <cstdio>
 
@@ -43,7 +45,10 @@ void DefaultHeartbeatService::start()
                         ": sent Join to " + std::to_string(targets.size()) + " peers, heartbeat every " +
                         std::to_string(_config.heartbeatIntervalMs) + " ms");
     std::lock_guard<std::mutex> lock(_mutex);
-    if (!_stopping) _thread = std::thread([this] { run(); });
+    if (!_stopping) _thread = std::thread([this] {
+            nameThisThread("heartbeat");
+            run();
+        });
 }
 
 void DefaultHeartbeatService::stop()

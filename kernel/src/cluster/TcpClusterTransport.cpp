@@ -1,6 +1,7 @@
 #include "cluster/TcpClusterTransport.h"
 
 #include "cluster/TcpSocket.h"
+#include "mt/ThreadName.h"
 
 #include <Poco/Exception.h>
 #include <Poco/JSON/Array.h>
@@ -178,7 +179,10 @@ void TcpClusterTransport::start()
     }
     _started = true;
     _stopping = false;
-    _thread = std::thread([this] { run(); });
+    _thread = std::thread([this] {
+        nameThisThread("cluster-io");
+        run();
+    });
     _logger.information("cluster transport listening on " + self->host + ":" + std::to_string(_listenPort.load()) +
                         " for cluster \"" + _config.name + "\"");
 }

@@ -16,6 +16,7 @@
 
 #include "http/Connection.h"
 #include "http/ServerContext.h"
+#include "mt/ThreadName.h"
 
 #include <Poco/Exception.h>
 #include <Poco/Net/NetException.h>
@@ -461,9 +462,19 @@ void HttpServer::start()
     s.running = true;
     int threads = std::max(1, l.threads);
     s.liveWorkers = threads;
-    for (int i = 0; i < threads; ++i) s.workers.emplace_back([&s] { s.workerLoop(); });
-    s.poller = std::thread([&s] { s.pollLoop(); });
-    s.acceptor = std::thread([&s] { s.acceptLoop(); });
+    for (int i = 0; i < threads; ++i)
+        s.workers.emplace_back([&s, i] {
+            nameThisThread(s.ctx.limits.name + "-w" + std::to_string(i));
+            s.workerLoop();
+        });
+    s.poller = std::thread([&s] {
+        nameThisThread(s.ctx.limits.name + "-poll");
+        s.pollLoop();
+    });
+    s.acceptor = std::thread([&s] {
+        nameThisThread(s.ctx.limits.name + "-accept");
+        s.acceptLoop();
+    });
 }
 
 unsigned short HttpServer::port() const

@@ -20,6 +20,7 @@ struct ServerLimits
     int maxHeaderFields = 100;            ///< more gets 431
     std::size_t maxBodyBytes = 10 * 1024 * 1024; ///< more gets 413
     std::string serverHeader = "MicroTomcat";
+    std::string name = "http";            ///< its threads' names start with it: <name>-accept, -poll, -w<n>
 };
 
 } // namespace mt::http

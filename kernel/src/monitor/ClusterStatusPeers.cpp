@@ -1,5 +1,7 @@
 #include "monitor/ClusterStatusPeers.h"
 
+#include "mt/ThreadName.h"
+
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -50,7 +52,10 @@ void ClusterStatusPeers::demand()
     _lastDemandMs = wallMs();
     if (_stop) return;
     if (!_thread.joinable())
-        _thread = std::thread([this] { run(); });
+        _thread = std::thread([this] {
+            nameThisThread("status-peers");
+            run();
+        });
     else if (idle)
         _wake.notify_all();
 }

@@ -7,6 +7,7 @@
 #include "monitor/JolokiaHandler.h"
 #include "monitor/MBeanExporter.h"
 #include "monitor/ClusterStatusController.h"
+#include "mt/ThreadName.h"
 #include "server/KernelDispatcher.h"
 #include "server/PluginContextImpl.h"
 #include "util/Errors.h"
@@ -115,6 +116,7 @@ void Kernel::start()
         adminLimits.host = startup.adminHost;
         adminLimits.port = startup.adminPort;
         adminLimits.threads = 2;
+        adminLimits.name = "admin";
         _adminDispatcher = std::make_unique<KernelDispatcher>(*this, true, true);
         _admin = std::make_unique<http::HttpServer>(adminLimits, *_adminDispatcher, Poco::Logger::get("mt.admin"));
         _admin->start();
@@ -471,7 +473,10 @@ Poco::JSON::Object::Ptr Kernel::health() const
         {
             try
             {
-                problems.push_back(std::async(std::launch::async, probe, context));
+                problems.push_back(std::async(std::launch::async, [&probe, context] {
+                    nameThisThread("health-probe");
+                    return probe(context);
+                }));
             }
             catch (const std::system_error&) // no thread to be had: ask here
             {

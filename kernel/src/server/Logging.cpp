@@ -1,5 +1,7 @@
 #include "server/Logging.h"
 
+#include "mt/ThreadName.h"
+
 #include <Poco/AsyncChannel.h>
 #include <Poco/ConsoleChannel.h>
 #include <Poco/DateTimeFormat.h>
@@ -11,10 +13,37 @@
 #include <Poco/Timestamp.h>
 
 #include <iostream>
+#include <utility>
 
 namespace mt {
 
 namespace {
+
+/// Poco names its threads only in debug builds (POCO_POSIX_DEBUGGER_THREAD_NAMES).
+class NamedAsyncChannel: public Poco::AsyncChannel
+{
+public:
+    NamedAsyncChannel(Poco::Channel::Ptr target, std::string threadName):
+        Poco::AsyncChannel(std::move(target)),
+        _threadName(std::move(threadName))
+    {
+    }
+
+protected:
+    ~NamedAsyncChannel() override
+    {
+        close(); // joins the thread while this part of the object still exists
+    }
+
+    void run() override
+    {
+        nameThisThread(_threadName);
+        Poco::AsyncChannel::run();
+    }
+
+private:
+    const std::string _threadName;
+};
 
 Poco::AutoPtr<Poco::Channel> sinkFor(const std::string& file, std::ostream& console)
 {
@@ -56,14 +85,14 @@ void Logging::apply(const ServerConfig& config)
         _pattern = config.logFormat;
         _target = sinkFor(config.logFile, std::cerr);
         _sink = new Poco::FormattingChannel(new Poco::PatternFormatter(_pattern), _target);
-        _async = new Poco::AsyncChannel(_sink);
+        _async = new NamedAsyncChannel(_sink, "app-log");
         // Loggers copy their parent's channel when created, so loggers made
         // before this point (the kernel's own) need the channel set too.
         Poco::Logger::setChannel("", _async);
 
         Poco::AutoPtr<Poco::PatternFormatter> plain(new Poco::PatternFormatter("%t"));
         _accessSink = new Poco::FormattingChannel(plain, sinkFor(config.accessLogFile, std::cout));
-        _accessAsync = new Poco::AsyncChannel(_accessSink);
+        _accessAsync = new NamedAsyncChannel(_accessSink, "access-log");
         accessLogger().setChannel(_accessAsync);
         accessLogger().setLevel(Poco::Message::PRIO_INFORMATION);
         _configured = true;

@@ -3,6 +3,7 @@
 #include "config/ConfigLoader.h"
 #include "config/ConfigSchema.h"
 #include "plugin/PluginManager.h"
+#include "mt/ThreadName.h"
 #include "server/Kernel.h"
 
 #include <Poco/File.h>
@@ -149,6 +150,7 @@ int MicroTomcatApp::main(const std::vector<std::string>& args)
 
     std::atomic<bool> done{false};
     std::thread reloader([&] {
+        nameThisThread("sighup-reload");
         while (true)
         {
             int signal = 0;

@@ -1,5 +1,7 @@
 #include "session/SessionSweeper.h"
 
+#include "mt/ThreadName.h"
+
 #include <algorithm>
 #include <exception>
 
@@ -33,7 +35,10 @@ void SessionSweeper::start()
 {
     std::lock_guard<std::mutex> lock(_mutex);
     if (_thread.joinable() || _stopping) return;
-    _thread = std::thread([this] { run(); });
+    _thread = std::thread([this] {
+        nameThisThread("session-sweep");
+        run();
+    });
 }
 
 void SessionSweeper::stop()

@@ -4,6 +4,8 @@
 #include "RedisSocket.h"
 #include "RedisSubscription.h"
 
+#include "mt/ThreadName.h"
+
 #include <Poco/Logger.h>
 #include <Poco/Redis/Array.h>
 
@@ -27,7 +29,10 @@ RedisInvalidations::RedisInvalidations(RedisSettings settings, Poco::Logger& log
       _listener(std::move(listener)),
       _locator(locator ? std::move(locator) : makeLocator(_settings, {}, logger))
 {
-    _thread = std::thread([this] { run(); });
+    _thread = std::thread([this] {
+        nameThisThread("redis-invalid");
+        run();
+    });
 }
 
 RedisInvalidations::~RedisInvalidations()

@@ -5,6 +5,7 @@
 #include "RedisSocket.h"
 
 #include "mt/SessionStoreAdapter.h"
+#include "mt/ThreadName.h"
 
 #include <Poco/Logger.h>
 
@@ -75,7 +76,10 @@ RedisPipeline::RedisPipeline(RedisSettings settings, Poco::Logger& logger, std::
       _locator(locator ? std::move(locator) : makeLocator(_settings, {}, logger))
 {
     if (!_settings.cluster.empty()) _asks = std::make_unique<AskTargets>(_settings, logger);
-    _reader = std::thread([this] { readLoop(); });
+    _reader = std::thread([this] {
+        nameThisThread("redis-replies");
+        readLoop();
+    });
 }
 
 RedisPipeline::~RedisPipeline()

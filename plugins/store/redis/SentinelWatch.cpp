@@ -2,6 +2,8 @@
 
 #include "RedisSubscription.h"
 
+#include "mt/ThreadName.h"
+
 #include <Poco/Logger.h>
 
 #include <algorithm>
@@ -18,7 +20,10 @@ constexpr const char* kChannel = "+switch-master";
 SentinelWatch::SentinelWatch(RedisSettings settings, SentinelList& sentinels, Poco::Logger& logger, Moved moved)
     : _settings(std::move(settings)), _sentinels(sentinels), _logger(logger), _moved(std::move(moved))
 {
-    _thread = std::thread([this] { run(); });
+    _thread = std::thread([this] {
+        nameThisThread("sentinel-watch");
+        run();
+    });
 }
 
 SentinelWatch::~SentinelWatch()
@@ -57,7 +62,10 @@ void SentinelWatch::run()
                 if (_listeners.count(sentinel.text())) continue;
                 try
                 {
-                    _listeners[sentinel.text()].thread = std::thread([this, sentinel] { listen(sentinel); });
+                    _listeners[sentinel.text()].thread = std::thread([this, sentinel] {
+                        nameThisThread("sentinel-hear");
+                        listen(sentinel);
+                    });
                 }
                 catch (const std::system_error& e) // no thread to be had: tried again next round
                 {
