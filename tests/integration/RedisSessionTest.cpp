@@ -198,7 +198,7 @@ TEST_F(RedisSessionsTest, EachStoreNamesItsReplyReaderAndItsInvalidationListener
     };
     EXPECT_TRUE(waitUntil([&] { return named("redis-replies") == 3 && named("redis-invalid") == 3; }, 5s))
         << named("redis-replies") << " redis-replies, " << named("redis-invalid") << " redis-invalid";
-    EXPECT_EQ(named("microtomcat"), 1) << "only the main thread keeps the executable's name";
+    EXPECT_EQ(named("microtomcat"), kThreadsNamedAfterTheExecutable) << "only the main thread keeps the executable's name";
 }
 
 TEST_F(RedisSessionsTest, ASlowRedisIsA503WithinTheTimeout)

@@ -33,6 +33,20 @@ inline constexpr const char* kDieWithParent = "setpriv --pdeathsig KILL";
 bool waitUntil(const std::function<bool()>& check, std::chrono::milliseconds timeout,
                std::chrono::milliseconds every = std::chrono::milliseconds(20));
 
+/// Threads of a node that keep the executable's name: its main thread, and
+/// ThreadSanitizer's background thread in a build with it.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr int kThreadsNamedAfterTheExecutable = 2;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+inline constexpr int kThreadsNamedAfterTheExecutable = 2;
+#else
+inline constexpr int kThreadsNamedAfterTheExecutable = 1;
+#endif
+#else
+inline constexpr int kThreadsNamedAfterTheExecutable = 1;
+#endif
+
 /// The names of a process's threads (/proc/<pid>/task/*/comm), sorted; empty
 /// if there is no such process.
 std::vector<std::string> threadNamesOf(int pid);
