@@ -593,9 +593,13 @@ TEST(RedisSentinelNodeTest, TwoNodesBehindASentinelKeepCountingThroughAFailover)
         5s))
         << "the node heard the failover announced: " << nodes.b.output();
     EXPECT_EQ(nodes.b.output().find("did not list the others"), std::string::npos) << "a lone sentinel lists none";
-    const auto threads = nodes.b.threadNames();
-    EXPECT_EQ(std::count(threads.begin(), threads.end(), "sentinel-watch"), 1);
-    EXPECT_EQ(std::count(threads.begin(), threads.end(), "sentinel-hear"), 1) << "one listener per sentinel";
+    auto named = [&](const std::string& name) {
+        const auto threads = nodes.b.threadNames();
+        return std::count(threads.begin(), threads.end(), name);
+    };
+    EXPECT_TRUE(waitUntil([&] { return named("sentinel-watch") == 1 && named("sentinel-hear") == 1; }, 5s))
+        << named("sentinel-watch") << " sentinel-watch, " << named("sentinel-hear")
+        << " sentinel-hear (one listener per sentinel)";
 }
 
 TEST(RedisClusterNodeTest, TwoNodesOnARedisClusterKeepCountingThroughACrashOfTheirMaster)
