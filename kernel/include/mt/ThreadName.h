@@ -10,7 +10,8 @@
 namespace mt {
 
 /// Linux keeps at most 15 bytes of a name: a longer one is cut, not refused.
-/// Thread-safe; call it first thing in the thread's body.
+/// Thread-safe; call it first thing in the thread's body (until then a new
+/// thread carries the name of the thread that started it).
 inline void nameThisThread(const std::string& name)
 {
     ::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());

@@ -45,10 +45,11 @@ void DefaultHeartbeatService::start()
                         ": sent Join to " + std::to_string(targets.size()) + " peers, heartbeat every " +
                         std::to_string(_config.heartbeatIntervalMs) + " ms");
     std::lock_guard<std::mutex> lock(_mutex);
-    if (!_stopping) _thread = std::thread([this] {
-            nameThisThread("heartbeat");
-            run();
-        });
+    if (_stopping) return;
+    _thread = std::thread([this] {
+        nameThisThread("heartbeat");
+        run();
+    });
 }
 
 void DefaultHeartbeatService::stop()

@@ -473,7 +473,7 @@ Poco::JSON::Object::Ptr Kernel::health() const
         {
             try
             {
-                problems.push_back(std::async(std::launch::async, [&probe, context] {
+                problems.push_back(std::async(std::launch::async, [probe, context] {
                     nameThisThread("health-probe");
                     return probe(context);
                 }));

@@ -2,8 +2,8 @@
 
 #include "config/ConfigLoader.h"
 #include "config/ConfigSchema.h"
-#include "plugin/PluginManager.h"
 #include "mt/ThreadName.h"
+#include "plugin/PluginManager.h"
 #include "server/Kernel.h"
 
 #include <Poco/File.h>
