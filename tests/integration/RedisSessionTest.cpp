@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <csignal>
 #include <functional>
+#include <future>
 #include <map>
 #include <set>
 #include <thread>
@@ -199,6 +200,23 @@ TEST_F(RedisSessionsTest, EachStoreNamesItsReplyReaderAndItsInvalidationListener
     EXPECT_TRUE(waitUntil([&] { return named("redis-replies") == 3 && named("redis-invalid") == 3; }, 5s))
         << named("redis-replies") << " redis-replies, " << named("redis-invalid") << " redis-invalid";
     EXPECT_EQ(named("microtomcat"), kThreadsNamedAfterTheExecutable) << "only the main thread keeps the executable's name";
+}
+
+TEST_F(RedisSessionsTest, HealthProbesAreNamedWhileTheyWaitForTheirStore)
+{
+    startNodes();
+    redis.pause(); // each context's probe now waits out the 300 ms timeout
+    auto health = std::async(std::launch::async, [&] { return httpRequest(a.port(), "GET", "/health").status; });
+    std::vector<std::string> threads;
+    const bool seen = waitUntil(
+        [&] {
+            threads = a.threadNames();
+            return std::count(threads.begin(), threads.end(), "health-probe") == 3;
+        },
+        2s, 5ms);
+    redis.resume();
+    EXPECT_TRUE(seen) << "one health-probe per context";
+    EXPECT_EQ(health.get(), 503);
 }
 
 TEST_F(RedisSessionsTest, ASlowRedisIsA503WithinTheTimeout)
