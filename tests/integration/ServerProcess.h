@@ -33,16 +33,18 @@ inline constexpr const char* kDieWithParent = "setpriv --pdeathsig KILL";
 bool waitUntil(const std::function<bool()>& check, std::chrono::milliseconds timeout,
                std::chrono::milliseconds every = std::chrono::milliseconds(20));
 
-/// Threads of a node that keep the executable's name: its main thread, and
-/// ThreadSanitizer's background thread in a build with it.
 #if defined(__SANITIZE_THREAD__)
-inline constexpr int kThreadsNamedAfterTheExecutable = 2;
+#define MT_TEST_THREAD_SANITIZER 1
 #elif defined(__has_feature)
 #if __has_feature(thread_sanitizer)
-inline constexpr int kThreadsNamedAfterTheExecutable = 2;
-#else
-inline constexpr int kThreadsNamedAfterTheExecutable = 1;
+#define MT_TEST_THREAD_SANITIZER 1
 #endif
+#endif
+
+/// Threads of a node that keep the executable's name: its main thread, and
+/// ThreadSanitizer's background thread in a build with it.
+#ifdef MT_TEST_THREAD_SANITIZER
+inline constexpr int kThreadsNamedAfterTheExecutable = 2;
 #else
 inline constexpr int kThreadsNamedAfterTheExecutable = 1;
 #endif
