@@ -49,8 +49,10 @@ std::string expiryOf(const std::vector<std::string>& fields)
         if (fields[i] == "accessed") accessed = number(fields[i + 1]);
         else if (fields[i] == "maxInactive") maxInactive = number(fields[i + 1]);
     }
-    if (!maxInactive || (*maxInactive > 0 && !accessed)) return "0";
-    return indexScore(accessed.value_or(0), *maxInactive);
+    if (!maxInactive) return "0";
+    if (*maxInactive <= 0) return indexScore(0, *maxInactive); // never expires: the access time does not count
+    if (!accessed) return "0";
+    return indexScore(*accessed, *maxInactive);
 }
 
 } // namespace

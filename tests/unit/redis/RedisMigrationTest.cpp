@@ -174,6 +174,9 @@ TEST(RedisMigrationTest, HalfWaySessionsAreServedCreatedAndRemovedWhereTheyAreAn
         ASSERT_TRUE(a->create(session(id)));
         ASSERT_TRUE(count(*a, id, "n1", "1"));
     }
+    SessionData forever = session("f.n1");
+    forever.maxInactiveInterval = 0;
+    ASSERT_TRUE(a->create(forever));
     const std::string moved = a->hashKey("m.n1");
     RedisProcess* from = cluster.holderOf(moved);
     ASSERT_NE(from, nullptr);
@@ -298,6 +301,8 @@ TEST(RedisMigrationTest, HalfWaySessionsAreServedCreatedAndRemovedWhereTheyAreAn
     const auto ttl = integerValue(client.call({"PTTL", a->hashKey("r.n2")})).value_or(-1);
     EXPECT_GT(ttl, 1800 * 1000) << "the copy's TTL: the interval and the grace";
     EXPECT_EQ(countOf(*b, "r.n2"), "1") << "served under its new id";
+    EXPECT_TRUE(a->rename("f.n1", "f.n2"));
+    EXPECT_EQ(read({"ZSCORE", a->indexKey(), "f.n2"}), "inf") << "a session that never expires stays so";
     EXPECT_FALSE(a->rename("r.n1", "r.n3")) << "renamed twice";
     EXPECT_FALSE(a->rename("i.n1", "r.n2")) << "renamed onto a taken id";
     EXPECT_EQ(read({"HGET", a->hashKey("r.n2"), "a:count"}), "1");
