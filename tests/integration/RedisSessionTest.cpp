@@ -479,6 +479,34 @@ TEST(RedisLoginTest, ARefusedLoginIsA503AndHealthSaysSoWithoutThePassword)
     EXPECT_EQ(httpRequest(node.port(), "GET", "/ping").status, 200) << "the node itself keeps running";
 }
 
+TEST(RedisLoginTest, AStorePointedAtAServerThatIsNotRedisIsA503SayingWhatAnsweredInstead)
+{
+    // A port mixed up in the configuration: here another node's HTTP port,
+    // which answers the store's commands with an HTTP error.
+    ServerProcess web;
+    web.writeConfig("node.name=W\naccesslog.enabled=false\n");
+    web.start();
+    ServerProcess node{{MT_EVENTS_PLUGIN}};
+    node.writeConfig(nodeConfig("A", web.port()));
+    node.start();
+
+    const auto began = std::chrono::steady_clock::now();
+    auto refused = httpRequest(node.port(), "GET", "/counter/");
+    EXPECT_EQ(refused.status, 503) << refused.body;
+    EXPECT_FALSE(refused.header("Retry-After").empty());
+    EXPECT_LT(std::chrono::steady_clock::now() - began, 2s) << "store.redis.timeoutMs is 300";
+    auto health = httpRequest(node.port(), "GET", "/health");
+    EXPECT_EQ(health.status, 503);
+    auto counter = json(health)->getObject("components")->getObject("sessionStores")->getObject("details")->getObject("counter");
+    EXPECT_EQ(counter->getValue<std::string>("status"), "DOWN");
+    const std::string reason = counter->getValue<std::string>("reason");
+    EXPECT_NE(reason.find("127.0.0.1:" + std::to_string(web.port())), std::string::npos) << reason;
+    EXPECT_NE(reason.find("malformed RESP reply at byte 0"), std::string::npos) << reason;
+    EXPECT_NE(node.output().find("sent a malformed reply"), std::string::npos) << node.output();
+    EXPECT_EQ(httpRequest(node.port(), "GET", "/ping").status, 200) << "the node itself keeps running";
+    EXPECT_TRUE(web.running());
+}
+
 TEST(RedisLoginTest, ANodeTalksTlsToARedisThatWantsItsCertificate)
 {
     RedisOptions options;

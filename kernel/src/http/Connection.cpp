@@ -136,6 +136,9 @@ int Connection::readHead(std::size_t& headSize, std::size_t& totalSize)
         if (findHeadEnd(_in.data(), _in.available(), scan, headSize, totalSize))
             return headSize > limit ? headTooLarge() : HeadOk;
         if (_in.available() > limit) return headTooLarge();
+        // Without this, bytes that are not HTTP wait for the read timeout:
+        // the head never ends, or not before the limit.
+        if (int status = rejectEarly(_in.data(), _in.available())) return status;
         // The socket timeout bounds each read; this bounds the whole head
         // against a client that trickles a byte at a time.
         if (_ctx.limits.readTimeoutMs > 0)

@@ -80,6 +80,28 @@ int splitTarget(RequestHead& head)
     return 0;
 }
 
+/// request-line = method SP request-target SP HTTP-version, without its line
+/// end: 0 with the two spaces found, or the status to answer (400, 505).
+int checkRequestLine(const char* lb, const char* le, const char*& sp1, const char*& sp2)
+{
+    sp1 = static_cast<const char*>(std::memchr(lb, ' ', static_cast<std::size_t>(le - lb)));
+    if (!sp1 || sp1 == lb) return 400;
+    for (const char* c = lb; c < sp1; ++c)
+        if (!isTokenChar(static_cast<unsigned char>(*c))) return 400;
+    sp2 = sp1 + 1;
+    while (sp2 < le && *sp2 != ' ') ++sp2;
+    if (sp2 >= le || sp2 == sp1 + 1) return 400;
+    for (const char* c = sp1 + 1; c < sp2; ++c)
+        if (static_cast<unsigned char>(*c) <= 0x20 || *c == 0x7f) return 400;
+    std::size_t versionLen = static_cast<std::size_t>(le - sp2 - 1);
+    const char* v = sp2 + 1;
+    if (versionLen != 8 || std::memcmp(v, "HTTP/", 5) != 0 || v[6] != '.' ||
+        v[5] < '0' || v[5] > '9' || v[7] < '0' || v[7] > '9')
+        return 400;
+    if (v[5] != '1' || (v[7] != '0' && v[7] != '1')) return 505;
+    return 0;
+}
+
 } // namespace
 
 void RequestHead::clear()
@@ -126,6 +148,23 @@ bool findHeadEnd(const char* data, std::size_t size, std::size_t& scan,
     return false;
 }
 
+int rejectEarly(const char* data, std::size_t size)
+{
+    const char* end = data + size;
+    const char* lf = static_cast<const char*>(std::memchr(data, '\n', size));
+    if (lf)
+    {
+        const char* lineEnd = lf > data && lf[-1] == '\r' ? lf - 1 : lf;
+        const char* sp1;
+        const char* sp2;
+        return checkRequestLine(data, lineEnd, sp1, sp2);
+    }
+    // Not a whole line yet: its method so far must be a token.
+    for (const char* c = data; c < end && *c != ' '; ++c)
+        if (!isTokenChar(static_cast<unsigned char>(*c))) return 400;
+    return size > 0 && *data == ' ' ? 400 : 0;
+}
+
 int parseRequestHead(const char* data, std::size_t size, int maxFields, RequestHead& head)
 {
     const char* p = data;
@@ -134,25 +173,12 @@ int parseRequestHead(const char* data, std::size_t size, int maxFields, RequestH
     const char* le;
     if (!nextLine(p, end, lb, le)) return 400;
 
-    // request-line = method SP request-target SP HTTP-version
-    const char* sp1 = static_cast<const char*>(std::memchr(lb, ' ', static_cast<std::size_t>(le - lb)));
-    if (!sp1 || sp1 == lb) return 400;
-    for (const char* c = lb; c < sp1; ++c)
-        if (!isTokenChar(static_cast<unsigned char>(*c))) return 400;
-    const char* sp2 = sp1 + 1;
-    while (sp2 < le && *sp2 != ' ') ++sp2;
-    if (sp2 >= le || sp2 == sp1 + 1) return 400;
-    for (const char* c = sp1 + 1; c < sp2; ++c)
-        if (static_cast<unsigned char>(*c) <= 0x20 || *c == 0x7f) return 400;
-    std::size_t versionLen = static_cast<std::size_t>(le - sp2 - 1);
-    const char* v = sp2 + 1;
-    if (versionLen != 8 || std::memcmp(v, "HTTP/", 5) != 0 || v[6] != '.' ||
-        v[5] < '0' || v[5] > '9' || v[7] < '0' || v[7] > '9')
-        return 400;
-    if (v[5] != '1' || (v[7] != '0' && v[7] != '1')) return 505;
+    const char* sp1;
+    const char* sp2;
+    if (int status = checkRequestLine(lb, le, sp1, sp2)) return status;
     head.method.assign(lb, sp1);
     head.uri.assign(sp1 + 1, sp2);
-    head.version.assign(v, 8);
+    head.version.assign(sp2 + 1, 8);
 
     int fields = 0;
     while (nextLine(p, end, lb, le))

@@ -31,6 +31,12 @@ struct RequestHead
 bool findHeadEnd(const char* data, std::size_t size, std::size_t& scan,
                  std::size_t& headSize, std::size_t& totalSize);
 
+/// What can be told of a head that is not complete yet (bytes a client sent
+/// to the wrong port: TLS, Redis commands): 400 or 505 as soon as its first
+/// line, or the part of it received, cannot begin an HTTP/1.x request; else 0.
+/// `data` starts at the request line (blank lines before it skipped).
+int rejectEarly(const char* data, std::size_t size);
+
 /// Parses request line and headers into `head`, then splits the target.
 /// Returns 0, or the status to answer (400, 414, 431, 505).
 int parseRequestHead(const char* data, std::size_t size, int maxFields, RequestHead& head);

@@ -413,6 +413,33 @@ TEST_F(HttpServerTest, GarbageIs400)
     EXPECT_EQ(c3.roundTrip("POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n").status, 400);
 }
 
+TEST_F(HttpServerTest, BytesThatCannotBeginAnHttpRequestAre400AtOnceNotAtTheReadTimeout)
+{
+    // Clients at the wrong port, whose bytes never end a head: a read timeout
+    // beyond the client's patience (5 s), so only an early answer passes.
+    limits.readTimeoutMs = 60000;
+    start();
+    const std::vector<std::pair<std::string, int>> wrongPort = {
+        {"*1\r\n$4\r\nPING\r\n", 400},                 // a Redis client
+        {std::string("\x16\x03\x01\x02\x00\x01", 6), 400}, // a TLS ClientHello, no line end in it
+        {"GET / HTTP/2.0\r\n", 505},                      // a whole line: the version is known
+        {" GET / HTTP/1.1\r\n", 400},
+    };
+    for (const auto& [bytes, status] : wrongPort)
+    {
+        TestClient c(port());
+        c.send(bytes);
+        EXPECT_EQ(c.read().status, status) << bytes;
+        EXPECT_TRUE(c.waitClosed()) << bytes;
+    }
+    // A well-formed start that arrives in pieces is waited for, not judged early.
+    TestClient c(port());
+    for (const char* piece : {"GE", "T /spl", "it HTTP/1", ".1\r\nHo", "st: x\r\n", "\r\n"}) c.send(piece);
+    Reply r = c.read();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "path=/split");
+}
+
 TEST_F(HttpServerTest, UnsupportedTransferEncodingIs501)
 {
     start();

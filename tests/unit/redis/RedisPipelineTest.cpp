@@ -6,6 +6,7 @@
 #include "RedisPipeline.h"
 #include "RedisProcess.h"
 #include "ServerProcess.h"
+#include "TamperingProxy.h"
 
 #include "mt/SessionStoreAdapter.h"
 
@@ -17,6 +18,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -371,6 +373,49 @@ TEST_F(RedisPipelineTest, TheListenerHearsTheFirstConnectAndEveryDrop)
     _redis.resume();
     ASSERT_TRUE(waitUntil([&] { return p->problem().empty(); }, std::chrono::seconds(5))) << p->problem();
     EXPECT_EQ(events.load(), 7);
+}
+
+TEST_F(RedisPipelineTest, AMalformedReplyFailsEveryCallOnItsConnectionAtOnceAndTheNextConnectionWorks)
+{
+    mt::redis::test::TamperingProxy proxy(_redis.port());
+    RedisSettings settings;
+    settings.port = proxy.port();
+    settings.timeoutMs = 5000; // far beyond what the failure may take
+    settings.reconnectMaxMs = 100;
+    RedisPipeline p(settings, Poco::Logger::get("test.redis.pipeline"));
+    ASSERT_EQ(textOf(p.call({"SET", "k", "before"})), "OK");
+
+    // The first INCR leaves at once; the others queue behind its reply,
+    // which arrives with bytes no Redis sends in front of it.
+    proxy.corruptNextReply("?not RESP\r\n");
+    constexpr int kCalls = 20;
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<std::string> outcomes;
+    const auto start = Clock::now();
+    for (int i = 0; i < kCalls; ++i)
+        p.callAllAsync({{"INCR", "n"}}, [&](std::vector<Reply> replies, const std::string& error) {
+            std::lock_guard<std::mutex> lock(mutex);
+            outcomes.push_back(error.empty() ? "answered " + describe(replies.at(0)) : error);
+            changed.notify_all();
+        });
+    {
+        std::unique_lock<std::mutex> lock(mutex);
+        ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return outcomes.size() == kCalls; }))
+            << outcomes.size() << " of " << kCalls << " calls finished";
+    }
+    EXPECT_LT(millisSince(start), settings.timeoutMs) << "failed when the reply came, not at the deadline";
+    // The offset counts from the connection's first byte: "+OK\r\n" came before.
+    for (const std::string& outcome : outcomes)
+        EXPECT_NE(outcome.find("malformed RESP reply at byte 5"), std::string::npos) << outcome;
+    // What was sent ran (the caller was told it failed: its outcome is
+    // unknown to it, as after any lost reply); what was queued never left.
+    EXPECT_EQ(_redis.cli({"GET", "n"}), "1");
+
+    // A new connection, after the backoff, is forwarded unchanged.
+    ASSERT_TRUE(waitUntil([&] { return p.problem().empty(); }, std::chrono::seconds(5))) << p.problem();
+    EXPECT_EQ(textOf(p.call({"GET", "k"})), "before");
+    EXPECT_EQ(proxy.connections(), 2);
 }
 
 TEST_F(RedisPipelineTest, DestroyingThePipelineReleasesACallerBlockedOnAPausedRedis)
