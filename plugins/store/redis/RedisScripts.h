@@ -172,7 +172,9 @@ inline const char* kRename =
 /// the sessions expired at now, each claimed (removed from the index and its
 /// hash deleted) by exactly one caller cluster-wide. `fields` is empty when
 /// Redis' TTL already dropped the hash (the sweeper was late by more than the
-/// grace). An entry older than its session's last access is not claimed but
+/// grace), and the key's type (a string, not an array) when something else
+/// wrote another kind of value there: that key is left alone, its id only
+/// dropped from the index, so that it cannot fail every sweep after it. An entry older than its session's last access is not claimed but
 /// moved: the store's write path refreshes the index only once per
 /// touchFraction of the interval, and in a Redis Cluster only moves it
 /// earlier, when the interval changes (see CachedWrite.h).
@@ -184,11 +186,19 @@ inline const char* kExpire =
     "local now = tonumber(ARGV[1])\n"
     "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))\n"
     "local read = {}\n"
-    "for i, id in ipairs(ids) do read[i] = redis.call('HGETALL', ARGV[3] .. id) end\n"
+    "for i, id in ipairs(ids) do\n"
+    "  read[i] = redis.pcall('HGETALL', ARGV[3] .. id)\n"
+    "  if read[i].err then\n"
+    "    if string.sub(read[i].err, 1, 9) ~= 'WRONGTYPE' then return read[i] end\n"
+    "    read[i] = redis.call('TYPE', ARGV[3] .. id).ok\n"
+    "  end\n"
+    "end\n"
     "local out = {}\n"
     "for i, id in ipairs(ids) do\n"
     "  local key = ARGV[3] .. id\n"
-    "  local fields = read[i]\n"
+    "  local claimed = read[i]\n"
+    "  local fields = claimed\n"
+    "  if type(claimed) == 'string' then fields = {} end\n"
     "  local a, m\n"
     "  for i = 1, #fields - 1, 2 do\n"
     "    if fields[i] == 'accessed' then a = tonumber(fields[i + 1])\n"
@@ -202,7 +212,7 @@ inline const char* kExpire =
     "    redis.call('ZREM', KEYS[1], id)\n"
     "    if #fields > 0 then redis.call('DEL', key) end\n"
     "    out[#out + 1] = id\n"
-    "    out[#out + 1] = fields\n"
+    "    out[#out + 1] = claimed\n"
     "  end\n"
     "end\n"
     "return out\n";

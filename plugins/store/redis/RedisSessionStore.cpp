@@ -263,7 +263,15 @@ SessionStoreAdapter::DataPtr RedisSessionStore::decode(const std::string& id, co
 SessionStoreAdapter::DataPtr RedisSessionStore::load(const std::string& id)
 {
     Reply reply = _redis.call({"HGETALL", hashKey(id)});
-    if (reply->isError()) throw StoreUnavailable("redis HGETALL: " + errorMessage(reply));
+    if (reply->isError())
+    {
+        const std::string error = errorMessage(reply);
+        if (error.rfind("WRONGTYPE", 0) != 0) throw StoreUnavailable("redis HGETALL: " + error);
+        // Something else wrote another kind of value there: unreadable, as a
+        // corrupt record is, rather than a 503 for as long as the key lives.
+        reportUnreadable(hashKey(id), "not a hash (left in place): " + error);
+        return nullptr;
+    }
     return decode(id, reply);
 }
 
@@ -662,6 +670,16 @@ std::vector<SessionData> RedisSessionStore::expire(TimeMs now, std::size_t limit
     {
         const std::string id = claimed->get<BulkString>(i).value();
         _cache.invalidate(id); // claimed by this node: NOLOOP tells nobody here
+        if (claimed->getType(i + 1) != Poco::Redis::RedisType::REDIS_ARRAY)
+        {
+            // Its key holds another type (kExpire): no data, no listeners.
+            const std::string type = claimed->getType(i + 1) == Poco::Redis::RedisType::REDIS_BULK_STRING
+                                         ? claimed->get<BulkString>(i + 1).value()
+                                         : std::string("?");
+            reportUnreadable(hashKey(id), "not a hash but a " + type +
+                                              " (left in place, dropped from the expiry index)");
+            continue;
+        }
         Reply fields = new Type<Array>(claimed->get<Array>(i + 1));
         if (auto data = decode(id, fields))
             expired.push_back(*data);

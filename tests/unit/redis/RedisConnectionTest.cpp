@@ -12,6 +12,7 @@
 #include "RedisPipeline.h"
 #include "CounterSessions.h"
 #include "IncrBurst.h"
+#include "LogLines.h"
 #include "MovingSocket.h"
 #include "RedisProcess.h"
 #include "RedisSessionStore.h"
@@ -19,7 +20,6 @@
 #include "ServerProcess.h"
 
 #include <Poco/AutoPtr.h>
-#include <Poco/Channel.h>
 #include <Poco/Logger.h>
 #include <Poco/Message.h>
 #include <Poco/Redis/Type.h>
@@ -470,30 +470,6 @@ TEST(RedisConnectionTest, CallsQueuedBehindAReadonlyGoToTheNewMasterNoneFails)
     EXPECT_NE(pipeline.connectedAt(), connected) << "the READONLY moved the burst to a new connection";
 }
 
-namespace {
-
-/// Log lines of one logger, to wait for one.
-class LogLines : public Poco::Channel
-{
-public:
-    void log(const Poco::Message& message) override
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        _text += message.getText() + "\n";
-    }
-    bool contains(const std::string& part)
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        return _text.find(part) != std::string::npos;
-    }
-
-private:
-    std::mutex _mutex;
-    std::string _text;
-};
-
-} // namespace
-
 TEST(RedisConnectionTest, DestroyingThePipelineWhileItDrainsFinishesTheCallsSetAsideToo)
 {
     // A write refused with READONLY is set aside to be sent again once the
@@ -503,7 +479,7 @@ TEST(RedisConnectionTest, DestroyingThePipelineWhileItDrainsFinishesTheCallsSetA
     RedisProcess redis;
     RedisProcess other;
     Poco::Logger& logger = Poco::Logger::get("test.redis.drain");
-    Poco::AutoPtr<LogLines> lines(new LogLines);
+    Poco::AutoPtr<mt::redis::test::LogLines> lines(new mt::redis::test::LogLines);
     logger.setChannel(lines);
     logger.setLevel(Poco::Message::PRIO_INFORMATION);
     RedisSettings settings = baseSettings(redis);

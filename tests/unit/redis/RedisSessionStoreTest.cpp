@@ -1,10 +1,12 @@
 // The redis store's contract against a real redis-server: deltas, atomicity
 // across store instances (two nodes), the minimal commands, the touch
 // fraction, exactly-once expiry, unreadable records, and Redis down / slow.
+#include "LogLines.h"
 #include "RedisProcess.h"
 #include "RedisSessionStore.h"
 #include "ServerProcess.h"
 
+#include <Poco/AutoPtr.h>
 #include <Poco/Logger.h>
 
 #include <gtest/gtest.h>
@@ -582,6 +584,37 @@ TEST_P(RedisStoreContract, UnreadableRecordsAreSkippedNotFatal)
     auto expired = s->expire(kNow + 5000, 100);
     ASSERT_EQ(expired.size(), 1u) << "the unreadable record is claimed and skipped, the good one returned";
     EXPECT_EQ(expired[0].id, "ok.n1");
+}
+
+TEST_P(RedisStoreContract, AKeyOfAnotherTypeIsAnUnreadableRecordAndDoesNotStopTheSweep)
+{
+    // Written over by something else (an operator's SET, another program
+    // sharing the prefix): first in the index, so every sweep meets it first.
+    Poco::Logger& logger = Poco::Logger::get("test.redis.wrongtype");
+    Poco::AutoPtr<mt::redis::test::LogLines> lines(new mt::redis::test::LogLines);
+    logger.setChannel(lines);
+    auto s = std::make_unique<RedisSessionStore>(settings(), "/t", logger);
+    if (_nearCache)
+    {
+        ASSERT_TRUE(mt::test::waitUntil([&] { return s->nearCacheReady(); }, std::chrono::seconds(5)));
+    }
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(s->create(session("due" + std::to_string(i) + ".n1", 1, kNow)));
+    _redis.cli({"SET", s->hashKey("string.n1"), "not a hash"});
+    _redis.cli({"ZADD", s->indexKey(), "1", "string.n1"});
+
+    EXPECT_FALSE(get(*s, "string.n1")) << "absent, as any unreadable record: not a 503 for good";
+    std::set<std::string> claimed;
+    for (const SessionData& d : s->expire(kNow + 5000, 2)) claimed.insert(d.id);
+    for (const SessionData& d : s->expire(kNow + 5000, 2)) claimed.insert(d.id);
+    EXPECT_EQ(claimed, (std::set<std::string>{"due0.n1", "due1.n1", "due2.n1"}));
+    EXPECT_EQ(_redis.cli({"GET", s->hashKey("string.n1")}), "not a hash") << "not the store's to delete";
+    EXPECT_EQ(_redis.cli({"ZSCORE", s->indexKey(), "string.n1"}), "") << "out of the index: no sweep meets it again";
+    EXPECT_EQ(s->count(), 0u);
+    EXPECT_TRUE(lines->contains("unreadable session record " + s->hashKey("string.n1") +
+                                " skipped (treated as absent): not a hash (left in place): WRONGTYPE"))
+        << lines->text();
+    s.reset();
+    logger.setChannel(nullptr);
 }
 
 TEST_P(RedisStoreContract, ScriptsSurviveAScriptCacheFlush)
