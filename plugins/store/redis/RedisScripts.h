@@ -174,7 +174,8 @@ inline const char* kRename =
 /// Redis' TTL already dropped the hash (the sweeper was late by more than the
 /// grace), and the key's type (a string, not an array) when something else
 /// wrote another kind of value there: that key is left alone, its id only
-/// dropped from the index, so that it cannot fail every sweep after it. An entry older than its session's last access is not claimed but
+/// dropped from the index, so that it cannot fail every sweep after it.
+/// An entry older than its session's last access is not claimed but
 /// moved: the store's write path refreshes the index only once per
 /// touchFraction of the interval, and in a Redis Cluster only moves it
 /// earlier, when the interval changes (see CachedWrite.h).
