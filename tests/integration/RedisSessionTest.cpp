@@ -301,6 +301,43 @@ TEST_F(RedisSessionsTest, AWriteThatFailsAfterTheHandlerRanIsA503AndLeavesNoStal
     EXPECT_EQ(json(next)->getValue<int>("count"), stored);
 }
 
+TEST_F(RedisSessionsTest, ARedisOutOfMemoryIsA503WhoseCauseTheLogSaysWithoutALinePerRequest)
+{
+    startNodes();
+    const std::string id = cookieId(httpRequest(a.port(), "GET", "/counter/"));
+    ASSERT_FALSE(id.empty());
+    ASSERT_EQ(redis.cli({"CONFIG", "SET", "maxmemory-policy", "noeviction"}), "OK");
+    ASSERT_EQ(redis.cli({"CONFIG", "SET", "maxmemory", "1"}), "OK"); // every write refused: OOM
+
+    // Both ways a request writes: its session's write after the handler
+    // (MULTI/EXEC, whose cause is the command refused, not the EXECABORT
+    // that follows), and a new session's creation inside the handler.
+    constexpr int kRounds = 30;
+    for (int i = 0; i < kRounds; ++i)
+    {
+        auto write = httpRequest(a.port(), "GET", "/counter/", withCookie(id));
+        EXPECT_EQ(write.status, 503) << write.body;
+        EXPECT_FALSE(write.header("Retry-After").empty());
+        EXPECT_EQ(httpRequest(a.port(), "GET", "/counter/").status, 503);
+        if (HasFailure()) break;
+    }
+    const std::string log = a.output();
+    EXPECT_NE(log.find("response refused, its session write failed: redis MULTI/EXEC save failed: "), std::string::npos) << log;
+    EXPECT_NE(log.find(" refused: OOM command not allowed"), std::string::npos) << log;
+    EXPECT_NE(log.find("request /counter/ refused: session store unavailable: redis create script failed: OOM"),
+              std::string::npos) << log;
+    // One line per way, each repeated at most every 10 s (a slow run may see one more).
+    std::size_t lines = 0;
+    for (std::size_t at = log.find("OOM command"); at != std::string::npos; at = log.find("OOM command", at + 1)) ++lines;
+    EXPECT_GE(lines, 2u) << log;
+    EXPECT_LE(lines, 4u) << "not one per refused request: " << log;
+
+    ASSERT_EQ(redis.cli({"CONFIG", "SET", "maxmemory", "0"}), "OK");
+    auto next = httpRequest(a.port(), "GET", "/counter/", withCookie(id));
+    ASSERT_EQ(next.status, 200) << next.body;
+    EXPECT_EQ(json(next)->getValue<int>("count"), 2) << "no refused write left a trace";
+}
+
 TEST_F(RedisSessionsTest, AStopWhileAResponseWaitsForItsWriteEndsCleanly)
 {
     startNodes();

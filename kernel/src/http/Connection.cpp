@@ -339,6 +339,7 @@ Connection::Next Connection::finishDeferred(const std::string& error) noexcept
             ServerResponse::Impl& resp = *_response._impl;
             _out.pending().clear();
             resp.reset(false, req.head.method == "HEAD", req.head.version.size() > 7 && req.head.version[7] == '0');
+            _ctx.refusals.warning("response refused, its session write failed: " + error);
             _response.setHeader("Retry-After", "5");
             _response.sendError(503, "session store unavailable: " + error);
             resp.finish();

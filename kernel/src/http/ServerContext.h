@@ -5,6 +5,7 @@
 #include "http/Dispatcher.h"
 #include "http/HttpServer.h"
 #include "http/ServerLimits.h"
+#include "util/ThrottledLog.h"
 
 #include <Poco/Logger.h>
 
@@ -24,6 +25,9 @@ struct ServerContext
     Dispatcher& dispatcher;
     Poco::Logger& logger;
     HttpServer::AccessLog accessLog;
+    /// Responses replaced by an error before they left (a session write the
+    /// store refused): as many as the requests while a store fails.
+    ThrottledLog refusals{logger};
 
     std::atomic<bool> stopping{false};
 

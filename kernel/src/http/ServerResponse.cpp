@@ -127,7 +127,7 @@ bool ServerResponse::Impl::runHook()
     {
         refusedStatus = e.status();
         refusedRetryAfter = e.retryAfter();
-        ctx.logger.warning(std::string("response refused before commit: ") + e.what());
+        ctx.refusals.warning(std::string("response refused before commit: ") + e.what());
     }
     catch (const std::exception& e)
     {

@@ -56,7 +56,7 @@ private:
 } // namespace
 
 KernelDispatcher::KernelDispatcher(Kernel& kernel, bool serveAdmin, bool adminOnly)
-    : _kernel(kernel), _serveAdmin(serveAdmin), _adminOnly(adminOnly)
+    : _kernel(kernel), _serveAdmin(serveAdmin), _adminOnly(adminOnly), _storeRefusals(Poco::Logger::get("mt.session"))
 {
 }
 
@@ -231,6 +231,7 @@ void KernelDispatcher::handleContext(http::ServerRequest& request, http::ServerR
     {
         if (response.committed()) throw;
         response.setBeforeCommit(nullptr); // the store is down: committing again would only throw again
+        _storeRefusals.warning("request " + path + " refused: session store unavailable: " + e.what());
         response.setHeader("Retry-After", "5");
         response.sendError(503, std::string("session store unavailable: ") + e.what());
     }

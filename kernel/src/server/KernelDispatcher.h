@@ -5,6 +5,7 @@
 // Thread-safety: dispatch() runs concurrently; it reads one RuntimeState snapshot.
 
 #include "http/Dispatcher.h"
+#include "util/ThrottledLog.h"
 
 #include <string>
 
@@ -30,6 +31,7 @@ private:
     Kernel& _kernel;
     bool _serveAdmin;
     bool _adminOnly;
+    ThrottledLog _storeRefusals; // a store failing fails every request that needs a session
 };
 
 } // namespace mt

@@ -118,10 +118,15 @@ CachedWrite::Outcome CachedWrite::outcome(const std::vector<Reply>& replies) con
     const Poco::Redis::Array* results = replies.empty() ? nullptr : asArray(replies.back());
     if (!results || results->size() != names.size() - 2)
     {
-        // EXECABORT (a command refused while queued) or no transaction at all.
+        // EXECABORT (a command refused while queued) or no transaction at
+        // all. The first error is the cause (OOM, ...); EXECABORT only follows.
         std::string why = replies.empty() ? "no reply" : replies.back()->toString().substr(0, 80);
-        for (const auto& reply : replies)
-            if (reply->isError()) why = errorMessage(reply);
+        for (std::size_t i = 0; i < replies.size(); ++i)
+            if (replies[i]->isError())
+            {
+                why = (i < names.size() ? std::string(names[i]) + " refused: " : std::string()) + errorMessage(replies[i]);
+                break;
+            }
         throw StoreUnavailable("redis MULTI/EXEC save failed: " + why);
     }
     for (std::size_t i = 0; i < results->size(); ++i)
