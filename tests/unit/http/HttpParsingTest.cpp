@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 using namespace mt::http;
 
 namespace {
@@ -81,4 +84,32 @@ TEST(HttpParsing, DecodesComponents)
     std::string out;
     decodeComponent("a+b%3Dc%zz", "a+b%3Dc%zz" + 10, out);
     EXPECT_EQ(out, "a b=c%zz");
+}
+
+TEST(HttpParsing, RejectsEarlyNoPrefixOfAValidHead)
+{
+    // Whatever a read happens to cut off, a head that will be valid is waited for.
+    for (const std::string head : {"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "POST /a?b=c HTTP/1.0\nContent-Length: 0\n\n",
+                                   "OPTIONS * HTTP/1.1\r\n\r\n", "M-SEARCH http://h/p HTTP/1.1\r\n\r\n"})
+        for (std::size_t size = 1; size <= head.size(); ++size)
+            EXPECT_EQ(rejectEarly(head.data(), size), 0) << head.substr(0, size);
+}
+
+TEST(HttpParsing, RejectsEarlyWhatCannotBeginAnHttpRequest)
+{
+    struct Case
+    {
+        std::string bytes;
+        int status;
+    };
+    for (const Case& c : std::vector<Case>{
+             {"*1\r\n$4\r\nPING\r\n", 400},           // Redis: not a token at its '\r'
+             {"*1", 0},                               // still a token: could be a method
+             {std::string("\x16\x03\x01", 3), 400},   // TLS ClientHello
+             {" GET", 400},                           // no method
+             {"GET /\r\n", 400},                      // HTTP/0.9
+             {"GET / HTTP/2.0\r\n", 505},
+             {"GET / HTTP/1.1 extra\r\n", 400},
+         })
+        EXPECT_EQ(rejectEarly(c.bytes.data(), c.bytes.size()), c.status) << c.bytes;
 }
