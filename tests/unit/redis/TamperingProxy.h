@@ -35,7 +35,10 @@ public:
         if (_listener < 0 || ::bind(_listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
             ::listen(_listener, 16) != 0 ||
             ::getsockname(_listener, reinterpret_cast<sockaddr*>(&address), &length) != 0 || ::pipe2(_wake, O_CLOEXEC) != 0)
+        {
+            if (_listener >= 0) ::close(_listener);
             throw std::runtime_error("TamperingProxy: cannot listen on loopback");
+        }
         _port = ntohs(address.sin_port);
         _thread = std::thread([this] { run(); });
     }
