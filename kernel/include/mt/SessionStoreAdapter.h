@@ -84,7 +84,9 @@ public:
     virtual std::vector<std::string> list() = 0;
     virtual std::size_t count() = 0;
     /// Removes up to `limit` sessions expired at `now` and returns them; each
-    /// expired session is returned by exactly one call.
+    /// expired session is returned by exactly one call. One whose data the
+    /// store lost meanwhile (Redis' own TTL) comes with its id only:
+    /// creationTime 0, no attributes.
     virtual std::vector<SessionData> expire(TimeMs now, std::size_t limit) = 0;
     /// Empty when healthy, else why not (shown by /health).
     virtual std::string healthProblem() { return {}; }

@@ -86,7 +86,8 @@ struct DistributedSessionManager::Impl
         auto& counter = reason == SessionListener::DestroyReason::Expired ? expired : invalidated;
         counter.fetch_add(1, std::memory_order_relaxed);
         expireTimes.record(now);
-        if (now > data.creationTime)
+        // Creation 0: the store lost the record's data, its lifetime is unknown.
+        if (data.creationTime > 0 && now > data.creationTime)
             totalAliveMs.fetch_add(std::uint64_t(now - data.creationTime), std::memory_order_relaxed);
         listeners.fire("sessionDestroyed", [&](SessionListener& l) { l.sessionDestroyed(data, reason); });
     }

@@ -5,6 +5,8 @@
 #include "RedisProcess.h"
 #include "RedisSessionStore.h"
 #include "ServerProcess.h"
+#include "session/DistributedSessionManager.h"
+#include "util/Clock.h"
 
 #include <Poco/AutoPtr.h>
 #include <Poco/Logger.h>
@@ -615,6 +617,28 @@ TEST_P(RedisStoreContract, AKeyOfAnotherTypeIsAnUnreadableRecordAndDoesNotStopTh
         << lines->text();
     s.reset();
     logger.setChannel(nullptr);
+}
+
+TEST_F(RedisStoreTest, ASessionWhoseDataRedisDroppedEndsOnceWithoutAnInventedLifetime)
+{
+    // Every node stopped for longer than the grace: Redis' TTL dropped the
+    // hash, its index entry stayed. The sweep still ends the session, once;
+    // how long it lived is not known, and must not count as 56 years.
+    ManualClock clock(kNow);
+    SessionSettings settings;
+    settings.maxInactiveInterval = 60;
+    std::shared_ptr<RedisSessionStore> redisStore = store();
+    DistributedSessionManager manager(settings, redisStore, clock, Poco::Logger::get("test.redis"));
+    const std::string lost = manager.create()->id;
+    const std::string kept = manager.create()->id;
+    _redis.cli({"DEL", redisStore->hashKey(lost)});
+
+    clock.advance(61 * 1000);
+    EXPECT_EQ(manager.sweep(), 2u);
+    const SessionStats stats = manager.stats();
+    EXPECT_EQ(stats.expired, 2u);
+    EXPECT_EQ(stats.totalAliveMs, 61u * 1000) << "only the session whose creation time is known";
+    EXPECT_EQ(_redis.cli({"ZCARD", redisStore->indexKey()}), "0");
 }
 
 TEST_P(RedisStoreContract, ScriptsSurviveAScriptCacheFlush)
