@@ -332,6 +332,12 @@ TEST_F(RedisSessionsTest, ARedisOutOfMemoryIsA503WhoseCauseTheLogSaysWithoutALin
     EXPECT_GE(lines, 2u) << log;
     EXPECT_LE(lines, 4u) << "not one per refused request: " << log;
 
+    // Each refused request counts, the writes refused after the handler too.
+    const std::string metrics = httpRequest(a.port(), "GET", "/metrics").body;
+    EXPECT_NE(metrics.find("mt_sessions_rejected_total{context=\"counter\"} " + std::to_string(2 * kRounds) + "\n"),
+              std::string::npos)
+        << metrics;
+
     ASSERT_EQ(redis.cli({"CONFIG", "SET", "maxmemory", "0"}), "OK");
     auto next = httpRequest(a.port(), "GET", "/counter/", withCookie(id));
     ASSERT_EQ(next.status, 200) << next.body;

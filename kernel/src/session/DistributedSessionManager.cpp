@@ -76,7 +76,7 @@ struct DistributedSessionManager::Impl
         }
         catch (const StoreUnavailable&)
         {
-            rejected.fetch_add(1, std::memory_order_relaxed);
+            rejected->fetch_add(1, std::memory_order_relaxed);
             throw;
         }
     }
@@ -103,7 +103,8 @@ struct DistributedSessionManager::Impl
     std::atomic<std::uint64_t> created{0};
     std::atomic<std::uint64_t> expired{0};
     std::atomic<std::uint64_t> invalidated{0};
-    std::atomic<std::uint64_t> rejected{0};
+    // Shared with asynchronous writes, whose failure may come after the manager is gone.
+    std::shared_ptr<std::atomic<std::uint64_t>> rejected = std::make_shared<std::atomic<std::uint64_t>>(0);
     std::atomic<std::uint64_t> maxActive{0};
     std::atomic<std::uint64_t> totalAliveMs{0};
     std::atomic<std::uint64_t> sweepTimeUs{0};
@@ -168,7 +169,7 @@ SessionStats DistributedSessionManager::stats() const
     s.created = _impl->created.load(std::memory_order_relaxed);
     s.expired = _impl->expired.load(std::memory_order_relaxed);
     s.invalidated = _impl->invalidated.load(std::memory_order_relaxed);
-    s.rejected = _impl->rejected.load(std::memory_order_relaxed);
+    s.rejected = _impl->rejected->load(std::memory_order_relaxed);
     s.maxActive = _impl->maxActive.load(std::memory_order_relaxed);
     s.totalAliveMs = _impl->totalAliveMs.load(std::memory_order_relaxed);
     const TimeMs now = _impl->clock.nowMs();
@@ -250,12 +251,13 @@ std::shared_ptr<Completion> DistributedSessionManager::commitAsync(const Session
 {
     auto completion = std::make_shared<Completion>();
     // The callback may run after this manager is gone (a context undeployed
-    // while the write was on its way): it touches only the completion.
+    // while the write was on its way): it touches only what it holds.
     const bool started = _impl->guarded([&] {
-        return _impl->store->saveAsync(delta, [completion](std::exception_ptr error) {
+        return _impl->store->saveAsync(delta, [completion, rejected = _impl->rejected](std::exception_ptr error) {
             std::string why;
             if (error)
             {
+                rejected->fetch_add(1, std::memory_order_relaxed); // the response becomes a 503
                 try
                 {
                     std::rethrow_exception(error);
