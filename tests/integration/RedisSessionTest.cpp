@@ -488,6 +488,41 @@ std::string countTwice(ServerProcess& node)
 
 } // namespace
 
+TEST(RedisReloadTest, ANewRedisAddressOnReloadMovesTheContextToIt)
+{
+    // An operator moving the node to another Redis: the reload says the
+    // change applies live, so it must, and from then on only the new one is used.
+    RedisProcess before;
+    RedisProcess after;
+    ServerProcess node;
+    node.writeConfig(counterNodeConfig("store.redis.port=" + std::to_string(before.port()) + "\n"));
+    node.start();
+    const std::string old = countTwice(node);
+    ASSERT_FALSE(old.empty());
+
+    node.writeConfig(counterNodeConfig("store.redis.port=" + std::to_string(after.port()) + "\n"));
+    auto reply = httpRequest(node.port(), "POST", "/admin/reload", {{"Authorization", "Bearer " + node.adminToken()}});
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    auto contexts = json(reply)->getObject("contexts");
+    ASSERT_EQ(contexts->getArray("redeployed")->size(), 1u) << reply.body;
+    EXPECT_EQ(contexts->getArray("redeployed")->getElement<std::string>(0), "counter");
+    EXPECT_EQ(reply.body.find("restart required"), std::string::npos) << reply.body;
+
+    const std::string moved = countTwice(node);
+    ASSERT_FALSE(moved.empty());
+    EXPECT_EQ(after.cli({"EXISTS", "mt:default:/counter:s:" + moved}), "1");
+    EXPECT_EQ(before.cli({"EXISTS", "mt:default:/counter:s:" + moved}), "0");
+    // The old Redis keeps what it had: this node no longer reads it.
+    EXPECT_EQ(before.cli({"EXISTS", "mt:default:/counter:s:" + old}), "1");
+    EXPECT_EQ(json(httpRequest(node.port(), "GET", "/counter/", withCookie(old)))->getValue<bool>("new"), true);
+    // The store's MBean is the new store's (the old one's going does not take it along).
+    const std::string read = R"({"type":"read","mbean":"mt:type=SessionStore,store=redis,context=/counter","attribute":"address"})";
+    auto bean = httpRequest(node.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, read);
+    ASSERT_EQ(bean.status, 200) << bean.body;
+    ASSERT_TRUE(json(bean)->has("value")) << bean.body;
+    EXPECT_EQ(json(bean)->getValue<std::string>("value"), "127.0.0.1:" + std::to_string(after.port())) << bean.body;
+}
+
 TEST(RedisLoginTest, ANodeLogsInAsAnAclUserOverAUnixSocketToItsDatabase)
 {
     RedisProcess redis(RedisOptions{"admin-pass", true});

@@ -32,6 +32,11 @@ public:
     virtual void replaceMBean(const ObjectName& name, std::shared_ptr<const MBean> mbean) = 0;
     /// False if nothing had the name.
     virtual bool unregisterMBean(const ObjectName& name) = 0;
+    /// Unregisters `name` only while `mbean` is what has it, so that an owner
+    /// going away does not take along the MBean that replaced its own (a
+    /// context redeployed with a new store: the new one registers the name
+    /// before the old one goes). False if not.
+    virtual bool unregisterMBean(const ObjectName& name, const MBean* mbean) = 0;
     /// Null if no MBean has the name.
     virtual std::shared_ptr<const MBean> find(const ObjectName& name) const = 0;
     /// The names `pattern` matches (every name for an empty pattern), sorted

@@ -44,6 +44,17 @@ bool MBeanServer::unregisterMBean(const ObjectName& name)
     return true;
 }
 
+bool MBeanServer::unregisterMBean(const ObjectName& name, const MBean* mbean)
+{
+    std::shared_ptr<const MBean> old;
+    std::unique_lock lock(_mutex);
+    auto it = _mbeans.find(name.canonicalName());
+    if (it == _mbeans.end() || it->second.mbean.get() != mbean) return false;
+    old = std::move(it->second.mbean);
+    _mbeans.erase(it);
+    return true;
+}
+
 std::shared_ptr<const MBean> MBeanServer::find(const ObjectName& name) const
 {
     std::shared_lock lock(_mutex);

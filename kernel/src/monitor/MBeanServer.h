@@ -19,6 +19,7 @@ public:
     void registerMBean(const ObjectName& name, std::shared_ptr<const MBean> mbean) override;
     void replaceMBean(const ObjectName& name, std::shared_ptr<const MBean> mbean) override;
     bool unregisterMBean(const ObjectName& name) override;
+    bool unregisterMBean(const ObjectName& name, const MBean* mbean) override;
     std::shared_ptr<const MBean> find(const ObjectName& name) const override;
     std::vector<ObjectName> queryNames(const ObjectName& pattern) const override;
     std::size_t count() const override;

@@ -187,12 +187,21 @@ unsigned short Kernel::adminPort() const
     return _admin ? _admin->port() : 0;
 }
 
+namespace {
+
+/// What `config` sets for store plugin `store` (its store.<store>.* keys).
+std::map<std::string, std::string> storeSettings(const ServerConfig& config, const std::string& store)
+{
+    auto it = config.storeConfigs.find(store);
+    return it == config.storeConfigs.end() ? std::map<std::string, std::string>{} : it->second;
+}
+
+} // namespace
+
 std::shared_ptr<DistributedSessionManager> Kernel::makeSessions(const ContextConfig& context, const ServerConfig& config)
 {
     PluginInfo info = _plugins.info("store", context.store);
-    std::map<std::string, std::string> settings;
-    auto it = config.storeConfigs.find(context.store);
-    if (it != config.storeConfigs.end()) settings = it->second;
+    std::map<std::string, std::string> settings = storeSettings(config, context.store);
     checkPluginSettings(info, settings, "store." + context.store + ".");
     PluginContextImpl pluginContext(config.nodeName, "mt.store." + context.store, settings, _mbeans.get());
     pluginContext.setScope(context.path.empty() ? "/" : context.path); // one store per context: keys stay apart
@@ -226,8 +235,10 @@ std::shared_ptr<const ContextTable> Kernel::buildContexts(const ServerConfig& co
             bool appReloaded = false;
             if (old && !context.app.empty() && _plugins.has("app", context.app))
                 appReloaded = reloadedPluginFiles.count(_plugins.info("app", context.app).file) > 0;
+            // During a reload _config is still the configuration `old` was made with.
             bool sameSessionSettings = old && old->config().path == context.path &&
                                        old->config().store == context.store &&
+                                       storeSettings(_config, context.store) == storeSettings(config, context.store) &&
                                        old->config().sessionTimeout == context.sessionTimeout &&
                                        old->sessionManager()->settings().cookieSecure == config.cookieSecure;
             if (old && old->config() == context && !appReloaded && sameSessionSettings)

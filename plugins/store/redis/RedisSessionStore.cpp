@@ -72,7 +72,9 @@ RedisSessionStore::RedisSessionStore(const PluginContext& context)
     // Quoted only when JMX needs it, as the kernel's own names (/counter is fine as is).
     const bool plain = scope.find_first_of(",=:\"*?\n") == std::string::npos;
     _mbeanName = ObjectName("mt", {{"type", "SessionStore"}, {"store", "redis"}, {"context", plain ? scope : ObjectName::quote(scope)}});
-    context.mbeans()->replaceMBean(_mbeanName, makeMBean());
+    auto bean = makeMBean();
+    _mbean = bean.get();
+    context.mbeans()->replaceMBean(_mbeanName, std::move(bean));
     _mbeans = context.mbeans();
 }
 
@@ -169,7 +171,7 @@ std::string RedisSessionStore::failoverWatch() const
 RedisSessionStore::~RedisSessionStore()
 {
     // The getters live in this library and read this object.
-    if (_mbeans) _mbeans->unregisterMBean(_mbeanName);
+    if (_mbeans) _mbeans->unregisterMBean(_mbeanName, _mbean);
 }
 
 void RedisSessionStore::invalidated(const std::vector<std::string>& keys)

@@ -163,6 +163,7 @@ private:
     std::atomic<bool> _trackingRefused{false};          // Redis said no: cache off for good
 
     MBeanRegistry* _mbeans = nullptr; // where this store's MBean is registered, if anywhere
+    const MBean* _mbean = nullptr;    // which one it is: a store made later for the context replaces it
     ObjectName _mbeanName;
 
     std::mutex _reportedMutex;

@@ -128,6 +128,24 @@ TEST(MBeanServerTest, RegistersFindsQueriesAndUnregisters)
     }
 }
 
+TEST(MBeanServerTest, AnOwnerUnregistersOnlyTheMBeanItRegistered)
+{
+    // A context redeployed with a new store: the new store replaces the name
+    // before the old one goes, and the old one's going leaves it be.
+    MBeanServer server;
+    auto value = std::make_shared<std::atomic<long>>(0);
+    const ObjectName name("test:type=Store,context=/c");
+    auto first = counterBean(value);
+    server.replaceMBean(name, first);
+    auto second = counterBean(value);
+    server.replaceMBean(name, second);
+    EXPECT_FALSE(server.unregisterMBean(name, first.get()));
+    EXPECT_EQ(server.find(name), second);
+    EXPECT_TRUE(server.unregisterMBean(name, second.get()));
+    EXPECT_FALSE(server.isRegistered(name));
+    EXPECT_FALSE(server.unregisterMBean(name, second.get())) << "nothing has the name any more";
+}
+
 TEST(MBeanServerTest, ConcurrentRegistrationAndReadsAreSafe)
 {
     MBeanServer server;
