@@ -195,4 +195,14 @@ TEST(Cluster, EditingTheClusterFileAndReloadingChangesTheTopologyLive)
     EXPECT_EQ(refused.status, 400) << refused.body;
     EXPECT_NE(refused.body.find("need a restart"), std::string::npos) << refused.body;
     EXPECT_EQ(cluster.statusSeenBy("node1", "lb"), "UP");
+
+    // Nothing else in that reload applies either: here the balancer's strategy.
+    std::ofstream(cluster.dir() + "/lb/server.properties", std::ios::app) << "balancer.strategy=leastconn\n";
+    refused = httpRequest(cluster.httpPort("lb"), "POST", "/admin/reload", {{"Authorization", "Bearer " + token}});
+    EXPECT_EQ(refused.status, 400) << refused.body;
+    auto balancer = httpRequest(cluster.httpPort("lb"), "GET", "/cluster/balancer");
+    ASSERT_EQ(balancer.status, 200) << balancer.body;
+    EXPECT_EQ(Poco::JSON::Parser().parse(balancer.body).extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("strategy"),
+              "roundrobin")
+        << balancer.body;
 }

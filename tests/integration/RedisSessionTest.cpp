@@ -523,6 +523,34 @@ TEST(RedisReloadTest, ANewRedisAddressOnReloadMovesTheContextToIt)
     EXPECT_EQ(json(bean)->getValue<std::string>("value"), "127.0.0.1:" + std::to_string(after.port())) << bean.body;
 }
 
+TEST(RedisReloadTest, ARefusedReloadLeavesTheStoresAndTheirMBeansAsTheyWere)
+{
+    // The new Redis address would redeploy both contexts; the second cannot
+    // be (no such application), so nothing may change, not even half-way.
+    RedisProcess before;
+    RedisProcess after;
+    ServerProcess node;
+    const std::string contexts = "contexts=counter,cart\ncontext.counter.path=/counter\ncontext.counter.app=counter\n"
+                                 "context.cart.path=/cart\ncontext.cart.app=";
+    node.writeConfig("node.name=A\nsession.store=redis\naccesslog.enabled=false\nstore.redis.port=" +
+                     std::to_string(before.port()) + "\n" + contexts + "cart\n");
+    node.start();
+    node.writeConfig("node.name=A\nsession.store=redis\naccesslog.enabled=false\nstore.redis.port=" +
+                     std::to_string(after.port()) + "\n" + contexts + "no-such-app\n");
+    auto reply = httpRequest(node.port(), "POST", "/admin/reload", {{"Authorization", "Bearer " + node.adminToken()}});
+    ASSERT_EQ(reply.status, 400) << reply.body;
+    EXPECT_EQ(json(reply)->getValue<std::string>("status"), "refused") << reply.body;
+
+    const std::string id = countTwice(node);
+    ASSERT_FALSE(id.empty());
+    EXPECT_EQ(before.cli({"EXISTS", "mt:default:/counter:s:" + id}), "1") << "still on the Redis it had";
+    const std::string read = R"({"type":"read","mbean":"mt:type=SessionStore,store=redis,context=/counter","attribute":"address"})";
+    auto bean = httpRequest(node.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, read);
+    ASSERT_EQ(bean.status, 200) << bean.body;
+    ASSERT_TRUE(json(bean)->has("value")) << bean.body;
+    EXPECT_EQ(json(bean)->getValue<std::string>("value"), "127.0.0.1:" + std::to_string(before.port())) << bean.body;
+}
+
 TEST(RedisLoginTest, ANodeLogsInAsAnAclUserOverAUnixSocketToItsDatabase)
 {
     RedisProcess redis(RedisOptions{"admin-pass", true});

@@ -281,6 +281,28 @@ TEST(Server, ReloadAddsAContextAndChangesTheLogLevelLive)
         << server.output();
 }
 
+TEST(Server, ReloadOfTheSessionTimeoutOrCookieFlagKeepsTheSessions)
+{
+    // Both apply to what comes next (new sessions' timeout, cookies sent
+    // from now on); the sessions of the embedded store stay.
+    ServerProcess server;
+    server.writeConfig(std::string(kCounterOnly) + "session.timeout=600\n");
+    server.start();
+    std::string jar = server.dir() + "/cookies.txt";
+    std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+    EXPECT_EQ(json(curl({"-c", jar, "-b", jar, base + "/counter/"}))->getValue<int>("count"), 1);
+
+    server.writeConfig(std::string(kCounterOnly) + "session.timeout=900\nsession.cookieSecure=true\n");
+    auto reply = reload(server, server.adminToken());
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    EXPECT_EQ(json(reply.body)->getObject("contexts")->getArray("redeployed")->getElement<std::string>(0), "counter")
+        << reply.body;
+    EXPECT_EQ(json(curl({"-c", jar, "-b", jar, base + "/counter/"}))->getValue<int>("count"), 2) << "the same session";
+
+    auto fresh = httpRequest(server.port(), "GET", "/counter/");
+    EXPECT_NE(fresh.header("Set-Cookie").find("; Secure"), std::string::npos) << fresh.header("Set-Cookie");
+}
+
 TEST(Server, ReloadChangesTheLogPatternLive)
 {
     ServerProcess server;

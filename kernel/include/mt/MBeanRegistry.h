@@ -28,8 +28,8 @@ public:
     /// Throws MBeanError ("javax.management.InstanceAlreadyExistsException")
     /// if the name is taken, MalformedObjectName if it is a pattern.
     virtual void registerMBean(const ObjectName& name, std::shared_ptr<const MBean> mbean) = 0;
-    /// Registers, replacing what had the name.
-    virtual void replaceMBean(const ObjectName& name, std::shared_ptr<const MBean> mbean) = 0;
+    /// Registers, replacing what had the name; returns that (null if nothing).
+    virtual std::shared_ptr<const MBean> replaceMBean(const ObjectName& name, std::shared_ptr<const MBean> mbean) = 0;
     /// False if nothing had the name.
     virtual bool unregisterMBean(const ObjectName& name) = 0;
     /// Unregisters `name` only while `mbean` is what has it, so that an owner

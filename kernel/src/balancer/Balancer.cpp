@@ -46,7 +46,7 @@ Balancer::~Balancer()
     stop();
 }
 
-std::shared_ptr<LoadBalancer> Balancer::makeStrategy(const BalancerSettings& settings, const ServerConfig& config)
+std::shared_ptr<LoadBalancer> Balancer::makeStrategy(const BalancerSettings& settings, const ServerConfig& config) const
 {
     if (!_plugins.has("lb", settings.strategy))
     {
@@ -107,19 +107,24 @@ void Balancer::stop()
     for (const auto& [name, upstream] : *upstreams) upstream->pool.closeAll();
 }
 
-void Balancer::reconfigure(const ServerConfig& config)
+Balancer::Prepared Balancer::prepare(const ServerConfig& config) const
 {
-    auto next = std::make_shared<const BalancerSettings>(BalancerSettings::from(config));
-    auto current = std::atomic_load(&_settings);
-    std::shared_ptr<LoadBalancer> strategy;
-    if (!next->sameStrategy(*current)) strategy = makeStrategy(*next, config); // may throw: nothing changed yet
-    _core.setSettings(next->core, nowMs());
-    if (strategy)
+    Prepared prepared;
+    prepared.settings = std::make_shared<const BalancerSettings>(BalancerSettings::from(config));
+    if (!prepared.settings->sameStrategy(*std::atomic_load(&_settings)))
+        prepared.strategy = makeStrategy(*prepared.settings, config);
+    return prepared;
+}
+
+void Balancer::apply(Prepared prepared)
+{
+    _core.setSettings(prepared.settings->core, nowMs());
+    if (prepared.strategy)
     {
-        _core.setStrategy(strategy);
-        _logger.information("balancer: strategy now %s", next->strategy);
+        _core.setStrategy(prepared.strategy);
+        _logger.information("balancer: strategy now %s", prepared.settings->strategy);
     }
-    std::atomic_store(&_settings, next);
+    std::atomic_store(&_settings, prepared.settings);
 }
 
 void Balancer::refreshMembers()

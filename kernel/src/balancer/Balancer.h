@@ -46,10 +46,18 @@ public:
 
     void start();
     void stop();
-    /// Applies balancer.* and lb.* of a reloaded configuration. A new strategy
-    /// is created first (throws, changing nothing, if it cannot be); requests
-    /// in flight finish with the one they started with.
-    void reconfigure(const ServerConfig& config);
+    /// balancer.* and lb.* of a reloaded configuration, ready to apply: a new
+    /// strategy is created here (throws, changing nothing, if it cannot be).
+    struct Prepared
+    {
+        std::shared_ptr<const BalancerSettings> settings;
+        std::shared_ptr<LoadBalancer> strategy; ///< null: the strategy stays
+    };
+    Prepared prepare(const ServerConfig& config) const;
+    /// Applies what prepare() made; requests in flight finish with the
+    /// strategy they started with.
+    void apply(Prepared prepared);
+    void reconfigure(const ServerConfig& config) { apply(prepare(config)); }
 
     /// Forwards the request to an app node and streams the answer back.
     void proxy(http::ServerRequest& request, http::ServerResponse& response);
@@ -68,7 +76,7 @@ private:
     using Upstreams = std::map<std::string, std::shared_ptr<Upstream>>;
     struct Attempt;
 
-    std::shared_ptr<LoadBalancer> makeStrategy(const BalancerSettings& settings, const ServerConfig& config);
+    std::shared_ptr<LoadBalancer> makeStrategy(const BalancerSettings& settings, const ServerConfig& config) const;
     void refreshMembers();
     void run();
     std::shared_ptr<Upstream> upstream(const std::string& name) const;

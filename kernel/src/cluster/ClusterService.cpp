@@ -80,7 +80,7 @@ void ClusterService::stop()
     _logger.information("left cluster '%s'", _config.name);
 }
 
-std::vector<std::string> ClusterService::reload(const ClusterConfig& next)
+void ClusterService::checkReload(const ClusterConfig& next) const
 {
     std::vector<std::string> restart;
     if (next.name != _config.name) restart.push_back("cluster name");
@@ -100,6 +100,11 @@ std::vector<std::string> ClusterService::reload(const ClusterConfig& next)
         throw ConfigError(next.file + ": changes need a restart of every node (" + what +
                           "); only adding, removing and changing other nodes applies live");
     }
+}
+
+std::vector<std::string> ClusterService::reload(const ClusterConfig& next)
+{
+    checkReload(next);
     std::vector<std::string> lines;
     for (const auto& change : _registry->setTopology(next.nodes))
     {

@@ -36,6 +36,9 @@ public:
     /// take effect; returns one line per change. Throws ConfigError if what
     /// changed needs a restart (cluster name, secret, this node's ports, timings).
     std::vector<std::string> reload(const ClusterConfig& next);
+    /// Throws what reload() would, changing nothing: a reload checks this
+    /// before it changes anything else.
+    void checkReload(const ClusterConfig& next) const;
 
     const ClusterConfig& config() const { return _config; }
     ClusterRegistry& registry() { return *_registry; }

@@ -23,14 +23,15 @@ void MBeanServer::registerMBean(const ObjectName& name, std::shared_ptr<const MB
         throw MBeanError("javax.management.InstanceAlreadyExistsException", 400, name.toString());
 }
 
-void MBeanServer::replaceMBean(const ObjectName& name, std::shared_ptr<const MBean> mbean)
+std::shared_ptr<const MBean> MBeanServer::replaceMBean(const ObjectName& name, std::shared_ptr<const MBean> mbean)
 {
     check(name, mbean);
-    std::shared_ptr<const MBean> old; // released after the lock: its destructor may be slow
+    std::shared_ptr<const MBean> old; // returned, so released after the lock: its destructor may be slow
     std::unique_lock lock(_mutex);
     auto& entry = _mbeans[name.canonicalName()];
     old = std::move(entry.mbean);
     entry = Entry{name, std::move(mbean)};
+    return old;
 }
 
 bool MBeanServer::unregisterMBean(const ObjectName& name)

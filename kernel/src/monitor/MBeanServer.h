@@ -17,7 +17,7 @@ public:
     ~MBeanServer() override;
 
     void registerMBean(const ObjectName& name, std::shared_ptr<const MBean> mbean) override;
-    void replaceMBean(const ObjectName& name, std::shared_ptr<const MBean> mbean) override;
+    std::shared_ptr<const MBean> replaceMBean(const ObjectName& name, std::shared_ptr<const MBean> mbean) override;
     bool unregisterMBean(const ObjectName& name) override;
     bool unregisterMBean(const ObjectName& name, const MBean* mbean) override;
     std::shared_ptr<const MBean> find(const ObjectName& name) const override;

@@ -198,14 +198,18 @@ std::map<std::string, std::string> storeSettings(const ServerConfig& config, con
 
 } // namespace
 
-std::shared_ptr<DistributedSessionManager> Kernel::makeSessions(const ContextConfig& context, const ServerConfig& config)
+std::shared_ptr<DistributedSessionManager> Kernel::makeSessions(const ContextConfig& context, const ServerConfig& config,
+                                                                 std::shared_ptr<SessionStoreAdapter> store)
 {
-    PluginInfo info = _plugins.info("store", context.store);
-    std::map<std::string, std::string> settings = storeSettings(config, context.store);
-    checkPluginSettings(info, settings, "store." + context.store + ".");
-    PluginContextImpl pluginContext(config.nodeName, "mt.store." + context.store, settings, _mbeans.get());
-    pluginContext.setScope(context.path.empty() ? "/" : context.path); // one store per context: keys stay apart
-    auto store = _plugins.create<SessionStoreAdapter>("store", context.store, pluginContext);
+    if (!store)
+    {
+        PluginInfo info = _plugins.info("store", context.store);
+        std::map<std::string, std::string> settings = storeSettings(config, context.store);
+        checkPluginSettings(info, settings, "store." + context.store + ".");
+        PluginContextImpl pluginContext(config.nodeName, "mt.store." + context.store, settings, _mbeans.get());
+        pluginContext.setScope(context.path.empty() ? "/" : context.path); // one store per context: keys stay apart
+        store = _plugins.create<SessionStoreAdapter>("store", context.store, pluginContext);
+    }
 
     SessionSettings sessionSettings;
     sessionSettings.nodeName = config.nodeName;
@@ -236,19 +240,21 @@ std::shared_ptr<const ContextTable> Kernel::buildContexts(const ServerConfig& co
             if (old && !context.app.empty() && _plugins.has("app", context.app))
                 appReloaded = reloadedPluginFiles.count(_plugins.info("app", context.app).file) > 0;
             // During a reload _config is still the configuration `old` was made with.
-            bool sameSessionSettings = old && old->config().path == context.path &&
-                                       old->config().store == context.store &&
-                                       storeSettings(_config, context.store) == storeSettings(config, context.store) &&
-                                       old->config().sessionTimeout == context.sessionTimeout &&
-                                       old->sessionManager()->settings().cookieSecure == config.cookieSecure;
+            const bool sameStore = old && old->config().path == context.path && old->config().store == context.store &&
+                                   storeSettings(_config, context.store) == storeSettings(config, context.store);
+            const bool sameSessionSettings = sameStore && old->config().sessionTimeout == context.sessionTimeout &&
+                                             old->sessionManager()->settings().cookieSecure == config.cookieSecure;
             if (old && old->config() == context && !appReloaded && sameSessionSettings)
             {
                 contexts.push_back(old);
                 kept->add(context.id);
                 continue;
             }
-            // A redeploy keeps the sessions when where and how they are stored did not change.
-            auto sessions = sameSessionSettings ? old->sessionManager() : makeSessions(context, config);
+            // A redeploy keeps the sessions while where they are stored does not
+            // change: a new timeout (for sessions made from now on) or cookie
+            // flag makes a new manager over the same store.
+            auto sessions = sameSessionSettings ? old->sessionManager()
+                                                : makeSessions(context, config, sameStore ? old->sessionManager()->sharedStore() : nullptr);
             contexts.push_back(std::make_shared<WebContext>(context, config.nodeName, _plugins, _mbeans.get(), sessions,
                                                             Poco::Logger::get("mt.context")));
             (old ? redeployed : deployed)->add(context.id);
@@ -327,6 +333,8 @@ Kernel::ReloadResult Kernel::reload()
     try
     {
         if (_cluster) nextCluster = ClusterConfigLoader::load(next);
+        // Before anything changes: a refused reload must leave everything as it was.
+        if (nextCluster) _cluster->checkReload(*nextCluster);
     }
     catch (const std::exception& e)
     {
@@ -357,10 +365,11 @@ Kernel::ReloadResult Kernel::reload()
 
     auto current = state();
     std::shared_ptr<const ContextTable> contexts;
+    balancer::Balancer::Prepared balancerNext;
     try
     {
+        if (_balancer) balancerNext = _balancer->prepare(next); // a bad strategy refuses the reload
         contexts = buildContexts(next, current ? current->contexts.get() : nullptr, reloadedFiles, result.report);
-        if (_balancer) _balancer->reconfigure(next); // a bad strategy refuses the reload
     }
     catch (const std::exception& e)
     {
@@ -407,6 +416,7 @@ Kernel::ReloadResult Kernel::reload()
             return result;
         }
     }
+    if (_balancer) _balancer->apply(std::move(balancerNext));
     _logging.apply(next);
     if (_statusController) _statusController->configure(next);
     auto previousTable = current ? current->contexts : nullptr;

@@ -70,7 +70,9 @@ public:
     JolokiaHandler* jolokia() const { return _jolokia.get(); }
 
 private:
-    std::shared_ptr<DistributedSessionManager> makeSessions(const ContextConfig& context, const ServerConfig& config);
+    /// A manager for `context`, over `store` if given, else over a new store.
+    std::shared_ptr<DistributedSessionManager> makeSessions(const ContextConfig& context, const ServerConfig& config,
+                                                            std::shared_ptr<SessionStoreAdapter> store = nullptr);
     /// Builds the table for `config`, reusing contexts of `previous` that did not change.
     std::shared_ptr<const ContextTable> buildContexts(const ServerConfig& config, const ContextTable* previous,
                                                       const std::set<std::string>& reloadedPluginFiles,

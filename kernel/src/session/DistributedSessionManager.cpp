@@ -136,6 +136,11 @@ SessionStoreAdapter& DistributedSessionManager::store()
     return *_impl->store;
 }
 
+std::shared_ptr<SessionStoreAdapter> DistributedSessionManager::sharedStore() const
+{
+    return _impl->store;
+}
+
 const Clock& DistributedSessionManager::clock() const
 {
     return _impl->clock;

@@ -62,6 +62,8 @@ public:
     void addListener(std::shared_ptr<SessionListener> listener);
     const SessionSettings& settings() const;
     SessionStoreAdapter& store();
+    /// The store, for a manager with other settings over the same sessions.
+    std::shared_ptr<SessionStoreAdapter> sharedStore() const;
 
     /// Removes expired sessions (up to `limit`), fires destroyed listeners
     /// once each. Returns how many. Called by the sweeper thread.

@@ -72,9 +72,8 @@ RedisSessionStore::RedisSessionStore(const PluginContext& context)
     // Quoted only when JMX needs it, as the kernel's own names (/counter is fine as is).
     const bool plain = scope.find_first_of(",=:\"*?\n") == std::string::npos;
     _mbeanName = ObjectName("mt", {{"type", "SessionStore"}, {"store", "redis"}, {"context", plain ? scope : ObjectName::quote(scope)}});
-    auto bean = makeMBean();
-    _mbean = bean.get();
-    context.mbeans()->replaceMBean(_mbeanName, std::move(bean));
+    _mbean = makeMBean();
+    _replaced = context.mbeans()->replaceMBean(_mbeanName, _mbean);
     _mbeans = context.mbeans();
 }
 
@@ -171,7 +170,10 @@ std::string RedisSessionStore::failoverWatch() const
 RedisSessionStore::~RedisSessionStore()
 {
     // The getters live in this library and read this object.
-    if (_mbeans) _mbeans->unregisterMBean(_mbeanName, _mbean);
+    if (!_mbeans || !_mbeans->unregisterMBean(_mbeanName, _mbean.get())) return;
+    // A store made for a reload that was then refused: the store it replaced
+    // (alive while it holds its MBean) serves on, and gets its MBean back.
+    if (auto replaced = _replaced.lock()) _mbeans->replaceMBean(_mbeanName, std::move(replaced));
 }
 
 void RedisSessionStore::invalidated(const std::vector<std::string>& keys)

@@ -163,7 +163,8 @@ private:
     std::atomic<bool> _trackingRefused{false};          // Redis said no: cache off for good
 
     MBeanRegistry* _mbeans = nullptr; // where this store's MBean is registered, if anywhere
-    const MBean* _mbean = nullptr;    // which one it is: a store made later for the context replaces it
+    std::shared_ptr<const MBean> _mbean;  // ours (held, so that a store made later can give it back)
+    std::weak_ptr<const MBean> _replaced; // the one ours replaced, while its store lives
     ObjectName _mbeanName;
 
     std::mutex _reportedMutex;
