@@ -8,6 +8,6 @@ namespace mt {
 
 /// Bumped whenever a header in kernel/include/mt changes incompatibly. A
 /// plugin built against another version is refused at load time.
-inline constexpr int kPluginApiVersion = 1;
+inline constexpr int kPluginApiVersion = 2; // 2: MBeanRegistry::replaceMBean returns, unregisterMBean(name, mbean)
 
 } // namespace mt

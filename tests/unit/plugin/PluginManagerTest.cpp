@@ -95,7 +95,8 @@ TEST(PluginManager, WrongApiVersionIsRefusedWithTheFix)
     PluginManager manager(managerLogger());
     std::string message = errorOf([&] { manager.load(testPlugin("bad-api")); });
     EXPECT_TRUE(has(message, testPlugin("bad-api"))) << message;
-    EXPECT_TRUE(has(message, "built against API 2, this server speaks 1: rebuild the plugin against this server's headers"))
+    EXPECT_TRUE(has(message, "built against API " + std::to_string(kPluginApiVersion + 1) + ", this server speaks " +
+                                 std::to_string(kPluginApiVersion) + ": rebuild the plugin against this server's headers"))
         << message;
     EXPECT_FALSE(manager.has("app", "badapi"));
     EXPECT_EQ(0u, manager.liveLibraries());
