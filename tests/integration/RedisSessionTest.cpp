@@ -486,6 +486,20 @@ std::string countTwice(ServerProcess& node)
     return id;
 }
 
+HttpReply reload(ServerProcess& node)
+{
+    return httpRequest(node.port(), "POST", "/admin/reload", {{"Authorization", "Bearer " + node.adminToken()}});
+}
+
+/// The address the /counter store's MBean gives, or why there is none.
+std::string counterStoreAddress(ServerProcess& node)
+{
+    const std::string read = R"({"type":"read","mbean":"mt:type=SessionStore,store=redis,context=/counter","attribute":"address"})";
+    auto bean = httpRequest(node.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, read);
+    if (bean.status != 200 || !json(bean)->has("value")) return "no MBean: " + std::to_string(bean.status) + " " + bean.body;
+    return json(bean)->getValue<std::string>("value");
+}
+
 } // namespace
 
 TEST(RedisReloadTest, ANewRedisAddressOnReloadMovesTheContextToIt)
@@ -501,7 +515,7 @@ TEST(RedisReloadTest, ANewRedisAddressOnReloadMovesTheContextToIt)
     ASSERT_FALSE(old.empty());
 
     node.writeConfig(counterNodeConfig("store.redis.port=" + std::to_string(after.port()) + "\n"));
-    auto reply = httpRequest(node.port(), "POST", "/admin/reload", {{"Authorization", "Bearer " + node.adminToken()}});
+    auto reply = reload(node);
     ASSERT_EQ(reply.status, 200) << reply.body;
     auto contexts = json(reply)->getObject("contexts");
     ASSERT_EQ(contexts->getArray("redeployed")->size(), 1u) << reply.body;
@@ -516,11 +530,7 @@ TEST(RedisReloadTest, ANewRedisAddressOnReloadMovesTheContextToIt)
     EXPECT_EQ(before.cli({"EXISTS", "mt:default:/counter:s:" + old}), "1");
     EXPECT_EQ(json(httpRequest(node.port(), "GET", "/counter/", withCookie(old)))->getValue<bool>("new"), true);
     // The store's MBean is the new store's (the old one's going does not take it along).
-    const std::string read = R"({"type":"read","mbean":"mt:type=SessionStore,store=redis,context=/counter","attribute":"address"})";
-    auto bean = httpRequest(node.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, read);
-    ASSERT_EQ(bean.status, 200) << bean.body;
-    ASSERT_TRUE(json(bean)->has("value")) << bean.body;
-    EXPECT_EQ(json(bean)->getValue<std::string>("value"), "127.0.0.1:" + std::to_string(after.port())) << bean.body;
+    EXPECT_EQ(counterStoreAddress(node), "127.0.0.1:" + std::to_string(after.port()));
 }
 
 TEST(RedisReloadTest, ARefusedReloadLeavesTheStoresAndTheirMBeansAsTheyWere)
@@ -537,18 +547,14 @@ TEST(RedisReloadTest, ARefusedReloadLeavesTheStoresAndTheirMBeansAsTheyWere)
     node.start();
     node.writeConfig("node.name=A\nsession.store=redis\naccesslog.enabled=false\nstore.redis.port=" +
                      std::to_string(after.port()) + "\n" + contexts + "no-such-app\n");
-    auto reply = httpRequest(node.port(), "POST", "/admin/reload", {{"Authorization", "Bearer " + node.adminToken()}});
+    auto reply = reload(node);
     ASSERT_EQ(reply.status, 400) << reply.body;
     EXPECT_EQ(json(reply)->getValue<std::string>("status"), "refused") << reply.body;
 
     const std::string id = countTwice(node);
     ASSERT_FALSE(id.empty());
     EXPECT_EQ(before.cli({"EXISTS", "mt:default:/counter:s:" + id}), "1") << "still on the Redis it had";
-    const std::string read = R"({"type":"read","mbean":"mt:type=SessionStore,store=redis,context=/counter","attribute":"address"})";
-    auto bean = httpRequest(node.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, read);
-    ASSERT_EQ(bean.status, 200) << bean.body;
-    ASSERT_TRUE(json(bean)->has("value")) << bean.body;
-    EXPECT_EQ(json(bean)->getValue<std::string>("value"), "127.0.0.1:" + std::to_string(before.port())) << bean.body;
+    EXPECT_EQ(counterStoreAddress(node), "127.0.0.1:" + std::to_string(before.port()));
 }
 
 TEST(RedisLoginTest, ANodeLogsInAsAnAclUserOverAUnixSocketToItsDatabase)

@@ -1,47 +1,22 @@
 // ThrottledLog: the first line at once, then at most one per interval,
 // saying how many were held back.
+#include "LogLines.h"
 #include "util/ThrottledLog.h"
 
 #include <Poco/AutoPtr.h>
-#include <Poco/Channel.h>
 #include <Poco/Logger.h>
-#include <Poco/Message.h>
 
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-namespace {
-
-class Lines : public Poco::Channel
-{
-public:
-    void log(const Poco::Message& message) override
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        _lines.push_back(message.getText());
-    }
-    std::vector<std::string> lines()
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        return _lines;
-    }
-
-private:
-    std::mutex _mutex;
-    std::vector<std::string> _lines;
-};
-
-} // namespace
-
 TEST(ThrottledLog, WritesTheFirstAtOnceThenOnePerIntervalCountingTheOthers)
 {
     Poco::Logger& logger = Poco::Logger::get("test.throttled");
-    Poco::AutoPtr<Lines> lines(new Lines);
+    Poco::AutoPtr<mt::test::LogLines> lines(new mt::test::LogLines);
     logger.setChannel(lines);
     mt::ThrottledLog log(logger, std::chrono::milliseconds(200));
 

@@ -479,7 +479,7 @@ TEST(RedisConnectionTest, DestroyingThePipelineWhileItDrainsFinishesTheCallsSetA
     RedisProcess redis;
     RedisProcess other;
     Poco::Logger& logger = Poco::Logger::get("test.redis.drain");
-    Poco::AutoPtr<mt::redis::test::LogLines> lines(new mt::redis::test::LogLines);
+    Poco::AutoPtr<mt::test::LogLines> lines(new mt::test::LogLines);
     logger.setChannel(lines);
     logger.setLevel(Poco::Message::PRIO_INFORMATION);
     RedisSettings settings = baseSettings(redis);

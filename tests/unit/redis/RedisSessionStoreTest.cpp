@@ -593,7 +593,7 @@ TEST_P(RedisStoreContract, AKeyOfAnotherTypeIsAnUnreadableRecordAndDoesNotStopTh
     // Written over by something else (an operator's SET, another program
     // sharing the prefix): first in the index, so every sweep meets it first.
     Poco::Logger& logger = Poco::Logger::get("test.redis.wrongtype");
-    Poco::AutoPtr<mt::redis::test::LogLines> lines(new mt::redis::test::LogLines);
+    Poco::AutoPtr<mt::test::LogLines> lines(new mt::test::LogLines);
     logger.setChannel(lines);
     auto s = std::make_unique<RedisSessionStore>(settings(), "/t", logger);
     if (_nearCache)
