@@ -111,7 +111,9 @@ Balancer::Prepared Balancer::prepare(const ServerConfig& config) const
 {
     Prepared prepared;
     prepared.settings = std::make_shared<const BalancerSettings>(BalancerSettings::from(config));
-    if (!prepared.settings->sameStrategy(*std::atomic_load(&_settings)))
+    // A strategy whose plugin file changed on disk (or moved to a new plugin
+    // directory) is made anew, from the code the scan just loaded.
+    if (!prepared.settings->sameStrategy(*std::atomic_load(&_settings)) || !_plugins.isCurrent(_core.strategy()))
         prepared.strategy = makeStrategy(*prepared.settings, config);
     return prepared;
 }

@@ -53,7 +53,7 @@ std::vector<KeySpec> makeKeys()
         {"accesslog.enabled", T::Bool, "true", true, "Write an access log line per response."},
         enumKey("accesslog.format", "combined", {"common", "combined"}, true, "NCSA common or combined log format."),
         {"accesslog.file", T::Path, "", false, "Access log file (empty: standard output)."},
-        {"plugin.dir", T::Path, "", true, "Directory of plugin .so files (empty: ../plugins next to the executable). Rescanned by reload."},
+        {"plugin.dir", T::Path, "", true, "Directory of plugin .so files (empty: ../plugins next to the executable). Rescanned by reload: a new directory replaces the old one, a changed file is loaded again and what uses it made anew."},
         {"session.cookieName", T::Name, "JSESSIONID", false, "Session cookie name."},
         {"session.cookieSecure", T::Bool, "false", true, "Mark the session cookie Secure (behind TLS)."},
         intKey("session.timeout", "1800", 0, 31536000, true, "Default max inactive interval of new sessions, seconds (0: never expire)."),

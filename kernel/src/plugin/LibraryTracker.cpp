@@ -25,12 +25,22 @@ LibraryTracker::LibraryPtr LibraryTracker::adopt(boost::dll::shared_library* lib
 
 void LibraryTracker::drop(const LibraryPtr& library)
 {
+    markDropped(library, true);
+}
+
+void LibraryTracker::keep(const LibraryPtr& library)
+{
+    markDropped(library, false);
+}
+
+void LibraryTracker::markDropped(const LibraryPtr& library, bool dropped)
+{
     if (!library)
         return;
     std::lock_guard<std::mutex> lock(_mutex);
     auto it = _ids.find(library.get());
     if (it != _ids.end())
-        _entries[it->second].dropped = true;
+        _entries[it->second].dropped = dropped;
 }
 
 void LibraryTracker::released(std::uint64_t id)

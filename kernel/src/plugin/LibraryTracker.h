@@ -30,6 +30,8 @@ public:
 
     /// The manager no longer holds this library; it lives while objects do.
     void drop(const LibraryPtr& library);
+    /// The manager holds this library again (a restored snapshot).
+    void keep(const LibraryPtr& library);
 
     std::size_t mapped() const;
     /// Files of the dropped libraries still mapped (for a log line on timeout).
@@ -43,6 +45,7 @@ private:
         bool dropped = false;
         std::weak_ptr<boost::dll::shared_library> library;
     };
+    void markDropped(const LibraryPtr& library, bool dropped);
     void released(std::uint64_t id);
 
     mutable std::mutex _mutex;

@@ -101,6 +101,13 @@ struct PluginManager::Impl
         plugin::FileSignature signature;
         std::string key;
     };
+    /// A snapshot's copy of the maps below.
+    struct State
+    {
+        std::map<std::string, Plugin> plugins;
+        std::map<std::string, TrackedFile> files;
+        std::map<std::string, plugin::FileSignature> failed;
+    };
 
     explicit Impl(Poco::Logger& log) : logger(log), tracker(std::make_shared<plugin::LibraryTracker>()) {}
 
@@ -291,18 +298,17 @@ ScanReport PluginManager::scan(const std::string& dir)
     ScanReport report;
     std::lock_guard<std::mutex> serial(_impl->loadMutex);
 
-    // Removals first, so a plugin that moved to another file in the same
-    // directory is not reported as a duplicate of its old self.
+    // Removals first, so a plugin that moved to another file (or the plugin
+    // directory to another place) is not reported as a duplicate of its old self.
     std::vector<std::pair<std::string, std::string>> gone;
     {
         std::lock_guard<std::mutex> lock(_impl->mutex);
         for (const auto& [file, tracked] : _impl->files)
-            if (fs::path(file).parent_path() == root && !std::binary_search(present.begin(), present.end(), file))
+            if (!std::binary_search(present.begin(), present.end(), file))
                 gone.emplace_back(file, tracked.key);
         for (auto it = _impl->failed.begin(); it != _impl->failed.end();)
         {
-            if (fs::path(it->first).parent_path() == root &&
-                !std::binary_search(present.begin(), present.end(), it->first))
+            if (!std::binary_search(present.begin(), present.end(), it->first))
                 it = _impl->failed.erase(it);
             else
                 ++it;
@@ -428,12 +434,56 @@ std::shared_ptr<PluginObject> PluginManager::createObject(const std::string& kin
     if (!raw)
         throw PluginError(who + " returned no object from mt_plugin_create; fix and rebuild the plugin");
 
-    // The object dies first, inside its still-mapped library; only then may
-    // the library go (it stays while any object it made is alive).
-    return std::shared_ptr<PluginObject>(raw, [library](PluginObject* object) mutable {
-        delete object;
-        library.reset();
-    });
+    return std::shared_ptr<PluginObject>(raw, ObjectDeleter{std::move(library)});
+}
+
+void PluginManager::ObjectDeleter::operator()(PluginObject* object)
+{
+    delete object;
+    library.reset();
+}
+
+bool PluginManager::isRegistered(const void* library) const
+{
+    std::lock_guard<std::mutex> lock(_impl->mutex);
+    return std::any_of(_impl->plugins.begin(), _impl->plugins.end(),
+                       [&](const auto& entry) { return entry.second.library.get() == library; });
+}
+
+PluginManager::Snapshot PluginManager::snapshot() const
+{
+    std::lock_guard<std::mutex> lock(_impl->mutex);
+    Snapshot snapshot;
+    snapshot._state = std::make_shared<const Impl::State>(Impl::State{_impl->plugins, _impl->files, _impl->failed});
+    return snapshot;
+}
+
+void PluginManager::restore(const Snapshot& snapshot)
+{
+    auto state = std::static_pointer_cast<const Impl::State>(snapshot._state);
+    if (!state)
+        return;
+    std::lock_guard<std::mutex> serial(_impl->loadMutex);
+    // Unmapping happens outside the lock: a plugin's destructors may log.
+    std::vector<plugin::LibraryTracker::LibraryPtr> released;
+    {
+        std::lock_guard<std::mutex> lock(_impl->mutex);
+        for (auto& [key, plugin] : _impl->plugins)
+        {
+            bool kept = std::any_of(state->plugins.begin(), state->plugins.end(),
+                                    [&](const auto& entry) { return entry.second.library == plugin.library; });
+            if (kept)
+                continue;
+            _impl->tracker->drop(plugin.library);
+            released.push_back(std::move(plugin.library));
+        }
+        for (const auto& [key, plugin] : state->plugins)
+            _impl->tracker->keep(plugin.library);
+        _impl->plugins = state->plugins;
+        _impl->files = state->files;
+        _impl->failed = state->failed;
+    }
+    _impl->logger.information("plugins restored as they were before the last scan");
 }
 
 std::size_t PluginManager::liveLibraries() const

@@ -51,10 +51,12 @@ public:
     explicit PluginManager(Poco::Logger& logger);
     ~PluginManager();
 
-    /// Loads every *.so in `dir` that is new or changed (size/mtime), forgets
-    /// files that are gone. A bad file is reported and skipped; what was
-    /// loaded before stays available. Never throws for a bad plugin; throws
-    /// PluginError only if `dir` does not exist.
+    /// Makes `dir` the plugin set: loads every *.so in it that is new or
+    /// changed (size/mtime) and forgets every file not in it, whatever its
+    /// directory (so a new plugin directory replaces the old one, and a file
+    /// given to load() is forgotten too). A bad file is reported and skipped;
+    /// what was loaded before stays available. Never throws for a bad plugin;
+    /// throws PluginError only if `dir` does not exist.
     ScanReport scan(const std::string& dir);
     /// Loads one file (used by scan, and by tests). Throws PluginError.
     PluginInfo load(const std::string& file);
@@ -76,6 +78,32 @@ public:
         return typed;
     }
 
+    /// True while `object` was made by the library now registered for its
+    /// kind/name; false once a scan replaced or dropped that library (the
+    /// object still runs the old code) and for an object not made here.
+    /// Tells a caller that holds plugin objects which ones to make anew.
+    template <class T>
+    bool isCurrent(const std::shared_ptr<T>& object) const
+    {
+        const ObjectDeleter* deleter = std::get_deleter<ObjectDeleter>(object);
+        return deleter && isRegistered(deleter->library.get());
+    }
+
+    /// The registry as it is now. A caller whose work after a scan() fails
+    /// (a reload refused because a context cannot be deployed) puts it back
+    /// with restore(), so that a refused reload changes nothing.
+    class Snapshot
+    {
+        friend class PluginManager;
+        std::shared_ptr<const void> _state;
+    };
+    Snapshot snapshot() const;
+    /// Makes the registry what it was at `snapshot`: plugins loaded since are
+    /// forgotten (their libraries unload once their objects are gone), those
+    /// dropped or replaced since are back, and a file refused since is
+    /// reported again by the next scan.
+    void restore(const Snapshot& snapshot);
+
     /// Number of libraries still mapped because objects they made are alive
     /// (including ones no longer in the directory).
     std::size_t liveLibraries() const;
@@ -84,6 +112,14 @@ public:
     bool waitUnloaded(int timeoutMs);
 
 private:
+    /// Every created object's deleter: the object dies first, inside its
+    /// still-mapped library; only then may the library go.
+    struct ObjectDeleter
+    {
+        std::shared_ptr<const void> library;
+        void operator()(PluginObject* object);
+    };
+    bool isRegistered(const void* library) const;
     std::shared_ptr<PluginObject> createObject(const std::string& kind, const std::string& name,
                                                const PluginContext& context);
     struct Impl;

@@ -90,7 +90,7 @@ void Kernel::start()
     }
 
     Poco::JSON::Object::Ptr report = new Poco::JSON::Object;
-    auto contexts = buildContexts(_config, nullptr, {}, report);
+    auto contexts = buildContexts(_config, nullptr, report);
     publish(_config, contexts);
 
     _sweeper = std::make_unique<SessionSweeper>(std::chrono::milliseconds(_config.sweepIntervalMs),
@@ -224,7 +224,6 @@ std::shared_ptr<DistributedSessionManager> Kernel::makeSessions(const ContextCon
 }
 
 std::shared_ptr<const ContextTable> Kernel::buildContexts(const ServerConfig& config, const ContextTable* previous,
-                                                          const std::set<std::string>& reloadedPluginFiles,
                                                           Poco::JSON::Object::Ptr report)
 {
     std::vector<std::shared_ptr<WebContext>> contexts;
@@ -236,12 +235,13 @@ std::shared_ptr<const ContextTable> Kernel::buildContexts(const ServerConfig& co
         try
         {
             std::shared_ptr<WebContext> old = previous ? previous->byId(context.id) : nullptr;
-            bool appReloaded = false;
-            if (old && !context.app.empty() && _plugins.has("app", context.app))
-                appReloaded = reloadedPluginFiles.count(_plugins.info("app", context.app).file) > 0;
+            // A plugin file changed on disk, or a new plugin directory, means
+            // new code: the context is made anew from what the scan loaded.
+            const bool appReloaded = old && old->application() && !_plugins.isCurrent(old->application());
             // During a reload _config is still the configuration `old` was made with.
             const bool sameStore = old && old->config().path == context.path && old->config().store == context.store &&
-                                   storeSettings(_config, context.store) == storeSettings(config, context.store);
+                                   storeSettings(_config, context.store) == storeSettings(config, context.store) &&
+                                   _plugins.isCurrent(old->sessionManager()->sharedStore());
             const bool sameSessionSettings = sameStore && old->config().sessionTimeout == context.sessionTimeout &&
                                              old->sessionManager()->settings().cookieSecure == config.cookieSecure;
             if (old && old->config() == context && !appReloaded && sameSessionSettings)
@@ -344,6 +344,15 @@ Kernel::ReloadResult Kernel::reload()
         return result;
     }
 
+    // The scan changes the plugin registry; a refusal from here on puts it back.
+    const PluginManager::Snapshot pluginsBefore = _plugins.snapshot();
+    auto refuse = [&](const std::exception& e) {
+        _plugins.restore(pluginsBefore);
+        result.report->set("status", "refused");
+        result.report->set("error", describe(e));
+        _logger.error("reload refused, nothing changed: %s", describe(e));
+        return result;
+    };
     ScanReport scan;
     try
     {
@@ -351,17 +360,9 @@ Kernel::ReloadResult Kernel::reload()
     }
     catch (const std::exception& e)
     {
-        result.report->set("status", "refused");
-        result.report->set("error", describe(e));
-        _logger.error("reload refused, nothing changed: %s", describe(e));
-        return result;
+        return refuse(e);
     }
     result.report->set("plugins", scanJson(scan));
-
-    std::set<std::string> reloadedFiles;
-    for (const auto& info : _plugins.plugins())
-        for (const auto& line : scan.reloaded)
-            if (line.find(info.file) != std::string::npos) reloadedFiles.insert(info.file);
 
     auto current = state();
     std::shared_ptr<const ContextTable> contexts;
@@ -369,14 +370,11 @@ Kernel::ReloadResult Kernel::reload()
     try
     {
         if (_balancer) balancerNext = _balancer->prepare(next); // a bad strategy refuses the reload
-        contexts = buildContexts(next, current ? current->contexts.get() : nullptr, reloadedFiles, result.report);
+        contexts = buildContexts(next, current ? current->contexts.get() : nullptr, result.report);
     }
     catch (const std::exception& e)
     {
-        result.report->set("status", "refused");
-        result.report->set("error", describe(e));
-        _logger.error("reload refused, configuration unchanged: %s", describe(e));
-        return result;
+        return refuse(e);
     }
 
     // Key by key: what changed, and whether it took effect.
@@ -410,13 +408,17 @@ Kernel::ReloadResult Kernel::reload()
         }
         catch (const std::exception& e)
         {
-            result.report->set("status", "refused");
-            result.report->set("error", describe(e));
-            _logger.error("reload refused, nothing changed: %s", describe(e));
-            return result;
+            return refuse(e);
         }
     }
-    if (_balancer) _balancer->apply(std::move(balancerNext));
+    if (_balancer)
+    {
+        Poco::JSON::Object::Ptr balancerJson = new Poco::JSON::Object;
+        balancerJson->set("strategy", balancerNext.settings->strategy);
+        balancerJson->set("strategyRenewed", balancerNext.strategy != nullptr);
+        result.report->set("balancer", balancerJson);
+        _balancer->apply(std::move(balancerNext));
+    }
     _logging.apply(next);
     if (_statusController) _statusController->configure(next);
     auto previousTable = current ? current->contexts : nullptr;

@@ -20,7 +20,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 
 namespace mt {
@@ -73,9 +72,9 @@ private:
     /// A manager for `context`, over `store` if given, else over a new store.
     std::shared_ptr<DistributedSessionManager> makeSessions(const ContextConfig& context, const ServerConfig& config,
                                                             std::shared_ptr<SessionStoreAdapter> store = nullptr);
-    /// Builds the table for `config`, reusing contexts of `previous` that did not change.
+    /// Builds the table for `config`, reusing contexts of `previous` that did
+    /// not change and whose plugins the last scan did not replace.
     std::shared_ptr<const ContextTable> buildContexts(const ServerConfig& config, const ContextTable* previous,
-                                                      const std::set<std::string>& reloadedPluginFiles,
                                                       Poco::JSON::Object::Ptr report);
     void publish(const ServerConfig& config, std::shared_ptr<const ContextTable> contexts);
     void syncSweeper(const ContextTable* previous, const ContextTable& next);

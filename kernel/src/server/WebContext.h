@@ -34,6 +34,8 @@ public:
     const std::shared_ptr<DistributedSessionManager>& sessionManager() const { return _sessions; }
     RequestHandler* handlerFor(const std::string& pathInfo) const { return _handlers.match(pathInfo); }
     const StaticFiles* staticFiles() const { return _static.get(); }
+    /// The application plugin's object, or null for static files only.
+    const std::shared_ptr<WebApplication>& application() const { return _app; }
     /// The application plugin's "kind/name version (file)", or "" for static only.
     const std::string& appDescription() const { return _appDescription; }
 

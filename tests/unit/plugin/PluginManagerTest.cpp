@@ -351,6 +351,75 @@ TEST(PluginManager, ABadNewVersionKeepsTheOldOne)
     EXPECT_EQ("1.0.0", manager.info("app", "probe").version);
 }
 
+TEST(PluginManager, AScanOfAnotherDirectoryMakesItThePluginSet)
+{
+    TempDir first, second;
+    install(testPlugin("probe"), first.path() / "app-probe.so");
+    install(testPlugin("probe-v2"), second.path() / "app-probe.so");
+    PluginManager manager(managerLogger());
+    manager.scan(first.str());
+    TestContext context;
+    auto oldApp = manager.create<WebApplication>("app", "probe", context);
+    EXPECT_TRUE(manager.isCurrent(oldApp));
+
+    // A new plugin.dir: the first directory's plugins go, the same names
+    // come from the second one (not "already loaded from" the first).
+    ScanReport report = manager.scan(second.str());
+    EXPECT_TRUE(report.errors.empty()) << report.errors[0];
+    ASSERT_EQ(1u, report.removed.size());
+    EXPECT_TRUE(has(report.removed[0], (fs::canonical(first.path()) / "app-probe.so").string())) << report.removed[0];
+    ASSERT_EQ(1u, report.loaded.size());
+    EXPECT_EQ("2.0.0", manager.info("app", "probe").version);
+    EXPECT_EQ((fs::canonical(second.path()) / "app-probe.so").string(), manager.info("app", "probe").file);
+
+    // The object made before still runs the old code, and says it is stale.
+    EXPECT_FALSE(manager.isCurrent(oldApp));
+    EXPECT_TRUE(manager.isCurrent(manager.create<WebApplication>("app", "probe", context)));
+    oldApp.reset();
+    EXPECT_TRUE(manager.waitUnloaded(2000));
+}
+
+TEST(PluginManager, RestoreUndoesAScanWithItsErrorsAndUnloadsWhatItLoaded)
+{
+    TempDir kept, refused;
+    install(testPlugin("probe"), kept.path() / "app-probe.so");
+    install(testPlugin("probe-v2"), refused.path() / "app-probe.so");
+    install(testPlugin("garbage"), refused.path() / "broken.so");
+    PluginManager manager(managerLogger());
+    manager.scan(kept.str());
+    TestContext context;
+    auto app = manager.create<WebApplication>("app", "probe", context);
+
+    PluginManager::Snapshot before = manager.snapshot();
+    ScanReport report = manager.scan(refused.str());
+    ASSERT_EQ(1u, report.errors.size());
+    EXPECT_EQ("2.0.0", manager.info("app", "probe").version);
+    EXPECT_FALSE(manager.isCurrent(app));
+
+    manager.restore(before);
+    EXPECT_EQ("1.0.0", manager.info("app", "probe").version);
+    EXPECT_TRUE(manager.isCurrent(app));
+    // Version 2 made no object: restored away, it is unmapped; version 1 is not "dropped".
+    EXPECT_TRUE(manager.waitUnloaded(2000));
+    EXPECT_EQ(1u, manager.liveLibraries());
+
+    // As if the refused scan had never run: the first directory is unchanged,
+    // and the broken file in the other one is reported again.
+    ScanReport again = manager.scan(kept.str());
+    EXPECT_TRUE(again.loaded.empty() && again.reloaded.empty() && again.removed.empty() && again.errors.empty());
+    EXPECT_EQ(1u, manager.scan(refused.str()).errors.size());
+}
+
+TEST(PluginManager, AnObjectNotMadeByTheManagerIsNotCurrent)
+{
+    PluginManager manager(managerLogger());
+    EXPECT_FALSE(manager.isCurrent(std::shared_ptr<PluginObject>()));
+    struct Local : PluginObject
+    {
+    };
+    EXPECT_FALSE(manager.isCurrent(std::make_shared<Local>()));
+}
+
 TEST(PluginManager, ObjectsOutliveTheManager)
 {
     TestContext context;
