@@ -113,14 +113,12 @@ TEST(BalancerReload, AStrategyPluginReplacedOnDiskIsMadeAnewFromTheNewFile)
     EXPECT_TRUE(report->getObject("balancer")->getValue<bool>("strategyRenewed")) << reply.body;
 
     EXPECT_EQ(httpRequest(lb, "GET", "/counter/").status, 200);
-    EXPECT_TRUE(waitUntil([&] {
-        auto now = mappedPluginCopies(cluster.pid("lb"), "lb-roundrobin");
-        return now.size() == 1 && now != before;
-    }, 10s)) << "the balancer still holds the old strategy's library, or the new one is not loaded";
+    EXPECT_TRUE(waitUntilOnlyANewCopyIsMapped(cluster.pid("lb"), "lb-roundrobin", before))
+        << "the balancer still holds the old strategy's library, or the new one is not loaded";
 
     // Nothing changed on disk since: the next reload keeps the strategy it has.
     reply = httpRequest(lb, "POST", "/admin/reload", {{"Authorization", "Bearer " + adminToken(cluster)}});
     ASSERT_EQ(reply.status, 200) << reply.body;
-    EXPECT_FALSE(Poco::JSON::Parser().parse(reply.body).extract<Poco::JSON::Object::Ptr>()->getObject("balancer")->getValue<bool>("strategyRenewed"))
-        << reply.body;
+    report = Poco::JSON::Parser().parse(reply.body).extract<Poco::JSON::Object::Ptr>();
+    EXPECT_FALSE(report->getObject("balancer")->getValue<bool>("strategyRenewed")) << reply.body;
 }

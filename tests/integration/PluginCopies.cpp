@@ -1,5 +1,7 @@
 #include "PluginCopies.h"
 
+#include "ServerProcess.h"
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +24,17 @@ std::set<std::string> mappedPluginCopies(int pid, const std::string& stem)
         if (end != std::string::npos) copies.insert(line.substr(start, end + 3 - start));
     }
     return copies;
+}
+
+bool waitUntilOnlyANewCopyIsMapped(int pid, const std::string& stem, const std::set<std::string>& before,
+                                   std::chrono::milliseconds timeout)
+{
+    return waitUntil(
+        [&] {
+            auto now = mappedPluginCopies(pid, stem);
+            return now.size() == 1 && !before.count(*now.begin());
+        },
+        timeout);
 }
 
 void reinstallFile(const std::string& file)

@@ -55,6 +55,14 @@ int count(ServerProcess& server, std::string& cookie)
     return json(reply.body)->getValue<int>("count");
 }
 
+/// Starts `server` (made with MT_PROBE_PLUGIN) on the counter and probe apps, with a counter session in `cookie`.
+void startWithACounterSession(ServerProcess& server, std::string& cookie)
+{
+    server.writeConfig(kCounterAndProbe);
+    server.start();
+    EXPECT_EQ(count(server, cookie), 1);
+}
+
 } // namespace
 
 TEST(PluginReload, ANewPluginDirectoryReplacesTheOldOne)
@@ -63,6 +71,7 @@ TEST(PluginReload, ANewPluginDirectoryReplacesTheOldOne)
     server.writeConfig(kCounterAndProbe);
     server.start();
     EXPECT_EQ(httpRequest(server.port(), "GET", "/probe/").body, "probe 1.0.0\n");
+    const auto probeBefore = mappedPluginCopies(server.pid(), "probe");
     const std::size_t plugins = std::distance(fs::directory_iterator(server.pluginDir()), fs::directory_iterator());
 
     std::string next = pluginDirWith(server, "plugins-next", MT_PROBE_V2_PLUGIN);
@@ -79,17 +88,14 @@ TEST(PluginReload, ANewPluginDirectoryReplacesTheOldOne)
     // Nothing of the old directory is needed any more.
     fs::remove_all(server.pluginDir());
     EXPECT_EQ(httpRequest(server.port(), "GET", "/counter/").status, 200);
-    EXPECT_TRUE(waitUntil([&] { return mappedPluginCopies(server.pid(), "probe").size() == 1; }, std::chrono::seconds(10)))
-        << "version 1 still mapped";
+    EXPECT_TRUE(waitUntilOnlyANewCopyIsMapped(server.pid(), "probe", probeBefore)) << "version 1 still mapped";
 }
 
 TEST(PluginReload, AReloadRefusedAfterTheScanLeavesThePluginsAsTheyWere)
 {
     ServerProcess server({MT_PROBE_PLUGIN});
-    server.writeConfig(kCounterAndProbe);
-    server.start();
     std::string cookie;
-    EXPECT_EQ(count(server, cookie), 1);
+    startWithACounterSession(server, cookie);
     const auto probeBefore = mappedPluginCopies(server.pid(), "probe");
 
     // A directory without the probe app: its context cannot be deployed.
@@ -117,10 +123,8 @@ TEST(PluginReload, AReloadRefusedAfterTheScanLeavesThePluginsAsTheyWere)
 TEST(PluginReload, AnAppPluginReplacedOnDiskIsRedeployedAndItsSessionsStay)
 {
     ServerProcess server({MT_PROBE_PLUGIN});
-    server.writeConfig(kCounterAndProbe);
-    server.start();
     std::string cookie;
-    EXPECT_EQ(count(server, cookie), 1);
+    startWithACounterSession(server, cookie);
     const auto counterBefore = mappedPluginCopies(server.pid(), "app-counter");
     ASSERT_EQ(counterBefore.size(), 1u);
 
@@ -136,10 +140,8 @@ TEST(PluginReload, AnAppPluginReplacedOnDiskIsRedeployedAndItsSessionsStay)
     EXPECT_EQ(httpRequest(server.port(), "GET", "/probe/").body, "probe 2.0.0\n");
     // The store did not change: the new code sees the session made by the old one.
     EXPECT_EQ(count(server, cookie), 2);
-    EXPECT_TRUE(waitUntil([&] {
-        auto now = mappedPluginCopies(server.pid(), "app-counter");
-        return now.size() == 1 && now != counterBefore;
-    }, std::chrono::seconds(10))) << "the old counter app is still mapped, or the new one is not";
+    EXPECT_TRUE(waitUntilOnlyANewCopyIsMapped(server.pid(), "app-counter", counterBefore))
+        << "the old counter app is still mapped, or the new one is not";
 }
 
 TEST(PluginReload, AStorePluginReplacedOnDiskIsUsedAfterReload)
@@ -164,8 +166,6 @@ TEST(PluginReload, AStorePluginReplacedOnDiskIsUsedAfterReload)
     // A new store of the embedded kind starts empty: the session is new.
     std::string after;
     EXPECT_EQ(count(server, after), 1);
-    EXPECT_TRUE(waitUntil([&] {
-        auto now = mappedPluginCopies(server.pid(), "store-memory");
-        return now.size() == 1 && now != before;
-    }, std::chrono::seconds(10))) << "the old store's library is still mapped, or the new one is not";
+    EXPECT_TRUE(waitUntilOnlyANewCopyIsMapped(server.pid(), "store-memory", before))
+        << "the old store's library is still mapped, or the new one is not";
 }
