@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <functional>
 #include <future>
@@ -555,6 +556,60 @@ TEST(RedisReloadTest, ARefusedReloadLeavesTheStoresAndTheirMBeansAsTheyWere)
     ASSERT_FALSE(id.empty());
     EXPECT_EQ(before.cli({"EXISTS", "mt:default:/counter:s:" + id}), "1") << "still on the Redis it had";
     EXPECT_EQ(counterStoreAddress(node), "127.0.0.1:" + std::to_string(before.port()));
+}
+
+TEST(RedisReloadTest, JolokiaReadsOfTheStoreWhileReloadsReplaceItAreAnsweredAndNothingCrashes)
+{
+    // A monitoring system polls the store's MBean while an operator moves the
+    // node between two Redis servers: each reload destroys a store whose
+    // MBean a read may be inside of at that moment.
+    RedisProcess first;
+    RedisProcess second;
+    ServerProcess node;
+    auto configFor = [&](const RedisProcess& redis) {
+        return counterNodeConfig("store.redis.port=" + std::to_string(redis.port()) + "\n");
+    };
+    node.writeConfig(configFor(first));
+    node.start();
+    ASSERT_FALSE(countTwice(node).empty());
+
+    const std::string readAll = R"({"type":"read","mbean":"mt:type=SessionStore,store=redis,context=/counter"})";
+    std::atomic<bool> stop{false};
+    std::atomic<int> answered{0};
+    std::vector<std::future<std::string>> readers;
+    for (int r = 0; r < 2; ++r)
+        readers.push_back(std::async(std::launch::async, [&] {
+            for (int i = 0; i < 20000 && !stop; ++i)
+            {
+                HttpReply reply;
+                try
+                {
+                    reply = httpRequest(node.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, readAll);
+                }
+                catch (const std::exception& e)
+                {
+                    return std::string("read ") + std::to_string(i) + " failed: " + e.what();
+                }
+                // 404 while no store has the name, between a store's going and the next one's coming.
+                if (reply.status != 200 || (json(reply)->getValue<int>("status") != 200 && json(reply)->getValue<int>("status") != 404))
+                    return "read " + std::to_string(i) + ": " + std::to_string(reply.status) + " " + reply.body;
+                ++answered;
+            }
+            return std::string();
+        }));
+    for (int i = 0; i < 40 && node.running(); ++i)
+    {
+        node.writeConfig(configFor(i % 2 ? first : second));
+        auto reply = reload(node);
+        ASSERT_EQ(reply.status, 200) << reply.body;
+        const int at = answered.load();
+        ASSERT_TRUE(waitUntil([&] { return answered.load() > at + 5 || !node.running(); }, 10s));
+    }
+    stop = true;
+    for (auto& reader : readers) EXPECT_EQ(reader.get(), "");
+    ASSERT_TRUE(node.running()) << node.output();
+    EXPECT_FALSE(countTwice(node).empty());
+    EXPECT_EQ(counterStoreAddress(node), "127.0.0.1:" + std::to_string(first.port()));
 }
 
 TEST(RedisLoginTest, ANodeLogsInAsAnAclUserOverAUnixSocketToItsDatabase)

@@ -16,7 +16,8 @@
 // after that it is read-only and its getters, setters and invokers may be
 // called from any thread at once, so they must be thread-safe themselves.
 // Lifetime: a plugin must unregister its MBeans before it is destroyed,
-// since the functions live in its library.
+// since the functions live in its library; unregistering waits for calls in
+// progress (see MBeanRegistry).
 
 #include "mt/Api.h"
 

@@ -1,10 +1,59 @@
 #include "monitor/MBeanServer.h"
 
+#include <Poco/Logger.h>
+
+#include <condition_variable>
 #include <mutex>
 
 namespace mt {
 
-MBeanServer::MBeanServer() = default;
+class MBeanServer::Leases
+{
+public:
+    void acquire(const MBean* mbean)
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        ++_held[mbean];
+    }
+    void release(const MBean* mbean)
+    {
+        {
+            std::lock_guard<std::mutex> lock(_mutex);
+            auto it = _held.find(mbean);
+            if (it != _held.end() && --it->second == 0) _held.erase(it);
+        }
+        _released.notify_all();
+    }
+    bool awaitNone(const MBean* mbean, std::chrono::milliseconds timeout)
+    {
+        std::unique_lock<std::mutex> lock(_mutex);
+        return _released.wait_for(lock, timeout, [&] { return _held.count(mbean) == 0; });
+    }
+
+private:
+    std::mutex _mutex;
+    std::condition_variable _released;
+    std::map<const MBean*, int> _held;
+};
+
+/// A lease's deleter: lets go of the MBean first, so that the owner, waiting
+/// for the count, is never the one left to destroy it after its library went.
+struct MBeanServer::LeaseDeleter
+{
+    std::shared_ptr<const MBean> mbean;
+    std::shared_ptr<Leases> leases;
+
+    void operator()(const MBean* leased)
+    {
+        mbean.reset();
+        leases->release(leased);
+    }
+};
+
+MBeanServer::MBeanServer(std::chrono::milliseconds leaseWait)
+    : _leases(std::make_shared<Leases>()), _leaseWait(leaseWait)
+{
+}
 
 MBeanServer::~MBeanServer() = default;
 
@@ -37,30 +86,55 @@ std::shared_ptr<const MBean> MBeanServer::replaceMBean(const ObjectName& name, s
 bool MBeanServer::unregisterMBean(const ObjectName& name)
 {
     std::shared_ptr<const MBean> old;
-    std::unique_lock lock(_mutex);
-    auto it = _mbeans.find(name.canonicalName());
-    if (it == _mbeans.end()) return false;
-    old = std::move(it->second.mbean);
-    _mbeans.erase(it);
+    {
+        std::unique_lock lock(_mutex);
+        auto it = _mbeans.find(name.canonicalName());
+        if (it == _mbeans.end()) return false;
+        old = std::move(it->second.mbean);
+        _mbeans.erase(it);
+    }
+    awaitLeases(name, old.get());
     return true;
 }
 
 bool MBeanServer::unregisterMBean(const ObjectName& name, const MBean* mbean)
 {
     std::shared_ptr<const MBean> old;
-    std::unique_lock lock(_mutex);
-    auto it = _mbeans.find(name.canonicalName());
-    if (it == _mbeans.end() || it->second.mbean.get() != mbean) return false;
-    old = std::move(it->second.mbean);
-    _mbeans.erase(it);
-    return true;
+    {
+        std::unique_lock lock(_mutex);
+        auto it = _mbeans.find(name.canonicalName());
+        if (it != _mbeans.end() && it->second.mbean.get() == mbean)
+        {
+            old = std::move(it->second.mbean);
+            _mbeans.erase(it);
+        }
+    }
+    // Also when the name has another MBean now: leases on this one may be older than that.
+    awaitLeases(name, mbean);
+    return old != nullptr;
+}
+
+void MBeanServer::awaitLeases(const ObjectName& name, const MBean* mbean) const
+{
+    if (!_leases->awaitNone(mbean, _leaseWait))
+        Poco::Logger::get("mt.jmx").error("MBean %s: a call to it was still running %ld ms after it was unregistered; "
+                                         "its owner goes on regardless",
+                                         name.toString(), static_cast<long>(_leaseWait.count()));
 }
 
 std::shared_ptr<const MBean> MBeanServer::find(const ObjectName& name) const
 {
-    std::shared_lock lock(_mutex);
-    auto it = _mbeans.find(name.canonicalName());
-    return it == _mbeans.end() ? nullptr : it->second.mbean;
+    std::shared_ptr<const MBean> mbean;
+    {
+        // Taken under the lock: an unregister either finds this lease or made the lookup fail.
+        std::shared_lock lock(_mutex);
+        auto it = _mbeans.find(name.canonicalName());
+        if (it == _mbeans.end()) return nullptr;
+        mbean = it->second.mbean;
+        _leases->acquire(mbean.get());
+    }
+    const MBean* leased = mbean.get();
+    return std::shared_ptr<const MBean>(leased, LeaseDeleter{std::move(mbean), _leases});
 }
 
 std::vector<ObjectName> MBeanServer::queryNames(const ObjectName& pattern) const

@@ -4,11 +4,15 @@
 #include "monitor/MBeanServer.h"
 #include "session/DistributedSessionManager.h"
 
+#include "LogLines.h"
 #include "mt/Plugin.h"
+
+#include <Poco/AutoPtr.h>
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <thread>
 
 using namespace mt;
@@ -31,6 +35,32 @@ std::shared_ptr<MBean> counterBean(std::shared_ptr<std::atomic<long>> value)
                    });
     return mbean;
 }
+
+/// An MBean whose getter "slow" blocks until release(): a Jolokia read in
+/// progress while the MBean's owner goes away.
+struct BlockedRead
+{
+    std::promise<void> entered, released;
+    std::shared_future<void> mayReturn = released.get_future().share();
+    std::shared_ptr<MBean> mbean = std::make_shared<MBean>("blocking");
+    std::future<Poco::Dynamic::Var> call;
+
+    BlockedRead()
+    {
+        mbean->attribute("slow", "long", "returns once released", [this] {
+            entered.set_value();
+            mayReturn.wait();
+            return Poco::Dynamic::Var(Poco::Int64(1));
+        });
+    }
+    /// Looks `name` up in `server` on another thread and reads "slow"; returns once the getter runs.
+    void start(const MBeanServer& server, const ObjectName& name)
+    {
+        call = std::async(std::launch::async, [&server, name] { return server.find(name)->getAttribute("slow"); });
+        entered.get_future().wait();
+    }
+    void release() { released.set_value(); }
+};
 
 } // namespace
 
@@ -144,6 +174,63 @@ TEST(MBeanServerTest, AnOwnerUnregistersOnlyTheMBeanItRegistered)
     EXPECT_TRUE(server.unregisterMBean(name, second.get()));
     EXPECT_FALSE(server.isRegistered(name));
     EXPECT_FALSE(server.unregisterMBean(name, second.get())) << "nothing has the name any more";
+}
+
+TEST(MBeanServerTest, UnregisteringWaitsForACallInProgressAndLeavesNoReferenceBehind)
+{
+    MBeanServer server;
+    const ObjectName name("test:type=Store,context=/c");
+    BlockedRead read;
+    std::weak_ptr<const MBean> weak = read.mbean;
+    server.registerMBean(name, std::move(read.mbean));
+    read.start(server, name);
+
+    auto unregistered = std::async(std::launch::async, [&] { return server.unregisterMBean(name); });
+    EXPECT_EQ(unregistered.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout)
+        << "returned while a getter was running: its owner could destroy what the getter reads";
+    EXPECT_FALSE(server.isRegistered(name)) << "no new call may start meanwhile";
+    read.release();
+    EXPECT_EQ(read.call.get().convert<int>(), 1);
+    ASSERT_EQ(unregistered.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    EXPECT_TRUE(unregistered.get());
+    EXPECT_TRUE(weak.expired()) << "the lease must let go before unregistering returns";
+}
+
+TEST(MBeanServerTest, AnOwnerWhoseMBeanWasReplacedStillWaitsForCallsOnIt)
+{
+    // The old store of a redeployed context: its MBean lost the name to the
+    // new store's, but a read taken before that still runs its getter.
+    MBeanServer server;
+    const ObjectName name("test:type=Store,context=/c");
+    BlockedRead read;
+    const MBean* old = read.mbean.get();
+    server.replaceMBean(name, read.mbean);
+    read.start(server, name);
+    server.replaceMBean(name, counterBean(std::make_shared<std::atomic<long>>(0)));
+
+    auto unregistered = std::async(std::launch::async, [&] { return server.unregisterMBean(name, old); });
+    EXPECT_EQ(unregistered.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+    read.release();
+    ASSERT_EQ(unregistered.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    EXPECT_FALSE(unregistered.get()) << "the name belongs to the new MBean";
+    EXPECT_TRUE(server.isRegistered(name));
+}
+
+TEST(MBeanServerTest, AGetterStuckPastTheLeaseWaitDoesNotHangTheOwner)
+{
+    Poco::AutoPtr<mt::test::LogLines> lines(new mt::test::LogLines);
+    Poco::Logger::get("mt.jmx").setChannel(lines);
+    MBeanServer server(std::chrono::milliseconds(50));
+    const ObjectName name("test:type=Stuck");
+    BlockedRead read;
+    server.registerMBean(name, read.mbean);
+    read.start(server, name);
+    auto unregistered = std::async(std::launch::async, [&] { return server.unregisterMBean(name); });
+    EXPECT_EQ(unregistered.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    EXPECT_TRUE(unregistered.get());
+    EXPECT_TRUE(lines->contains("MBean test:type=Stuck: a call to it was still running 50 ms")) << lines->text();
+    read.release();
+    EXPECT_EQ(read.call.get().convert<int>(), 1);
 }
 
 TEST(MBeanServerTest, ConcurrentRegistrationAndReadsAreSafe)
