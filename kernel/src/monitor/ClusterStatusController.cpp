@@ -307,11 +307,9 @@ Poco::JSON::Object::Ptr ClusterStatusController::statusJson()
                 s->set("maxActive", stats.maxActive);
                 s->set("createRatePerMinute", stats.createRatePerMinute);
                 s->set("expireRatePerMinute", stats.expireRatePerMinute);
-                s->set("averageAliveSeconds",
-                       stats.expired + stats.invalidated
-                           ? static_cast<double>(stats.totalAliveMs) / 1000.0 /
-                                 static_cast<double>(stats.expired + stats.invalidated)
-                           : 0.0);
+                s->set("averageAliveSeconds", stats.lifetimes ? static_cast<double>(stats.totalAliveMs) / 1000.0 /
+                                                                    static_cast<double>(stats.lifetimes)
+                                                              : 0.0);
             }
             catch (const std::exception& e)
             {
@@ -435,6 +433,9 @@ std::string ClusterStatusController::metricsText()
                   [](const SessionStats& s) { return s.rejected; });
     sessionFamily("mt_sessions_alive_seconds_total", "counter", "Summed lifetime of destroyed sessions.",
                   [](const SessionStats& s) { return static_cast<double>(s.totalAliveMs) / 1000.0; });
+    sessionFamily("mt_sessions_lifetimes_total", "counter",
+                  "Destroyed sessions whose lifetime mt_sessions_alive_seconds_total sums (not those whose data the store lost).",
+                  [](const SessionStats& s) { return s.lifetimes; });
 
     if (ClusterService* cluster = _kernel.cluster())
     {

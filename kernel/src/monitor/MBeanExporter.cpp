@@ -195,8 +195,7 @@ std::shared_ptr<MBean> MBeanExporter::makeManager(const std::shared_ptr<Distribu
         .attribute("sessionAverageAliveTime", "int", "Average lifetime of destroyed sessions, seconds",
                    [lock] {
                        auto s = lock()->stats();
-                       auto destroyed = s.expired + s.invalidated;
-                       return int(destroyed ? s.totalAliveMs / destroyed / 1000 : 0);
+                       return int(s.lifetimes ? s.totalAliveMs / s.lifetimes / 1000 : 0);
                    })
         .attribute("processingTime", "long", "Time spent in expiry sweeps, ms",
                    [lock] { return Poco::UInt64(lock()->stats().sweepTimeUs / 1000); })

@@ -87,8 +87,11 @@ struct DistributedSessionManager::Impl
         counter.fetch_add(1, std::memory_order_relaxed);
         expireTimes.record(now);
         // Creation 0: the store lost the record's data, its lifetime is unknown.
-        if (data.creationTime > 0 && now > data.creationTime)
+        if (data.creationTime > 0 && now >= data.creationTime)
+        {
             totalAliveMs.fetch_add(std::uint64_t(now - data.creationTime), std::memory_order_relaxed);
+            lifetimes.fetch_add(1, std::memory_order_relaxed);
+        }
         listeners.fire("sessionDestroyed", [&](SessionListener& l) { l.sessionDestroyed(data, reason); });
     }
 
@@ -107,6 +110,7 @@ struct DistributedSessionManager::Impl
     std::shared_ptr<std::atomic<std::uint64_t>> rejected = std::make_shared<std::atomic<std::uint64_t>>(0);
     std::atomic<std::uint64_t> maxActive{0};
     std::atomic<std::uint64_t> totalAliveMs{0};
+    std::atomic<std::uint64_t> lifetimes{0};
     std::atomic<std::uint64_t> sweepTimeUs{0};
     std::atomic<int> maxInactive{settings.maxInactiveInterval};
     RateWindow createTimes;
@@ -177,6 +181,7 @@ SessionStats DistributedSessionManager::stats() const
     s.rejected = _impl->rejected->load(std::memory_order_relaxed);
     s.maxActive = _impl->maxActive.load(std::memory_order_relaxed);
     s.totalAliveMs = _impl->totalAliveMs.load(std::memory_order_relaxed);
+    s.lifetimes = _impl->lifetimes.load(std::memory_order_relaxed);
     const TimeMs now = _impl->clock.nowMs();
     s.createRatePerMinute = _impl->createTimes.perMinute(now);
     s.expireRatePerMinute = _impl->expireTimes.perMinute(now);

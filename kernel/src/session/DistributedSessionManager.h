@@ -45,6 +45,9 @@ struct SessionStats
     std::uint64_t rejected = 0;   ///< requests refused because the store was unavailable
     std::uint64_t maxActive = 0;
     std::uint64_t totalAliveMs = 0; ///< summed lifetime of destroyed sessions
+    /// Destroyed sessions whose lifetime totalAliveMs sums: not those whose
+    /// data the store lost (their creation time is unknown). The average's divisor.
+    std::uint64_t lifetimes = 0;
     // Tomcat's ManagerBase figures: per minute over the last 100 creations /
     // removals (expired or invalidated), and the time spent in expiry sweeps.
     double createRatePerMinute = 0;

@@ -638,6 +638,7 @@ TEST_F(RedisStoreTest, ASessionWhoseDataRedisDroppedEndsOnceWithoutAnInventedLif
     const SessionStats stats = manager.stats();
     EXPECT_EQ(stats.expired, 2u);
     EXPECT_EQ(stats.totalAliveMs, 61u * 1000) << "only the session whose creation time is known";
+    EXPECT_EQ(stats.lifetimes, 1u) << "the average divides by the sessions it sums";
     EXPECT_EQ(_redis.cli({"ZCARD", redisStore->indexKey()}), "0");
 }
 
