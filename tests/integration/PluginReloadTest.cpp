@@ -104,6 +104,7 @@ TEST(PluginReload, AReloadRefusedAfterTheScanLeavesThePluginsAsTheyWere)
     auto refused = reload(server);
     ASSERT_EQ(refused.status, 400) << refused.body;
     EXPECT_NE(json(refused.body)->getValue<std::string>("error").find("app/probe"), std::string::npos) << refused.body;
+    EXPECT_FALSE(json(refused.body)->has("plugins")) << "the plugins it loaded are gone again: " << refused.body;
     EXPECT_EQ(httpRequest(server.port(), "GET", "/probe/").body, "probe 1.0.0\n");
     EXPECT_EQ(count(server, cookie), 2);
 

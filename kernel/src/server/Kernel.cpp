@@ -348,6 +348,9 @@ Kernel::ReloadResult Kernel::reload()
     const PluginManager::Snapshot pluginsBefore = _plugins.snapshot();
     auto refuse = [&](const std::exception& e) {
         _plugins.restore(pluginsBefore);
+        // What the scan and the contexts would have done did not happen.
+        result.report->remove("plugins");
+        result.report->remove("contexts");
         result.report->set("status", "refused");
         result.report->set("error", describe(e));
         _logger.error("reload refused, nothing changed: %s", describe(e));
