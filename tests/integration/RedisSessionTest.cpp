@@ -166,10 +166,29 @@ TEST_F(RedisSessionsTest, RedisDownIs503AndHealthDownThenRecoversWithoutRestart)
     EXPECT_NE(counter->getValue<std::string>("reason").find("redis"), std::string::npos);
     EXPECT_EQ(httpRequest(a.port(), "GET", "/ping").status, 200) << "the node itself keeps running";
 
+    // The monitoring views say the store cannot count, rather than "0 sessions".
+    auto status = json(httpRequest(a.port(), "GET", "/cluster/status"))->getArray("sessions");
+    Poco::JSON::Object::Ptr counterStatus;
+    for (std::size_t i = 0; i < status->size(); ++i)
+        if (status->getObject(i)->getValue<std::string>("context") == "counter") counterStatus = status->getObject(i);
+    ASSERT_TRUE(counterStatus);
+    EXPECT_FALSE(counterStatus->getValue<bool>("available"));
+    EXPECT_FALSE(counterStatus->has("active"));
+    EXPECT_NE(counterStatus->getValue<std::string>("error").find("redis"), std::string::npos);
+    EXPECT_EQ(counterStatus->getValue<int>("rejected"), 1) << "this node's own counters still show";
+    const std::string metrics = httpRequest(a.port(), "GET", "/metrics").body;
+    EXPECT_EQ(metrics.find("mt_sessions_active{context=\"counter\"}"), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("mt_sessions_store_available{context=\"counter\"} 0\n"), std::string::npos) << metrics;
+    const std::string read = R"({"type":"read","mbean":"Catalina:type=Manager,context=/counter,host=localhost","attribute":"activeSessions"})";
+    auto active = json(httpRequest(a.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, read));
+    EXPECT_NE(active->getValue<int>("status"), 200) << "not a count of 0";
+
     redis.start(); // same port, empty: the sessions are gone, the service is back
     for (ServerProcess* node : {&a, &b})
         EXPECT_TRUE(waitUntil([&] { return httpRequest(node->port(), "GET", "/counter/").status == 200; }, 10s));
     EXPECT_TRUE(waitUntil([&] { return httpRequest(a.port(), "GET", "/health").status == 200; }, 10s));
+    EXPECT_NE(httpRequest(a.port(), "GET", "/metrics").body.find("mt_sessions_store_available{context=\"counter\"} 1\n"),
+              std::string::npos);
     EXPECT_TRUE(a.running());
     EXPECT_TRUE(b.running());
 }

@@ -298,8 +298,12 @@ Poco::JSON::Object::Ptr ClusterStatusController::statusJson()
             try
             {
                 auto stats = context->sessions().stats();
-                s->set("available", true);
-                s->set("active", stats.active);
+                // This node's own counters hold whether or not the store can count its sessions now.
+                s->set("available", stats.storeError.empty());
+                if (stats.storeError.empty())
+                    s->set("active", stats.active);
+                else
+                    s->set("error", stats.storeError);
                 s->set("created", stats.created);
                 s->set("expired", stats.expired);
                 s->set("invalidated", stats.invalidated);
@@ -415,12 +419,18 @@ std::string ClusterStatusController::metricsText()
             }
         }
     auto sessionFamily = [&](const std::string& name, const std::string& type, const std::string& help,
-                             auto value) {
+                             auto value, bool needsStore = false) {
         w.family(name, type, help);
-        for (const auto& row : rows) w.sample(name, {{"context", row.context}}, static_cast<double>(value(row.stats)));
+        for (const auto& row : rows)
+            if (!needsStore || row.stats.storeError.empty())
+                w.sample(name, {{"context", row.context}}, static_cast<double>(value(row.stats)));
     };
+    sessionFamily("mt_sessions_store_available", "gauge",
+                  "1 if the context's session store answers (it can count its sessions), else 0.",
+                  [](const SessionStats& s) { return s.storeError.empty() ? 1 : 0; });
+    // Left out while the store cannot count: an unknown is not 0.
     sessionFamily("mt_sessions_active", "gauge", "Sessions in the context's store.",
-                  [](const SessionStats& s) { return s.active; });
+                  [](const SessionStats& s) { return s.active; }, true);
     sessionFamily("mt_sessions_max_active", "gauge", "Most sessions seen in the store at once.",
                   [](const SessionStats& s) { return s.maxActive; });
     sessionFamily("mt_sessions_created_total", "counter", "Sessions created through this node.",

@@ -178,8 +178,12 @@ std::shared_ptr<MBean> MBeanExporter::makeManager(const std::shared_ptr<Distribu
     };
     auto mbean = std::make_shared<MBean>("Sessions of context " + path + " (Tomcat's Manager)",
                                          "mt.session.DistributedSessionManager");
-    mbean->attribute("activeSessions", "int", "Sessions in the store now",
-                     [lock] { return Poco::Int64(lock()->stats().active); })
+    mbean->attribute("activeSessions", "int", "Sessions in the store now (an error while the store is unavailable)",
+                     [lock] {
+                         auto stats = lock()->stats();
+                         if (!stats.storeError.empty()) throw StoreUnavailable(stats.storeError);
+                         return Poco::Int64(stats.active);
+                     })
         .attribute("sessionCounter", "long", "Sessions created by this node",
                    [lock] { return Poco::UInt64(lock()->stats().created); })
         .attribute("expiredSessions", "long", "Sessions that timed out (explicit invalidations not included)",

@@ -170,11 +170,12 @@ SessionStats DistributedSessionManager::stats() const
     {
         s.active = _impl->store->count();
     }
-    catch (const StoreUnavailable&)
+    catch (const StoreUnavailable& e)
     {
-        s.active = 0; // reported by the store's health, not here
+        // Not 0: a gauge that drops to 0 while Redis is away says "no users", not "unknown".
+        s.storeError = e.what();
     }
-    raiseMax(_impl->maxActive, s.active);
+    if (s.storeError.empty()) raiseMax(_impl->maxActive, s.active);
     s.created = _impl->created.load(std::memory_order_relaxed);
     s.expired = _impl->expired.load(std::memory_order_relaxed);
     s.invalidated = _impl->invalidated.load(std::memory_order_relaxed);

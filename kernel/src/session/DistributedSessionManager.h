@@ -38,7 +38,8 @@ struct SessionSettings
 
 struct SessionStats
 {
-    std::uint64_t active = 0;     ///< store count
+    std::uint64_t active = 0;     ///< store count; meaningless while storeError says why there is none
+    std::string storeError;       ///< why the store could not count its sessions (unavailable); empty if it could
     std::uint64_t created = 0;
     std::uint64_t expired = 0;
     std::uint64_t invalidated = 0;
