@@ -84,9 +84,11 @@ inline const char* kSave =
     "  if cur[k] then del[#del + 1] = fields[k]; changed = true end\n"
     "end\n"
     "if tonumber(ARGV[5]) > a then a = tonumber(ARGV[5]); set[#set + 1] = 'accessed'; set[#set + 1] = ARGV[5] end\n"
+    // Stale even when it changes nothing: a lost increment writes the value
+    // that is already there, and staleWrites is how an operator sees those.
     "local stale = 0\n"
+    "if v ~= tonumber(ARGV[7]) then stale = 1 end\n"
     "if changed then\n"
-    "  if v ~= tonumber(ARGV[7]) then stale = 1 end\n"
     "  v = v + 1\n"
     "  vn = vn + 1\n"
     "  set[#set + 1] = 'version'; set[#set + 1] = string.format('%d', v)\n"

@@ -150,6 +150,21 @@ TEST_P(RedisStoreContract, ConcurrentDeltasToDifferentAttributesFromTwoNodesBoth
     EXPECT_EQ(nodeA->staleWrites(), 0u);
 }
 
+TEST_P(RedisStoreContract, AStaleSaveThatWritesTheValueAlreadyThereIsCountedAndChangesNothing)
+{
+    // Two requests read count=1 at version 0 and both write count=2: the
+    // second is a lost increment, though its value matches what is there.
+    auto nodeA = store();
+    auto nodeB = store();
+    ASSERT_TRUE(nodeA->create(session("l.n1")));
+    ASSERT_TRUE(nodeA->save(delta("l.n1", "A", 0, {{"count", "2"}})));
+    auto last = nodeB->save(delta("l.n1", "B", 0, {{"count", "2"}}));
+    ASSERT_TRUE(last);
+    EXPECT_EQ(nodeB->staleWrites(), 1u);
+    EXPECT_EQ(last->version, 1u) << "nothing changed: no new version";
+    EXPECT_EQ(last->versionVector.get("B"), 0u);
+}
+
 TEST_P(RedisStoreContract, ManyThreadsOnTwoStoresLoseNoAttribute)
 {
     auto nodeA = store();
