@@ -120,7 +120,7 @@ CachedWrite::Outcome CachedWrite::outcome(const std::vector<Reply>& replies) con
     {
         // EXECABORT (a command refused while queued) or no transaction at
         // all. The first error is the cause (OOM, ...); EXECABORT only follows.
-        std::string why = replies.empty() ? "no reply" : replies.back()->toString().substr(0, 80);
+        std::string why = replies.empty() ? "no reply" : printableReply(replies.back());
         for (std::size_t i = 0; i < replies.size(); ++i)
             if (replies[i]->isError())
             {

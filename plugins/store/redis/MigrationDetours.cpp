@@ -26,7 +26,7 @@ constexpr int kMaxCopies = 5;
 std::int64_t integer(const Reply& reply, const char* what)
 {
     if (auto number = integerValue(reply)) return *number;
-    throw StoreUnavailable(std::string("redis ") + what + ": unexpected reply " + reply->toString().substr(0, 80));
+    throw StoreUnavailable(std::string("redis ") + what + ": unexpected reply " + printableReply(reply));
 }
 
 std::optional<std::int64_t> number(const std::string& text)
@@ -111,7 +111,7 @@ bool MigrationDetours::rename(const std::string& oldId, const std::string& newId
     {
         const Reply read = _readForCopy.run(_redis, {key(oldId)}, {});
         const Array* parts = asArray(read);
-        if (!parts || parts->size() != 2) throw StoreUnavailable("redis read for a rename: unexpected reply " + read->toString().substr(0, 80));
+        if (!parts || parts->size() != 2) throw StoreUnavailable("redis read for a rename: unexpected reply " + printableReply(read));
         const Array* hash = asArray(*(parts->begin() + 1));
         const std::vector<std::string> fields = hash ? bulkTexts(*hash) : std::vector<std::string>{};
         if (fields.empty()) return false; // the session is gone

@@ -77,7 +77,7 @@ Endpoint ClusterMap::askOne(const Endpoint& node, Deadline deadline)
     RespParser parser;
     const Reply slots = exchange(*connection, parser, commands, deadline).back();
     const Array* ranges = asArray(slots);
-    if (!ranges) throw RedisSocketError("unexpected answer to CLUSTER SLOTS: " + slots->toString().substr(0, 80));
+    if (!ranges) throw RedisSocketError("unexpected answer to CLUSTER SLOTS: " + printableReply(slots));
     std::optional<Endpoint> master;
     std::vector<Endpoint> nodes;
     for (const Reply& range : *ranges)
@@ -86,12 +86,12 @@ Endpoint ClusterMap::askOne(const Endpoint& node, Deadline deadline)
         std::int64_t first = -1, last = -1;
         if (!fields || fields->size() < 3 || !integerIn(*fields->begin(), first) ||
             !integerIn(*std::next(fields->begin()), last))
-            throw RedisSocketError("unexpected range in CLUSTER SLOTS: " + range->toString().substr(0, 80));
+            throw RedisSocketError("unexpected range in CLUSTER SLOTS: " + printableReply(range));
         for (auto it = std::next(fields->begin(), 2); it != fields->end(); ++it)
         {
             Endpoint found;
             if (!nodeIn(*it, node, found))
-                throw RedisSocketError("unexpected node in CLUSTER SLOTS: " + (*it)->toString().substr(0, 80));
+                throw RedisSocketError("unexpected node in CLUSTER SLOTS: " + printableReply(*it));
             // The first node of a range is its master.
             if (it == std::next(fields->begin(), 2) && first <= _slot && _slot <= last) master = found;
             if (std::find(nodes.begin(), nodes.end(), found) == nodes.end() && !(found == node)) nodes.push_back(found);

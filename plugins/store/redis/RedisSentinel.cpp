@@ -28,7 +28,7 @@ std::vector<Endpoint> sentinelsIn(const Reply& reply)
 {
     if (reply->isError()) throw RedisSocketError("SENTINEL SENTINELS refused: " + errorMessage(reply));
     auto* array = dynamic_cast<const Type<Array>*>(reply.get());
-    if (!array) throw RedisSocketError("unexpected answer to SENTINEL SENTINELS: " + reply->toString().substr(0, 80));
+    if (!array) throw RedisSocketError("unexpected answer to SENTINEL SENTINELS: " + printableReply(reply));
     std::vector<Endpoint> up;
     if (array->value().isNull()) return up; // a lone sentinel (an empty array reads as null)
     for (const Reply& entry : array->value())
@@ -44,7 +44,7 @@ std::vector<Endpoint> sentinelsIn(const Reply& reply)
             if (fields[i] == "flags") flags = fields[i + 1];
         }
         if (ip.empty() || !isPort(port))
-            throw RedisSocketError("unexpected entry in SENTINEL SENTINELS: " + entry->toString().substr(0, 80));
+            throw RedisSocketError("unexpected entry in SENTINEL SENTINELS: " + printableReply(entry));
         const bool down = flags.find("s_down") != std::string::npos || flags.find("o_down") != std::string::npos;
         if (!down) up.push_back({ip, std::stoi(port)});
     }
@@ -62,7 +62,7 @@ Endpoint masterAddressIn(const Reply& reply, const std::string& master)
     const std::string host = address && address->size() == 2 ? bulkText(*address->begin()) : std::string();
     const std::string port = address && address->size() == 2 ? bulkText(*std::next(address->begin())) : std::string();
     if (host.empty() || !isPort(port))
-        throw RedisSocketError("unexpected answer to SENTINEL GET-MASTER-ADDR-BY-NAME: " + reply->toString().substr(0, 80));
+        throw RedisSocketError("unexpected answer to SENTINEL GET-MASTER-ADDR-BY-NAME: " + printableReply(reply));
     return {host, std::stoi(port)};
 }
 

@@ -39,7 +39,7 @@ std::string keyBase(const RedisSettings& settings, const std::string& scope)
 std::int64_t asInt(const Reply& reply)
 {
     if (auto number = integerValue(reply)) return *number;
-    throw StoreUnavailable("redis: unexpected reply " + reply->toString().substr(0, 80));
+    throw StoreUnavailable("redis: unexpected reply " + printableReply(reply));
 }
 
 std::string ms(TimeMs value)
@@ -542,7 +542,7 @@ SessionStoreAdapter::DataPtr RedisSessionStore::save(const SessionDelta& delta)
     try
     {
         // {stale, version, vv, accessed, fields}: the record is always asked for.
-        if (result->size() < 5) throw StoreUnavailable("redis save script: unexpected reply " + reply->toString().substr(0, 80));
+        if (result->size() < 5) throw StoreUnavailable("redis save script: unexpected reply " + printableReply(reply));
         const bool stale = result->get<Poco::Int64>(0) == 1;
         if (stale && delta.baseVersion)
         {

@@ -350,6 +350,22 @@ std::vector<Reply> exchange(RedisStream& stream, RespParser& parser, const std::
     return replies;
 }
 
+std::string printableReply(const Reply& reply, std::size_t max)
+{
+    static const char* const kHex = "0123456789abcdef";
+    const std::string raw = reply ? reply->toString() : std::string("(none)");
+    std::string out;
+    for (std::size_t i = 0; i < raw.size() && out.size() < max; ++i)
+    {
+        const unsigned char c = static_cast<unsigned char>(raw[i]);
+        if (c == '\r') out += "\\r";
+        else if (c == '\n') out += "\\n";
+        else if (c < 0x20 || c == 0x7f) out += std::string("\\x") + kHex[c >> 4] + kHex[c & 15];
+        else out += static_cast<char>(c);
+    }
+    return out;
+}
+
 std::string errorMessage(const Reply& reply)
 {
     auto* error = dynamic_cast<const Poco::Redis::Type<Poco::Redis::Error>*>(reply.get());

@@ -124,5 +124,9 @@ std::vector<Reply> exchangeAll(RedisStream& stream, RespParser& parser,
                                const std::vector<std::vector<std::string>>& commands, Deadline deadline);
 /// The message of an error reply, or "".
 std::string errorMessage(const Reply& reply);
+/// A reply as it came (RESP), for an error message or a log line: line
+/// breaks and other control bytes shown escaped, so the line stays one line,
+/// cut after `max` characters.
+std::string printableReply(const Reply& reply, std::size_t max = 80);
 
 } // namespace mt::redis

@@ -26,7 +26,7 @@ void readSubscribed(RedisStream& stream, RespParser& parser, int wakeFd, int tim
         {
             auto* array = dynamic_cast<const Type<Array>*>(message.get());
             if (!array || array->value().isNull() || array->value().size() < 2)
-                throw RedisSocketError("unexpected message on " + what + ": " + message->toString().substr(0, 80));
+                throw RedisSocketError("unexpected message on " + what + ": " + printableReply(message));
             // Anything heard shows the line is alive, a PING's answer too.
             pingOut = false;
             const Array& parts = array->value();

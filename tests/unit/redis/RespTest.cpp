@@ -4,6 +4,7 @@
 // the fault (never a crash, a hang or another exception), and commands are
 // encoded byte-exact, binary-safe.
 #include "Resp.h"
+#include "RedisSocket.h"
 
 #include <Poco/Redis/Array.h>
 #include <Poco/Redis/Error.h>
@@ -264,6 +265,19 @@ TEST(RespParserTest, ErrorIsTypeError)
     ASSERT_TRUE(error);
     ASSERT_TRUE(error->isError());
     EXPECT_EQ(valueOf<Error>(error).getMessage(), "ERR unknown command 'FOO'");
+}
+
+TEST(RespParserTest, AReplyInAMessageStaysOnOneLineAndIsCut)
+{
+    // An error text from Redis goes into log lines and 503 reasons: its CRLF
+    // (and any other control byte) must not split them.
+    Reply error = parseOne("-NOPERM this user has no permissions to run the 'ping' command\r\n");
+    EXPECT_EQ(printableReply(error), "-NOPERM this user has no permissions to run the 'ping' command\\r\\n");
+    Reply bulk = parseOne("$3\r\na\x01" "b\r\n");
+    EXPECT_EQ(printableReply(bulk), "$3\\r\\na\\x01b\\r\\n");
+    Reply big = parseOne("+" + std::string(200, 'x') + "\r\n");
+    EXPECT_EQ(printableReply(big, 10), "+xxxxxxxxx");
+    EXPECT_EQ(printableReply(Reply()), "(none)");
 }
 
 TEST(RespParserTest, IntegerIsTypeInt64OverTheWholeRange)
