@@ -91,3 +91,34 @@ TEST(SessionFailover, ASessionOutlivesItsNodeAndItsRouteFollowsTheNewNode)
         EXPECT_TRUE(v.setCookie.empty());
     }
 }
+
+TEST(SessionFailover, AClientStillSendingTheOldIdKeepsItsSessionOnEveryNode)
+{
+    // After a failover, requests with the cookie from the dead node keep
+    // coming (tabs, retries, a browser that has not applied the new cookie
+    // yet) and reach any node: each must find the session, wherever it went.
+    RedisProcess redis;
+    LocalCluster cluster(3, {"-Dsession.store=redis", "-Dstore.redis.port=" + std::to_string(redis.port())});
+    Visit first = visit(cluster.httpPort("lb"), "");
+    ASSERT_EQ(first.status, 200);
+    const std::string old = cookieOf(first.setCookie);
+    const std::string home = first.node;
+    cluster.kill(home, SIGKILL);
+
+    std::vector<std::string> others;
+    for (const auto& node : cluster.nodes())
+        if (node != home && node != "lb") others.push_back(node);
+    ASSERT_EQ(others.size(), 2u);
+    int expected = 1;
+    for (int round = 0; round < 2; ++round)
+        for (const auto& node : others) // each renames it to its own route, away from the other
+        {
+            Visit v = visit(cluster.httpPort(node), old);
+            ASSERT_EQ(v.status, 200) << node;
+            EXPECT_EQ(v.count, ++expected) << node << ": the old id must not start an empty session";
+            EXPECT_EQ(v.session, first.session.substr(0, 25) + node);
+            EXPECT_EQ(cookieOf(v.setCookie), "JSESSIONID=" + v.session) << node;
+        }
+    EXPECT_EQ(redis.cli({"KEYS", "mt:default:/counter:s:*"}), "mt:default:/counter:s:" + first.session.substr(0, 25) + others.back())
+        << "one session, under the route of the node that served it last";
+}

@@ -31,6 +31,14 @@ Poco::JSON::Array::Ptr toArray(const std::vector<std::string>& items)
     return array;
 }
 
+/// The routes session ids carry in `cluster`: its nodes' names.
+std::vector<std::string> routesOf(const ClusterConfig& cluster)
+{
+    std::vector<std::string> routes;
+    for (const auto& node : cluster.nodes) routes.push_back(node.name);
+    return routes;
+}
+
 Poco::JSON::Object::Ptr scanJson(const ScanReport& scan)
 {
     Poco::JSON::Object::Ptr json = new Poco::JSON::Object;
@@ -78,7 +86,10 @@ void Kernel::start()
     _mbeanExporter = std::make_unique<MBeanExporter>(*_mbeans);
     _jolokia = std::make_unique<JolokiaHandler>(*_mbeans, _config.nodeName);
     if (!_config.clusterConfigFile.empty())
+    {
         _cluster = std::make_unique<ClusterService>(ClusterConfigLoader::load(_config), _clock);
+        _routes->set(routesOf(_cluster->config()));
+    }
     _logger.information("Micro Tomcat node '%s' starting with %s", _config.nodeName, _configFile);
 
     _lastScan = _plugins.scan(_config.pluginDir); // the plugin manager logs what it loaded and refused
@@ -219,6 +230,7 @@ std::shared_ptr<DistributedSessionManager> Kernel::makeSessions(const ContextCon
     sessionSettings.maxInactiveInterval = context.sessionTimeout;
     sessionSettings.rewriteRoute = context.rewriteRoute;
     sessionSettings.flushImmediate = context.flushImmediate;
+    sessionSettings.routes = _routes;
     return std::make_shared<DistributedSessionManager>(sessionSettings, std::move(store), _clock,
                                             Poco::Logger::get("mt.session." + context.id));
 }
@@ -408,6 +420,7 @@ Kernel::ReloadResult Kernel::reload()
         try
         {
             result.report->set("cluster", toArray(_cluster->reload(*nextCluster)));
+            _routes->set(routesOf(*nextCluster));
         }
         catch (const std::exception& e)
         {

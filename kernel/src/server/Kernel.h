@@ -12,6 +12,7 @@
 #include "plugin/PluginManager.h"
 #include "server/Logging.h"
 #include "server/RuntimeState.h"
+#include "session/KnownRoutes.h"
 #include "session/SessionSweeper.h"
 #include "util/Clock.h"
 
@@ -98,6 +99,9 @@ private:
     std::unique_ptr<http::HttpServer> _admin;
     std::unique_ptr<SessionSweeper> _sweeper;
     std::unique_ptr<ClusterService> _cluster;
+    /// The cluster's node names, for finding a session another node renamed
+    /// (shared with the session managers, which may outlive a reload).
+    std::shared_ptr<KnownRoutes> _routes = std::make_shared<KnownRoutes>();
     std::unique_ptr<balancer::Balancer> _balancer;
     // After what the MBeans read (the members above), so they are destroyed first.
     std::unique_ptr<MBeanServer> _mbeans = std::make_unique<MBeanServer>();

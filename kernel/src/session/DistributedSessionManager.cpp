@@ -313,6 +313,19 @@ std::string DistributedSessionManager::rerouted(const std::string& id) const
     return SessionIdGenerator::withRoute(id, _impl->settings.nodeName);
 }
 
+std::vector<std::string> DistributedSessionManager::otherRoutes(const std::string& id) const
+{
+    std::vector<std::string> ids;
+    if (!_impl->settings.rewriteRoute || !_impl->settings.routes) return ids;
+    for (const auto& route : _impl->settings.routes->get())
+    {
+        if (route == _impl->settings.nodeName) continue;
+        std::string other = SessionIdGenerator::withRoute(id, route);
+        if (!other.empty()) ids.push_back(std::move(other));
+    }
+    return ids;
+}
+
 bool DistributedSessionManager::rename(const std::string& oldId, const std::string& newId)
 {
     return _impl->guarded([&] { return _impl->store->rename(oldId, newId); });

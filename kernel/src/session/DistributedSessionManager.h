@@ -11,6 +11,7 @@
 
 #include "mt/SessionListener.h"
 #include "mt/SessionStoreAdapter.h"
+#include "session/KnownRoutes.h"
 #include "util/Clock.h"
 #include "util/Completion.h"
 
@@ -34,6 +35,8 @@ struct SessionSettings
     int maxInactiveInterval = 1800;      ///< seconds, for new sessions; <= 0 never expires
     bool rewriteRoute = true;            ///< give sessions with another node's route this node's route (failover)
     bool flushImmediate = false;         ///< write every change at once (flushMode=IMMEDIATE), not at commit
+    /// The cluster's routes, to find a session another node renamed; null: this node's only.
+    std::shared_ptr<const KnownRoutes> routes;
 };
 
 struct SessionStats
@@ -97,6 +100,10 @@ public:
     void refresh(const SessionData& loaded, TimeMs when);
     /// `id` with this node's route, or "" if it already has it (or rewriting is off).
     std::string rerouted(const std::string& id) const;
+    /// `id` with each other route it may carry in the cluster (not its own,
+    /// not this node's): where another node may have renamed it. Empty while
+    /// rewriting is off (ids then never change).
+    std::vector<std::string> otherRoutes(const std::string& id) const;
     void invalidate(const std::string& id);
     bool rename(const std::string& oldId, const std::string& newId);
     void fireAttributeAdded(const std::string& id, const std::string& name, const std::string& json);

@@ -36,21 +36,42 @@ struct SessionScope::Impl
     // Failover (Tomcat's JvmRouteBinderValve): a session that arrives with
     // another node's route is moved to this node's route, so the balancer's
     // stickiness follows it here. Of concurrent requests carrying the old id,
-    // one renames and the others find the session under the new id.
+    // one renames and the others find the session where it went: under this
+    // node's route, or under another node's that renamed it first.
     void lookUp()
     {
-        auto data = manager.find(requestedId);
         const std::string rerouted = manager.rerouted(requestedId);
-        if (!rerouted.empty())
+        const std::string ownId = rerouted.empty() ? requestedId : rerouted;
+        // Each pass loses at most one race to a concurrent rename; three is plenty.
+        for (int pass = 0; pass < 3; ++pass)
         {
-            if (!data || !manager.rename(requestedId, rerouted)) data = manager.find(rerouted);
+            std::string at;
+            auto data = locate(ownId, at);
             if (!data) return;
+            if (at != ownId && !manager.rename(at, ownId)) continue; // moved on meanwhile: look again
             current = make(std::move(data), false);
-            current->setId(rerouted);
-            sendCookie(manager.cookieFor(rerouted));
+            if (at != ownId) current->setId(ownId);
+            if (ownId != requestedId) sendCookie(manager.cookieFor(ownId));
             return;
         }
-        if (data) current = make(std::move(data), false);
+    }
+
+    /// The session under the id the client sent, under this node's route,
+    /// or under another node's route (a failover renamed it since the
+    /// client got its cookie). Sets `at` to the id it was found under.
+    SessionStoreAdapter::DataPtr locate(const std::string& ownId, std::string& at)
+    {
+        std::vector<std::string> candidates{requestedId};
+        if (ownId != requestedId) candidates.push_back(ownId);
+        for (auto& other : manager.otherRoutes(requestedId))
+            if (other != requestedId) candidates.push_back(std::move(other));
+        for (const auto& id : candidates)
+            if (auto data = manager.find(id))
+            {
+                at = id;
+                return data;
+            }
+        return nullptr;
     }
 
     DistributedSessionManager& manager;

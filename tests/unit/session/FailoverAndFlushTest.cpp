@@ -13,6 +13,7 @@ namespace {
 
 const std::string kFromA = "AAAAAAAAAAAAAAAAAAAAAAAA.A";
 const std::string kOnB = "AAAAAAAAAAAAAAAAAAAAAAAA.B";
+const std::string kOnC = "AAAAAAAAAAAAAAAAAAAAAAAA.C";
 
 SessionSettings onNode(const std::string& node, bool rewrite = true, bool immediate = false)
 {
@@ -20,6 +21,9 @@ SessionSettings onNode(const std::string& node, bool rewrite = true, bool immedi
     s.nodeName = node;
     s.rewriteRoute = rewrite;
     s.flushImmediate = immediate;
+    auto routes = std::make_shared<KnownRoutes>();
+    routes->set({"A", "B", "C"});
+    s.routes = routes;
     return s;
 }
 
@@ -73,6 +77,40 @@ TEST(Failover, AConcurrentRequestWithTheOldIdFindsTheMovedSession)
     ASSERT_NE(s, nullptr);
     EXPECT_EQ(s->id(), kOnB);
     EXPECT_EQ(r.cookies.size(), 1u);
+}
+
+TEST(Failover, AnOldIdFindsTheSessionThatAnotherNodeRenamed)
+{
+    // A died, B took the session over; C gets a request still carrying the
+    // id from A, and so does A once it is back: both find it, and move it.
+    ManagerFixture c(onNode("C"));
+    storeSession(c, kOnB);
+    Request onC(c, kFromA);
+    auto* s = onC.scope.session(false);
+    ASSERT_NE(s, nullptr) << "not a new, empty session";
+    EXPECT_EQ(s->id(), kOnC);
+    EXPECT_EQ(s->attributeJson("a"), "1");
+    ASSERT_EQ(onC.cookies.size(), 1u);
+    EXPECT_EQ(onC.cookies[0].rfind("JSESSIONID=" + kOnC + ";", 0), 0u) << onC.cookies[0];
+    EXPECT_FALSE(c.store->load(kOnB));
+
+    ManagerFixture a(onNode("A"));
+    storeSession(a, kOnB);
+    Request onA(a, kFromA); // this node's own route: the id it issued
+    ASSERT_NE(onA.scope.session(false), nullptr);
+    EXPECT_EQ(onA.scope.session(false)->id(), kFromA);
+    ASSERT_EQ(onA.cookies.size(), 0u) << "the client already has this id";
+    EXPECT_TRUE(a.store->load(kFromA));
+    EXPECT_FALSE(a.store->load(kOnB));
+}
+
+TEST(Failover, AnUnknownIdLooksUnderEveryRouteOnceAndMakesNoSession)
+{
+    ManagerFixture f(onNode("B"));
+    Request r(f, kFromA);
+    EXPECT_EQ(r.scope.session(false), nullptr);
+    EXPECT_TRUE(r.cookies.empty());
+    EXPECT_EQ(f.store->loads.load(), 3) << "as sent, under this node's route, under C's";
 }
 
 TEST(Failover, OwnRouteAndRewriteOffLeaveTheIdAlone)
