@@ -122,3 +122,23 @@ TEST(SessionFailover, AClientStillSendingTheOldIdKeepsItsSessionOnEveryNode)
     EXPECT_EQ(redis.cli({"KEYS", "mt:default:/counter:s:*"}), "mt:default:/counter:s:" + first.session.substr(0, 25) + others.back())
         << "one session, under the route of the node that served it last";
 }
+
+TEST(SessionFailover, WhenEveryNodeAnswers503TheClientGetsTheNodes503WithItsRetryAfter)
+{
+    // Redis away: each node answers 503 + Retry-After. The balancer tries the
+    // other node, which says the same; the client must get that answer, not a
+    // 502 the balancer makes up (which says "broken", not "come back later").
+    RedisProcess redis;
+    LocalCluster cluster(2, {"-Dsession.store=redis", "-Dstore.redis.port=" + std::to_string(redis.port())});
+    unsigned short lb = cluster.httpPort("lb");
+    Visit first = visit(lb, "");
+    ASSERT_EQ(first.status, 200);
+    redis.stop();
+
+    auto reply = httpRequest(lb, "GET", "/counter/", {{"Cookie", cookieOf(first.setCookie)}});
+    EXPECT_EQ(reply.status, 503) << reply.body;
+    EXPECT_EQ(reply.header("Retry-After"), "5") << "the node's, not the balancer's";
+    EXPECT_NE(reply.body.find("session store unavailable"), std::string::npos) << reply.body;
+    auto fresh = httpRequest(lb, "GET", "/counter/");
+    EXPECT_EQ(fresh.status, 503) << fresh.body;
+}

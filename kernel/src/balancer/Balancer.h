@@ -81,6 +81,9 @@ private:
     void run();
     std::shared_ptr<Upstream> upstream(const std::string& name) const;
     void attempt(Attempt& a, Upstream& node, http::ServerRequest& request, http::ServerResponse& response);
+    /// No node (left) to try: the last gateway answer a node gave, as it gave
+    /// it, else a 502 (504 after a timeout) saying why.
+    void giveUp(Attempt& a, http::ServerResponse& response);
 
     ClusterRegistry& _registry;
     PluginManager& _plugins;

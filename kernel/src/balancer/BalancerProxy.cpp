@@ -13,6 +13,7 @@
 #include <Poco/String.h>
 
 #include <chrono>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -36,6 +37,27 @@ std::uint64_t randomValue()
 {
     thread_local std::mt19937_64 random(std::random_device{}());
     return random();
+}
+
+/// The most of a gateway answer's body kept for relaying it later.
+constexpr std::size_t kHeldBodyBytes = 64 * 1024;
+
+/// Sets the client's status and headers from a node's response head, without
+/// the hop-by-hop headers and the length (the response frames its own body).
+void copyHead(http::ServerResponse& response, const ResponseHead& head)
+{
+    response.setStatus(head.status, head.reason);
+    std::string connectionTokens;
+    for (const auto& [name, value] : head.headers)
+        if (Poco::icompare(name, "Connection") == 0) connectionTokens += value + ",";
+    for (const auto& [name, value] : head.headers)
+    {
+        if (ProxyHeaders::hopByHop(name, connectionTokens) || Poco::icompare(name, "Content-Length") == 0) continue;
+        if (Poco::icompare(name, "Content-Type") == 0)
+            response.setContentType(value);
+        else
+            response.addHeader(name, value);
+    }
 }
 
 /// Decrements a counter when the request ends, however it ends.
@@ -66,6 +88,15 @@ struct Balancer::Attempt
     RetryPolicy::Stage stage = RetryPolicy::Stage::NotSent;
     int status = 0;
     std::string error;
+    /// The last gateway answer set aside for a retry (its whole body read):
+    /// what the client gets, as the node sent it, if no other node answers
+    /// (a 503 keeps its Retry-After). None if its body was too big to keep.
+    struct Held
+    {
+        ResponseHead head;
+        std::string body;
+    };
+    std::optional<Held> held;
 };
 
 void Balancer::proxy(http::ServerRequest& request, http::ServerResponse& response)
@@ -121,8 +152,7 @@ void Balancer::proxy(http::ServerRequest& request, http::ServerResponse& respons
                 response.setHeader("Retry-After", "1");
                 return response.sendError(503, "no application node available");
             }
-            return response.sendError(a.stage == RetryPolicy::Stage::TimedOut ? 504 : 502,
-                                      "bad gateway: " + a.error);
+            return giveUp(a, response);
         }
 
         strategy->requestStarted(name);
@@ -170,7 +200,7 @@ void Balancer::proxy(http::ServerRequest& request, http::ServerResponse& respons
             _logger.debug("balancer: %s %s failed on %s (%s), no retry: %s", lb.method, request.uri(), name, a.error,
                           std::string(decision.reason));
             if (response.committed()) throw http::ConnectionLost("upstream failed mid-response: " + a.error);
-            return response.sendError(a.stage == RetryPolicy::Stage::TimedOut ? 504 : 502, "bad gateway: " + a.error);
+            return giveUp(a, response);
         }
         ++a.retries;
         node->stats.retries.fetch_add(1, std::memory_order_relaxed);
@@ -179,6 +209,14 @@ void Balancer::proxy(http::ServerRequest& request, http::ServerResponse& respons
         int backoff = policy.backoffMs(a.retries, randomValue());
         if (backoff > 0) std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
     }
+}
+
+void Balancer::giveUp(Attempt& a, http::ServerResponse& response)
+{
+    if (!a.held) return response.sendError(a.stage == RetryPolicy::Stage::TimedOut ? 504 : 502, "bad gateway: " + a.error);
+    copyHead(response, a.held->head);
+    response.setContentLength(static_cast<long long>(a.held->body.size()));
+    response.send().write(a.held->body.data(), static_cast<std::streamsize>(a.held->body.size()));
 }
 
 void Balancer::attempt(Attempt& a, Upstream& node, http::ServerRequest& request, http::ServerResponse& response)
@@ -278,23 +316,29 @@ void Balancer::attempt(Attempt& a, Upstream& node, http::ServerRequest& request,
             a.nodeFailure = true;
             a.gatewayAnswer = true;
             a.stage = RetryPolicy::Stage::Sent;
-            node.pool.release(std::move(connection), false, s.pool, nowMs());
+            // Kept, so that if the retry finds no other node the client gets
+            // this answer (with its Retry-After) rather than one made up here.
+            a.held.reset();
+            Attempt::Held held{head, {}};
+            bool whole = false;
+            try
+            {
+                const char* data;
+                std::size_t size;
+                while (held.body.size() <= kHeldBodyBytes && connection->readBody(data, size)) held.body.append(data, size);
+                whole = held.body.size() <= kHeldBodyBytes;
+            }
+            catch (const UpstreamError&)
+            {
+            }
+            if (whole) a.held = std::move(held);
+            const bool keep = whole && connection->reusable();
+            node.pool.release(std::move(connection), keep, s.pool, nowMs());
             return;
         }
     }
 
-    response.setStatus(head.status, head.reason);
-    std::string connectionTokens;
-    for (const auto& [name, value] : head.headers)
-        if (Poco::icompare(name, "Connection") == 0) connectionTokens += value + ",";
-    for (const auto& [name, value] : head.headers)
-    {
-        if (ProxyHeaders::hopByHop(name, connectionTokens) || Poco::icompare(name, "Content-Length") == 0) continue;
-        if (Poco::icompare(name, "Content-Type") == 0)
-            response.setContentType(value);
-        else
-            response.addHeader(name, value);
-    }
+    copyHead(response, head);
     if (head.contentLength >= 0) response.setContentLength(head.contentLength);
     a.nodeFailure = head.status >= 500;
     a.stage = RetryPolicy::Stage::ResponseStarted;
