@@ -8,6 +8,7 @@ namespace mt {
 
 /// Bumped whenever a header in kernel/include/mt changes incompatibly. A
 /// plugin built against another version is refused at load time.
-inline constexpr int kPluginApiVersion = 2; // 2: MBeanRegistry::replaceMBean returns, unregisterMBean(name, mbean)
+// 2: MBeanRegistry::replaceMBean returns, unregisterMBean(name, mbean); 3: SessionStoreAdapter::acknowledgeExpired
+inline constexpr int kPluginApiVersion = 3;
 
 } // namespace mt

@@ -84,10 +84,16 @@ public:
     virtual std::vector<std::string> list() = 0;
     virtual std::size_t count() = 0;
     /// Removes up to `limit` sessions expired at `now` and returns them; each
-    /// expired session is returned by exactly one call. One whose data the
-    /// store lost meanwhile (Redis' own TTL) comes with its id only:
-    /// creationTime 0, no attributes.
+    /// expired session is returned by exactly one call — unless the store
+    /// keeps what it returned until acknowledgeExpired() and that does not
+    /// come (the reply was lost on the way, the node died before its
+    /// listeners ran): then a later call, on any node, returns it again. One
+    /// whose data the store lost meanwhile (Redis' own TTL) comes with its id
+    /// only: creationTime 0, no attributes.
     virtual std::vector<SessionData> expire(TimeMs now, std::size_t limit) = 0;
+    /// The destroyed listeners of these sessions, which expire() returned,
+    /// have run. Default: nothing (a store whose expire() cannot lose a reply).
+    virtual void acknowledgeExpired(const std::vector<std::string>& ids) { (void)ids; }
     /// Empty when healthy, else why not (shown by /health).
     virtual std::string healthProblem() { return {}; }
 };

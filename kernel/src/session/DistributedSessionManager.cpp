@@ -155,7 +155,15 @@ std::size_t DistributedSessionManager::sweep(std::size_t limit)
     const auto started = std::chrono::steady_clock::now();
     const TimeMs now = _impl->clock.nowMs();
     auto removed = _impl->store->expire(now, limit);
-    for (const auto& data : removed) _impl->destroyed(data, SessionListener::DestroyReason::Expired, now);
+    std::vector<std::string> ended;
+    for (const auto& data : removed)
+    {
+        _impl->destroyed(data, SessionListener::DestroyReason::Expired, now);
+        ended.push_back(data.id);
+    }
+    // Only now: a store that hands them out again when this does not come
+    // (the node died meanwhile) must not see them as done before the listeners ran.
+    if (!ended.empty()) _impl->store->acknowledgeExpired(ended);
     raiseMax(_impl->maxActive, _impl->store->count() + removed.size());
     _impl->sweepTimeUs.fetch_add(
         std::uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count()),

@@ -170,24 +170,38 @@ inline const char* kRename =
     "redis.call('ZADD', KEYS[3], score or '+inf', ARGV[2])\n"
     "return 1\n";
 
-/// KEYS: index. ARGV: nowMs, limit, hash key prefix -> {id, fields, id, fields, ...}:
-/// the sessions expired at now, each claimed (removed from the index and its
-/// hash deleted) by exactly one caller cluster-wide. `fields` is empty when
-/// Redis' TTL already dropped the hash (the sweeper was late by more than the
-/// grace), and the key's type (a string, not an array) when something else
-/// wrote another kind of value there: that key is left alone, its id only
-/// dropped from the index, so that it cannot fail every sweep after it.
+/// KEYS: index, claims. ARGV: nowMs, limit, hash key prefix, claim key
+/// prefix, reclaim cutoff (ms), claim TTL (ms) -> {id, fields, id, fields, ...}:
+/// the sessions expired at now, each claimed by one caller cluster-wide:
+/// removed from the index, its hash renamed to a claim key, its id put in
+/// the claims set. The caller releases the claims (kReleaseClaims) once the
+/// destroyed listeners ran; a claim still there at the cutoff (its reply was
+/// lost, or its node died first) is returned again, to whoever sweeps next,
+/// so that no expired session ends without its listeners.
+/// `fields` is empty when Redis' TTL already dropped the hash (the sweeper
+/// was late by more than the grace), and the key's type (a string, not an
+/// array) when something else wrote another kind of value there: that key is
+/// left alone, its id only dropped from the index, so that it cannot fail
+/// every sweep after it.
 /// An entry older than its session's last access is not claimed but
 /// moved: the store's write path refreshes the index only once per
 /// touchFraction of the interval, and in a Redis Cluster only moves it
 /// earlier, when the interval changes (see CachedWrite.h).
 /// Every hash is read before anything is written: in a cluster whose slot is
 /// being migrated, reading one the node has handed over already fails the
-/// script, which must then have changed nothing (a claim whose reply is lost
-/// would end a session without its destroyed listeners).
+/// script, which must then have changed nothing.
 inline const char* kExpire =
     "local now = tonumber(ARGV[1])\n"
+    "local again = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[5], 'LIMIT', 0, tonumber(ARGV[2]))\n"
     "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))\n"
+    "local reread = {}\n"
+    "for i, id in ipairs(again) do\n"
+    "  reread[i] = redis.pcall('HGETALL', ARGV[4] .. id)\n"
+    "  if reread[i].err then\n"
+    "    if string.sub(reread[i].err, 1, 9) ~= 'WRONGTYPE' then return reread[i] end\n"
+    "    reread[i] = {}\n"
+    "  end\n"
+    "end\n"
     "local read = {}\n"
     "for i, id in ipairs(ids) do\n"
     "  read[i] = redis.pcall('HGETALL', ARGV[3] .. id)\n"
@@ -197,6 +211,12 @@ inline const char* kExpire =
     "  end\n"
     "end\n"
     "local out = {}\n"
+    "for i, id in ipairs(again) do\n"
+    "  redis.call('ZADD', KEYS[2], now, id)\n"
+    "  if #reread[i] > 0 then redis.call('PEXPIRE', ARGV[4] .. id, ARGV[6]) end\n"
+    "  out[#out + 1] = id\n"
+    "  out[#out + 1] = reread[i]\n"
+    "end\n"
     "for i, id in ipairs(ids) do\n"
     "  local key = ARGV[3] .. id\n"
     "  local claimed = read[i]\n"
@@ -213,12 +233,27 @@ inline const char* kExpire =
     "    redis.call('ZADD', KEYS[1], a + m * 1000, id)\n"
     "  else\n"
     "    redis.call('ZREM', KEYS[1], id)\n"
-    "    if #fields > 0 then redis.call('DEL', key) end\n"
+    "    if type(claimed) ~= 'string' then\n"
+    "      if #fields > 0 then\n"
+    "        redis.call('RENAME', key, ARGV[4] .. id)\n"
+    "        redis.call('PEXPIRE', ARGV[4] .. id, ARGV[6])\n"
+    "      end\n"
+    "      redis.call('ZADD', KEYS[2], now, id)\n"
+    "    end\n"
     "    out[#out + 1] = id\n"
     "    out[#out + 1] = claimed\n"
     "  end\n"
     "end\n"
     "return out\n";
+
+/// KEYS: claims. ARGV: claim key prefix, id, id, ... -> how many: the
+/// destroyed listeners of these claimed sessions ran; their claims go.
+inline const char* kReleaseClaims =
+    "for i = 2, #ARGV do\n"
+    "  redis.call('ZREM', KEYS[1], ARGV[i])\n"
+    "  redis.call('DEL', ARGV[1] .. ARGV[i])\n"
+    "end\n"
+    "return #ARGV - 1\n";
 
 #undef MT_REDIS_CREATE
 #undef MT_REDIS_REMOVE_KEY

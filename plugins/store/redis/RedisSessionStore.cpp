@@ -10,6 +10,7 @@
 #include <Poco/Redis/Array.h>
 #include <Poco/Redis/Type.h>
 
+#include <algorithm>
 #include <map>
 
 namespace mt::redis {
@@ -127,6 +128,8 @@ RedisSessionStore::RedisSessionStore(RedisSettings settings, const std::string& 
       _logger(logger),
       _base(keyBase(_settings, scope)),
       _index(_base + ":expiry"),
+      _claims(_base + ":claims"),
+      _claimPrefix(_base + ":c:"),
       _grace(std::to_string(std::int64_t(_settings.expiryGraceSeconds) * 1000)),
       _sessionPrefix(_base + ":s:"),
       _create(scripts::kCreate),
@@ -136,6 +139,7 @@ RedisSessionStore::RedisSessionStore(RedisSettings settings, const std::string& 
       _remove(scripts::kRemove),
       _rename(scripts::kRename),
       _expire(scripts::kExpire),
+      _releaseClaims(scripts::kReleaseClaims),
       _cache(std::size_t(_settings.nearCache)),
       _locator(makeLocator(_settings, _base, logger)),
       _redis(_settings, logger, _locator),
@@ -665,7 +669,9 @@ std::vector<SessionData> RedisSessionStore::expire(TimeMs now, std::size_t limit
     // Not after an ASK: the importing node would read the sessions it does
     // not have yet as gone, and claim them. While the slot is migrated
     // sweeping waits (the next sweep comes; Redis' TTL is the safety net).
-    Reply reply = _expire.run(_redis, {_index}, {ms(now), std::to_string(limit), _sessionPrefix},
+    Reply reply = _expire.run(_redis, {_index, _claims},
+                              {ms(now), std::to_string(limit), _sessionPrefix, _claimPrefix, ms(now - kReclaimAfterMs),
+                               std::to_string(kClaimTtlMs)},
                               RedisPipeline::Migration::None);
     std::vector<SessionData> expired;
     const Array* claimed = asArray(reply);
@@ -698,6 +704,16 @@ std::vector<SessionData> RedisSessionStore::expire(TimeMs now, std::size_t limit
         }
     }
     return expired;
+}
+
+void RedisSessionStore::acknowledgeExpired(const std::vector<std::string>& ids)
+{
+    for (std::size_t from = 0; from < ids.size(); from += kMaxExpireBatch)
+    {
+        std::vector<std::string> args{_claimPrefix};
+        args.insert(args.end(), ids.begin() + from, ids.begin() + std::min(ids.size(), from + kMaxExpireBatch));
+        _releaseClaims.run(_redis, {_claims}, args, RedisPipeline::Migration::None);
+    }
 }
 
 std::string RedisSessionStore::healthProblem()

@@ -7,6 +7,9 @@
 //       fields (schema, created, accessed, maxInactive, version, vv:<node>)
 //       and one "a:<name>" field per attribute (SessionSerializer's field form)
 //   <keyPrefix>:<namespace>:<context>:expiry   ZSET id -> expiry time (ms; +inf: never)
+//   <keyPrefix>:<namespace>:<context>:claims   ZSET id -> when a sweep claimed it (ms)
+//   <keyPrefix>:<namespace>:<context>:c:<id>   HASH, a claimed session's data until
+//       its destroyed listeners ran (kExpire, kReleaseClaims)
 // e.g. mt:default:/cart:s:Xy...Q.node1. The namespace keeps clusters sharing
 // one Redis apart; the context keeps contexts apart. In a Redis Cluster the
 // common part is a hash tag, {mt:default:/cart}:s:..., so that a context's
@@ -21,6 +24,10 @@
 // (concurrent) write — last writer wins per attribute, as in Spring Session.
 // remove() and expire() read and delete inside one script, so exactly one
 // caller cluster-wide gets a record, and destroyed listeners fire once.
+// expire() keeps what it claimed until acknowledgeExpired(): a claim whose
+// reply was lost (a Redis stall past timeoutMs drops the connection) or
+// whose node died before its listeners ran is claimed again after
+// kReclaimAfterMs, by whichever node sweeps next.
 //
 // Round trips: load 1 (HGETALL), save 1 (EVALSHA), so a read-modify-write
 // request costs 2 — or 1 for an owned session in the near cache (loadOwned
@@ -64,6 +71,10 @@ class RedisSessionStore : public SessionStoreAdapter
 public:
     /// Most sessions one expire() call claims: bounds the time Redis spends in one script.
     static constexpr std::size_t kMaxExpireBatch = 1000;
+    /// How long a claim waits for its acknowledgement before another sweep takes it.
+    static constexpr TimeMs kReclaimAfterMs = 30000;
+    /// How long a claimed session's data is kept at most (nobody left to sweep).
+    static constexpr TimeMs kClaimTtlMs = 3600000;
 
     /// Throws mt::PluginConfigError for a bad setting. Does not connect: a
     /// Redis that is down at start makes the store DOWN, not the server fail.
@@ -89,6 +100,7 @@ public:
     std::vector<std::string> list() override;
     std::size_t count() override;
     std::vector<SessionData> expire(TimeMs now, std::size_t limit) override;
+    void acknowledgeExpired(const std::vector<std::string>& ids) override;
     std::string healthProblem() override;
 
     /// Redis commands sent by this store (for benchmarks and monitoring).
@@ -104,6 +116,7 @@ public:
     std::uint64_t staleWrites() const { return _staleWrites.load(std::memory_order_relaxed); }
     std::string hashKey(const std::string& id) const { return _base + ":s:" + id; }
     const std::string& indexKey() const { return _index; }
+    const std::string& claimsKey() const { return _claims; }
     /// Whom the next connection asks for the master (MasterLocator::text()); "" when host and port name Redis.
     std::string discovery() const;
     /// The instance the store's connection is on (RedisPipeline::peer()), "" while not connected.
@@ -147,9 +160,11 @@ private:
     Poco::Logger& _logger;
     const std::string _base;   // <prefix>:<namespace>:<context>
     const std::string _index;  // <base>:expiry
+    const std::string _claims; // <base>:claims
+    const std::string _claimPrefix; // <base>:c:
     const std::string _grace;  // expiryGrace in ms, as text for the scripts
     const std::string _sessionPrefix; // <base>:s:, the tracked prefix
-    const RedisScript _create, _save, _touch, _touchKey, _remove, _rename, _expire;
+    const RedisScript _create, _save, _touch, _touchKey, _remove, _rename, _expire, _releaseClaims;
     std::atomic<std::uint64_t> _staleWrites{0};
 
     // Destroyed in reverse: the subscriber and the pipeline call into the cache.

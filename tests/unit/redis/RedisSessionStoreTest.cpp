@@ -24,6 +24,13 @@ using mt::test::RedisProcess;
 
 namespace {
 
+/// Counts the destroyed listeners fired.
+struct CountingListener : SessionListener
+{
+    void sessionDestroyed(const SessionData&, DestroyReason) override { destroyed.fetch_add(1); }
+    std::atomic<int> destroyed{0};
+};
+
 constexpr TimeMs kNow = 1700000000000;
 
 class RedisStoreTest : public ::testing::Test
@@ -655,6 +662,90 @@ TEST_F(RedisStoreTest, ASessionWhoseDataRedisDroppedEndsOnceWithoutAnInventedLif
     EXPECT_EQ(stats.totalAliveMs, 61u * 1000) << "only the session whose creation time is known";
     EXPECT_EQ(stats.lifetimes, 1u) << "the average divides by the sessions it sums";
     EXPECT_EQ(_redis.cli({"ZCARD", redisStore->indexKey()}), "0");
+}
+
+TEST_P(RedisStoreContract, AClaimNotAcknowledgedIsClaimedAgainWithItsDataAndGoesOnceAcknowledged)
+{
+    auto nodeA = store();
+    auto nodeB = store();
+    for (const char* id : {"x.n1", "y.n1", "z.n1"})
+    {
+        SessionData d = session(id, 1, kNow);
+        d.attributes["cart"] = "\"3 items\"";
+        ASSERT_TRUE(nodeA->create(d));
+    }
+    // A's sweep claims them, and its listeners never run (the reply was lost).
+    ASSERT_EQ(nodeA->expire(kNow + 1000, 10).size(), 3u);
+    EXPECT_EQ(_redis.cli({"ZCARD", nodeA->claimsKey()}), "3");
+    EXPECT_EQ(_redis.cli({"EXISTS", nodeA->hashKey("x.n1")}), "0") << "no longer a session anyone loads";
+    EXPECT_FALSE(get(*nodeB, "x.n1"));
+    EXPECT_TRUE(nodeB->expire(kNow + 2000, 10).empty()) << "a fresh claim is its claimant's";
+
+    // Past the reclaim time, the next sweep (any node's) gets them, data and all.
+    const TimeMs later = kNow + 1000 + RedisSessionStore::kReclaimAfterMs + 1;
+    auto again = nodeB->expire(later, 10);
+    ASSERT_EQ(again.size(), 3u);
+    std::vector<std::string> ids;
+    for (const auto& d : again)
+    {
+        EXPECT_EQ(d.attributes.at("cart"), "\"3 items\"") << d.id;
+        EXPECT_EQ(d.creationTime, kNow) << d.id;
+        ids.push_back(d.id);
+    }
+    nodeB->acknowledgeExpired(ids);
+    EXPECT_EQ(_redis.cli({"ZCARD", nodeA->claimsKey()}), "0");
+    EXPECT_EQ(_redis.cli({"KEYS", "*:c:*"}), "") << "the claimed data goes with the claim";
+    EXPECT_TRUE(nodeA->expire(later + RedisSessionStore::kReclaimAfterMs + 1, 10).empty());
+}
+
+TEST_F(RedisStoreTest, ASweepWhoseReplyIsLostInARedisStallStillFiresEveryListenerOnce)
+{
+    // Redis stalls past the timeout while running the sweep's script: the
+    // node gives up on the reply, Redis runs the script anyway. The sessions
+    // it claimed must still end with their listeners: the next sweep after
+    // the reclaim time has them, and fires each once.
+    ManualClock clock(kNow);
+    SessionSettings settings;
+    settings.maxInactiveInterval = 60;
+    std::shared_ptr<RedisSessionStore> redisStore = store();
+    DistributedSessionManager manager(settings, redisStore, clock, Poco::Logger::get("test.redis"));
+    auto listener = std::make_shared<CountingListener>();
+    manager.addListener(listener);
+    for (int i = 0; i < 5; ++i) manager.create();
+    EXPECT_EQ(manager.sweep(), 0u); // connected, and the script known to Redis, before the stall
+
+    clock.advance(61 * 1000);
+    _redis.pause();
+    EXPECT_THROW(manager.sweep(), StoreUnavailable);
+    _redis.resume();
+    ASSERT_TRUE(mt::test::waitUntil([&] { return _redis.cli({"ZCARD", redisStore->claimsKey()}) == "5"; },
+                                    std::chrono::seconds(5)))
+        << "Redis ran the script whose reply the node gave up on";
+    EXPECT_EQ(listener->destroyed.load(), 0);
+
+    // The store reconnects after its backoff; until then a sweep is refused.
+    std::size_t swept = 99;
+    ASSERT_TRUE(mt::test::waitUntil(
+        [&] {
+            try
+            {
+                swept = manager.sweep();
+                return true;
+            }
+            catch (const StoreUnavailable&)
+            {
+                return false;
+            }
+        },
+        std::chrono::seconds(10)));
+    EXPECT_EQ(swept, 0u) << "claimed a moment ago: still the claimant's";
+    clock.advance(RedisSessionStore::kReclaimAfterMs + 1);
+    EXPECT_EQ(manager.sweep(), 5u);
+    EXPECT_EQ(listener->destroyed.load(), 5);
+    EXPECT_EQ(manager.stats().expired, 5u);
+    clock.advance(RedisSessionStore::kReclaimAfterMs + 1);
+    EXPECT_EQ(manager.sweep(), 0u) << "acknowledged: never again";
+    EXPECT_EQ(listener->destroyed.load(), 5);
 }
 
 TEST_P(RedisStoreContract, ScriptsSurviveAScriptCacheFlush)
