@@ -170,14 +170,18 @@ inline const char* kRename =
     "redis.call('ZADD', KEYS[3], score or '+inf', ARGV[2])\n"
     "return 1\n";
 
-/// KEYS: index, claims. ARGV: nowMs, limit, hash key prefix, claim key
-/// prefix, reclaim cutoff (ms), claim TTL (ms) -> {id, fields, id, fields, ...}:
+/// KEYS: index, claims, reclaims. ARGV: nowMs, limit, hash key prefix, claim
+/// key prefix, reclaim cutoff (ms), claim TTL (ms), most reclaims
+/// -> {id, fields, id, fields, ...}:
 /// the sessions expired at now, each claimed by one caller cluster-wide:
 /// removed from the index, its hash renamed to a claim key, its id put in
 /// the claims set. The caller releases the claims (kReleaseClaims) once the
 /// destroyed listeners ran; a claim still there at the cutoff (its reply was
 /// lost, or its node died first) is returned again, to whoever sweeps next,
-/// so that no expired session ends without its listeners.
+/// so that no expired session ends without its listeners. A claim taken
+/// again that many times (`reclaims` counts; a session so big that reading
+/// it outlasts every reply's timeout) is returned without its data instead,
+/// and dropped: its listeners run once, as for a session Redis' TTL dropped.
 /// `fields` is empty when Redis' TTL already dropped the hash (the sweeper
 /// was late by more than the grace), and the key's type (a string, not an
 /// array) when something else wrote another kind of value there: that key is
@@ -194,12 +198,16 @@ inline const char* kExpire =
     "local now = tonumber(ARGV[1])\n"
     "local again = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[5], 'LIMIT', 0, tonumber(ARGV[2]))\n"
     "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))\n"
-    "local reread = {}\n"
+    "local reread, tries = {}, {}\n"
     "for i, id in ipairs(again) do\n"
-    "  reread[i] = redis.pcall('HGETALL', ARGV[4] .. id)\n"
-    "  if reread[i].err then\n"
-    "    if string.sub(reread[i].err, 1, 9) ~= 'WRONGTYPE' then return reread[i] end\n"
-    "    reread[i] = {}\n"
+    "  tries[i] = tonumber(redis.call('HGET', KEYS[3], id) or '0')\n"
+    "  reread[i] = {}\n"
+    "  if tries[i] < tonumber(ARGV[7]) then\n"
+    "    reread[i] = redis.pcall('HGETALL', ARGV[4] .. id)\n"
+    "    if reread[i].err then\n"
+    "      if string.sub(reread[i].err, 1, 9) ~= 'WRONGTYPE' then return reread[i] end\n"
+    "      reread[i] = {}\n"
+    "    end\n"
     "  end\n"
     "end\n"
     "local read = {}\n"
@@ -212,8 +220,15 @@ inline const char* kExpire =
     "end\n"
     "local out = {}\n"
     "for i, id in ipairs(again) do\n"
-    "  redis.call('ZADD', KEYS[2], now, id)\n"
-    "  if #reread[i] > 0 then redis.call('PEXPIRE', ARGV[4] .. id, ARGV[6]) end\n"
+    "  if tries[i] < tonumber(ARGV[7]) then\n"
+    "    redis.call('HINCRBY', KEYS[3], id, 1)\n"
+    "    redis.call('ZADD', KEYS[2], now, id)\n"
+    "    if #reread[i] > 0 then redis.call('PEXPIRE', ARGV[4] .. id, ARGV[6]) end\n"
+    "  else\n"
+    "    redis.call('ZREM', KEYS[2], id)\n"
+    "    redis.call('HDEL', KEYS[3], id)\n"
+    "    redis.call('UNLINK', ARGV[4] .. id)\n"
+    "  end\n"
     "  out[#out + 1] = id\n"
     "  out[#out + 1] = reread[i]\n"
     "end\n"
@@ -246,11 +261,12 @@ inline const char* kExpire =
     "end\n"
     "return out\n";
 
-/// KEYS: claims. ARGV: claim key prefix, id, id, ... -> how many: the
-/// destroyed listeners of these claimed sessions ran; their claims go.
+/// KEYS: claims, reclaims. ARGV: claim key prefix, id, id, ... -> how many:
+/// the destroyed listeners of these claimed sessions ran; their claims go.
 inline const char* kReleaseClaims =
     "for i = 2, #ARGV do\n"
     "  redis.call('ZREM', KEYS[1], ARGV[i])\n"
+    "  redis.call('HDEL', KEYS[2], ARGV[i])\n"
     "  redis.call('DEL', ARGV[1] .. ARGV[i])\n"
     "end\n"
     "return #ARGV - 1\n";

@@ -129,6 +129,7 @@ RedisSessionStore::RedisSessionStore(RedisSettings settings, const std::string& 
       _base(keyBase(_settings, scope)),
       _index(_base + ":expiry"),
       _claims(_base + ":claims"),
+      _reclaims(_base + ":reclaims"),
       _claimPrefix(_base + ":c:"),
       _grace(std::to_string(std::int64_t(_settings.expiryGraceSeconds) * 1000)),
       _sessionPrefix(_base + ":s:"),
@@ -669,9 +670,9 @@ std::vector<SessionData> RedisSessionStore::expire(TimeMs now, std::size_t limit
     // Not after an ASK: the importing node would read the sessions it does
     // not have yet as gone, and claim them. While the slot is migrated
     // sweeping waits (the next sweep comes; Redis' TTL is the safety net).
-    Reply reply = _expire.run(_redis, {_index, _claims},
+    Reply reply = _expire.run(_redis, {_index, _claims, _reclaims},
                               {ms(now), std::to_string(limit), _sessionPrefix, _claimPrefix, ms(now - kReclaimAfterMs),
-                               std::to_string(kClaimTtlMs)},
+                               std::to_string(kClaimTtlMs), std::to_string(kMaxReclaims)},
                               RedisPipeline::Migration::None);
     std::vector<SessionData> expired;
     const Array* claimed = asArray(reply);
@@ -712,7 +713,7 @@ void RedisSessionStore::acknowledgeExpired(const std::vector<std::string>& ids)
     {
         std::vector<std::string> args{_claimPrefix};
         args.insert(args.end(), ids.begin() + from, ids.begin() + std::min(ids.size(), from + kMaxExpireBatch));
-        _releaseClaims.run(_redis, {_claims}, args, RedisPipeline::Migration::None);
+        _releaseClaims.run(_redis, {_claims, _reclaims}, args, RedisPipeline::Migration::None);
     }
 }
 

@@ -8,6 +8,7 @@
 //       and one "a:<name>" field per attribute (SessionSerializer's field form)
 //   <keyPrefix>:<namespace>:<context>:expiry   ZSET id -> expiry time (ms; +inf: never)
 //   <keyPrefix>:<namespace>:<context>:claims   ZSET id -> when a sweep claimed it (ms)
+//   <keyPrefix>:<namespace>:<context>:reclaims HASH id -> times claimed again
 //   <keyPrefix>:<namespace>:<context>:c:<id>   HASH, a claimed session's data until
 //       its destroyed listeners ran (kExpire, kReleaseClaims)
 // e.g. mt:default:/cart:s:Xy...Q.node1. The namespace keeps clusters sharing
@@ -75,6 +76,8 @@ public:
     static constexpr TimeMs kReclaimAfterMs = 30000;
     /// How long a claimed session's data is kept at most (nobody left to sweep).
     static constexpr TimeMs kClaimTtlMs = 3600000;
+    /// Claims taken again at most this often before their data is given up.
+    static constexpr int kMaxReclaims = 3;
 
     /// Throws mt::PluginConfigError for a bad setting. Does not connect: a
     /// Redis that is down at start makes the store DOWN, not the server fail.
@@ -161,6 +164,7 @@ private:
     const std::string _base;   // <prefix>:<namespace>:<context>
     const std::string _index;  // <base>:expiry
     const std::string _claims; // <base>:claims
+    const std::string _reclaims; // <base>:reclaims
     const std::string _claimPrefix; // <base>:c:
     const std::string _grace;  // expiryGrace in ms, as text for the scripts
     const std::string _sessionPrefix; // <base>:s:, the tracked prefix

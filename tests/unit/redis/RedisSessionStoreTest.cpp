@@ -695,7 +695,35 @@ TEST_P(RedisStoreContract, AClaimNotAcknowledgedIsClaimedAgainWithItsDataAndGoes
     nodeB->acknowledgeExpired(ids);
     EXPECT_EQ(_redis.cli({"ZCARD", nodeA->claimsKey()}), "0");
     EXPECT_EQ(_redis.cli({"KEYS", "*:c:*"}), "") << "the claimed data goes with the claim";
+    EXPECT_EQ(_redis.cli({"KEYS", "*:reclaims"}), "") << "and so does its count";
     EXPECT_TRUE(nodeA->expire(later + RedisSessionStore::kReclaimAfterMs + 1, 10).empty());
+}
+
+TEST_F(RedisStoreTest, AClaimTakenAgainTooOftenEndsOnceWithoutItsData)
+{
+    // A session whose reading outlasts every sweep's timeout (hundreds of
+    // thousands of attributes) would be claimed, lost and claimed again
+    // forever, stalling Redis each time. After kMaxReclaims its data goes.
+    auto s = store();
+    ASSERT_TRUE(s->create(session("big.n1", 1, kNow)));
+    TimeMs at = kNow + 1000;
+    ASSERT_EQ(s->expire(at, 10).size(), 1u);
+    for (int again = 1; again <= RedisSessionStore::kMaxReclaims; ++again)
+    {
+        at += RedisSessionStore::kReclaimAfterMs + 1;
+        auto claimed = s->expire(at, 10);
+        ASSERT_EQ(claimed.size(), 1u) << again;
+        EXPECT_EQ(claimed[0].creationTime, kNow) << again << ": still with its data";
+    }
+    at += RedisSessionStore::kReclaimAfterMs + 1;
+    auto last = s->expire(at, 10);
+    ASSERT_EQ(last.size(), 1u);
+    EXPECT_EQ(last[0].id, "big.n1");
+    EXPECT_EQ(last[0].creationTime, 0) << "given up: the id only";
+    EXPECT_EQ(_redis.cli({"ZCARD", s->claimsKey()}), "0");
+    EXPECT_EQ(_redis.cli({"KEYS", "*:c:*"}), "");
+    EXPECT_EQ(_redis.cli({"KEYS", "*:reclaims"}), "") << "no count left behind";
+    EXPECT_TRUE(s->expire(at + RedisSessionStore::kReclaimAfterMs + 1, 10).empty());
 }
 
 TEST_F(RedisStoreTest, ASweepWhoseReplyIsLostInARedisStallStillFiresEveryListenerOnce)
