@@ -130,7 +130,6 @@ int Connection::readHead(std::size_t& headSize, std::size_t& totalSize)
 
     const std::size_t limit = _ctx.limits.maxHeaderBytes + 2;
     std::size_t scan = 0;
-    std::int64_t deadlineUs = 0;
     for (;;)
     {
         if (findHeadEnd(_in.data(), _in.available(), scan, headSize, totalSize))
@@ -139,25 +138,28 @@ int Connection::readHead(std::size_t& headSize, std::size_t& totalSize)
         // Without this, bytes that are not HTTP wait for the read timeout:
         // the head never ends, or not before the limit.
         if (int status = rejectEarly(_in.data(), _in.available())) return status;
-        // The socket timeout bounds each read; this bounds the whole head
-        // against a client that trickles a byte at a time.
-        if (_ctx.limits.readTimeoutMs > 0)
+        // The whole head, not each read, is bounded: a client that trickles
+        // a byte at a time gets 408 too.
+        if (!partialInTime()) return 408;
+        switch (_in.tryFill())
         {
-            std::int64_t now = nowUs();
-            if (deadlineUs == 0)
-                deadlineUs = now + static_cast<std::int64_t>(_ctx.limits.readTimeoutMs) * 1000;
-            else if (now > deadlineUs)
-                return 408;
-        }
-        try
-        {
-            if (_in.fill() == 0) return HeadClosed;
-        }
-        catch (const ProtocolError& e)
-        {
-            return e.status();
+        case SocketInput::TryResult::WouldBlock: return HeadPartial; // wait parked, not on this worker
+        case SocketInput::TryResult::Eof: return HeadClosed;
+        case SocketInput::TryResult::Data: break;
         }
     }
+}
+
+bool Connection::partialInTime()
+{
+    const std::int64_t now = nowUs();
+    std::int64_t since = partialSinceUs.load(std::memory_order_relaxed);
+    if (since == 0)
+    {
+        partialSinceUs.store(now, std::memory_order_relaxed);
+        return true;
+    }
+    return _ctx.limits.readTimeoutMs <= 0 || now - since <= static_cast<std::int64_t>(_ctx.limits.readTimeoutMs) * 1000;
 }
 
 Connection::Step Connection::serveOne()
@@ -170,16 +172,14 @@ Connection::Step Connection::serveOne()
     std::size_t headSize = 0;
     std::size_t totalSize = 0;
     int status = readHead(headSize, totalSize);
-    if (status == HeadIdle) return Step::Park;
+    if (status == HeadIdle || status == HeadPartial) return Step::Park;
     if (status == HeadClosed) return Step::Close;
 
     ActiveRequest active(_ctx.activeRequests);
     std::int64_t startUs = nowUs();
-    if (status == HeadOk)
-    {
-        status = parseRequestHead(_in.data(), headSize, _ctx.limits.maxHeaderFields, req.head);
-        _in.consume(totalSize);
-    }
+    // Parsed, not yet consumed: a small body still coming is waited for with
+    // the head left in place, parsed again when the rest is here.
+    if (status == HeadOk) status = parseRequestHead(_in.data(), headSize, _ctx.limits.maxHeaderFields, req.head);
     if (status != HeadOk)
     {
         reject(status, startUs);
@@ -229,6 +229,22 @@ Connection::Step Connection::serveOne()
         if (Poco::icompare(*expect, "100-continue") != 0) return reject(417, startUs), Step::Close;
         expectContinue = !http10;
     }
+
+    // A small body not all here yet is waited for parked, as a partial head is.
+    const std::size_t whole = totalSize + static_cast<std::size_t>(length);
+    if (framing == RequestBody::Framing::Fixed && !expectContinue && whole <= _in.capacity())
+        while (_in.available() < whole)
+        {
+            if (!partialInTime()) return reject(408, startUs), Step::Close;
+            switch (_in.tryFill())
+            {
+            case SocketInput::TryResult::WouldBlock: return Step::Park;
+            case SocketInput::TryResult::Eof: return Step::Close;
+            case SocketInput::TryResult::Data: break;
+            }
+        }
+    if (partialSinceUs.load(std::memory_order_relaxed) != 0) partialSinceUs.store(0, std::memory_order_relaxed);
+    _in.consume(totalSize);
 
     bool keepAlive = _ctx.limits.keepAlive &&
         (http10 ? (connection && hasToken(*connection, "keep-alive")) : !(connection && hasToken(*connection, "close")));

@@ -56,14 +56,23 @@ public:
     std::atomic<bool> closeRequested{false};
     /// Between Next::Defer and its completion (the server's stop cancels those).
     std::atomic<bool> deferred{false};
+    /// When the request now coming in (its head, or a small body) began to
+    /// arrive (steady clock, µs); 0 while none is partly here. Such a
+    /// connection waits parked, not on a worker, so that clients sending
+    /// half a request cannot take every thread (slowloris); the poller's idle
+    /// scan wakes one parked past http.readTimeout, which then answers 408.
+    std::atomic<std::int64_t> partialSinceUs{0};
 
 private:
     enum class Step { Continue, Park, Close, Defer };
-    enum HeadResult { HeadOk = 0, HeadIdle = -2, HeadClosed = -1 };
+    enum HeadResult { HeadOk = 0, HeadIdle = -2, HeadClosed = -1, HeadPartial = -3 };
 
     Step serveOne();
     int readHead(std::size_t& headSize, std::size_t& totalSize);
     int headTooLarge() const;
+    /// True (and partialSinceUs set) while the request now arriving is
+    /// within http.readTimeout; false once it took longer (408).
+    bool partialInTime();
     /// The server's own error answer (400, 408, 413, ...), then close.
     void reject(int status, std::int64_t startUs);
     void report(std::int64_t startUs);

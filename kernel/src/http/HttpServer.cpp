@@ -237,10 +237,20 @@ void HttpServer::Impl::pollLoop()
 void HttpServer::Impl::expireIdle(std::int64_t now)
 {
     std::lock_guard<std::mutex> lock(registryMutex);
+    const std::int64_t nowUs = now * 1000;
     for (Connection* c : registry)
     {
-        if (c->parked.load(std::memory_order_relaxed) && !c->closeRequested.load(std::memory_order_relaxed) &&
-            now - c->parkedSinceMs.load(std::memory_order_relaxed) > ctx.limits.keepAliveTimeoutMs)
+        if (!c->parked.load(std::memory_order_relaxed) || c->closeRequested.load(std::memory_order_relaxed)) continue;
+        const std::int64_t partialSince = c->partialSinceUs.load(std::memory_order_relaxed);
+        if (partialSince != 0)
+        {
+            // Half a request, parked past the read timeout: make it readable
+            // (end of input), so that a worker runs it and answers 408.
+            if (ctx.limits.readTimeoutMs > 0 && nowUs - partialSince > std::int64_t(ctx.limits.readTimeoutMs) * 1000)
+                ::shutdown(c->fd(), SHUT_RD);
+            continue;
+        }
+        if (now - c->parkedSinceMs.load(std::memory_order_relaxed) > ctx.limits.keepAliveTimeoutMs)
         {
             // Not closed here: a worker may be just re-arming it. shutdown()
             // makes it readable, and whoever runs it next closes it.

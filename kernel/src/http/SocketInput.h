@@ -18,6 +18,7 @@ public:
     const char* data() const { return _buf.get() + _pos; }
     std::size_t available() const { return _len - _pos; }
     void consume(std::size_t n) { _pos += n; }
+    std::size_t capacity() const { return _capacity; }
     /// True if the unread bytes already fill the whole buffer.
     bool full() const { return _pos == 0 && _len == _capacity; }
 

@@ -400,6 +400,34 @@ TEST_F(HttpServerTest, StalledBodyIs408)
     EXPECT_TRUE(c.waitClosed());
 }
 
+TEST_F(HttpServerTest, HalfSentRequestsHoldNoWorkerSoOthersAreServed)
+{
+    // Slowloris: many more clients than workers each send part of a request
+    // and stop. They wait parked; everyone else is served at once, and a
+    // half-sent request that goes on is served too.
+    limits.readTimeoutMs = 30000;
+    dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) { resp.sendBody("got " + req.readBody()); };
+    start();
+    std::vector<std::unique_ptr<TestClient>> stalled;
+    for (int i = 0; i < 3 * limits.threads; ++i)
+    {
+        stalled.push_back(std::make_unique<TestClient>(port()));
+        stalled.back()->send(i % 2 ? "GET / HTTP/1.1\r\nHost: x\r\nX-Part" : "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
+    }
+    for (int i = 0; i < 2 * limits.threads; ++i)
+    {
+        TestClient other(port(), 3000); // far below the read timeout: served now, or not at all
+        Reply r = other.roundTrip("GET /other HTTP/1.1\r\nHost: x\r\n\r\n");
+        ASSERT_EQ(r.status, 200) << "request " << i << " waited behind the half-sent ones";
+    }
+    stalled[0]->send("defghij");
+    Reply body = stalled[0]->read();
+    EXPECT_EQ(body.status, 200);
+    EXPECT_EQ(body.body, "got abcdefghij");
+    stalled[1]->send(": 1\r\n\r\n");
+    EXPECT_EQ(stalled[1]->read().status, 200);
+}
+
 TEST_F(HttpServerTest, GarbageIs400)
 {
     start();
