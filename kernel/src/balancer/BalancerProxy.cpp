@@ -247,10 +247,12 @@ void Balancer::attempt(Attempt& a, Upstream& node, http::ServerRequest& request,
     };
 
     ResponseHead head;
+    bool answeredEarly = false;
     try
     {
         connection->send(a.head.data(), a.head.size());
         if (a.framing != ProxyHeaders::Framing::None)
+        try
         {
             bool chunked = a.framing == ProxyHeaders::Framing::Chunked;
             auto sendPiece = [&](const char* data, std::size_t size) {
@@ -290,7 +292,25 @@ void Balancer::attempt(Attempt& a, Upstream& node, http::ServerRequest& request,
             }
             if (chunked) connection->send("0\r\n\r\n", 5);
         }
-        connection->readHead(head, a.headRequest);
+        catch (const UpstreamError& e)
+        {
+            // A node may answer without reading the whole body (a 413, a
+            // refusal, an upload it rejects) and close: our send then fails,
+            // but its answer may already be here. Relay that, not a 502.
+            if (e.kind() != UpstreamError::Kind::Reset) throw;
+            try
+            {
+                connection->readHead(head, a.headRequest);
+            }
+            catch (const UpstreamError&)
+            {
+                throw e;
+            }
+            _logger.debug("balancer: %s answered %d before taking the whole request body", node.name, head.status);
+            a.bodyReplayable = false; // the node has acted on it: never sent elsewhere
+            answeredEarly = true;
+        }
+        if (!answeredEarly) connection->readHead(head, a.headRequest);
     }
     catch (const UpstreamError& e)
     {

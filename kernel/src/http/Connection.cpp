@@ -17,7 +17,6 @@
 namespace mt::http {
 namespace {
 
-const std::size_t drainLimit = 64 * 1024;
 
 std::int64_t nowUs()
 {
@@ -330,7 +329,7 @@ Connection::Step Connection::serveOne()
             }
         }
         _out.flush();
-        if (!close && !_body.finished() && !_body.drain(drainLimit)) close = true;
+        if (!close && !_body.finished() && !_body.drain(kMaxSwallowBytes)) close = true;
     }
     catch (...)
     {

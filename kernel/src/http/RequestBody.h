@@ -13,6 +13,14 @@ namespace mt::http {
 class SocketInput;
 class SocketOutput;
 
+/// The most of a request body the server reads and drops when the handler
+/// did not read it (Tomcat's maxSwallowSize), so that the connection stays
+/// usable; a bigger rest closes the connection instead. Closing with unread
+/// bytes resets the connection, and a reset can destroy the response on its
+/// way to a client (or a balancer) still sending: an upload the application
+/// answered early would look failed.
+inline constexpr std::size_t kMaxSwallowBytes = 2 * 1024 * 1024;
+
 class RequestBody : public std::streambuf
 {
 public:

@@ -17,7 +17,6 @@ namespace mt::http {
 namespace {
 
 // An unread body up to this size is read and dropped to keep the connection.
-const long long drainLimit = 64 * 1024;
 // Bodies up to this size are copied next to the head: one send() per response.
 const std::size_t copyLimit = 16 * 1024;
 
@@ -164,7 +163,7 @@ void ServerResponse::Impl::writeHead(long long length, bool chunked)
 {
     bool unreadBody = !requestBody.finished() &&
         (requestBody.continuePending() || requestBody.framing() == RequestBody::Framing::Chunked ||
-         requestBody.remainingFixed() > drainLimit);
+         requestBody.remainingFixed() > static_cast<long long>(kMaxSwallowBytes));
     willClose = !keepAlive || closeRequested || unreadBody || ctx.stopping.load(std::memory_order_relaxed) ||
         (length < 0 && !chunked && bodyAllowed());
 

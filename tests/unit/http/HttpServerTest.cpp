@@ -2,6 +2,7 @@
 #include "TestClient.h"
 
 #include "http/HttpServer.h"
+#include "http/RequestBody.h"
 #include "http/ServerRequest.h"
 #include "http/ServerResponse.h"
 #include "mt/BodyTooLarge.h"
@@ -398,6 +399,31 @@ TEST_F(HttpServerTest, StalledBodyIs408)
     Reply r = c.roundTrip("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
     EXPECT_EQ(r.status, 408);
     EXPECT_TRUE(c.waitClosed());
+}
+
+TEST_F(HttpServerTest, AnUnreadBodyUpToTheSwallowLimitIsDroppedAndTheConnectionKept)
+{
+    // The application answers an upload without reading it (a 403, a
+    // redirect): the server reads the rest and drops it, so the client (or a
+    // balancer) that is still sending gets the answer, not a reset.
+    dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) { resp.sendBody("path=" + req.path()); };
+    start();
+    TestClient c(port());
+    const std::string body(1024 * 1024, 'u');
+    Reply r = c.roundTrip("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+                          "\r\n\r\n" + body);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "path=/upload");
+    Reply next = c.roundTrip("GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(next.status, 200) << "the same connection, after the dropped megabyte";
+    EXPECT_EQ(next.body, "path=/next");
+
+    TestClient big(port());
+    const std::string tooBig(kMaxSwallowBytes + 1, 'u');
+    Reply closed = big.roundTrip("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(tooBig.size()) +
+                                 "\r\n\r\n" + tooBig.substr(0, 4096));
+    EXPECT_EQ(closed.status, 200);
+    EXPECT_EQ(closed.header("connection"), "close") << "more than it would read: said, then closed";
 }
 
 TEST_F(HttpServerTest, HalfSentRequestsHoldNoWorkerSoOthersAreServed)
