@@ -415,9 +415,16 @@ TEST_F(RedisSessionsTest, TheStoreReportsItsLoadAndItsNearCacheOverJolokia)
     };
     const std::string id = cookieId(httpRequest(a.port(), "GET", "/counter/"));
     ASSERT_FALSE(id.empty());
-    // The store connects at its first use; its near cache turns on once the
-    // tracking is set up, which on a busy machine may take a moment more.
-    ASSERT_TRUE(waitUntil([&] { auto v = readStore(); return v && v->getValue<bool>("nearCacheActive"); }, 10s));
+    // The store connects at its first use; its near cache turns on at a
+    // request once the tracking connection is up, which on a busy machine
+    // may take a moment more.
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            httpRequest(a.port(), "GET", "/counter/", withCookie(id));
+            auto v = readStore();
+            return v && v->getValue<bool>("nearCacheActive");
+        },
+        10s));
     for (int i = 0; i < 10; ++i) ASSERT_EQ(httpRequest(a.port(), "GET", "/counter/", withCookie(id)).status, 200);
 
     auto value = readStore();

@@ -106,6 +106,25 @@ TEST(Server, CounterKeepsItsSessionThroughTheCookie)
     EXPECT_NE(json(forged.body)->getValue<std::string>("session"), "AAAAAAAAAAAAAAAAAAAAAAAA.it1");
 }
 
+TEST(Server, AStaleSessionCookieSentFirstDoesNotHideTheRightOne)
+{
+    // Browsers send every cookie that matches, most specific path first: a
+    // stale JSESSIONID of another path, or two Cookie headers (an HTTP/2
+    // front end splits them), must not cost the user the session.
+    ServerProcess server;
+    server.writeConfig(kCounterOnly);
+    server.start();
+    auto first = httpRequest(server.port(), "GET", "/counter/");
+    const std::string id = json(first.body)->getValue<std::string>("session");
+    const std::string stale = "JSESSIONID=AAAAAAAAAAAAAAAAAAAAAAAA.it1";
+    auto second = httpRequest(server.port(), "GET", "/counter/", {{"Cookie", stale + "; other=1; JSESSIONID=" + id}});
+    EXPECT_EQ(json(second.body)->getValue<int>("count"), 2) << second.body;
+    EXPECT_TRUE(second.header("Set-Cookie").empty());
+    std::string raw = rawExchange(server.port(), "GET /counter/ HTTP/1.1\r\nHost: x\r\nCookie: " + stale +
+                                                     "\r\nCookie: JSESSIONID=" + id + "\r\nConnection: close\r\n\r\n");
+    EXPECT_NE(raw.find("\"count\":3"), std::string::npos) << raw;
+}
+
 TEST(Server, SecureCookieWhenConfigured)
 {
     ServerProcess server;

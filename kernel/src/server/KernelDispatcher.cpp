@@ -11,6 +11,7 @@
 
 #include <Poco/JSON/Stringifier.h>
 #include <Poco/NumberParser.h>
+#include <Poco/String.h>
 
 #include <sstream>
 
@@ -60,8 +61,9 @@ KernelDispatcher::KernelDispatcher(Kernel& kernel, bool serveAdmin, bool adminOn
 {
 }
 
-std::string KernelDispatcher::cookieValue(const std::string& header, const std::string& name)
+std::vector<std::string> KernelDispatcher::cookieValues(const std::string& header, const std::string& name)
 {
+    std::vector<std::string> values;
     std::size_t pos = 0;
     while (pos < header.size())
     {
@@ -74,11 +76,17 @@ std::string KernelDispatcher::cookieValue(const std::string& header, const std::
             std::string value = header.substr(eq + 1, end - eq - 1);
             while (!value.empty() && value.back() == ' ') value.pop_back();
             if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
-            return value;
+            values.push_back(std::move(value));
         }
         pos = end + 1;
     }
-    return {};
+    return values;
+}
+
+std::string KernelDispatcher::cookieValue(const std::string& header, const std::string& name)
+{
+    auto values = cookieValues(header, name);
+    return values.empty() ? std::string() : values.front();
 }
 
 void KernelDispatcher::dispatch(http::ServerRequest& request, http::ServerResponse& response)
@@ -200,9 +208,13 @@ void KernelDispatcher::handleContext(http::ServerRequest& request, http::ServerR
     if (pathInfo.empty()) pathInfo = "/";
     request.setContext(context->path(), pathInfo);
 
-    std::string requestedId = cookieValue(request.header("Cookie"), state->cookieName);
-    if (requestedId.empty()) requestedId = request.pathSessionId();
-    SessionScope scope(context->sessions(), requestedId,
+    // Every session cookie, from every Cookie header: the first that names a session is the request's.
+    std::vector<std::string> requestedIds;
+    for (const auto& [name, value] : request.headers())
+        if (Poco::icompare(name, "Cookie") == 0)
+            for (auto& id : cookieValues(value, state->cookieName)) requestedIds.push_back(std::move(id));
+    if (requestedIds.empty()) requestedIds.push_back(request.pathSessionId());
+    SessionScope scope(context->sessions(), std::move(requestedIds),
                        [&response](const std::string& cookie) { response.addHeader("Set-Cookie", cookie); });
     HookGuard guard(response);
     request.setSessionSource(&scope);

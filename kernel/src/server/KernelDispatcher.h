@@ -8,6 +8,7 @@
 #include "util/ThrottledLog.h"
 
 #include <string>
+#include <vector>
 
 namespace mt {
 
@@ -22,6 +23,9 @@ public:
 
     /// The value of cookie `name` in a Cookie header ("" if absent).
     static std::string cookieValue(const std::string& cookieHeader, const std::string& name);
+    /// Every value of cookie `name` in one Cookie header, in order (a browser
+    /// sends one per path or domain that set it).
+    static std::vector<std::string> cookieValues(const std::string& cookieHeader, const std::string& name);
 
 private:
     void handleAdmin(http::ServerRequest& request, http::ServerResponse& response);

@@ -10,8 +10,8 @@ namespace mt {
 
 struct SessionScope::Impl
 {
-    Impl(DistributedSessionManager& m, std::string requested, std::function<void(const std::string&)> cookie)
-        : manager(m), requestedId(std::move(requested)), setCookie(std::move(cookie))
+    Impl(DistributedSessionManager& m, std::vector<std::string> requested, std::function<void(const std::string&)> cookie)
+        : manager(m), requestedIds(std::move(requested)), setCookie(std::move(cookie))
     {
     }
 
@@ -75,7 +75,9 @@ struct SessionScope::Impl
     }
 
     DistributedSessionManager& manager;
-    std::string requestedId;
+    std::vector<std::string> requestedIds;
+    std::string requestedId; ///< the one being looked up
+
     std::function<void(const std::string&)> setCookie;
     bool lookedUp = false;
     bool committed = false;
@@ -83,9 +85,15 @@ struct SessionScope::Impl
     std::vector<std::unique_ptr<RequestSession>> retired;
 };
 
+SessionScope::SessionScope(DistributedSessionManager& manager, std::vector<std::string> requestedIds,
+                           std::function<void(const std::string&)> setCookie)
+    : _impl(std::make_unique<Impl>(manager, std::move(requestedIds), std::move(setCookie)))
+{
+}
+
 SessionScope::SessionScope(DistributedSessionManager& manager, std::string requestedId,
                            std::function<void(const std::string&)> setCookie)
-    : _impl(std::make_unique<Impl>(manager, std::move(requestedId), std::move(setCookie)))
+    : SessionScope(manager, std::vector<std::string>{std::move(requestedId)}, std::move(setCookie))
 {
 }
 
@@ -99,7 +107,15 @@ HttpSession* SessionScope::session(bool create)
         // Looked up once per request, and only for a well-formed id: garbage
         // from a client never reaches the store.
         s.lookedUp = true;
-        if (SessionIdGenerator::isWellFormed(s.requestedId)) s.lookUp();
+        std::size_t tried = 0;
+        for (const auto& id : s.requestedIds)
+        {
+            if (!SessionIdGenerator::isWellFormed(id)) continue;
+            if (++tried > kMaxRequestedIds) break;
+            s.requestedId = id;
+            s.lookUp();
+            if (s.current) break;
+        }
     }
     if (s.current || !create) return s.current.get();
     s.current = s.make(s.manager.create(), true);

@@ -11,16 +11,24 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace mt {
 
 class SessionScope : public http::SessionSource
 {
 public:
-    /// `requestedId`: from the cookie or ";jsessionid=" ("" if none).
+    /// `requestedIds`: the session cookie's values, or the ";jsessionid="
+    /// id (empty if none). The first that names a session is the request's
+    /// (a browser may send a stale cookie of another path or domain first,
+    /// as Tomcat allows for). At most kMaxRequestedIds are looked up.
     /// `setCookie`: adds a Set-Cookie header value to the response (called
     /// when a session is created, renamed or invalidated).
+    SessionScope(DistributedSessionManager& manager, std::vector<std::string> requestedIds,
+                 std::function<void(const std::string&)> setCookie);
+    /// One requested id ("" if none).
     SessionScope(DistributedSessionManager& manager, std::string requestedId, std::function<void(const std::string&)> setCookie);
+    static constexpr std::size_t kMaxRequestedIds = 4;
     ~SessionScope() override;
 
     HttpSession* session(bool create) override;

@@ -96,6 +96,29 @@ TEST(SessionScope, MalformedOrUnknownRequestedIdIsNoSession)
     EXPECT_NE(s->id(), "AAAAAAAAAAAAAAAAAAAAAAAA.node1"); // never adopts the client's id
 }
 
+TEST(SessionScope, TheFirstRequestedIdThatNamesASessionIsTheRequests)
+{
+    // A browser sends a stale cookie of another path first, then the right one.
+    ManagerFixture f;
+    const std::string id = seed(f);
+    std::vector<std::string> cookies;
+    SessionScope scope(f.manager, {"garbage", "AAAAAAAAAAAAAAAAAAAAAAAA.node1", id},
+                       [&](const std::string& c) { cookies.push_back(c); });
+    auto* s = scope.session(false);
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->id(), id);
+    EXPECT_EQ(s->attributeJson("a"), "1");
+    EXPECT_TRUE(cookies.empty()) << "the client has the right cookie already";
+
+    // Looked up at most kMaxRequestedIds times: a flood of cookies costs no more.
+    std::vector<std::string> many(20, "AAAAAAAAAAAAAAAAAAAAAAAA.node1");
+    many.push_back(id);
+    f.store->reset();
+    SessionScope flooded(f.manager, many, [](const std::string&) {});
+    EXPECT_EQ(flooded.session(false), nullptr);
+    EXPECT_EQ(f.store->loads.load(), static_cast<int>(SessionScope::kMaxRequestedIds));
+}
+
 TEST(SessionScope, ReadOnlyRequestOnlyTouches)
 {
     ManagerFixture f;
