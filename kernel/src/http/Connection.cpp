@@ -190,10 +190,12 @@ Connection::Step Connection::serveOne()
     const std::string* transferEncoding = nullptr;
     const std::string* contentLength = nullptr;
     const std::string* expect = nullptr;
+    int hosts = 0;
     for (const auto& h : req.head.headers)
     {
         const std::string& n = h.first;
-        if (iequals(n, "connection", 10)) connection = &h.second;
+        if (iequals(n, "host", 4)) ++hosts;
+        else if (iequals(n, "connection", 10)) connection = &h.second;
         else if (iequals(n, "content-length", 14))
         {
             if (contentLength && *contentLength != h.second) return reject(400, startUs), Step::Close;
@@ -204,6 +206,9 @@ Connection::Step Connection::serveOne()
     }
 
     const bool http10 = req.head.version[7] == '0';
+    // RFC 9112 3.2: an HTTP/1.1 request names its host, once. Two Host lines
+    // are the shape of a cache-poisoning or routing confusion attempt.
+    if (hosts > 1 || (hosts == 0 && !http10)) return reject(400, startUs), Step::Close;
     RequestBody::Framing framing = RequestBody::Framing::None;
     long long length = 0;
     if (transferEncoding)

@@ -254,7 +254,7 @@ TEST_F(HttpServerTest, BodyStreamReadsFixedLength)
     };
     start();
     TestClient c(port());
-    Reply r = c.roundTrip("PUT / HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world");
+    Reply r = c.roundTrip("PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world");
     EXPECT_EQ(r.body, "[hello][world]");
 }
 
@@ -267,7 +267,7 @@ TEST_F(HttpServerTest, QueryAndFormParameters)
     start();
     TestClient c(port());
     std::string form = "name=J%C3%BCrgen+X&flag=";
-    Reply r = c.roundTrip("POST /f?q=a%26b HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\n"
+    Reply r = c.roundTrip("POST /f?q=a%26b HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\n"
                           "Content-Length: " + std::to_string(form.size()) + "\r\n\r\n" + form);
     EXPECT_EQ(r.body, "a&b|J\xC3\xBCrgen X|fb|yes");
 }
@@ -344,7 +344,7 @@ TEST_F(HttpServerTest, ContentLengthOverLimitIs413BeforeReadingBody)
     start();
     TestClient c(port());
     // Headers only: the answer must not wait for the 1 MB that never comes.
-    Reply r = c.roundTrip("POST / HTTP/1.1\r\nContent-Length: 1000000\r\n\r\n");
+    Reply r = c.roundTrip("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n");
     EXPECT_EQ(r.status, 413);
     EXPECT_EQ(r.header("connection"), "close");
     EXPECT_TRUE(c.waitClosed());
@@ -370,7 +370,7 @@ TEST_F(HttpServerTest, ChunkedBodyGrowingPastLimitIs413)
     start();
     TestClient c(port());
     std::string chunk = std::string(60, 'z');
-    Reply r = c.roundTrip("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3c\r\n" + chunk + "\r\n3c\r\n" + chunk +
+    Reply r = c.roundTrip("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3c\r\n" + chunk + "\r\n3c\r\n" + chunk +
                           "\r\n0\r\n\r\n");
     EXPECT_EQ(r.status, 413);
     EXPECT_TRUE(sawTooLarge);
@@ -396,7 +396,7 @@ TEST_F(HttpServerTest, StalledBodyIs408)
     dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) { resp.sendBody(req.readBody()); };
     start();
     TestClient c(port());
-    Reply r = c.roundTrip("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+    Reply r = c.roundTrip("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
     EXPECT_EQ(r.status, 408);
     EXPECT_TRUE(c.waitClosed());
 }
@@ -454,6 +454,24 @@ TEST_F(HttpServerTest, HalfSentRequestsHoldNoWorkerSoOthersAreServed)
     EXPECT_EQ(stalled[1]->read().status, 200);
 }
 
+TEST_F(HttpServerTest, AnHttp11RequestNeedsExactlyOneHost)
+{
+    // RFC 9112 3.2. A proxy in front that reads the first Host and an
+    // application that reads the last would disagree on the site.
+    start();
+    TestClient none(port());
+    EXPECT_EQ(none.roundTrip("GET / HTTP/1.1\r\n\r\n").status, 400);
+    EXPECT_TRUE(none.waitClosed());
+    TestClient two(port());
+    EXPECT_EQ(two.roundTrip("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").status, 400);
+    TestClient twoOld(port());
+    EXPECT_EQ(twoOld.roundTrip("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n").status, 400);
+    TestClient old(port());
+    EXPECT_EQ(old.roundTrip("GET /old HTTP/1.0\r\n\r\n").status, 200) << "HTTP/1.0 may leave it out";
+    TestClient one(port());
+    EXPECT_EQ(one.roundTrip("GET / HTTP/1.1\r\nHost: a\r\n\r\n").status, 200);
+}
+
 TEST_F(HttpServerTest, GarbageIs400)
 {
     start();
@@ -464,7 +482,7 @@ TEST_F(HttpServerTest, GarbageIs400)
     TestClient c2(port());
     EXPECT_EQ(c2.roundTrip(get("/bad%2")).status, 400);
     TestClient c3(port());
-    EXPECT_EQ(c3.roundTrip("POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n").status, 400);
+    EXPECT_EQ(c3.roundTrip("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n").status, 400);
 }
 
 TEST_F(HttpServerTest, BytesThatCannotBeginAnHttpRequestAre400AtOnceNotAtTheReadTimeout)
@@ -498,7 +516,7 @@ TEST_F(HttpServerTest, UnsupportedTransferEncodingIs501)
 {
     start();
     TestClient c(port());
-    EXPECT_EQ(c.roundTrip("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n").status, 501);
+    EXPECT_EQ(c.roundTrip("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n").status, 501);
 }
 
 TEST_F(HttpServerTest, ExpectContinueIsAnsweredOnFirstRead)
@@ -506,7 +524,7 @@ TEST_F(HttpServerTest, ExpectContinueIsAnsweredOnFirstRead)
     dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) { resp.sendBody("body=" + req.readBody()); };
     start();
     TestClient c(port());
-    c.send("PUT / HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+    c.send("PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
     Reply interim = c.read();
     EXPECT_EQ(interim.status, 100);
     c.send("data");
@@ -520,7 +538,7 @@ TEST_F(HttpServerTest, UnreadBodyIsDrainedBeforeNextRequest)
     dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) { resp.sendBody("path=" + req.path()); };
     start();
     TestClient c(port());
-    Reply r = c.roundTrip("POST /ignored HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789");
+    Reply r = c.roundTrip("POST /ignored HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789");
     EXPECT_EQ(r.body, "path=/ignored");
     EXPECT_EQ(r.header("connection"), "");
     EXPECT_EQ(c.roundTrip(get("/next")).body, "path=/next");
