@@ -358,9 +358,17 @@ TEST_F(RedisSessionsTest, ARedisOutOfMemoryIsA503WhoseCauseTheLogSaysWithoutALin
               std::string::npos)
         << metrics;
 
+    // Redis answers PING all along; /health still says the store is down for its users.
+    auto health = httpRequest(a.port(), "GET", "/health");
+    EXPECT_EQ(health.status, 503) << health.body;
+    auto counter = json(health)->getObject("components")->getObject("sessionStores")->getObject("details")->getObject("counter");
+    EXPECT_EQ(counter->getValue<std::string>("status"), "DOWN");
+    EXPECT_NE(counter->getValue<std::string>("reason").find("OOM command not allowed"), std::string::npos) << health.body;
+
     ASSERT_EQ(redis.cli({"CONFIG", "SET", "maxmemory", "0"}), "OK");
     auto next = httpRequest(a.port(), "GET", "/counter/", withCookie(id));
     ASSERT_EQ(next.status, 200) << next.body;
+    EXPECT_EQ(httpRequest(a.port(), "GET", "/health").status, 200) << "a write went through: the store is back";
     EXPECT_EQ(json(next)->getValue<int>("count"), 2) << "no refused write left a trace";
 }
 

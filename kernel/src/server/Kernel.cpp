@@ -496,7 +496,8 @@ Poco::JSON::Object::Ptr Kernel::health() const
     auto probe = [](const std::shared_ptr<WebContext>& context) {
         try
         {
-            return context->sessions().store().healthProblem();
+            std::string problem = context->sessions().store().healthProblem();
+            return problem.empty() ? context->sessions().refusal() : problem;
         }
         catch (const std::exception& e)
         {

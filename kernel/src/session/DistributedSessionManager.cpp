@@ -2,13 +2,32 @@
 
 #include "session/SessionIdGenerator.h"
 #include "session/SessionListeners.h"
+#include "session/StoreRefusals.h"
 
 #include <chrono>
 #include <stdexcept>
+#include <type_traits>
 
 namespace mt {
 
 namespace {
+
+/// What a failed asynchronous write says, for the 503 and the log.
+std::string whyOf(std::exception_ptr error)
+{
+    try
+    {
+        std::rethrow_exception(error);
+    }
+    catch (const std::exception& e)
+    {
+        return *e.what() ? e.what() : "store write failed";
+    }
+    catch (...)
+    {
+        return "store write failed (unknown error)";
+    }
+}
 
 // 144 random bits collide with probability ~0; a repeated collision means a
 // broken store or RNG, which must not turn into an endless loop.
@@ -66,17 +85,30 @@ struct DistributedSessionManager::Impl
         if (settings.cookieSecure) cookieTail += "; Secure";
     }
 
-    /// Runs a store call, counting a StoreUnavailable as a rejected request.
+    /// Runs a store call, counting a StoreUnavailable as a rejected request
+    /// and remembering it for /health until a write goes through (`stored`:
+    /// this call's success is one).
     template <class Call>
-    auto guarded(Call&& call) -> decltype(call())
+    auto guarded(Call&& call, bool stored = true) -> decltype(call())
     {
         try
         {
-            return call();
+            if constexpr (std::is_void_v<decltype(call())>)
+            {
+                call();
+                if (stored) refusals->written();
+            }
+            else
+            {
+                auto result = call();
+                if (stored) refusals->written();
+                return result;
+            }
         }
-        catch (const StoreUnavailable&)
+        catch (const StoreUnavailable& e)
         {
             rejected->fetch_add(1, std::memory_order_relaxed);
+            refusals->refused(e.what());
             throw;
         }
     }
@@ -108,6 +140,7 @@ struct DistributedSessionManager::Impl
     std::atomic<std::uint64_t> invalidated{0};
     // Shared with asynchronous writes, whose failure may come after the manager is gone.
     std::shared_ptr<std::atomic<std::uint64_t>> rejected = std::make_shared<std::atomic<std::uint64_t>>(0);
+    std::shared_ptr<StoreRefusals> refusals = std::make_shared<StoreRefusals>();
     std::atomic<std::uint64_t> maxActive{0};
     std::atomic<std::uint64_t> totalAliveMs{0};
     std::atomic<std::uint64_t> lifetimes{0};
@@ -171,6 +204,11 @@ std::size_t DistributedSessionManager::sweep(std::size_t limit)
     return removed.size();
 }
 
+std::string DistributedSessionManager::refusal() const
+{
+    return _impl->refusals->problem();
+}
+
 SessionStats DistributedSessionManager::stats() const
 {
     SessionStats s;
@@ -228,7 +266,8 @@ std::shared_ptr<const SessionData> DistributedSessionManager::find(const std::st
     if (!SessionIdGenerator::isWellFormed(id)) return nullptr;
     // Owned: routed here, and any other node that serves it renames it first.
     const bool owned = _impl->settings.rewriteRoute && rerouted(id).empty();
-    auto data = _impl->guarded([&] { return owned ? _impl->store->loadOwned(id) : _impl->store->load(id); });
+    auto data = _impl->guarded([&] { return owned ? _impl->store->loadOwned(id) : _impl->store->load(id); },
+                               false);
     if (!data) return nullptr;
     const TimeMs now = _impl->clock.nowMs();
     if (!data->isExpired(now)) return data;
@@ -271,29 +310,19 @@ std::shared_ptr<Completion> DistributedSessionManager::commitAsync(const Session
     auto completion = std::make_shared<Completion>();
     // The callback may run after this manager is gone (a context undeployed
     // while the write was on its way): it touches only what it holds.
-    const bool started = _impl->guarded([&] {
-        return _impl->store->saveAsync(delta, [completion, rejected = _impl->rejected](std::exception_ptr error) {
-            std::string why;
-            if (error)
-            {
-                rejected->fetch_add(1, std::memory_order_relaxed); // the response becomes a 503
-                try
-                {
-                    std::rethrow_exception(error);
-                }
-                catch (const std::exception& e)
-                {
-                    why = e.what();
-                }
-                catch (...)
-                {
-                    why = "unknown error";
-                }
-                if (why.empty()) why = "store write failed";
-            }
-            completion->complete(std::move(why));
-        });
-    });
+    auto done = [completion, rejected = _impl->rejected, refusals = _impl->refusals](std::exception_ptr error) {
+        if (!error)
+        {
+            refusals->written();
+            return completion->complete({});
+        }
+        rejected->fetch_add(1, std::memory_order_relaxed); // the response becomes a 503
+        std::string why = whyOf(error);
+        refusals->refused(why);
+        completion->complete(std::move(why));
+    };
+    // Started is not stored: the completion says whether it was.
+    const bool started = _impl->guarded([&] { return _impl->store->saveAsync(delta, std::move(done)); }, false);
     if (started) return completion;
     commit(delta);
     return nullptr;

@@ -76,6 +76,9 @@ public:
     /// once each. Returns how many. Called by the sweeper thread.
     std::size_t sweep(std::size_t limit = 10000);
     SessionStats stats() const;
+    /// Why the store refused the latest request that used it, while no write
+    /// has gone through since (StoreRefusals); "" otherwise. For /health.
+    std::string refusal() const;
     /// Max inactive interval (seconds) given to new sessions; starts at
     /// settings().maxInactiveInterval, changed at run time by the Manager MBean.
     int maxInactiveInterval() const;

@@ -152,6 +152,18 @@ public:
     DataPtr load(const std::string&) override { throw StoreUnavailable("down"); }
 };
 
+/// Answers, but refuses writes while `refusing` (Redis out of memory).
+class RefusingStore : public RecordingStore
+{
+public:
+    bool create(const SessionData& data) override
+    {
+        if (refusing) throw StoreUnavailable("OOM command not allowed");
+        return RecordingStore::create(data);
+    }
+    std::atomic<bool> refusing{false};
+};
+
 } // namespace
 
 TEST(DistributedSessionManager, ListenerExceptionsAreContained)
@@ -165,6 +177,25 @@ TEST(DistributedSessionManager, ListenerExceptionsAreContained)
     ASSERT_NO_THROW(id = manager.create()->id);
     ASSERT_NO_THROW(manager.invalidate(id));
     EXPECT_EQ(recorder->events().size(), 2u);
+}
+
+TEST(DistributedSessionManager, ARefusedWriteIsTheStoresHealthProblemUntilAWriteGoesThrough)
+{
+    ManualClock clock;
+    auto store = std::make_shared<RefusingStore>();
+    DistributedSessionManager manager({}, store, clock, testLogger());
+    const std::string id = manager.create()->id;
+    EXPECT_EQ(manager.refusal(), "");
+
+    store->refusing = true;
+    EXPECT_THROW(manager.create(), StoreUnavailable);
+    EXPECT_NE(manager.refusal().find("OOM command not allowed"), std::string::npos) << manager.refusal();
+    EXPECT_TRUE(manager.find(id)) << "reads work";
+    EXPECT_NE(manager.refusal(), "") << "a read does not show that writes work again";
+
+    store->refusing = false;
+    manager.create();
+    EXPECT_EQ(manager.refusal(), "");
 }
 
 TEST(DistributedSessionManager, StoreUnavailableIsCountedAsRejectedAndPropagates)
