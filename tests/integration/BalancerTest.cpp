@@ -266,3 +266,24 @@ TEST(Balancer, AnUploadTheNodeAnswersWithoutReadingIsRelayedNotA502)
         EXPECT_EQ(stats->getValue<int>("ejections"), 0) << node;
     }
 }
+
+TEST(Balancer, ItsHealthIsDownWhileNoAppNodeCanBeChosen)
+{
+    // An outer load balancer or an orchestrator probes /health: a balancer
+    // that can only answer 503 must say so, as a dead one would.
+    LocalCluster cluster(1);
+    unsigned short lb = cluster.httpPort("lb");
+    auto balancerOf = [&](const HttpReply& health) {
+        return Poco::JSON::Parser().parse(health.body).extract<Poco::JSON::Object::Ptr>()->getObject("components")->getObject(
+            "balancer");
+    };
+    ASSERT_TRUE(waitUntil([&] { return httpRequest(lb, "GET", "/health").status == 200; }, std::chrono::seconds(10)));
+    EXPECT_EQ(balancerOf(httpRequest(lb, "GET", "/health"))->getObject("details")->getValue<int>("selectableNodes"), 1);
+
+    cluster.kill("node1", SIGKILL);
+    ASSERT_TRUE(waitUntil([&] { return httpRequest(lb, "GET", "/health").status == 503; }, std::chrono::seconds(10)));
+    auto down = balancerOf(httpRequest(lb, "GET", "/health"));
+    EXPECT_EQ(down->getValue<std::string>("status"), "DOWN");
+    EXPECT_EQ(down->getObject("details")->getValue<int>("selectableNodes"), 0);
+    EXPECT_EQ(httpRequest(lb, "GET", "/ping").status, 200) << "alive, only not useful";
+}

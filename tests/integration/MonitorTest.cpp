@@ -71,6 +71,7 @@ void checkStatusJson(const Poco::JSON::Object::Ptr& json, const std::string& sel
         if (isSelf)
         {
             EXPECT_EQ(node->getValue<std::string>("freshness"), "live");
+            EXPECT_EQ(node->getValue<std::int64_t>("lastHeartbeatAgoMs"), 0) << "a node hears itself now";
             auto local = node->getObject("local");
             ASSERT_TRUE(local) << "the local node's figures";
             EXPECT_GT(local->getValue<double>("uptimeSeconds"), 0);

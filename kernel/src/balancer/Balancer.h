@@ -63,6 +63,8 @@ public:
     void proxy(http::ServerRequest& request, http::ServerResponse& response);
     /// GET /cluster/balancer: strategy, settings, and per node its state and counters.
     Poco::JSON::Object::Ptr statsJson() const;
+    /// App nodes a request may go to now (UP, not ejected).
+    std::size_t selectableNodes() const { return _core.candidates()->size(); }
 
 private:
     struct Upstream

@@ -237,8 +237,10 @@ Poco::JSON::Object::Ptr ClusterStatusController::statusJson()
             node->set("address", n.host + ":" + std::to_string(n.httpPort));
             node->set("clusterPort", n.clusterPort);
             node->set("incarnation", self ? cluster->incarnation() : n.incarnation);
-            node->set("lastHeartbeat", isoTime(n.lastHeard));
-            node->set("lastHeartbeatAgoMs", n.lastHeard > 0 ? ageMs(now, n.lastHeard) : -1);
+            // A node is not a peer of its own: it hears itself now, not when the registry last set it.
+            const auto heard = self ? now : n.lastHeard;
+            node->set("lastHeartbeat", isoTime(heard));
+            node->set("lastHeartbeatAgoMs", heard > 0 ? ageMs(now, heard) : -1);
             node->set("self", self);
             if (self)
             {

@@ -490,6 +490,21 @@ Poco::JSON::Object::Ptr Kernel::health() const
     pluginsJson->set("details", pluginDetails);
     components->set("plugins", pluginsJson);
 
+    if (_balancer)
+    {
+        // A balancer with no node to send to cannot serve: an outer load
+        // balancer or an orchestrator should know, as it would of a dead one.
+        Poco::JSON::Object::Ptr balancerJson = new Poco::JSON::Object;
+        const std::size_t selectable = _balancer->selectableNodes();
+        balancerJson->set("status", selectable ? "UP" : "DOWN");
+        Poco::JSON::Object::Ptr details = new Poco::JSON::Object;
+        details->set("selectableNodes", selectable);
+        if (!selectable) details->set("reason", "no application node is UP and not ejected");
+        balancerJson->set("details", details);
+        components->set("balancer", balancerJson);
+        down = down || !selectable;
+    }
+
     Poco::JSON::Object::Ptr storesJson = new Poco::JSON::Object;
     Poco::JSON::Object::Ptr storeDetails = new Poco::JSON::Object;
     bool storesDown = false;
