@@ -287,3 +287,24 @@ TEST(Balancer, ItsHealthIsDownWhileNoAppNodeCanBeChosen)
     EXPECT_EQ(down->getObject("details")->getValue<int>("selectableNodes"), 0);
     EXPECT_EQ(httpRequest(lb, "GET", "/ping").status, 200) << "alive, only not useful";
 }
+
+TEST(Balancer, TheHeaderLimitsAClientMeetsAreTheConfiguredOnes)
+{
+    // The balancer adds three X-Forwarded-* fields; the app nodes behind it
+    // leave room for them, so a request at the limit passes and one over it
+    // is refused by the balancer itself.
+    LocalCluster cluster(1);
+    unsigned short lb = cluster.httpPort("lb");
+    auto withFields = [](int fields, std::size_t pad) {
+        std::string head = "GET /counter/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n";
+        for (int i = 2; i < fields; ++i) head += "X-F" + std::to_string(i) + ": v\r\n";
+        if (pad) head += "X-Pad: " + std::string(pad, 'p') + "\r\n";
+        return head + "\r\n";
+    };
+    EXPECT_EQ(rawExchange(lb, withFields(100, 0)).substr(0, 12), "HTTP/1.1 200") << "100 fields: the limit";
+    EXPECT_EQ(rawExchange(lb, withFields(101, 0)).substr(0, 12), "HTTP/1.1 431");
+    const std::string base = withFields(99, 0);
+    const std::string atBytes = withFields(99, 16384 - base.size() - 9); // "X-Pad: " and its CRLF
+    ASSERT_LE(atBytes.size() - 2, 16384u);
+    EXPECT_EQ(rawExchange(lb, atBytes).substr(0, 12), "HTTP/1.1 200") << "16 KB of head: the limit";
+}

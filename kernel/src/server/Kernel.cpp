@@ -31,6 +31,21 @@ Poco::JSON::Array::Ptr toArray(const std::vector<std::string>& items)
     return array;
 }
 
+/// An app node behind a balancer of its cluster gets room for the three
+/// X-Forwarded-* fields the balancer adds (the host at most a DNS name and
+/// a port), so that a request within the limits at the balancer is within
+/// them here too: the limits a client meets stay the configured ones.
+http::ServerLimits limitsBehindBalancer(http::ServerLimits limits, const ClusterService* cluster)
+{
+    if (!cluster || !cluster->config().self().hasRole("app")) return limits;
+    const auto& nodes = cluster->config().nodes;
+    if (std::none_of(nodes.begin(), nodes.end(), [](const ClusterNode& n) { return n.hasRole("balancer"); }))
+        return limits;
+    limits.maxHeaderFields += 3;
+    limits.maxHeaderBytes += 512;
+    return limits;
+}
+
 /// The routes session ids carry in `cluster`: its nodes' names.
 std::vector<std::string> routesOf(const ClusterConfig& cluster)
 {
@@ -111,7 +126,8 @@ void Kernel::start()
 
     _statusController = std::make_unique<monitor::ClusterStatusController>(*this, _config);
     _dispatcher = std::make_unique<KernelDispatcher>(*this, _config.adminPort == 0);
-    _http = std::make_unique<http::HttpServer>(_config.http, *_dispatcher, Poco::Logger::get("mt.http"));
+    _http = std::make_unique<http::HttpServer>(limitsBehindBalancer(_config.http, _cluster.get()), *_dispatcher,
+                                               Poco::Logger::get("mt.http"));
     _http->setAccessLog([this](const http::AccessRecord& record) {
         _statusController->recordResponse(record);
         _logging.logAccess(record);
