@@ -160,6 +160,13 @@ std::string encodeAll(const std::vector<std::vector<std::string>>& commands)
 
 } // namespace
 
+std::string RedisPipeline::noReplyText() const
+{
+    // A 503 after a timeout does not mean nothing happened: Redis may run
+    // the write later. Said, so that nobody takes it for a clean refusal.
+    return "no reply within " + std::to_string(_settings.timeoutMs) + " ms (what was sent may still be applied)";
+}
+
 std::vector<Reply> RedisPipeline::callAll(const std::vector<std::vector<std::string>>& commands)
 {
     return callAll(encodeAll(commands), commands.size());
@@ -185,7 +192,7 @@ std::vector<Reply> RedisPipeline::callAll(std::string wire, std::size_t count, M
     if (!pending->done.wait_until(wait, deadline, [&] { return pending->finished; }))
     {
         wait.unlock();
-        const std::string why = "no reply within " + std::to_string(_settings.timeoutMs) + " ms";
+        const std::string why = noReplyText();
         {
             std::lock_guard<std::mutex> relock(_mutex);
             if (!pending->detoured) failLocked(generation, why, true);
@@ -466,7 +473,7 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
                 auto left = std::chrono::duration_cast<std::chrono::milliseconds>(_pending.front()->deadline - Clock::now());
                 if (left.count() < 0)
                 {
-                    error = "no reply within " + std::to_string(_settings.timeoutMs) + " ms";
+                    error = noReplyText();
                     break;
                 }
                 waitMs = int(left.count()) + 1;
