@@ -307,4 +307,7 @@ TEST(Balancer, TheHeaderLimitsAClientMeetsAreTheConfiguredOnes)
     const std::string atBytes = withFields(99, 16384 - base.size() - 9); // "X-Pad: " and its CRLF
     ASSERT_LE(atBytes.size() - 2, 16384u);
     EXPECT_EQ(rawExchange(lb, atBytes).substr(0, 12), "HTTP/1.1 200") << "16 KB of head: the limit";
+    // An empty Host is replaced, not joined by a second one the node would refuse.
+    EXPECT_EQ(rawExchange(lb, "GET /counter/ HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n").substr(0, 12), "HTTP/1.1 200");
+    EXPECT_EQ(rawExchange(lb, "GET /counter/ HTTP/1.0\r\n\r\n").substr(0, 12), "HTTP/1.1 200");
 }

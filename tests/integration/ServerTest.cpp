@@ -123,6 +123,13 @@ TEST(Server, AStaleSessionCookieSentFirstDoesNotHideTheRightOne)
     std::string raw = rawExchange(server.port(), "GET /counter/ HTTP/1.1\r\nHost: x\r\nCookie: " + stale +
                                                      "\r\nCookie: JSESSIONID=" + id + "\r\nConnection: close\r\n\r\n");
     EXPECT_NE(raw.find("\"count\":3"), std::string::npos) << raw;
+    // An empty cookie does not hide the id in the URL; repeats do not use up the lookups.
+    auto viaUrl = httpRequest(server.port(), "GET", "/counter/;jsessionid=" + id, {{"Cookie", "JSESSIONID="}});
+    EXPECT_EQ(json(viaUrl.body)->getValue<int>("count"), 4) << viaUrl.body;
+    std::string repeated;
+    for (int i = 0; i < 6; ++i) repeated += stale + "; ";
+    auto afterRepeats = httpRequest(server.port(), "GET", "/counter/", {{"Cookie", repeated + "JSESSIONID=" + id}});
+    EXPECT_EQ(json(afterRepeats.body)->getValue<int>("count"), 5) << afterRepeats.body;
 }
 
 TEST(Server, SecureCookieWhenConfigured)

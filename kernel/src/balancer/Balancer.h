@@ -83,6 +83,9 @@ private:
     void run();
     std::shared_ptr<Upstream> upstream(const std::string& name) const;
     void attempt(Attempt& a, Upstream& node, http::ServerRequest& request, http::ServerResponse& response);
+    /// The client's body to the node (none, Content-Length or chunked),
+    /// streamed the first time and kept for a retry when small enough.
+    void sendRequestBody(Attempt& a, UpstreamConnection& connection, http::ServerRequest& request);
     /// No node (left) to try: the last gateway answer a node gave, as it gave
     /// it, else a 502 (504 after a timeout) saying why.
     void giveUp(Attempt& a, http::ServerResponse& response);

@@ -215,8 +215,52 @@ void Balancer::giveUp(Attempt& a, http::ServerResponse& response)
 {
     if (!a.held) return response.sendError(a.stage == RetryPolicy::Stage::TimedOut ? 504 : 502, "bad gateway: " + a.error);
     copyHead(response, a.held->head);
-    response.setContentLength(static_cast<long long>(a.held->body.size()));
+    // A HEAD's answer has no body, but says the length the node gave.
+    const bool headLength = a.headRequest && a.held->head.contentLength >= 0;
+    response.setContentLength(headLength ? a.held->head.contentLength : static_cast<long long>(a.held->body.size()));
     response.send().write(a.held->body.data(), static_cast<std::streamsize>(a.held->body.size()));
+}
+
+void Balancer::sendRequestBody(Attempt& a, UpstreamConnection& connection, http::ServerRequest& request)
+{
+    if (a.framing == ProxyHeaders::Framing::None) return;
+    const bool chunked = a.framing == ProxyHeaders::Framing::Chunked;
+    auto sendPiece = [&](const char* data, std::size_t size) {
+        if (size == 0) return;
+        if (chunked)
+        {
+            char line[20];
+            int n = std::snprintf(line, sizeof(line), "%zx\r\n", size);
+            connection.send(line, static_cast<std::size_t>(n));
+        }
+        connection.send(data, size);
+        if (chunked) connection.send("\r\n", 2);
+    };
+    if (a.bodyRead)
+        sendPiece(a.body.data(), a.body.size());
+    else
+    {
+        // Streamed: never more than one buffer of it in memory, plus the
+        // copy kept (up to bodyBuffer) so an idempotent request can be retried.
+        a.bodyRead = true;
+        std::istream& in = request.body();
+        char buffer[16384];
+        for (;;)
+        {
+            in.read(buffer, sizeof(buffer));
+            auto n = static_cast<std::size_t>(in.gcount());
+            if (n == 0) break;
+            if (a.bodyReplayable && a.body.size() + n <= static_cast<std::size_t>(a.settings->bodyBufferBytes))
+                a.body.append(buffer, n);
+            else
+            {
+                a.bodyReplayable = false;
+                std::string().swap(a.body);
+            }
+            sendPiece(buffer, n);
+        }
+    }
+    if (chunked) connection.send("0\r\n\r\n", 5);
 }
 
 void Balancer::attempt(Attempt& a, Upstream& node, http::ServerRequest& request, http::ServerResponse& response)
@@ -251,46 +295,9 @@ void Balancer::attempt(Attempt& a, Upstream& node, http::ServerRequest& request,
     try
     {
         connection->send(a.head.data(), a.head.size());
-        if (a.framing != ProxyHeaders::Framing::None)
         try
         {
-            bool chunked = a.framing == ProxyHeaders::Framing::Chunked;
-            auto sendPiece = [&](const char* data, std::size_t size) {
-                if (size == 0) return;
-                if (chunked)
-                {
-                    char line[20];
-                    int n = std::snprintf(line, sizeof(line), "%zx\r\n", size);
-                    connection->send(line, static_cast<std::size_t>(n));
-                }
-                connection->send(data, size);
-                if (chunked) connection->send("\r\n", 2);
-            };
-            if (a.bodyRead)
-                sendPiece(a.body.data(), a.body.size());
-            else
-            {
-                // Streamed: never more than one buffer of it in memory, plus the
-                // copy kept (up to bodyBuffer) so an idempotent request can be retried.
-                a.bodyRead = true;
-                std::istream& in = request.body();
-                char buffer[16384];
-                for (;;)
-                {
-                    in.read(buffer, sizeof(buffer));
-                    auto n = static_cast<std::size_t>(in.gcount());
-                    if (n == 0) break;
-                    if (a.bodyReplayable && a.body.size() + n <= static_cast<std::size_t>(s.bodyBufferBytes))
-                        a.body.append(buffer, n);
-                    else
-                    {
-                        a.bodyReplayable = false;
-                        std::string().swap(a.body);
-                    }
-                    sendPiece(buffer, n);
-                }
-            }
-            if (chunked) connection->send("0\r\n\r\n", 5);
+            sendRequestBody(a, *connection, request);
         }
         catch (const UpstreamError& e)
         {
@@ -383,7 +390,7 @@ void Balancer::attempt(Attempt& a, Upstream& node, http::ServerRequest& request,
         throw;
     }
     a.done = true;
-    bool keep = connection->reusable();
+    const bool keep = !answeredEarly && connection->reusable(); // a failed send leaves the connection unusable
     node.pool.release(std::move(connection), keep, s.pool, nowMs());
 }
 

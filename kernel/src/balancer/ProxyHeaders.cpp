@@ -65,7 +65,11 @@ std::string ProxyHeaders::requestHead(const std::string& method, const std::stri
             continue;
         }
         if (equalsIgnoreCase(name, "X-Forwarded-Proto") || equalsIgnoreCase(name, "X-Forwarded-Host")) continue;
-        if (equalsIgnoreCase(name, "Host")) host = value;
+        if (equalsIgnoreCase(name, "Host"))
+        {
+            if (value.empty()) continue; // the fallback below takes its place: never two Host lines
+            host = value;
+        }
         head.append(name).append(": ", 2).append(value).append("\r\n", 2);
     }
     if (host.empty())

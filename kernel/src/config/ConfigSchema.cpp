@@ -32,7 +32,7 @@ std::vector<KeySpec> makeKeys()
         {"node.name", T::Name, "node1", false, "This node's name; the route suffix of its session ids (`<id>.<node.name>`)."},
         {"http.host", T::Host, "0.0.0.0", false, "Address the HTTP listener binds."},
         {"http.port", T::Port, "8080", false, "HTTP port (0 picks a free port and logs it)."},
-        intKey("http.threads", "32", 1, 4096, false, "Worker threads running requests. Idle keep-alive connections do not hold one, nor does a request whose head, or whole body up to 16 KB, is still arriving (slowloris)."),
+        intKey("http.threads", "32", 1, 4096, false, "Worker threads running requests. Idle keep-alive connections do not hold one, nor does a request whose head, or Content-Length body fitting with it in the input buffer (16 KB, or maxHeaderBytes + 64 if more), is still arriving (slowloris)."),
         intKey("http.maxConnections", "10000", 1, 1000000, false, "Open connections; more are closed at accept."),
         {"http.keepAlive", T::Bool, "true", false, "HTTP keep-alive."},
         intKey("http.keepAliveTimeout", "15", 1, 3600, false, "Seconds an idle kept-alive connection stays open."),

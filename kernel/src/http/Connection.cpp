@@ -17,6 +17,8 @@
 namespace mt::http {
 namespace {
 
+/// A Host value is a DNS name (at most 253) and a port, or an IP literal.
+constexpr std::size_t kMaxHostLength = 253 + 6;
 
 std::int64_t nowUs()
 {
@@ -194,7 +196,11 @@ Connection::Step Connection::serveOne()
     for (const auto& h : req.head.headers)
     {
         const std::string& n = h.first;
-        if (iequals(n, "host", 4)) ++hosts;
+        if (iequals(n, "host", 4))
+        {
+            ++hosts;
+            if (h.second.size() > kMaxHostLength) return reject(400, startUs), Step::Close;
+        }
         else if (iequals(n, "connection", 10)) connection = &h.second;
         else if (iequals(n, "content-length", 14))
         {
@@ -334,7 +340,9 @@ Connection::Step Connection::serveOne()
             }
         }
         _out.flush();
-        if (!close && !_body.finished() && !_body.drain(kMaxSwallowBytes)) close = true;
+        // The rest of an unread body, read within one read timeout in all.
+        const std::chrono::milliseconds drainTime(_ctx.limits.readTimeoutMs > 0 ? _ctx.limits.readTimeoutMs : 20000);
+        if (!close && !_body.finished() && !_body.drain(kMaxSwallowBytes, drainTime)) close = true;
     }
     catch (...)
     {

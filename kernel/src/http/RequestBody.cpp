@@ -137,15 +137,16 @@ bool RequestBody::next(const char*& data, std::size_t& size)
     }
 }
 
-bool RequestBody::drain(std::size_t maxBytes)
+bool RequestBody::drain(std::size_t maxBytes, std::chrono::milliseconds maxTime)
 {
+    const auto deadline = std::chrono::steady_clock::now() + maxTime;
     std::size_t drained = 0;
     const char* data;
     std::size_t size;
     while (next(data, size))
     {
         drained += size;
-        if (drained > maxBytes) return false;
+        if (drained > maxBytes || std::chrono::steady_clock::now() > deadline) return false;
     }
     return true;
 }

@@ -4,6 +4,7 @@
 // first read when the client asked for it. Also the streambuf behind
 // ServerRequest::body().
 
+#include <chrono>
 #include <cstddef>
 #include <streambuf>
 #include <string_view>
@@ -35,8 +36,10 @@ public:
     /// the limit, ProtocolError on bad framing (400) or a stall (408).
     bool next(const char*& data, std::size_t& size);
 
-    /// Reads and discards the rest of the body, at most `maxBytes`; true if it ended.
-    bool drain(std::size_t maxBytes);
+    /// Reads and discards the rest of the body, at most `maxBytes` and for
+    /// at most `maxTime` (a client trickling it must not keep a worker for
+    /// a read timeout per byte); true if it ended.
+    bool drain(std::size_t maxBytes, std::chrono::milliseconds maxTime);
 
     Framing framing() const { return _framing; }
     bool started() const { return _started; }

@@ -16,7 +16,6 @@
 namespace mt::http {
 namespace {
 
-// An unread body up to this size is read and dropped to keep the connection.
 // Bodies up to this size are copied next to the head: one send() per response.
 const std::size_t copyLimit = 16 * 1024;
 

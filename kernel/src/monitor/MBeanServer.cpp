@@ -118,7 +118,7 @@ void MBeanServer::awaitLeases(const ObjectName& name, const MBean* mbean) const
 {
     if (!_leases->awaitNone(mbean, _leaseWait))
         Poco::Logger::get("mt.jmx").error("MBean %s: a call to it was still running %ld ms after it was unregistered; "
-                                         "its owner goes on regardless",
+                                         "its owner goes on regardless, and if the call outlives it the node may crash",
                                          name.toString(), static_cast<long>(_leaseWait.count()));
 }
 

@@ -31,9 +31,10 @@ Poco::JSON::Array::Ptr toArray(const std::vector<std::string>& items)
     return array;
 }
 
-/// An app node behind a balancer of its cluster gets room for the three
-/// X-Forwarded-* fields the balancer adds (the host at most a DNS name and
-/// a port), so that a request within the limits at the balancer is within
+/// An app node behind a balancer of its cluster gets room for the fields the
+/// balancer adds (three X-Forwarded-*, and a Host for an HTTP/1.0 request
+/// without one; a Host is at most a DNS name and a port, longer ones are
+/// refused), so that a request within the limits at the balancer is within
 /// them here too: the limits a client meets stay the configured ones.
 http::ServerLimits limitsBehindBalancer(http::ServerLimits limits, const ClusterService* cluster)
 {
@@ -41,16 +42,18 @@ http::ServerLimits limitsBehindBalancer(http::ServerLimits limits, const Cluster
     const auto& nodes = cluster->config().nodes;
     if (std::none_of(nodes.begin(), nodes.end(), [](const ClusterNode& n) { return n.hasRole("balancer"); }))
         return limits;
-    limits.maxHeaderFields += 3;
+    limits.maxHeaderFields += 4;
     limits.maxHeaderBytes += 512;
     return limits;
 }
 
-/// The routes session ids carry in `cluster`: its nodes' names.
+/// The routes session ids carry in `cluster`: its app nodes' names (a
+/// balancer issues no session ids).
 std::vector<std::string> routesOf(const ClusterConfig& cluster)
 {
     std::vector<std::string> routes;
-    for (const auto& node : cluster.nodes) routes.push_back(node.name);
+    for (const auto& node : cluster.nodes)
+        if (node.hasRole("app")) routes.push_back(node.name);
     return routes;
 }
 

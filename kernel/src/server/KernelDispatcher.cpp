@@ -13,6 +13,7 @@
 #include <Poco/NumberParser.h>
 #include <Poco/String.h>
 
+#include <algorithm>
 #include <sstream>
 
 namespace mt {
@@ -208,12 +209,18 @@ void KernelDispatcher::handleContext(http::ServerRequest& request, http::ServerR
     if (pathInfo.empty()) pathInfo = "/";
     request.setContext(context->path(), pathInfo);
 
-    // Every session cookie, from every Cookie header: the first that names a session is the request's.
+    // Every session cookie, from every Cookie header, then the URL's id: the
+    // first that names a session is the request's. Empty and repeated ones
+    // are left out, so that they cannot use up the lookups.
     std::vector<std::string> requestedIds;
+    auto add = [&](std::string id) {
+        if (!id.empty() && std::find(requestedIds.begin(), requestedIds.end(), id) == requestedIds.end())
+            requestedIds.push_back(std::move(id));
+    };
     for (const auto& [name, value] : request.headers())
         if (Poco::icompare(name, "Cookie") == 0)
-            for (auto& id : cookieValues(value, state->cookieName)) requestedIds.push_back(std::move(id));
-    if (requestedIds.empty()) requestedIds.push_back(request.pathSessionId());
+            for (auto& id : cookieValues(value, state->cookieName)) add(std::move(id));
+    add(request.pathSessionId());
     SessionScope scope(context->sessions(), std::move(requestedIds),
                        [&response](const std::string& cookie) { response.addHeader("Set-Cookie", cookie); });
     HookGuard guard(response);

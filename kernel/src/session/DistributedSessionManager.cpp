@@ -86,22 +86,24 @@ struct DistributedSessionManager::Impl
     }
 
     /// Runs a store call, counting a StoreUnavailable as a rejected request
-    /// and remembering it for /health until a write goes through (`stored`:
-    /// this call's success is one).
+    /// and remembering it for /health until a write goes through.
+    /// `provesWrites`: this call's success shows that the store takes writes
+    /// (a create or a save; not a read, a touch the store may skip, or a
+    /// delete, which a Redis out of memory still takes).
     template <class Call>
-    auto guarded(Call&& call, bool stored = true) -> decltype(call())
+    auto guarded(Call&& call, bool provesWrites = false) -> decltype(call())
     {
         try
         {
             if constexpr (std::is_void_v<decltype(call())>)
             {
                 call();
-                if (stored) refusals->written();
+                if (provesWrites) refusals->written();
             }
             else
             {
                 auto result = call();
-                if (stored) refusals->written();
+                if (provesWrites) refusals->written();
                 return result;
             }
         }
@@ -266,8 +268,7 @@ std::shared_ptr<const SessionData> DistributedSessionManager::find(const std::st
     if (!SessionIdGenerator::isWellFormed(id)) return nullptr;
     // Owned: routed here, and any other node that serves it renames it first.
     const bool owned = _impl->settings.rewriteRoute && rerouted(id).empty();
-    auto data = _impl->guarded([&] { return owned ? _impl->store->loadOwned(id) : _impl->store->load(id); },
-                               false);
+    auto data = _impl->guarded([&] { return owned ? _impl->store->loadOwned(id) : _impl->store->load(id); });
     if (!data) return nullptr;
     const TimeMs now = _impl->clock.nowMs();
     if (!data->isExpired(now)) return data;
@@ -288,7 +289,7 @@ std::shared_ptr<const SessionData> DistributedSessionManager::create()
     for (int attempt = 0; attempt < kCreateAttempts; ++attempt)
     {
         data.id = _impl->ids.generate();
-        if (!_impl->guarded([&] { return _impl->store->create(data); })) continue;
+        if (!_impl->guarded([&] { return _impl->store->create(data); }, true)) continue;
         // maxActive is sampled in stats() and sweep(), not here: count() is a
         // round trip on a networked store and create() is on the request path.
         _impl->created.fetch_add(1, std::memory_order_relaxed);
@@ -302,7 +303,7 @@ std::shared_ptr<const SessionData> DistributedSessionManager::create()
 
 std::shared_ptr<const SessionData> DistributedSessionManager::commit(const SessionDelta& delta)
 {
-    return _impl->guarded([&] { return _impl->store->save(delta); });
+    return _impl->guarded([&] { return _impl->store->save(delta); }, true);
 }
 
 std::shared_ptr<Completion> DistributedSessionManager::commitAsync(const SessionDelta& delta)
@@ -322,7 +323,7 @@ std::shared_ptr<Completion> DistributedSessionManager::commitAsync(const Session
         completion->complete(std::move(why));
     };
     // Started is not stored: the completion says whether it was.
-    const bool started = _impl->guarded([&] { return _impl->store->saveAsync(delta, std::move(done)); }, false);
+    const bool started = _impl->guarded([&] { return _impl->store->saveAsync(delta, std::move(done)); });
     if (started) return completion;
     commit(delta);
     return nullptr;

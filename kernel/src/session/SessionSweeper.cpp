@@ -90,7 +90,7 @@ void SessionSweeper::sweepAll()
         {
             // A backlog larger than one batch is worked off now, in batches,
             // but a stop request is honoured between batches.
-            for (int round = 0; round < 100 && manager->sweep(_batch) == _batch; ++round)
+            for (int round = 0; round < 100 && manager->sweep(_batch) >= _batch; ++round)
             {
                 std::lock_guard<std::mutex> lock(_mutex);
                 if (_stopping) break;

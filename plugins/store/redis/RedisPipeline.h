@@ -141,10 +141,10 @@ private:
     struct Pending;
     class CallerGuard;
 
-    /// Queues the call's commands (connecting first if needed) and sends unless
-    /// another caller is sending; returns the connection generation.
     /// Why a call failed at its deadline.
     std::string noReplyText() const;
+    /// Queues the call's commands (connecting first if needed) and sends unless
+    /// another caller is sending; returns the connection generation.
     std::uint64_t submit(const std::shared_ptr<Pending>& pending, Clock::time_point deadline);
     void connectLocked(std::unique_lock<std::mutex>& lock, Clock::time_point deadline);
     /// Sends what is queued, unless another thread is sending (it takes it along).

@@ -171,17 +171,21 @@ inline const char* kRename =
     "return 1\n";
 
 /// KEYS: index, claims, reclaims. ARGV: nowMs, limit, hash key prefix, claim
-/// key prefix, reclaim cutoff (ms), claim TTL (ms), most reclaims
-/// -> {id, fields, id, fields, ...}:
+/// key prefix, reclaim cutoff (ms), claim TTL (ms), most reclaims, most
+/// fields re-read -> {id, fields, id, fields, ...}:
 /// the sessions expired at now, each claimed by one caller cluster-wide:
 /// removed from the index, its hash renamed to a claim key, its id put in
 /// the claims set. The caller releases the claims (kReleaseClaims) once the
 /// destroyed listeners ran; a claim still there at the cutoff (its reply was
 /// lost, or its node died first) is returned again, to whoever sweeps next,
 /// so that no expired session ends without its listeners. A claim taken
-/// again that many times (`reclaims` counts; a session so big that reading
-/// it outlasts every reply's timeout) is returned without its data instead,
-/// and dropped: its listeners run once, as for a session Redis' TTL dropped.
+/// again that many times (`reclaims` counts), or too big to re-read (a
+/// session whose reading outlasts every reply's timeout would time out the
+/// claims re-read with it too), is returned without its data instead, and
+/// dropped: its listeners run once, as for a session Redis' TTL dropped.
+/// The first write is a ZREM, which Redis allows when out of memory: a script
+/// whose first write is refused (ZADD, HINCRBY) fails whole, and the sweep
+/// with it, exactly when lost replies leave claims to re-take.
 /// `fields` is empty when Redis' TTL already dropped the hash (the sweeper
 /// was late by more than the grace), and the key's type (a string, not an
 /// array) when something else wrote another kind of value there: that key is
@@ -202,6 +206,8 @@ inline const char* kExpire =
     "for i, id in ipairs(again) do\n"
     "  tries[i] = tonumber(redis.call('HGET', KEYS[3], id) or '0')\n"
     "  reread[i] = {}\n"
+    "  local size = redis.pcall('HLEN', ARGV[4] .. id)\n"
+    "  if type(size) == 'number' and size > tonumber(ARGV[8]) then tries[i] = tonumber(ARGV[7]) end\n"
     "  if tries[i] < tonumber(ARGV[7]) then\n"
     "    reread[i] = redis.pcall('HGETALL', ARGV[4] .. id)\n"
     "    if reread[i].err then\n"
@@ -220,12 +226,12 @@ inline const char* kExpire =
     "end\n"
     "local out = {}\n"
     "for i, id in ipairs(again) do\n"
+    "  redis.call('ZREM', KEYS[2], id)\n"
     "  if tries[i] < tonumber(ARGV[7]) then\n"
-    "    redis.call('HINCRBY', KEYS[3], id, 1)\n"
     "    redis.call('ZADD', KEYS[2], now, id)\n"
+    "    redis.call('HINCRBY', KEYS[3], id, 1)\n"
     "    if #reread[i] > 0 then redis.call('PEXPIRE', ARGV[4] .. id, ARGV[6]) end\n"
     "  else\n"
-    "    redis.call('ZREM', KEYS[2], id)\n"
     "    redis.call('HDEL', KEYS[3], id)\n"
     "    redis.call('UNLINK', ARGV[4] .. id)\n"
     "  end\n"

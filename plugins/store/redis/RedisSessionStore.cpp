@@ -672,7 +672,8 @@ std::vector<SessionData> RedisSessionStore::expire(TimeMs now, std::size_t limit
     // sweeping waits (the next sweep comes; Redis' TTL is the safety net).
     Reply reply = _expire.run(_redis, {_index, _claims, _reclaims},
                               {ms(now), std::to_string(limit), _sessionPrefix, _claimPrefix, ms(now - kReclaimAfterMs),
-                               std::to_string(kClaimTtlMs), std::to_string(kMaxReclaims)},
+                               std::to_string(kClaimTtlMs), std::to_string(kMaxReclaims),
+                               std::to_string(kMaxReclaimFields)},
                               RedisPipeline::Migration::None);
     std::vector<SessionData> expired;
     const Array* claimed = asArray(reply);

@@ -78,6 +78,8 @@ public:
     static constexpr TimeMs kClaimTtlMs = 3600000;
     /// Claims taken again at most this often before their data is given up.
     static constexpr int kMaxReclaims = 3;
+    /// Claims with more fields than this are not re-read (their data is given up).
+    static constexpr int kMaxReclaimFields = 10000;
 
     /// Throws mt::PluginConfigError for a bad setting. Does not connect: a
     /// Redis that is down at start makes the store DOWN, not the server fail.

@@ -470,6 +470,11 @@ TEST_F(HttpServerTest, AnHttp11RequestNeedsExactlyOneHost)
     EXPECT_EQ(old.roundTrip("GET /old HTTP/1.0\r\n\r\n").status, 200) << "HTTP/1.0 may leave it out";
     TestClient one(port());
     EXPECT_EQ(one.roundTrip("GET / HTTP/1.1\r\nHost: a\r\n\r\n").status, 200);
+    TestClient longest(port());
+    EXPECT_EQ(longest.roundTrip("GET / HTTP/1.1\r\nHost: " + std::string(253, 'h') + ":65535\r\n\r\n").status, 200)
+        << "the longest DNS name and port";
+    TestClient tooLong(port());
+    EXPECT_EQ(tooLong.roundTrip("GET / HTTP/1.1\r\nHost: " + std::string(254, 'h') + ":65535\r\n\r\n").status, 400);
 }
 
 TEST_F(HttpServerTest, GarbageIs400)

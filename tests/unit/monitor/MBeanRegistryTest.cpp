@@ -59,7 +59,13 @@ struct BlockedRead
         call = std::async(std::launch::async, [&server, name] { return server.find(name)->getAttribute("slow"); });
         entered.get_future().wait();
     }
-    void release() { released.set_value(); }
+    void release()
+    {
+        if (!isReleased.exchange(true)) released.set_value();
+    }
+    // A test that fails before release() must not hang in `call`'s destructor.
+    ~BlockedRead() { release(); }
+    std::atomic<bool> isReleased{false};
 };
 
 } // namespace
@@ -219,7 +225,15 @@ TEST(MBeanServerTest, AnOwnerWhoseMBeanWasReplacedStillWaitsForCallsOnIt)
 TEST(MBeanServerTest, AGetterStuckPastTheLeaseWaitDoesNotHangTheOwner)
 {
     Poco::AutoPtr<mt::test::LogLines> lines(new mt::test::LogLines);
-    Poco::Logger::get("mt.jmx").setChannel(lines);
+    Poco::Logger& jmx = Poco::Logger::get("mt.jmx");
+    Poco::AutoPtr<Poco::Channel> before(jmx.getChannel(), true);
+    jmx.setChannel(lines);
+    struct Restore
+    {
+        Poco::Logger& logger;
+        Poco::AutoPtr<Poco::Channel> channel;
+        ~Restore() { logger.setChannel(channel); }
+    } restore{jmx, before};
     MBeanServer server(std::chrono::milliseconds(50));
     const ObjectName name("test:type=Stuck");
     BlockedRead read;

@@ -726,6 +726,46 @@ TEST_F(RedisStoreTest, AClaimTakenAgainTooOftenEndsOnceWithoutItsData)
     EXPECT_TRUE(s->expire(at + RedisSessionStore::kReclaimAfterMs + 1, 10).empty());
 }
 
+TEST_F(RedisStoreTest, ARedisOutOfMemoryStillLetsTheSweepTakeClaimsAgain)
+{
+    // Lost replies come with stalls, and stalls with memory trouble: the
+    // sweep that re-takes claims must run when Redis refuses to grow.
+    auto s = store();
+    ASSERT_TRUE(s->create(session("m.n1", 1, kNow)));
+    ASSERT_EQ(s->expire(kNow + 1000, 10).size(), 1u); // never acknowledged
+    ASSERT_EQ(_redis.cli({"CONFIG", "SET", "maxmemory-policy", "noeviction"}), "OK");
+    ASSERT_EQ(_redis.cli({"CONFIG", "SET", "maxmemory", "1"}), "OK");
+    std::vector<SessionData> again;
+    EXPECT_NO_THROW(again = s->expire(kNow + 1000 + RedisSessionStore::kReclaimAfterMs + 1, 10));
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0].id, "m.n1");
+    EXPECT_EQ(again[0].creationTime, kNow);
+    ASSERT_EQ(_redis.cli({"CONFIG", "SET", "maxmemory", "0"}), "OK");
+}
+
+TEST_F(RedisStoreTest, AClaimTooBigToReadAgainEndsWithoutItsDataAndTheOthersKeepTheirs)
+{
+    // One huge session among the claims re-taken together would time out the
+    // reply for all of them, three times, and they would all lose their data.
+    auto s = store();
+    ASSERT_TRUE(s->create(session("huge.n1", 1, kNow)));
+    ASSERT_TRUE(s->create(session("small.n1", 1, kNow)));
+    std::vector<std::string> hset{"HSET", s->hashKey("huge.n1")};
+    for (int i = 0; i <= RedisSessionStore::kMaxReclaimFields; ++i)
+    {
+        hset.push_back("a:f" + std::to_string(i));
+        hset.push_back("1");
+    }
+    _redis.cli(hset, std::chrono::seconds(30));
+    ASSERT_EQ(s->expire(kNow + 1000, 10).size(), 2u); // its reply "lost": never acknowledged
+    auto again = s->expire(kNow + 1000 + RedisSessionStore::kReclaimAfterMs + 1, 10);
+    ASSERT_EQ(again.size(), 2u);
+    for (const auto& d : again)
+        EXPECT_EQ(d.creationTime, d.id == "small.n1" ? kNow : 0) << d.id;
+    EXPECT_EQ(_redis.cli({"EXISTS", s->claimsKey()}), "1") << "the small one still waits for its acknowledgement";
+    EXPECT_EQ(_redis.cli({"ZSCORE", s->claimsKey(), "huge.n1"}), "") << "the huge one is done with";
+}
+
 TEST_F(RedisStoreTest, ASweepWhoseReplyIsLostInARedisStallStillFiresEveryListenerOnce)
 {
     // Redis stalls past the timeout while running the sweep's script: the
