@@ -62,6 +62,14 @@ Poco::JSON::Object::Ptr json(const HttpReply& reply)
     return parser.parse(reply.body).extract<Poco::JSON::Object::Ptr>();
 }
 
+/// A Jolokia read of the /counter store's MBean on `node`: every attribute, or `attribute` alone.
+HttpReply readCounterStore(const ServerProcess& node, const std::string& attribute = "")
+{
+    const std::string read = R"({"type":"read","mbean":"mt:type=SessionStore,store=redis,context=/counter")" +
+                             (attribute.empty() ? std::string() : R"(,"attribute":")" + attribute + R"(")") + "}";
+    return httpRequest(node.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, read);
+}
+
 class RedisSessionsTest : public ::testing::Test
 {
 protected:
@@ -269,11 +277,9 @@ TEST_F(RedisSessionsTest, RewriteRouteCanBeTurnedOffForOneContext)
     // B wrote A's session in place. A copy A may hold (its only /counter
     // session) goes when the invalidation arrives on its own connection: the
     // window the README describes, which a slow machine makes visible.
-    const std::string entries =
-        R"({"type":"read","mbean":"mt:type=SessionStore,store=redis,context=/counter","attribute":"nearCacheEntries"})";
     EXPECT_TRUE(waitUntil(
         [&] {
-            auto reply = httpRequest(a.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, entries);
+            auto reply = readCounterStore(a, "nearCacheEntries");
             return reply.status == 200 && json(reply)->getValue<long>("value") == 0;
         },
         5s));
@@ -415,9 +421,8 @@ TEST_F(RedisSessionsTest, AStopWhileAResponseWaitsForItsWriteEndsCleanly)
 TEST_F(RedisSessionsTest, TheStoreReportsItsLoadAndItsNearCacheOverJolokia)
 {
     startNodes();
-    const std::string request = R"({"type":"read","mbean":"mt:type=SessionStore,store=redis,context=/counter"})";
     auto readStore = [&] {
-        auto reply = httpRequest(a.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, request);
+        auto reply = readCounterStore(a);
         EXPECT_EQ(reply.status, 200) << reply.body;
         return reply.status == 200 ? json(reply)->getObject("value") : nullptr;
     };
@@ -535,8 +540,7 @@ HttpReply reload(ServerProcess& node)
 /// The address the /counter store's MBean gives, or why there is none.
 std::string counterStoreAddress(ServerProcess& node)
 {
-    const std::string read = R"({"type":"read","mbean":"mt:type=SessionStore,store=redis,context=/counter","attribute":"address"})";
-    auto bean = httpRequest(node.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, read);
+    auto bean = readCounterStore(node, "address");
     if (bean.status != 200 || !json(bean)->has("value")) return "no MBean: " + std::to_string(bean.status) + " " + bean.body;
     return json(bean)->getValue<std::string>("value");
 }
@@ -613,7 +617,6 @@ TEST(RedisReloadTest, JolokiaReadsOfTheStoreWhileReloadsReplaceItAreAnsweredAndN
     node.start();
     ASSERT_FALSE(countTwice(node).empty());
 
-    const std::string readAll = R"({"type":"read","mbean":"mt:type=SessionStore,store=redis,context=/counter"})";
     std::atomic<bool> stop{false};
     std::atomic<int> answered{0};
     std::vector<std::future<std::string>> readers;
@@ -624,7 +627,7 @@ TEST(RedisReloadTest, JolokiaReadsOfTheStoreWhileReloadsReplaceItAreAnsweredAndN
                 HttpReply reply;
                 try
                 {
-                    reply = httpRequest(node.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, readAll);
+                    reply = readCounterStore(node);
                 }
                 catch (const std::exception& e)
                 {
@@ -791,8 +794,7 @@ public:
     /// The store MBean of the counter's context on A.
     Poco::JSON::Object::Ptr storeBean()
     {
-        const std::string read = R"({"type":"read","mbean":"mt:type=SessionStore,store=redis,context=/counter"})";
-        auto bean = httpRequest(a.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, read);
+        auto bean = readCounterStore(a);
         EXPECT_EQ(bean.status, 200) << bean.body;
         return bean.status == 200 ? json(bean)->getObject("value") : Poco::JSON::Object::Ptr(new Poco::JSON::Object);
     }
@@ -932,8 +934,7 @@ TEST(RedisClusterNodeTest, TwoNodesCountInTurnWhileTheClusterMigratesTheirSlotWi
     ASSERT_EQ(onA.status, 200) << onA.body;
     EXPECT_EQ(json(onA)->getValue<int>("count"), expected + 1) << "nothing lost, nothing counted twice";
 
-    const std::string read = R"({"type":"read","mbean":"mt:type=SessionStore,store=redis,context=/counter"})";
-    auto bean = httpRequest(nodes.b.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}}, read);
+    auto bean = readCounterStore(nodes.b);
     ASSERT_EQ(bean.status, 200) << bean.body;
     const auto value = json(bean)->getObject("value");
     EXPECT_GT(value->getValue<long>("askRedirects"), 0) << "B's session was served by the importing node";

@@ -41,6 +41,12 @@ Visit visit(unsigned short port, const std::string& cookie)
     return v;
 }
 
+/// The -D options that put every node's sessions in `redis`.
+std::vector<std::string> onRedis(const RedisProcess& redis)
+{
+    return {"-Dsession.store=redis", "-Dstore.redis.port=" + std::to_string(redis.port())};
+}
+
 std::string cookieOf(const std::string& setCookie)
 {
     return setCookie.substr(0, setCookie.find(';'));
@@ -51,7 +57,7 @@ std::string cookieOf(const std::string& setCookie)
 TEST(SessionFailover, ASessionOutlivesItsNodeAndItsRouteFollowsTheNewNode)
 {
     RedisProcess redis;
-    LocalCluster cluster(3, {"-Dsession.store=redis", "-Dstore.redis.port=" + std::to_string(redis.port())});
+    LocalCluster cluster(3, onRedis(redis));
     unsigned short lb = cluster.httpPort("lb");
 
     Visit first = visit(lb, "");
@@ -98,7 +104,7 @@ TEST(SessionFailover, AClientStillSendingTheOldIdKeepsItsSessionOnEveryNode)
     // coming (tabs, retries, a browser that has not applied the new cookie
     // yet) and reach any node: each must find the session, wherever it went.
     RedisProcess redis;
-    LocalCluster cluster(3, {"-Dsession.store=redis", "-Dstore.redis.port=" + std::to_string(redis.port())});
+    LocalCluster cluster(3, onRedis(redis));
     Visit first = visit(cluster.httpPort("lb"), "");
     ASSERT_EQ(first.status, 200);
     const std::string old = cookieOf(first.setCookie);
@@ -129,7 +135,7 @@ TEST(SessionFailover, WhenEveryNodeAnswers503TheClientGetsTheNodes503WithItsRetr
     // other node, which says the same; the client must get that answer, not a
     // 502 the balancer makes up (which says "broken", not "come back later").
     RedisProcess redis;
-    LocalCluster cluster(2, {"-Dsession.store=redis", "-Dstore.redis.port=" + std::to_string(redis.port())});
+    LocalCluster cluster(2, onRedis(redis));
     unsigned short lb = cluster.httpPort("lb");
     Visit first = visit(lb, "");
     ASSERT_EQ(first.status, 200);
