@@ -41,18 +41,38 @@ inline const char* kCreate = MT_REDIS_CREATE MT_REDIS_REINDEX "return 1\n";
 /// in a call of its own (MigrationDetours::create).
 inline const char* kCreateKey = MT_REDIS_CREATE MT_REDIS_RETTL "return 1\n";
 
-/// KEYS: hash, index. ARGV: id, nowMs, graceMs, node, accessedMs, maxInactive ('' = unchanged),
+/// KEYS: hash, index, forwarding entry of the id (see kRename). ARGV: id,
+/// nowMs, graceMs, node, accessedMs, maxInactive ('' = unchanged),
 /// baseVersion, nSet, wantRecord ('1': return the whole record), then nSet
 /// (name, json) pairs, then removed names.
 /// -> false if the session is gone, else {stale, version, vv[node], accessed,
-/// [fields]}: stale is 1 if someone wrote since baseVersion; the record's
-/// fields after the write come back when asked for, or when stale (the
-/// caller's copy is then out of date). It reads only the fields the delta
+/// [fields], [id]}: stale is 1 if someone wrote since baseVersion; the
+/// record's fields after the write come back when asked for, or when stale
+/// (the caller's copy is then out of date). A session another node took over
+/// meanwhile (its hash gone, a forwarding entry left) gets the delta where it
+/// went: the fields and that id come back. The hash and forwarding key
+/// prefixes are KEYS[1] and KEYS[3] less the id, which keeps every key the
+/// script follows in the context's slot. It reads only the fields the delta
 /// touches (one HMGET) and writes only those that change (one HSET, one
 /// HDEL), so concurrent deltas to different attributes both survive and an
 /// unchanged value is not a write: 4 Redis calls per save, whatever the
 /// session holds.
 inline const char* kSave =
+    "local key, id = KEYS[1], ARGV[1]\n"
+    "if redis.call('EXISTS', key) == 0 then\n"
+    "  local hashes = string.sub(KEYS[1], 1, #KEYS[1] - #id)\n"
+    "  local forwards = string.sub(KEYS[3], 1, #KEYS[3] - #id)\n"
+    "  local found = false\n"
+    // A chain, when the session moved on again; a cycle, when it came back
+    // to a route and was removed since: both bounded.
+    "  for hop = 1, 8 do\n"
+    "    id = redis.call('GET', forwards .. id)\n"
+    "    if not id then return false end\n"
+    "    key = hashes .. id\n"
+    "    if redis.call('EXISTS', key) == 1 then found = true; break end\n"
+    "  end\n"
+    "  if not found then return false end\n"
+    "end\n"
     "local node, nset = ARGV[4], tonumber(ARGV[8])\n"
     "local vf = 'vv:' .. node\n"
     "local fields = {'version', 'accessed', 'maxInactive', vf}\n"
@@ -64,10 +84,9 @@ inline const char* kSave =
     // unpack() is bounded by Lua's C stack: read and write in slices of 1000.
     "local cur = {}\n"
     "for s = 1, #fields, 1000 do\n"
-    "  local part = redis.call('HMGET', KEYS[1], unpack(fields, s, math.min(s + 999, #fields)))\n"
+    "  local part = redis.call('HMGET', key, unpack(fields, s, math.min(s + 999, #fields)))\n"
     "  for k = 1, #part do cur[s + k - 1] = part[k] end\n"
     "end\n"
-    "if not cur[1] and redis.call('EXISTS', KEYS[1]) == 0 then return false end\n"
     "local v = tonumber(cur[1] or '0')\n"
     "local a = tonumber(cur[2] or '0')\n"
     "local m = cur[3]\n"
@@ -94,20 +113,21 @@ inline const char* kSave =
     "  set[#set + 1] = 'version'; set[#set + 1] = string.format('%d', v)\n"
     "  set[#set + 1] = vf; set[#set + 1] = string.format('%d', vn)\n"
     "end\n"
-    "for s = 1, #del, 1000 do redis.call('HDEL', KEYS[1], unpack(del, s, math.min(s + 999, #del))) end\n"
-    "for s = 1, #set, 1000 do redis.call('HSET', KEYS[1], unpack(set, s, math.min(s + 999, #set))) end\n"
+    "for s = 1, #del, 1000 do redis.call('HDEL', key, unpack(del, s, math.min(s + 999, #del))) end\n"
+    "for s = 1, #set, 1000 do redis.call('HSET', key, unpack(set, s, math.min(s + 999, #set))) end\n"
     "m = tonumber(m or '0')\n"
     "if m > 0 then\n"
     "  local left = a + m * 1000 - now\n"
     "  if left < 1 then left = 1 end\n"
-    "  redis.call('PEXPIRE', KEYS[1], left + grace)\n"
-    "  redis.call('ZADD', KEYS[2], a + m * 1000, ARGV[1])\n"
+    "  redis.call('PEXPIRE', key, left + grace)\n"
+    "  redis.call('ZADD', KEYS[2], a + m * 1000, id)\n"
     "else\n"
-    "  redis.call('PERSIST', KEYS[1])\n"
-    "  redis.call('ZADD', KEYS[2], '+inf', ARGV[1])\n"
+    "  redis.call('PERSIST', key)\n"
+    "  redis.call('ZADD', KEYS[2], '+inf', id)\n"
     "end\n"
     "local out = {stale, v, vn, a}\n"
-    "if stale == 1 or ARGV[9] == '1' then out[5] = redis.call('HGETALL', KEYS[1]) end\n"
+    "if stale == 1 or ARGV[9] == '1' or id ~= ARGV[1] then out[5] = redis.call('HGETALL', key) end\n"
+    "if id ~= ARGV[1] then out[6] = id end\n"
     "return out\n";
 
 #define MT_REDIS_TOUCH                                                                              \
@@ -160,14 +180,26 @@ inline const char* kDeleteUnchanged =
     "redis.call('DEL', KEYS[1])\n"
     "return 1\n";
 
-/// KEYS: old hash, new hash, index. ARGV: oldId, newId -> 1 moved, 0 old gone or new taken.
-/// RENAME keeps the TTL; the index entry moves with its score.
+/// KEYS: old hash, new hash, index, forwarding entry of the old id. ARGV:
+/// oldId, newId, forward ('1': leave the entry), its longest life (ms) -> 1
+/// moved, 0 old gone or new taken. RENAME keeps the TTL; the index entry
+/// moves with its score. The forwarding entry (old id -> new id, for as long
+/// as the session or that life, whichever ends first) is for a failover,
+/// which moves a session to another node's route: a request that read it
+/// under the old id, in flight on another node, saves its changes to where
+/// it went (kSave) instead of losing them. A new id (session fixation
+/// defence) leaves none: a request under the old id must not write to it.
 inline const char* kRename =
     "if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end\n"
     "redis.call('RENAME', KEYS[1], KEYS[2])\n"
     "local score = redis.call('ZSCORE', KEYS[3], ARGV[1])\n"
     "redis.call('ZREM', KEYS[3], ARGV[1])\n"
     "redis.call('ZADD', KEYS[3], score or '+inf', ARGV[2])\n"
+    "if ARGV[3] == '1' then\n"
+    "  local life = redis.call('PTTL', KEYS[2])\n"
+    "  if life < 1 or life > tonumber(ARGV[4]) then life = tonumber(ARGV[4]) end\n"
+    "  redis.call('SET', KEYS[4], ARGV[2], 'PX', life)\n"
+    "end\n"
     "return 1\n";
 
 /// KEYS: index, claims, reclaims. ARGV: nowMs, limit, hash key prefix, claim

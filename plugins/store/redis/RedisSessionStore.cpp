@@ -22,6 +22,17 @@ using Poco::Redis::BulkString;
 using Poco::Redis::Type;
 
 constexpr std::size_t kMaxReported = 10000;
+// How long a failover's forwarding entry may outlive the move (kRename): a
+// save in flight arrives within a request's time, far less than this.
+const char* const kForwardLifeMs = "3600000";
+
+/// The same session id under another route ("<random>.<route>", see the
+/// kernel's SessionIdGenerator): a failover's move, as opposed to a new id.
+bool isRouteMove(const std::string& oldId, const std::string& newId)
+{
+    const auto dot = oldId.find('.'); // the random part has none; a route may
+    return dot != std::string::npos && dot > 0 && newId.size() > dot + 1 && newId.compare(0, dot + 1, oldId, 0, dot + 1) == 0;
+}
 
 bool isTryAgain(const Reply& reply)
 {
@@ -386,7 +397,7 @@ SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDe
         _redis.call({"DEL", hashKey(delta.id)});
         _redis.call({"ZREM", _index, delta.id});
         _cache.invalidate(delta.id);
-        return nullptr;
+        return saveByScript(delta, NearCache::Ticket{}); // moved by a failover, or gone
     case CachedWrite::Outcome::Stale:
     {
         DataPtr fresh = decode(delta.id, _redis.call({"HGETALL", hashKey(delta.id)}));
@@ -439,6 +450,7 @@ bool RedisSessionStore::saveAsync(const SessionDelta& delta, SaveDone done)
         return false;
     }
     auto write = std::make_shared<const CachedWrite>(prepareCachedSave(delta, base));
+    auto followed = std::make_shared<const SessionDelta>(delta); // for a session a failover moved meanwhile
     if (!write->indexFirst.empty())
     {
         // Two calls in order (an ASK could reorder them in flight): save() does that.
@@ -447,8 +459,8 @@ bool RedisSessionStore::saveAsync(const SessionDelta& delta, SaveDone done)
     }
     // The callback runs on the pipeline's reader: nothing in it waits for Redis.
     const std::uint64_t asks = _redis.askRedirects();
-    _redis.callAllAsync(write->wire, write->names.size(), [this, write, ticket, asks, done = std::move(done)](std::vector<Reply> replies,
-                                                                                     const std::string& error) {
+    _redis.callAllAsync(write->wire, write->names.size(), [this, write, followed, ticket, asks, done = std::move(done)](
+                                                              std::vector<Reply> replies, const std::string& error) {
         try
         {
             if (!error.empty()) throw StoreUnavailable("redis " + _redis.address() + ": " + error);
@@ -459,7 +471,7 @@ bool RedisSessionStore::saveAsync(const SessionDelta& delta, SaveDone done)
                 _redis.callAllAsync({{"DEL", hashKey(write->id)}}, [](std::vector<Reply>, const std::string&) {});
                 _redis.callAllAsync({{"ZREM", _index, write->id}}, [](std::vector<Reply>, const std::string&) {});
                 _cache.invalidate(write->id);
-                break;
+                return followAsync(*followed, done); // sent after the DEL: the block's partial hash is gone by then
             case CachedWrite::Outcome::Stale:
                 _cache.abandon(ticket); // the next request reads the merged record
                 break;
@@ -494,18 +506,21 @@ SessionStoreAdapter::DataPtr RedisSessionStore::save(const SessionDelta& delta)
             throw;
         }
     }
+    return saveByScript(delta, ticket);
+}
+
+std::vector<std::string> RedisSessionStore::saveArgs(const SessionDelta& delta, const std::string& grace)
+{
     // ARGV: id, now, grace, node, accessed, maxInactive, baseVersion, nSet, wantRecord, pairs..., removed...
     std::vector<std::string> args{delta.id,
                                   ms(delta.lastAccessedTime),
-                                  _grace,
+                                  grace,
                                   delta.node,
                                   ms(delta.lastAccessedTime),
                                   delta.maxInactiveInterval ? std::to_string(*delta.maxInactiveInterval) : "",
                                   delta.baseVersion ? std::to_string(*delta.baseVersion) : "-1",
                                   std::to_string(delta.setAttributes.size()),
                                   "1"}; // the whole record back: no cached base to apply the delta to
-    // A script's own writes come back as invalidations (see CachedWrite.h):
-    // what it installs lasts until that message arrives.
     args.reserve(args.size() + 2 * delta.setAttributes.size() + delta.removedAttributes.size());
     for (const auto& [name, json] : delta.setAttributes)
     {
@@ -513,7 +528,14 @@ SessionStoreAdapter::DataPtr RedisSessionStore::save(const SessionDelta& delta)
         args.push_back(json);
     }
     for (const auto& name : delta.removedAttributes) args.push_back(name);
+    return args;
+}
 
+SessionStoreAdapter::DataPtr RedisSessionStore::saveByScript(const SessionDelta& delta, const NearCache::Ticket& ticket)
+{
+    // A script's own writes come back as invalidations (see CachedWrite.h):
+    // what it installs lasts until that message arrives.
+    const std::vector<std::string> args = saveArgs(delta, _grace);
     const std::uint64_t asks = _redis.askRedirects();
     Reply reply;
     bool splitByMigration = false;
@@ -521,7 +543,7 @@ SessionStoreAdapter::DataPtr RedisSessionStore::save(const SessionDelta& delta)
     {
         // A change of data has another way round a slot migration that
         // split the session's key from the index; a mere access waits.
-        reply = _save.call(_redis, {hashKey(delta.id), _index}, args,
+        reply = _save.call(_redis, {hashKey(delta.id), _index, forwardKey(delta.id)}, args,
                            delta.changesData() ? RedisPipeline::Migration::AskOnly : RedisPipeline::Migration::Follow);
         splitByMigration = isTryAgain(reply) && delta.changesData();
         if (reply->isError() && !splitByMigration)
@@ -537,8 +559,7 @@ SessionStoreAdapter::DataPtr RedisSessionStore::save(const SessionDelta& delta)
         _cache.abandon(ticket);
         return saveAroundMigration(delta);
     }
-    const Array* result = asArray(reply);
-    if (!result)
+    if (!asArray(reply))
     {
         _cache.complete(ticket, nullptr); // the session is gone
         return nullptr;
@@ -546,33 +567,72 @@ SessionStoreAdapter::DataPtr RedisSessionStore::save(const SessionDelta& delta)
     DataPtr saved;
     try
     {
-        // {stale, version, vv, accessed, fields}: the record is always asked for.
-        if (result->size() < 5) throw StoreUnavailable("redis save script: unexpected reply " + printableReply(reply));
-        const bool stale = result->get<Poco::Int64>(0) == 1;
-        if (stale && delta.baseVersion)
-        {
-            _staleWrites.fetch_add(1, std::memory_order_relaxed);
-            _logger.debug("session %s: concurrent write merged (base version %s was not current)", delta.id,
-                          std::to_string(*delta.baseVersion));
-        }
-        Reply fields = new Type<Array>(result->get<Array>(4));
-        saved = decode(delta.id, fields);
-    }
-    catch (const Poco::Exception& e) // BadCast / InvalidArgument: a reply of another shape
-    {
-        _cache.abandon(ticket);
-        throw StoreUnavailable("redis save script: unexpected reply (" + e.displayText() + ")");
+        saved = savedRecord(delta, reply);
     }
     catch (...)
     {
         _cache.abandon(ticket);
         throw;
     }
-    if (saved)
-        settle(ticket, saved, asks);
-    else
+    if (!saved)
         _cache.abandon(ticket); // unreadable record: reported by decode, not cached
+    else if (saved->id != delta.id)
+    {
+        _cache.abandon(ticket); // another node's now: not ours to cache
+        _cache.invalidate(delta.id);
+    }
+    else
+        settle(ticket, saved, asks);
     return saved;
+}
+
+SessionStoreAdapter::DataPtr RedisSessionStore::savedRecord(const SessionDelta& delta, const Reply& reply)
+{
+    const Array* result = asArray(reply);
+    if (!result) return nullptr; // the session is gone
+    try
+    {
+        // {stale, version, vv, accessed, fields, [id it moved to]}: the record is always asked for.
+        if (result->size() < 5) throw StoreUnavailable("redis save script: unexpected reply " + printableReply(reply));
+        const std::string id = result->size() > 5 ? result->get<BulkString>(5).value() : delta.id;
+        const bool stale = result->get<Poco::Int64>(0) == 1;
+        if (stale && delta.baseVersion)
+        {
+            _staleWrites.fetch_add(1, std::memory_order_relaxed);
+            _logger.debug("session %s: concurrent write merged (base version %s was not current)", id,
+                          std::to_string(*delta.baseVersion));
+        }
+        if (id != delta.id)
+            _logger.information("session %s: a save in flight followed the session to %s (a failover moved it)", delta.id, id);
+        return decode(id, new Type<Array>(result->get<Array>(4)));
+    }
+    catch (const Poco::Exception& e) // BadCast / InvalidArgument: a reply of another shape
+    {
+        throw StoreUnavailable("redis save script: unexpected reply (" + e.displayText() + ")");
+    }
+}
+
+void RedisSessionStore::followAsync(const SessionDelta& delta, SaveDone done)
+{
+    // EVAL, not EVALSHA: this path is rare, and the full script needs no
+    // NOSCRIPT round after a Redis restart.
+    std::vector<std::string> command{"EVAL", scripts::kSave, "3", hashKey(delta.id), _index, forwardKey(delta.id)};
+    for (auto& arg : saveArgs(delta, _grace)) command.push_back(std::move(arg));
+    _redis.callAllAsync({std::move(command)}, [this, delta, done = std::move(done)](std::vector<Reply> replies,
+                                                                                    const std::string& error) {
+        try
+        {
+            if (!error.empty()) throw StoreUnavailable("redis " + _redis.address() + ": " + error);
+            if (replies.size() != 1) throw StoreUnavailable("redis save script: no reply");
+            if (replies[0]->isError()) throw StoreUnavailable("redis save script failed: " + errorMessage(replies[0]));
+            savedRecord(delta, replies[0]);
+            done(nullptr);
+        }
+        catch (const StoreUnavailable&)
+        {
+            done(std::current_exception());
+        }
+    });
 }
 
 bool RedisSessionStore::touch(const std::string& id, TimeMs lastAccessedTime)
@@ -630,7 +690,8 @@ bool RedisSessionStore::rename(const std::string& oldId, const std::string& newI
     std::int64_t moved = 0;
     try
     {
-        const Reply reply = _rename.call(_redis, {hashKey(oldId), hashKey(newId), _index}, {oldId, newId},
+        const Reply reply = _rename.call(_redis, {hashKey(oldId), hashKey(newId), _index, forwardKey(oldId)},
+                                         {oldId, newId, isRouteMove(oldId, newId) ? "1" : "", kForwardLifeMs},
                                          RedisPipeline::Migration::AskOnly);
         if (isTryAgain(reply))
             moved = _detours.rename(oldId, newId) ? 1 : 0;

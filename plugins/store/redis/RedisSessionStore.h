@@ -11,6 +11,8 @@
 //   <keyPrefix>:<namespace>:<context>:reclaims HASH id -> times claimed again
 //   <keyPrefix>:<namespace>:<context>:c:<id>   HASH, a claimed session's data until
 //       its destroyed listeners ran (kExpire, kReleaseClaims)
+//   <keyPrefix>:<namespace>:<context>:m:<id>   STRING, the id a failover moved the
+//       session to, for saves still in flight under this one (kRename, kSave)
 // e.g. mt:default:/cart:s:Xy...Q.node1. The namespace keeps clusters sharing
 // one Redis apart; the context keeps contexts apart. In a Redis Cluster the
 // common part is a hash tag, {mt:default:/cart}:s:..., so that a context's
@@ -120,6 +122,8 @@ public:
     /// Saves whose base version was no longer current (a concurrent write happened).
     std::uint64_t staleWrites() const { return _staleWrites.load(std::memory_order_relaxed); }
     std::string hashKey(const std::string& id) const { return _base + ":s:" + id; }
+    /// Where a save under `id` finds the session a failover moved (kRename).
+    std::string forwardKey(const std::string& id) const { return _base + ":m:" + id; }
     const std::string& indexKey() const { return _index; }
     const std::string& claimsKey() const { return _claims; }
     /// Whom the next connection asks for the master (MasterLocator::text()); "" when host and port name Redis.
@@ -146,6 +150,16 @@ private:
         DataPtr data;
         std::int64_t indexedAtMs = 0;
     };
+    /// save() by the script: the delta applied to whatever the record is
+    /// now, or where a failover moved it. Completes `ticket`.
+    DataPtr saveByScript(const SessionDelta& delta, const NearCache::Ticket& ticket);
+    /// The script's ARGV for `delta`.
+    static std::vector<std::string> saveArgs(const SessionDelta& delta, const std::string& grace);
+    /// The script's reply as a record; null: the session is gone.
+    DataPtr savedRecord(const SessionDelta& delta, const Reply& reply);
+    /// saveAsync()'s way when its block found the session gone: it may have
+    /// moved (a failover), and the script takes the delta there.
+    void followAsync(const SessionDelta& delta, SaveDone done);
     /// save() when this node holds the record the delta was made on.
     DataPtr saveOnCachedBase(const SessionDelta& delta, const CachedBase& base, const NearCache::Ticket& ticket);
     /// save() whose script was refused while the cluster migrates the

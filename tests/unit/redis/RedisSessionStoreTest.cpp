@@ -404,7 +404,7 @@ TEST_F(RedisStoreTest, ACachedWriteToASessionRedisExpiredLeavesNothingBehind)
 
         EXPECT_FALSE(s.save(delta(id, "n1", loaded->version, {{"x", "1"}}))) << id;
         EXPECT_EQ(_redis.commandCalls("exec"), execs + 1) << id << ": the cached way";
-        EXPECT_EQ(_redis.commandCalls("evalsha"), scripts) << id;
+        EXPECT_EQ(_redis.commandCalls("evalsha"), scripts + 1) << id << ": then the script, which finds no forwarding";
         EXPECT_EQ(_redis.cli({"EXISTS", s.hashKey(id)}), "0") << id << ": the partial hash the block made is gone";
         EXPECT_EQ(_redis.cli({"ZSCORE", s.indexKey(), id}), "") << id;
     }
@@ -564,6 +564,137 @@ TEST_P(RedisStoreContract, RenameMovesDataTtlAndIndex)
     EXPECT_EQ(get(*s, "old.B")->attributes.at("x"), "1");
     EXPECT_EQ(_redis.cli({"ZSCORE", s->indexKey(), "old.A"}), "");
     EXPECT_NE(_redis.cli({"ZSCORE", s->indexKey(), "old.B"}), "");
+}
+
+TEST_P(RedisStoreContract, ASaveInFlightUnderTheOldIdFollowsTheSessionAFailoverMoved)
+{
+    // A request on node A read f.A; meanwhile node B took the session over
+    // (f.B), then node C (f.C). A's changes land where the session is now.
+    auto a = store();
+    auto b = store();
+    ASSERT_TRUE(a->create(session("f.A")));
+    auto loaded = a->save(delta("f.A", "A", 0, {{"x", "1"}}));
+    ASSERT_TRUE(loaded);
+    loaded = get(*a, "f.A");
+    ASSERT_TRUE(loaded);
+    ASSERT_TRUE(b->rename("f.A", "f.B"));
+    ASSERT_TRUE(b->rename("f.B", "f.C"));
+    const std::uint64_t stale = a->staleWrites();
+
+    auto saved = a->save(delta("f.A", "A", loaded->version, {{"y", "2"}}, kNow + 20));
+    ASSERT_TRUE(saved) << "the change was lost";
+    EXPECT_EQ(saved->id, "f.C");
+    EXPECT_EQ(saved->attributes.at("x"), "1");
+    EXPECT_EQ(saved->attributes.at("y"), "2");
+    EXPECT_EQ(saved->version, loaded->version + 1);
+    EXPECT_EQ(a->staleWrites(), stale) << "nobody wrote between the read and this save";
+    EXPECT_EQ(_redis.cli({"EXISTS", a->hashKey("f.A")}), "0") << "the old id was made again";
+    EXPECT_EQ(_redis.cli({"EXISTS", a->hashKey("f.B")}), "0");
+    EXPECT_EQ(_redis.cli({"HGET", a->hashKey("f.C"), "a:y"}), "2");
+    EXPECT_EQ(_redis.cli({"ZSCORE", a->indexKey(), "f.A"}), "");
+    EXPECT_EQ(_redis.cli({"ZSCORE", a->indexKey(), "f.C"}), std::to_string(kNow + 20 + 1800 * 1000));
+    EXPECT_EQ(a->list(), std::vector<std::string>{"f.C"}) << "the old ids left the expiry index";
+    // An entry lives as long as the session did when it moved (its TTL), at most an hour.
+    const long long life = std::stoll(_redis.cli({"PTTL", a->forwardKey("f.A")}));
+    EXPECT_NEAR(double(life), double(std::stoll(_redis.cli({"PTTL", a->hashKey("f.C")}))), 5000.0);
+    EXPECT_LE(life, 3600000);
+    ASSERT_TRUE(a->create(session("forever.A", 0)));
+    ASSERT_TRUE(a->rename("forever.A", "forever.B"));
+    EXPECT_NEAR(double(std::stoll(_redis.cli({"PTTL", a->forwardKey("forever.A")}))), 3600000.0, 5000.0)
+        << "a session without a TTL";
+}
+
+TEST_P(RedisStoreContract, ANewIdLeavesNoForwardingSoASaveUnderTheOldOneGoesNowhere)
+{
+    // changeSessionId (session fixation defence): a request still holding
+    // the old id must not write into the session under its new id.
+    auto s = store();
+    ASSERT_TRUE(s->create(session("fixated.A")));
+    ASSERT_TRUE(s->rename("fixated.A", "fresh.A"));
+    EXPECT_EQ(_redis.cli({"EXISTS", s->forwardKey("fixated.A")}), "0");
+    EXPECT_FALSE(s->save(delta("fixated.A", "A", 0, {{"planted", "1"}})));
+    EXPECT_EQ(_redis.cli({"HEXISTS", s->hashKey("fresh.A"), "a:planted"}), "0");
+    EXPECT_EQ(_redis.cli({"EXISTS", s->hashKey("fixated.A")}), "0");
+}
+
+TEST_P(RedisStoreContract, AForwardingEntryBringsBackNoRemovedSessionAndACycleEnds)
+{
+    auto s = store();
+    // Moved, then invalidated where it went.
+    ASSERT_TRUE(s->create(session("r.A")));
+    ASSERT_TRUE(s->rename("r.A", "r.B"));
+    ASSERT_TRUE(s->remove("r.B"));
+    EXPECT_FALSE(s->save(delta("r.A", "A", 0, {{"x", "1"}})));
+    // Moved to B, back to A, then invalidated: the entries point at each other.
+    ASSERT_TRUE(s->create(session("c.A")));
+    ASSERT_TRUE(s->rename("c.A", "c.B"));
+    ASSERT_TRUE(s->rename("c.B", "c.A"));
+    ASSERT_EQ(_redis.cli({"GET", s->forwardKey("c.B")}), "c.A");
+    ASSERT_TRUE(s->remove("c.A"));
+    EXPECT_FALSE(s->save(delta("c.B", "B", 0, {{"x", "1"}})));
+    for (const char* id : {"r.A", "r.B", "c.A", "c.B"})
+    {
+        EXPECT_EQ(_redis.cli({"EXISTS", s->hashKey(id)}), "0") << id;
+        EXPECT_EQ(_redis.cli({"ZSCORE", s->indexKey(), id}), "") << id;
+    }
+    EXPECT_EQ(s->count(), 0u);
+}
+
+TEST_F(RedisStoreTest, ACachedWriteToASessionMovedAwayFollowsItSyncAndAsync)
+{
+    // The cached way (one MULTI/EXEC) finds the session gone before the
+    // invalidation of this node's copy arrives: its key expired lazily here
+    // (active expiry off), with a forwarding entry to where it went, as a
+    // failover's rename leaves. The change must follow it, not be dropped.
+    _redis.cli({"DEBUG", "SET-ACTIVE-EXPIRE", "0"});
+    RedisSettings noGrace = settings();
+    noGrace.expiryGraceSeconds = 0;
+    RedisSessionStore s(noGrace, "/t", Poco::Logger::get("test.redis"));
+    auto other = store();
+    ASSERT_TRUE(mt::test::waitUntil([&] { return s.nearCacheReady(); }, std::chrono::seconds(5)));
+    auto redisNowMs = [&] {
+        const std::string time = _redis.cli({"TIME"});
+        const auto cut = time.find('\n');
+        return std::stoll(time.substr(0, cut)) * 1000 + std::stoll(time.substr(cut + 1)) / 1000;
+    };
+    for (const bool async : {false, true})
+    {
+        const std::string id = std::string(async ? "y" : "s") + ".n1", movedTo = std::string(async ? "y" : "s") + ".n2";
+        const auto echoes = s.nearCacheStats().invalidations;
+        ASSERT_TRUE(s.create(session(id, 1)));
+        ASSERT_TRUE(mt::test::waitUntil([&] { return s.nearCacheStats().invalidations > echoes; }, std::chrono::seconds(5)));
+        auto loaded = s.loadOwned(id);
+        ASSERT_TRUE(loaded);
+        SessionData there = session(movedTo);
+        there.attributes["kept"] = "1";
+        ASSERT_TRUE(other->create(there));
+        _redis.cli({"SET", s.forwardKey(id), movedTo});
+        const long long expiresAt = std::stoll(_redis.cli({"PEXPIRETIME", s.hashKey(id)}));
+        ASSERT_TRUE(mt::test::waitUntil([&] { return redisNowMs() > expiresAt; }, std::chrono::seconds(5)));
+        const auto execs = _redis.commandCalls("exec");
+
+        const SessionDelta change = delta(id, "n1", loaded->version, {{"x", "1"}});
+        if (async)
+        {
+            auto outcome = std::make_shared<std::promise<std::exception_ptr>>();
+            ASSERT_TRUE(s.saveAsync(change, [outcome](std::exception_ptr error) { outcome->set_value(error); }))
+                << "not the asynchronous way";
+            auto future = outcome->get_future();
+            ASSERT_EQ(future.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+            EXPECT_FALSE(future.get()) << "reported as failed";
+        }
+        else
+        {
+            auto saved = s.save(change);
+            ASSERT_TRUE(saved) << "the change was lost";
+            EXPECT_EQ(saved->id, movedTo);
+            EXPECT_EQ(saved->attributes.at("kept"), "1");
+        }
+        EXPECT_EQ(_redis.commandCalls("exec"), execs + 1) << id << ": the cached way first";
+        EXPECT_EQ(_redis.cli({"HGET", s.hashKey(movedTo), "a:x"}), "1") << id << ": the change was lost";
+        EXPECT_EQ(_redis.cli({"EXISTS", s.hashKey(id)}), "0") << id << ": the partial hash the block made stayed";
+        EXPECT_EQ(_redis.cli({"ZSCORE", s.indexKey(), id}), "") << id;
+    }
 }
 
 TEST_P(RedisStoreContract, ExpiryClaimsEachSessionOnceAcrossNodes)
