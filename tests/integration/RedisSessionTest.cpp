@@ -18,6 +18,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <csignal>
 #include <functional>
 #include <future>
@@ -151,6 +153,39 @@ TEST_F(RedisSessionsTest, ConcurrentChangesToDifferentAttributesOnTwoNodesAreNev
         if (!items->has("a" + std::to_string(i)) || !items->has("b" + std::to_string(i)) || !items->has("base")) ++lost;
     }
     EXPECT_EQ(lost, 0) << "repetitions that lost a change";
+}
+
+TEST_F(RedisSessionsTest, AChangeMadeWhileAnotherNodeTookTheSessionOverFollowsItThere)
+{
+    // A's request reads the session under A's route and is still working
+    // when B takes the session over (a client whose requests the balancer
+    // sent to two nodes during a failover). A's change must land where the
+    // session went, not vanish with a 200.
+    startNodes();
+    const auto made = httpRequest(a.port(), "GET", "/events/new?ttl=600");
+    ASSERT_EQ(made.status, 200) << made.body;
+    const std::string id = made.body;
+    ASSERT_EQ(id.substr(id.size() - 2), ".A");
+    const std::string started = a.dir() + "/one-started", proceed = a.dir() + "/one-proceed";
+    auto one = std::async(std::launch::async, [&] {
+        return httpRequest(a.port(), "POST", "/events/set?name=one&value=1&started=" + started + "&proceed=" + proceed,
+                           withCookie(id));
+    });
+    ASSERT_TRUE(waitUntil([&] { return std::filesystem::exists(started); }, 10s)) << "A's request never read the session";
+
+    const auto two = httpRequest(b.port(), "POST", "/events/set?name=two&value=2", withCookie(id));
+    ASSERT_EQ(two.status, 200) << two.body;
+    const std::string moved = two.body;
+    ASSERT_EQ(moved, id.substr(0, id.size() - 1) + "B") << "B took the session over";
+    std::ofstream(proceed).put('\n');
+    const auto answer = one.get();
+    ASSERT_EQ(answer.status, 200) << answer.body;
+
+    const std::string key = "mt:default:/events:s:" + moved;
+    EXPECT_EQ(redis.cli({"HGET", key, "a:two"}), "\"2\"");
+    EXPECT_EQ(redis.cli({"HGET", key, "a:one"}), "\"1\"") << "A's change was lost";
+    EXPECT_EQ(redis.cli({"EXISTS", "mt:default:/events:s:" + id}), "0") << "A's save made the old id again";
+    EXPECT_EQ(redis.cli({"ZCARD", "mt:default:/events:expiry"}), "1");
 }
 
 TEST_F(RedisSessionsTest, RedisDownIs503AndHealthDownThenRecoversWithoutRestart)

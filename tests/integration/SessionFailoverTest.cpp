@@ -10,7 +10,9 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <iostream>
 #include <regex>
+#include <thread>
 
 using namespace mt::test;
 using namespace std::chrono_literals;
@@ -147,4 +149,57 @@ TEST(SessionFailover, WhenEveryNodeAnswers503TheClientGetsTheNodes503WithItsRetr
     EXPECT_NE(reply.body.find("session store unavailable"), std::string::npos) << reply.body;
     auto fresh = httpRequest(lb, "GET", "/counter/");
     EXPECT_EQ(fresh.status, 503) << fresh.body;
+}
+
+TEST(SessionFailover, TwoNodesTakingOverOneSessionAtOnceLoseNeitherChange)
+{
+    // After a failover, two requests with the dead node's id reach the two
+    // other nodes at once (two tabs, a page and its XHR). Each moves the
+    // session to its own route; one of them had read it under an id the
+    // other moved away before it saved. Both changes must be in the session.
+    RedisProcess redis;
+    LocalCluster cluster(3, onRedis(redis));
+    std::vector<std::string> apps;
+    for (const auto& node : cluster.nodes())
+        if (node != "lb") apps.push_back(node);
+    ASSERT_EQ(apps.size(), 3u);
+    const std::string home = apps[0];
+    constexpr int kSessions = 500;
+    std::vector<std::string> ids;
+    for (int i = 0; i < kSessions; ++i)
+    {
+        auto made = httpRequest(cluster.httpPort(home), "POST", "/cart/add?sku=base");
+        ASSERT_EQ(made.status, 200) << made.body;
+        ids.push_back(cookieOf(made.header("Set-Cookie")));
+    }
+    cluster.kill(home, SIGKILL);
+
+    int lost = 0;
+    for (int i = 0; i < kSessions; ++i)
+    {
+        HttpReply first, second;
+        std::thread one([&] {
+            first = httpRequest(cluster.httpPort(apps[1]), "POST", "/cart/add?sku=one", {{"Cookie", ids[i]}});
+        });
+        std::thread two([&] {
+            second = httpRequest(cluster.httpPort(apps[2]), "POST", "/cart/add?sku=two", {{"Cookie", ids[i]}});
+        });
+        one.join();
+        two.join();
+        ASSERT_EQ(first.status, 200) << first.body;
+        ASSERT_EQ(second.status, 200) << second.body;
+        auto cart = httpRequest(cluster.httpPort(apps[1]), "GET", "/cart/", {{"Cookie", ids[i]}});
+        ASSERT_EQ(cart.status, 200) << cart.body;
+        auto items = Poco::JSON::Parser().parse(cart.body).extract<Poco::JSON::Object::Ptr>()->getObject("items");
+        if (!items->has("base") || !items->has("one") || !items->has("two")) ++lost;
+    }
+    EXPECT_EQ(lost, 0) << "sessions that lost a change, of " << kSessions;
+    int followed = 0;
+    for (const auto& node : {apps[1], apps[2]})
+    {
+        const std::string log = cluster.log(node);
+        for (auto at = log.find("followed the session"); at != std::string::npos; at = log.find("followed the session", at + 1))
+            ++followed;
+    }
+    std::cout << "saves that followed a session the other node had moved: " << followed << "\n";
 }

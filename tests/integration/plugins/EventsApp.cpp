@@ -3,11 +3,21 @@
 // exactly once across the cluster:
 //   GET /new?ttl=S      creates a session that expires after S seconds; answers its id
 //   GET /destroyed      {"expired":["id",...],"invalidated":[...]} seen by this node
+//   POST /set?name=N&value=V[&started=F&proceed=G]
+//                       sets attribute N to the JSON string V in the request's
+//                       session; with files F and G: creates F once it holds
+//                       the session, then waits (at most 10 s) until G exists
+//                       before it sets N, so a test can order another
+//                       request between this one's read and its write
 #include "mt/HttpSession.h"
 #include "mt/SessionListener.h"
 #include "mt/WebApplication.h"
 
+#include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -49,6 +59,17 @@ public:
         registry.addHandler("/new", std::make_shared<mt::FunctionHandler>([](mt::HttpRequest& request, mt::HttpResponse& response) {
             auto* session = request.session(true);
             session->setMaxInactiveInterval(std::stoi(request.parameter("ttl", "1")));
+            response.sendBody(session->id(), "text/plain");
+        }));
+        registry.addHandler("/set", std::make_shared<mt::FunctionHandler>([](mt::HttpRequest& request, mt::HttpResponse& response) {
+            auto* session = request.session(false);
+            if (!session) return response.sendError(404, "no session");
+            const std::string started = request.parameter("started"), proceed = request.parameter("proceed");
+            if (!started.empty()) std::ofstream(started) << session->id();
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+            while (!proceed.empty() && !std::filesystem::exists(proceed) && std::chrono::steady_clock::now() < deadline)
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            session->setAttributeJson(request.parameter("name"), "\"" + request.parameter("value") + "\"");
             response.sendBody(session->id(), "text/plain");
         }));
         registry.addHandler("/destroyed", std::make_shared<mt::FunctionHandler>(
