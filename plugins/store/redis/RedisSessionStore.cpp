@@ -379,7 +379,7 @@ CachedWrite::Outcome RedisSessionStore::cachedSaveOutcome(const CachedWrite& wri
 }
 
 SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDelta& delta, const CachedBase& base,
-                                                                 const NearCache::Ticket& ticket)
+                                                                 const NearCache::Ticket& ticket, bool followMoves)
 {
     const CachedWrite write = prepareCachedSave(delta, base);
     const std::uint64_t asks = _redis.askRedirects();
@@ -397,7 +397,9 @@ SessionStoreAdapter::DataPtr RedisSessionStore::saveOnCachedBase(const SessionDe
         _redis.call({"DEL", hashKey(delta.id)});
         _redis.call({"ZREM", _index, delta.id});
         _cache.invalidate(delta.id);
-        return saveByScript(delta, NearCache::Ticket{}); // moved by a failover, or gone
+        // Moved by a failover, or gone. Not from saveAroundMigration, which
+        // the script's TRYAGAIN led to: that would go round again.
+        return followMoves ? saveByScript(delta, NearCache::Ticket{}) : nullptr;
     case CachedWrite::Outcome::Stale:
     {
         DataPtr fresh = decode(delta.id, _redis.call({"HGETALL", hashKey(delta.id)}));
@@ -421,7 +423,7 @@ SessionStoreAdapter::DataPtr RedisSessionStore::saveAroundMigration(const Sessio
     if (!base.data) return nullptr;
     if (delta.baseVersion && base.data->version != *delta.baseVersion)
         _staleWrites.fetch_add(1, std::memory_order_relaxed);
-    return saveOnCachedBase(delta, base, NearCache::Ticket{});
+    return saveOnCachedBase(delta, base, NearCache::Ticket{}, false);
 }
 
 RedisSessionStore::CachedBase RedisSessionStore::cachedBase(const SessionDelta& delta, NearCache::Ticket& ticket)

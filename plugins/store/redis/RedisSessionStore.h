@@ -160,8 +160,10 @@ private:
     /// saveAsync()'s way when its block found the session gone: it may have
     /// moved (a failover), and the script takes the delta there.
     void followAsync(const SessionDelta& delta, SaveDone done);
-    /// save() when this node holds the record the delta was made on.
-    DataPtr saveOnCachedBase(const SessionDelta& delta, const CachedBase& base, const NearCache::Ticket& ticket);
+    /// save() when this node holds the record the delta was made on;
+    /// `followMoves`: a session found gone may have moved (saveByScript).
+    DataPtr saveOnCachedBase(const SessionDelta& delta, const CachedBase& base, const NearCache::Ticket& ticket,
+                             bool followMoves = true);
     /// save() whose script was refused while the cluster migrates the
     /// store's slot (TRYAGAIN: the session's key and the index are apart).
     DataPtr saveAroundMigration(const SessionDelta& delta);
