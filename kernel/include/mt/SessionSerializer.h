@@ -49,9 +49,12 @@ public:
     static SessionData fromJson(const std::string& json, std::string* context = nullptr);
 
     static std::vector<std::pair<std::string, std::string>> toFields(const SessionData& data);
-    /// Throws SessionFormatError (missing or malformed metadata, unknown field, newer schema).
+    /// Throws SessionFormatError (missing or malformed metadata, unknown field, newer schema,
+    /// an attribute that is not one JSON value).
     static SessionData fromFields(const std::string& id, const std::map<std::string, std::string>& fields);
 
+    /// "" when `text` is exactly one JSON value (what an attribute holds), else what is wrong with it.
+    static std::string jsonValueProblem(const std::string& text);
     /// Strict decimal parse of a whole string (what the field form stores); false if it is not one.
     static bool parseInt(const std::string& text, std::int64_t& value);
 };

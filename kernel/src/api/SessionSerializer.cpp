@@ -2,6 +2,7 @@
 
 
 #include <Poco/Exception.h>
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
@@ -68,7 +69,48 @@ bool startsWith(const std::string& text, const char* prefix)
     return text.rfind(prefix, 0) == 0;
 }
 
+// The values a counter or a flag stores: checked without building a parser.
+bool isSimpleJson(const std::string& json)
+{
+    if (json == "true" || json == "false" || json == "null") return true;
+    std::size_t i = json.size() > 0 && json[0] == '-' ? 1 : 0;
+    if (i >= json.size() || json.size() - i > 18) return false;
+    if (json[i] == '0') return json.size() == i + 1;
+    for (; i < json.size(); ++i)
+        if (json[i] < '0' || json[i] > '9') return false;
+    return true;
+}
+
+void checkAttribute(const std::string& name, const std::string& json)
+{
+    const std::string problem = SessionSerializer::jsonValueProblem(json);
+    if (!problem.empty()) throw SessionFormatError("attribute \"" + name.substr(0, 60) + "\": " + problem);
+}
+
 } // namespace
+
+std::string SessionSerializer::jsonValueProblem(const std::string& text)
+{
+    if (isSimpleJson(text)) return {};
+    // Poco 1.11's parser refuses a scalar at top level ("Attempt to set value
+    // on an empty stack"), so the value is parsed as the only element of an
+    // array; "1,2" parses too, hence the size check.
+    try
+    {
+        Poco::JSON::Parser parser;
+        auto parsed = parser.parse("[" + text + "]");
+        if (parsed.extract<Poco::JSON::Array::Ptr>()->size() != 1) return "not one JSON value: '" + text.substr(0, 40) + "'";
+        return {};
+    }
+    catch (const Poco::Exception& e)
+    {
+        return "not valid JSON: " + e.displayText();
+    }
+    catch (const std::exception& e)
+    {
+        return std::string("not valid JSON: ") + e.what();
+    }
+}
 
 bool SessionSerializer::parseInt(const std::string& text, std::int64_t& value)
 {
@@ -154,7 +196,9 @@ SessionData SessionSerializer::fromJson(const std::string& json, std::string* co
             for (const auto& [name, value] : *attributes)
             {
                 if (!value.isString()) throw SessionFormatError("attribute \"" + name + "\" is not JSON text");
-                data.attributes.emplace(name, value.convert<std::string>());
+                std::string text = value.convert<std::string>();
+                checkAttribute(name, text);
+                data.attributes.emplace(name, std::move(text));
             }
         return data;
     }
@@ -196,7 +240,10 @@ SessionData SessionSerializer::fromFields(const std::string& id, const std::map<
     for (const auto& [name, value] : fields)
     {
         if (startsWith(name, kAttributePrefix))
+        {
+            checkAttribute(name.substr(2), value);
             data.attributes.emplace_hint(data.attributes.end(), name.substr(2), value);
+        }
         else if (startsWith(name, kVersionVectorPrefix))
         {
             std::int64_t counter = 0;

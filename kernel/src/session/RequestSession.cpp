@@ -2,30 +2,12 @@
 
 #include "session/DistributedSessionManager.h"
 
-#include <Poco/Exception.h>
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Parser.h>
+#include "mt/SessionSerializer.h"
 
 #include <algorithm>
 #include <stdexcept>
 
 namespace mt {
-
-namespace {
-
-// The values a counter or a flag stores: checked without building a parser.
-bool isSimpleJson(const std::string& json)
-{
-    if (json == "true" || json == "false" || json == "null") return true;
-    std::size_t i = json.size() > 0 && json[0] == '-' ? 1 : 0;
-    if (i >= json.size() || json.size() - i > 18) return false;
-    if (json[i] == '0') return json.size() == i + 1;
-    for (; i < json.size(); ++i)
-        if (json[i] < '0' || json[i] > '9') return false;
-    return true;
-}
-
-} // namespace
 
 RequestSession::RequestSession(DistributedSessionManager& manager, DataPtr data, bool isNew, std::function<void()> onInvalidate)
     : _manager(manager), _data(std::move(data)), _id(_data->id), _isNew(isNew), _onInvalidate(std::move(onInvalidate))
@@ -36,26 +18,8 @@ RequestSession::~RequestSession() = default;
 
 void RequestSession::validateJson(const std::string& json)
 {
-    if (isSimpleJson(json)) return;
-    // Poco 1.11's parser refuses a scalar at top level ("Attempt to set value
-    // on an empty stack"), so the value is parsed as the only element of an
-    // array; "1,2" parses too, hence the size check.
-    bool single = false;
-    try
-    {
-        Poco::JSON::Parser parser;
-        auto parsed = parser.parse("[" + json + "]");
-        single = parsed.extract<Poco::JSON::Array::Ptr>()->size() == 1;
-    }
-    catch (const Poco::Exception& e)
-    {
-        throw std::invalid_argument("session attribute is not valid JSON: " + e.displayText());
-    }
-    catch (const std::exception& e)
-    {
-        throw std::invalid_argument(std::string("session attribute is not valid JSON: ") + e.what());
-    }
-    if (!single) throw std::invalid_argument("session attribute is not one JSON value: " + json);
+    const std::string problem = SessionSerializer::jsonValueProblem(json);
+    if (!problem.empty()) throw std::invalid_argument("session attribute is " + problem);
 }
 
 void RequestSession::checkValid(const char* method) const

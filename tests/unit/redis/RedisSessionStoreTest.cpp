@@ -733,8 +733,12 @@ TEST_P(RedisStoreContract, UnreadableRecordsAreSkippedNotFatal)
     _redis.cli({"HSET", s->hashKey("newer.n1"), "schema", "9", "created", "1", "accessed", "1", "maxInactive", "1", "version", "0"});
     _redis.cli({"HSET", s->hashKey("junk.n1"), "schema", "1", "created", "yesterday"});
     _redis.cli({"ZADD", s->indexKey(), "1", "junk.n1"});
+    _redis.cli({"HSET", s->hashKey("badattr.n1"), "schema", "1", "created", "1", "accessed", "1", "maxInactive", "1",
+                "version", "0", "a:cart", "{\"items\":["});
     EXPECT_FALSE(get(*s, "newer.n1"));
     EXPECT_FALSE(get(*s, "junk.n1"));
+    EXPECT_FALSE(get(*s, "badattr.n1")) << "an attribute that is not JSON reached the application";
+    EXPECT_EQ(_redis.cli({"EXISTS", s->hashKey("badattr.n1")}), "1") << "left in place for whoever can repair it";
     EXPECT_FALSE(get(*s, "junk.n1")) << "reported once, still absent";
     auto expired = s->expire(kNow + 5000, 100);
     ASSERT_EQ(expired.size(), 1u) << "the unreadable record is claimed and skipped, the good one returned";

@@ -19,7 +19,7 @@ SessionData sample()
     d.attributes["count"] = "42";
     d.attributes["item.sku-1"] = "3";
     d.attributes["profile"] = R"({"name":"Zoë \"Z\"","tags":["a","b"],"nested":{"x":null}})";
-    d.attributes["text"] = "\"line\\nbreak\ttab\"";
+    d.attributes["text"] = "\"line\\nbreak\\ttab \\u00e9\"";
     return d;
 }
 
@@ -115,4 +115,35 @@ TEST(SessionSerializer, CorruptFieldsAreFormatErrors)
         with("version", "-1"),      with("vv:node1", "many"), with("maxInactive", "99999999999"),
         with("garbage", "1"),       without("schema"),        without("accessed"),       without("version")};
     for (const auto& fields : bad) EXPECT_THROW(SessionSerializer::fromFields("id.n", fields), SessionFormatError);
+}
+
+TEST(SessionSerializer, AnAttributeThatIsNotOneJsonValueMakesTheRecordUnreadableNamingIt)
+{
+    // What the application stored was checked when it stored it; anything
+    // else found in the store was written by someone else, or damaged.
+    std::map<std::string, std::string> fields;
+    for (auto& [name, value] : SessionSerializer::toFields(sample())) fields.emplace(name, value);
+    for (const std::string bad : {"{\"unclosed\":1", "1,2", "", "'single'", "tru", "[1]]", "01"})
+    {
+        auto withBad = fields;
+        withBad["a:broken"] = bad;
+        try
+        {
+            SessionSerializer::fromFields("id.n", withBad);
+            ADD_FAILURE() << "accepted '" << bad << "'";
+        }
+        catch (const SessionFormatError& e)
+        {
+            EXPECT_NE(std::string(e.what()).find("attribute \"broken\""), std::string::npos) << e.what();
+        }
+        SessionData data = sample();
+        data.attributes["broken"] = bad;
+        EXPECT_THROW(SessionSerializer::fromJson(SessionSerializer::toJson(data, "/c")), SessionFormatError) << bad;
+    }
+    for (const std::string good : {"0", "-12", "1.5e3", "\"text\"", "null", "[1,{\"a\":[]}]", " {\"x\" : true} "})
+    {
+        auto withGood = fields;
+        withGood["a:fine"] = good;
+        EXPECT_EQ(SessionSerializer::fromFields("id.n", withGood).attributes.at("fine"), good);
+    }
 }
