@@ -236,9 +236,12 @@ TEST(Balancer, KillNineUnderLoadLosesNoIdempotentRequestAndRunsNoPostTwice)
 TEST(Balancer, AnUploadTheNodeAnswersWithoutReadingIsRelayedNotA502)
 {
     // The counter app answers a POST without reading its body. Up to 2 MB the
-    // node reads and drops the rest; past that it answers and closes, which
-    // breaks the balancer's send: the answer is there all the same, and it is
-    // what the client must get, with no failure counted against the node.
+    // node reads and drops the rest; past that it answers and closes (a
+    // server that does not linger breaks the balancer's send: the answer is
+    // there all the same, and it is what the client must get, with no
+    // failure counted against the node). The balancer then answers and
+    // closes too, with the client still sending: its lingering close keeps
+    // that answer from being lost to a reset (curl's error 55).
     // curl, as browsers do, reads an answer that comes while it still sends.
     LocalCluster cluster(2);
     const std::string url = "http://127.0.0.1:" + std::to_string(cluster.httpPort("lb")) + "/counter/";

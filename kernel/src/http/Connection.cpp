@@ -9,6 +9,8 @@
 #include <Poco/String.h>
 
 #include <algorithm>
+#include <sys/socket.h>
+#include <cerrno>
 #include <chrono>
 #include <cctype>
 #include <cstring>
@@ -87,7 +89,9 @@ Connection::Next Connection::run() noexcept
     {
         // Left by finishDeferred(): a worker may wait for a slow client.
         if (!_out.pending().empty()) _out.flush();
-        if (_closeAfterFlush || closeRequested.load(std::memory_order_relaxed)) return Next::Close;
+        if (closeRequested.load(std::memory_order_relaxed)) return Next::Close;
+        if (_lingering) return dropInput();
+        if (_closeAfterFlush) return Next::Close;
         if (_in.available() == 0)
         {
             switch (_in.tryFill())
@@ -110,6 +114,23 @@ Connection::Next Connection::run() noexcept
     {
         return Next::Close;
     }
+}
+
+Connection::Next Connection::dropInput()
+{
+    // The idle scan ends one that waits parked; this, one that keeps sending.
+    if (nowUs() / 1000 > lingerUntilMs.load(std::memory_order_relaxed)) return Next::Close;
+    char scratch[16384];
+    // Bounded per turn, so that a fast sender shares the worker.
+    for (int turn = 0; turn < 64; ++turn)
+    {
+        const ssize_t n = ::recv(_fd, scratch, sizeof scratch, MSG_DONTWAIT);
+        if (n > 0) continue;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Next::Park;
+        return Next::Close; // the client closed too (or the socket failed)
+    }
+    return Next::Queue;
 }
 
 int Connection::headTooLarge() const
@@ -348,6 +369,7 @@ Connection::Step Connection::serveOne()
     {
         close = true;
     }
+    if (close && !_body.finished()) _linger = true;
     report(startUs);
     return close ? Step::Close : Step::Continue;
 }
@@ -369,7 +391,7 @@ Connection::Next Connection::finishDeferred(const std::string& error) noexcept
             resp.reset(false, req.head.method == "HEAD", req.head.version.size() > 7 && req.head.version[7] == '0');
             _ctx.refusals.warning("response refused, its session write failed: " + error);
             _response.setHeader("Retry-After", "5");
-            _response.sendError(503, "session store unavailable: " + error);
+            _response.sendError(503, kSessionStoreUnavailable);
             resp.finish();
             close = true;
         }
@@ -393,6 +415,7 @@ Connection::Next Connection::finishDeferred(const std::string& error) noexcept
 
 void Connection::reject(int status, std::int64_t startUs)
 {
+    _linger = true; // the rest of what it refused may still be on its way
     ServerResponse::Impl& resp = *_response._impl;
     _body.reset(RequestBody::Framing::None, 0, 0, false);
     resp.reset(false, false, false);

@@ -63,6 +63,24 @@ public:
     /// scan wakes one parked past http.readTimeout, which then answers 408.
     std::atomic<std::int64_t> partialSinceUs{0};
 
+    /// A close that should linger: the server answered while the client may
+    /// still be sending (an unread body, a refused request). Closing a socket
+    /// with unread input makes the kernel send a reset, which can destroy
+    /// the answer before the client reads it, and makes a client still
+    /// sending (curl, a balancer) fail instead of reading it.
+    bool lingerWanted() const { return _linger && !closeRequested.load(std::memory_order_relaxed); }
+    /// The server half-closed the connection (its answer, then end of
+    /// output) and parks it: run() now reads and drops what the client
+    /// still sends, until it closes — or `untilMs` passes (steady clock), when
+    /// the poller's idle scan cuts it off.
+    void beginLinger(std::int64_t untilMs)
+    {
+        _linger = false;
+        _lingering = true;
+        lingerUntilMs.store(untilMs, std::memory_order_relaxed);
+    }
+    std::atomic<std::int64_t> lingerUntilMs{0}; ///< 0 while not lingering
+
 private:
     enum class Step { Continue, Park, Close, Defer };
     enum HeadResult { HeadOk = 0, HeadIdle = -2, HeadClosed = -1, HeadPartial = -3 };
@@ -91,6 +109,9 @@ private:
     std::int64_t _deferredStartUs = 0;
     bool _deferredClose = false;
     bool _closeAfterFlush = false; // finishDeferred left output of a closing response for a worker
+    bool _linger = false;          // the next close should linger (lingerWanted)
+    bool _lingering = false;       // half-closed: only dropping input now
+    Next dropInput();
 };
 
 } // namespace mt::http

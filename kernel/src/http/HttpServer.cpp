@@ -58,6 +58,11 @@ std::int64_t nowMs()
         std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+// How long a closing connection keeps reading what its client still sends
+// (Connection::lingerWanted), as Apache's lingering close: time for the
+// client to read the answer and stop.
+constexpr std::int64_t kLingerMs = 2000;
+
 void signal(int eventFd)
 {
     std::uint64_t one = 1;
@@ -241,6 +246,16 @@ void HttpServer::Impl::expireIdle(std::int64_t now)
     for (Connection* c : registry)
     {
         if (!c->parked.load(std::memory_order_relaxed) || c->closeRequested.load(std::memory_order_relaxed)) continue;
+        const std::int64_t lingerUntil = c->lingerUntilMs.load(std::memory_order_relaxed);
+        if (lingerUntil != 0)
+        {
+            if (now > lingerUntil)
+            {
+                c->closeRequested = true;
+                ::shutdown(c->fd(), SHUT_RDWR);
+            }
+            continue;
+        }
         const std::int64_t partialSince = c->partialSinceUs.load(std::memory_order_relaxed);
         if (partialSince != 0)
         {
@@ -319,6 +334,14 @@ void HttpServer::Impl::route(Connection* c, Connection::Next next)
         }
         break;
     case Connection::Next::Close:
+        if (!stopping && c->lingerWanted())
+        {
+            // The answer, then end of output: the client reads both, and
+            // what it still sends is dropped (Connection::run) until it closes.
+            ::shutdown(c->fd(), SHUT_WR);
+            c->beginLinger(nowMs() + kLingerMs);
+            return park(c);
+        }
         break;
     }
     closeConnection(c);

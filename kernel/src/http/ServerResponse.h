@@ -16,6 +16,11 @@ class Completion;
 
 namespace mt::http {
 
+/// The body of a 503 for a session store that failed a request. What the
+/// store said (its address, its error) goes to the log and /health, not to
+/// the client.
+inline constexpr const char* kSessionStoreUnavailable = "session store unavailable; retry later";
+
 class ServerResponse : public mt::HttpResponse
 {
 public:

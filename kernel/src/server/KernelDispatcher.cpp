@@ -252,7 +252,7 @@ void KernelDispatcher::handleContext(http::ServerRequest& request, http::ServerR
         response.setBeforeCommit(nullptr); // the store is down: committing again would only throw again
         _storeRefusals.warning("request " + path + " refused: session store unavailable: " + e.what());
         response.setHeader("Retry-After", "5");
-        response.sendError(503, std::string("session store unavailable: ") + e.what());
+        response.sendError(503, http::kSessionStoreUnavailable);
     }
     request.setSessionSource(nullptr);
 }
