@@ -41,6 +41,25 @@ inline const char* kCreate = MT_REDIS_CREATE MT_REDIS_REINDEX "return 1\n";
 /// in a call of its own (MigrationDetours::create).
 inline const char* kCreateKey = MT_REDIS_CREATE MT_REDIS_RETTL "return 1\n";
 
+// Sets `key` and `id` to where the session KEYS[1] / ARGV[1] is now: there,
+// or where a failover moved it (kRename's forwarding entry, KEYS[3]) — a
+// chain when it moved on again, a cycle when it came back to a route and was
+// removed since: both bounded. Returns `gone` when it is nowhere.
+#define MT_REDIS_FOLLOW(gone)                                                         \
+    "local key, id = KEYS[1], ARGV[1]\n"                                              \
+    "if redis.call('EXISTS', key) == 0 then\n"                                        \
+    "  local hashes = string.sub(KEYS[1], 1, #KEYS[1] - #id)\n"                       \
+    "  local forwards = string.sub(KEYS[3], 1, #KEYS[3] - #id)\n"                     \
+    "  local found = false\n"                                                         \
+    "  for hop = 1, 8 do\n"                                                           \
+    "    id = redis.call('GET', forwards .. id)\n"                                    \
+    "    if not id then return " gone " end\n"                                        \
+    "    key = hashes .. id\n"                                                        \
+    "    if redis.call('EXISTS', key) == 1 then found = true; break end\n"            \
+    "  end\n"                                                                         \
+    "  if not found then return " gone " end\n"                                       \
+    "end\n"
+
 /// KEYS: hash, index, forwarding entry of the id (see kRename). ARGV: id,
 /// nowMs, graceMs, node, accessedMs, maxInactive ('' = unchanged),
 /// baseVersion, nSet, wantRecord ('1': return the whole record), then nSet
@@ -58,21 +77,7 @@ inline const char* kCreateKey = MT_REDIS_CREATE MT_REDIS_RETTL "return 1\n";
 /// unchanged value is not a write: 4 Redis calls per save, whatever the
 /// session holds.
 inline const char* kSave =
-    "local key, id = KEYS[1], ARGV[1]\n"
-    "if redis.call('EXISTS', key) == 0 then\n"
-    "  local hashes = string.sub(KEYS[1], 1, #KEYS[1] - #id)\n"
-    "  local forwards = string.sub(KEYS[3], 1, #KEYS[3] - #id)\n"
-    "  local found = false\n"
-    // A chain, when the session moved on again; a cycle, when it came back
-    // to a route and was removed since: both bounded.
-    "  for hop = 1, 8 do\n"
-    "    id = redis.call('GET', forwards .. id)\n"
-    "    if not id then return false end\n"
-    "    key = hashes .. id\n"
-    "    if redis.call('EXISTS', key) == 1 then found = true; break end\n"
-    "  end\n"
-    "  if not found then return false end\n"
-    "end\n"
+    MT_REDIS_FOLLOW("false")
     "local node, nset = ARGV[4], tonumber(ARGV[8])\n"
     "local vf = 'vv:' .. node\n"
     "local fields = {'version', 'accessed', 'maxInactive', vf}\n"
@@ -151,9 +156,15 @@ inline const char* kTouchKey = MT_REDIS_TOUCH MT_REDIS_RETTL "return 1\n";
     "local fields = redis.call('HGETALL', KEYS[1])\n"               \
     "if #fields > 0 then redis.call('DEL', KEYS[1]) end\n"
 
-/// KEYS: hash, index. ARGV: id -> the removed hash's fields (empty if it was not there).
-inline const char* kRemove = MT_REDIS_REMOVE_KEY "redis.call('ZREM', KEYS[2], ARGV[1])\n"
-                                                 "return fields\n";
+/// KEYS: hash, index, forwarding entry of the id. ARGV: id -> {the id
+/// removed, its hash's fields} (fields empty if it was not there). A session
+/// a failover moved is removed where it went: an invalidation (a logout) in
+/// flight under the old id must not leave the session alive under the new one.
+inline const char* kRemove = MT_REDIS_FOLLOW("{ARGV[1], {}}")
+    "local fields = redis.call('HGETALL', key)\n"
+    "if #fields > 0 then redis.call('DEL', key) end\n"
+    "redis.call('ZREM', KEYS[2], id)\n"
+    "return {id, fields}\n";
 
 /// kRemove without KEYS[2], for a Redis Cluster migrating the slot: the
 /// index entry goes in a call of its own (MigrationDetours::remove).
@@ -314,5 +325,6 @@ inline const char* kReleaseClaims =
 #undef MT_REDIS_TOUCH
 #undef MT_REDIS_REINDEX
 #undef MT_REDIS_RETTL
+#undef MT_REDIS_FOLLOW
 
 } // namespace mt::redis::scripts

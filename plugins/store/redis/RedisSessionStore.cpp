@@ -669,13 +669,29 @@ bool RedisSessionStore::refresh(const SessionData& loaded, TimeMs now)
 SessionStoreAdapter::DataPtr RedisSessionStore::remove(const std::string& id)
 {
     Reply reply;
+    std::string removedId = id;
     try
     {
-        reply = _remove.call(_redis, {hashKey(id), _index}, {id}, RedisPipeline::Migration::AskOnly);
+        reply = _remove.call(_redis, {hashKey(id), _index, forwardKey(id)}, {id}, RedisPipeline::Migration::AskOnly);
         if (isTryAgain(reply))
             reply = _detours.remove(id);
         else if (reply->isError())
             throw StoreUnavailable("redis remove script failed: " + errorMessage(reply));
+        else
+        {
+            // {id removed, fields}: the id is another when a failover had moved the session.
+            const Array* parts = asArray(reply);
+            if (!parts || parts->size() != 2)
+                throw StoreUnavailable("redis remove script: unexpected reply " + printableReply(reply));
+            removedId = parts->get<BulkString>(0).value();
+            const Reply fields = *(parts->begin() + 1);
+            reply = fields;
+        }
+    }
+    catch (const Poco::Exception& e) // BadCast: a reply of another shape
+    {
+        _cache.invalidate(id);
+        throw StoreUnavailable("redis remove script: unexpected reply (" + e.displayText() + ")");
     }
     catch (...)
     {
@@ -683,7 +699,12 @@ SessionStoreAdapter::DataPtr RedisSessionStore::remove(const std::string& id)
         throw;
     }
     _cache.invalidate(id);
-    return decode(id, reply);
+    if (removedId != id)
+    {
+        _cache.invalidate(removedId);
+        _logger.information("session %s: removed where a failover had moved it, %s", id, removedId);
+    }
+    return decode(removedId, reply);
 }
 
 bool RedisSessionStore::rename(const std::string& oldId, const std::string& newId)

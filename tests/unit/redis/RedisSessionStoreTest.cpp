@@ -618,6 +618,30 @@ TEST_P(RedisStoreContract, ANewIdLeavesNoForwardingSoASaveUnderTheOldOneGoesNowh
     EXPECT_EQ(_redis.cli({"EXISTS", s->hashKey("fixated.A")}), "0");
 }
 
+TEST_P(RedisStoreContract, AnInvalidationInFlightUnderTheOldIdRemovesTheSessionWhereItWent)
+{
+    // A logout on node A, for a session node B took over meanwhile: the
+    // session must end, not live on under B's route.
+    auto a = store();
+    auto b = store();
+    ASSERT_TRUE(a->create(session("l.A")));
+    ASSERT_TRUE(a->save(delta("l.A", "A", 0, {{"user", "\"ann\""}})));
+    ASSERT_TRUE(b->rename("l.A", "l.B"));
+    auto removed = a->remove("l.A");
+    ASSERT_TRUE(removed) << "the session lives on under l.B";
+    EXPECT_EQ(removed->id, "l.B") << "the destroyed listeners get the session as it was";
+    EXPECT_EQ(removed->attributes.at("user"), "\"ann\"");
+    EXPECT_EQ(_redis.cli({"EXISTS", a->hashKey("l.B")}), "0");
+    EXPECT_EQ(_redis.cli({"ZSCORE", a->indexKey(), "l.B"}), "");
+    EXPECT_FALSE(a->remove("l.A")) << "only one caller gets the record";
+    EXPECT_FALSE(b->remove("l.B"));
+    // A new id (login) is not followed: the old one's removal ends nothing.
+    ASSERT_TRUE(a->create(session("before.A")));
+    ASSERT_TRUE(a->rename("before.A", "after.A"));
+    EXPECT_FALSE(a->remove("before.A"));
+    EXPECT_TRUE(get(*a, "after.A"));
+}
+
 TEST_P(RedisStoreContract, AForwardingEntryBringsBackNoRemovedSessionAndACycleEnds)
 {
     auto s = store();
