@@ -8,7 +8,8 @@ namespace mt {
 
 /// Bumped whenever a header in kernel/include/mt changes incompatibly. A
 /// plugin built against another version is refused at load time.
-// 2: MBeanRegistry::replaceMBean returns, unregisterMBean(name, mbean); 3: SessionStoreAdapter::acknowledgeExpired
-inline constexpr int kPluginApiVersion = 3;
+// 2: MBeanRegistry::replaceMBean returns, unregisterMBean(name, mbean); 3: SessionStoreAdapter::acknowledgeExpired;
+// 4: SessionStoreAdapter::invalidate
+inline constexpr int kPluginApiVersion = 4;
 
 } // namespace mt

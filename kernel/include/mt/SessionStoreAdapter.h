@@ -77,6 +77,12 @@ public:
     /// there. Exactly one of several concurrent callers gets the record: that
     /// caller fires the destroyed listeners.
     virtual DataPtr remove(const std::string& id) = 0;
+    /// remove() of a session the application invalidated (a logout). A
+    /// store that keeps where a failover moved a session (the redis store)
+    /// removes it there if `id` is gone: the logout must not leave it alive
+    /// under another route. remove() does not follow: a session found expired
+    /// under its old id may have been taken over because it was not. Default: remove().
+    virtual DataPtr invalidate(const std::string& id) { return remove(id); }
     /// Moves a session to a new id (session fixation defence). False if the
     /// old id is gone or the new id is taken.
     virtual bool rename(const std::string& oldId, const std::string& newId) = 0;

@@ -141,7 +141,8 @@ bool ServerResponse::Impl::runHook()
 void ServerResponse::Impl::commitHookFailure()
 {
     static const std::string internal("Internal Server Error\n");
-    static const std::string unavailable("Service Unavailable\n");
+    // Only a session store refuses a commit (KernelDispatcher).
+    static const std::string unavailable(std::string(kSessionStoreUnavailable) + "\n");
     const std::string& text = refusedStatus == 503 ? unavailable : internal;
     status = refusedStatus ? refusedStatus : 500;
     reason.clear();

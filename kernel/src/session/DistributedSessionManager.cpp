@@ -336,7 +336,7 @@ void DistributedSessionManager::touch(const std::string& id, TimeMs when)
 
 void DistributedSessionManager::invalidate(const std::string& id)
 {
-    auto removed = _impl->guarded([&] { return _impl->store->remove(id); });
+    auto removed = _impl->guarded([&] { return _impl->store->invalidate(id); });
     if (removed) _impl->destroyed(*removed, SessionListener::DestroyReason::Invalidated, _impl->clock.nowMs());
 }
 

@@ -62,8 +62,7 @@ CachedWrite CachedWrite::prepare(const SessionDelta& delta, const SessionData& b
         write.names.push_back(name);
     };
     command("MULTI", {});
-    write.probesSchema = base.version == 0;
-    if (write.probesSchema) command("HSETNX", {key, "schema", std::to_string(SessionSerializer::kSchemaVersion)});
+    command("HEXISTS", {key, "created"});
     command("HINCRBY", {key, "version", "1"});
     command("HINCRBY", {key, SessionSerializer::kVersionVectorPrefix + delta.node, "1"});
 
@@ -137,13 +136,12 @@ CachedWrite::Outcome CachedWrite::outcome(const std::vector<Reply>& replies) con
     }
     try
     {
-        const int first = probesSchema ? 1 : 0; // HINCRBY version's place
-        const auto version = std::uint64_t(results->get<Poco::Int64>(first));
-        if (probesSchema ? results->get<Poco::Int64>(0) == 1 : version == 1) return Outcome::Gone;
+        if (results->get<Poco::Int64>(0) == 0) return Outcome::Gone;
+        const auto version = std::uint64_t(results->get<Poco::Int64>(1));
         if (version != baseVersion + 1) return Outcome::Stale;
         // Redis' counters are the truth (this node's vv entry moves only here).
         next->version = version;
-        next->versionVector.set(node, std::uint64_t(results->get<Poco::Int64>(first + 1)));
+        next->versionVector.set(node, std::uint64_t(results->get<Poco::Int64>(2)));
         return Outcome::Saved;
     }
     catch (const Poco::Exception& e) // BadCast: a reply of another shape

@@ -7,11 +7,11 @@
 // script's writes to the tracking client that ran it, NOLOOP or not (the
 // script runs as its own client), so a script would invalidate this node's
 // own entry after every write. The block cannot test, so it detects instead:
-// HINCRBY's new version says whether someone wrote since the base and, being
-// 1 when the base had one already, that the session was gone (the block then
-// created a partial hash, for the caller to delete at once); a base of
-// version 0 (never written since created) asks HSETNX of a field every record
-// has instead.
+// its first command, HEXISTS of `created` (a field every record has and no
+// block writes), says whether the session was there; if not, the block
+// made a partial hash, for the caller to delete at once (and a second block
+// in flight on it finds no `created` either). HINCRBY's new version says
+// whether someone wrote since the base.
 //
 // TTL and expiry index (PEXPIRE, ZADD) are not written on every request but,
 // like a read's touch, once per touchFraction of the interval: the TTL then
@@ -69,7 +69,6 @@ struct CachedWrite
     std::uint64_t baseVersion = 0;
     std::shared_ptr<SessionData> next; ///< the record after the write, if nobody else wrote
     std::int64_t indexedAtMs = 0;      ///< as given to prepare(), after this write
-    bool probesSchema = false;         ///< HSETNX schema tells whether the session was gone
     std::string wire;                  ///< MULTI ... EXEC, encoded
     /// With Layout::keyOnly and a new interval: a command (ZADD XX LT, Redis
     /// 6.2+) that must succeed before `wire` is sent. It moves the index

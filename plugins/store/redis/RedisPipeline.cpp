@@ -172,9 +172,10 @@ std::vector<Reply> RedisPipeline::callAll(const std::vector<std::vector<std::str
     return callAll(encodeAll(commands), commands.size());
 }
 
-void RedisPipeline::callAllAsync(const std::vector<std::vector<std::string>>& commands, Callback done)
+void RedisPipeline::callAllAsync(const std::vector<std::vector<std::string>>& commands, Callback done, Migration migration)
 {
-    callAllAsync(encodeAll(commands), commands.size(), std::move(done));
+    sendAsync(encodeAll(commands), commands.size(), Clock::now() + std::chrono::milliseconds(_settings.timeoutMs),
+              std::move(done), migration);
 }
 
 std::vector<Reply> RedisPipeline::callAll(std::string wire, std::size_t count, Migration migration)
@@ -209,7 +210,8 @@ void RedisPipeline::callAllAsync(std::string wire, std::size_t count, Callback d
     sendAsync(std::move(wire), count, Clock::now() + std::chrono::milliseconds(_settings.timeoutMs), std::move(done));
 }
 
-void RedisPipeline::sendAsync(std::string wire, std::size_t count, Clock::time_point deadline, Callback done)
+void RedisPipeline::sendAsync(std::string wire, std::size_t count, Clock::time_point deadline, Callback done,
+                              Migration migration)
 {
     CallerGuard guard(*this);
     auto pending = std::make_shared<Pending>();
@@ -218,6 +220,7 @@ void RedisPipeline::sendAsync(std::string wire, std::size_t count, Clock::time_p
     pending->deadline = deadline;
     pending->callback = std::move(done);
     pending->wire = std::move(wire);
+    pending->migration = migration;
     try
     {
         submit(pending, deadline);

@@ -107,7 +107,8 @@ public:
     /// reader thread — or on this thread before the call returns when it
     /// fails at once. It must be short, must not block, and must not call
     /// call()/callAll() (the reader would wait for itself); callAllAsync() is fine.
-    void callAllAsync(const std::vector<std::vector<std::string>>& commands, Callback done);
+    void callAllAsync(const std::vector<std::vector<std::string>>& commands, Callback done,
+                      Migration migration = Migration::Follow);
     void callAllAsync(std::string wire, std::size_t count, Callback done);
 
     /// The sentinels announced `master` ("host:port", as they name it) as
@@ -167,7 +168,8 @@ private:
     /// Submits them again (a new connection), in order; one that cannot be finishes with the reason.
     void sendAgain(std::vector<std::shared_ptr<Pending>> calls, bool redirected = true);
     /// callAllAsync() with the deadline of the call it continues.
-    void sendAsync(std::string wire, std::size_t count, Clock::time_point deadline, Callback done);
+    void sendAsync(std::string wire, std::size_t count, Clock::time_point deadline, Callback done,
+                   Migration migration = Migration::Follow);
     /// What an answered call's replies say of a slot migration (None: they are its answer).
     enum class Detour { None, Ask, TryAgain };
     Detour detourOf(const Pending& pending, Endpoint& target) const;

@@ -41,26 +41,32 @@ inline const char* kCreate = MT_REDIS_CREATE MT_REDIS_REINDEX "return 1\n";
 /// in a call of its own (MigrationDetours::create).
 inline const char* kCreateKey = MT_REDIS_CREATE MT_REDIS_RETTL "return 1\n";
 
-// Sets `key` and `id` to where the session KEYS[1] / ARGV[1] is now: there,
-// or where a failover moved it (kRename's forwarding entry, KEYS[3]) — a
+// Sets `key` and `id` to where the session KEYS[1] / ARGV[1] is now, and
+// `here` to whether it is anywhere: there, or where a failover moved it
+// (kRename's forwarding entry, <base>:m:<id>, made here from KEYS[1] =
+// <base>:s:<id>, undeclared: it is in the same slot, and declaring a key that
+// is usually absent would make every call wait out a slot migration) — a
 // chain when it moved on again, a cycle when it came back to a route and was
-// removed since: both bounded. Returns `gone` when it is nowhere.
-#define MT_REDIS_FOLLOW(gone)                                                         \
-    "local key, id = KEYS[1], ARGV[1]\n"                                              \
-    "if redis.call('EXISTS', key) == 0 then\n"                                        \
-    "  local hashes = string.sub(KEYS[1], 1, #KEYS[1] - #id)\n"                       \
-    "  local forwards = string.sub(KEYS[3], 1, #KEYS[3] - #id)\n"                     \
-    "  local found = false\n"                                                         \
-    "  for hop = 1, 8 do\n"                                                           \
-    "    id = redis.call('GET', forwards .. id)\n"                                    \
-    "    if not id then return " gone " end\n"                                        \
-    "    key = hashes .. id\n"                                                        \
-    "    if redis.call('EXISTS', key) == 1 then found = true; break end\n"            \
-    "  end\n"                                                                         \
-    "  if not found then return " gone " end\n"                                       \
+// removed since: both bounded. A record is a hash with `created`: a partial
+// hash that a MULTI/EXEC block made on a session gone (CachedWrite.h),
+// before its node deletes it, is none. Follows only if `when` (Lua) holds.
+#define MT_REDIS_FOLLOW(when)                                                               \
+    "local key, id = KEYS[1], ARGV[1]\n"                                                    \
+    "local here = redis.call('HEXISTS', key, 'created') == 1\n"                             \
+    "if not here and (" when ") then\n"                                                     \
+    "  local base = string.sub(KEYS[1], 1, #KEYS[1] - #id - 2)\n"                           \
+    "  local to = id\n"                                                                     \
+    "  for hop = 1, 8 do\n"                                                                 \
+    "    to = redis.call('GET', base .. 'm:' .. to)\n"                                      \
+    "    if not to then break end\n"                                                        \
+    "    if redis.call('HEXISTS', base .. 's:' .. to, 'created') == 1 then\n"               \
+    "      key, id, here = base .. 's:' .. to, to, true\n"                                  \
+    "      break\n"                                                                         \
+    "    end\n"                                                                             \
+    "  end\n"                                                                               \
     "end\n"
 
-/// KEYS: hash, index, forwarding entry of the id (see kRename). ARGV: id,
+/// KEYS: hash, index. ARGV: id,
 /// nowMs, graceMs, node, accessedMs, maxInactive ('' = unchanged),
 /// baseVersion, nSet, wantRecord ('1': return the whole record), then nSet
 /// (name, json) pairs, then removed names.
@@ -69,15 +75,14 @@ inline const char* kCreateKey = MT_REDIS_CREATE MT_REDIS_RETTL "return 1\n";
 /// record's fields after the write come back when asked for, or when stale
 /// (the caller's copy is then out of date). A session another node took over
 /// meanwhile (its hash gone, a forwarding entry left) gets the delta where it
-/// went: the fields and that id come back. The hash and forwarding key
-/// prefixes are KEYS[1] and KEYS[3] less the id, which keeps every key the
-/// script follows in the context's slot. It reads only the fields the delta
+/// went (MT_REDIS_FOLLOW): the fields and that id come back. It reads only the fields the delta
 /// touches (one HMGET) and writes only those that change (one HSET, one
 /// HDEL), so concurrent deltas to different attributes both survive and an
-/// unchanged value is not a write: 4 Redis calls per save, whatever the
-/// session holds.
+/// unchanged value is not a write: 5 Redis calls per save (one HEXISTS to
+/// find the record), whatever the session holds.
 inline const char* kSave =
-    MT_REDIS_FOLLOW("false")
+    MT_REDIS_FOLLOW("true")
+    "if not here then return false end\n"
     "local node, nset = ARGV[4], tonumber(ARGV[8])\n"
     "local vf = 'vv:' .. node\n"
     "local fields = {'version', 'accessed', 'maxInactive', vf}\n"
@@ -156,11 +161,14 @@ inline const char* kTouchKey = MT_REDIS_TOUCH MT_REDIS_RETTL "return 1\n";
     "local fields = redis.call('HGETALL', KEYS[1])\n"               \
     "if #fields > 0 then redis.call('DEL', KEYS[1]) end\n"
 
-/// KEYS: hash, index, forwarding entry of the id. ARGV: id -> {the id
-/// removed, its hash's fields} (fields empty if it was not there). A session
-/// a failover moved is removed where it went: an invalidation (a logout) in
-/// flight under the old id must not leave the session alive under the new one.
-inline const char* kRemove = MT_REDIS_FOLLOW("{ARGV[1], {}}")
+/// KEYS: hash, index. ARGV: id, follow ('1': follow a failover's move,
+/// MT_REDIS_FOLLOW) -> {the id removed, its hash's fields} (fields empty if
+/// it was not there). An invalidation (a logout) in flight under an id a
+/// failover moved must not leave the session alive under the new one; the
+/// removal of a session found expired must not follow (another node may
+/// have taken it over because it was not).
+inline const char* kRemove =
+    MT_REDIS_FOLLOW("ARGV[2] == '1'")
     "local fields = redis.call('HGETALL', key)\n"
     "if #fields > 0 then redis.call('DEL', key) end\n"
     "redis.call('ZREM', KEYS[2], id)\n"

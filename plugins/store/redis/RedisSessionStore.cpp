@@ -34,6 +34,13 @@ bool isRouteMove(const std::string& oldId, const std::string& newId)
     return dot != std::string::npos && dot > 0 && newId.size() > dot + 1 && newId.compare(0, dot + 1, oldId, 0, dot + 1) == 0;
 }
 
+/// A cluster's answer to a script whose keys a slot migration moved or split.
+bool isMigrationAnswer(const std::string& error)
+{
+    return error.rfind("TRYAGAIN", 0) == 0 || error.rfind("ASK ", 0) == 0 ||
+           error.find("non local key") != std::string::npos;
+}
+
 bool isTryAgain(const Reply& reply)
 {
     return reply->isError() && errorMessage(reply).rfind("TRYAGAIN", 0) == 0;
@@ -545,7 +552,7 @@ SessionStoreAdapter::DataPtr RedisSessionStore::saveByScript(const SessionDelta&
     {
         // A change of data has another way round a slot migration that
         // split the session's key from the index; a mere access waits.
-        reply = _save.call(_redis, {hashKey(delta.id), _index, forwardKey(delta.id)}, args,
+        reply = _save.call(_redis, {hashKey(delta.id), _index}, args,
                            delta.changesData() ? RedisPipeline::Migration::AskOnly : RedisPipeline::Migration::Follow);
         splitByMigration = isTryAgain(reply) && delta.changesData();
         if (reply->isError() && !splitByMigration)
@@ -618,23 +625,36 @@ void RedisSessionStore::followAsync(const SessionDelta& delta, SaveDone done)
 {
     // EVAL, not EVALSHA: this path is rare, and the full script needs no
     // NOSCRIPT round after a Redis restart.
-    std::vector<std::string> command{"EVAL", scripts::kSave, "3", hashKey(delta.id), _index, forwardKey(delta.id)};
+    std::vector<std::string> command{"EVAL", scripts::kSave, "2", hashKey(delta.id), _index};
     for (auto& arg : saveArgs(delta, _grace)) command.push_back(std::move(arg));
-    _redis.callAllAsync({std::move(command)}, [this, delta, done = std::move(done)](std::vector<Reply> replies,
-                                                                                    const std::string& error) {
-        try
-        {
-            if (!error.empty()) throw StoreUnavailable("redis " + _redis.address() + ": " + error);
-            if (replies.size() != 1) throw StoreUnavailable("redis save script: no reply");
-            if (replies[0]->isError()) throw StoreUnavailable("redis save script failed: " + errorMessage(replies[0]));
-            savedRecord(delta, replies[0]);
-            done(nullptr);
-        }
-        catch (const StoreUnavailable&)
-        {
-            done(std::current_exception());
-        }
-    });
+    // Migration::None: the script reads keys it does not declare, and its
+    // declared key is gone, so a slot migration answers it TRYAGAIN or ASK
+    // for as long as it lasts. That answer means "not followed", as save()'s
+    // way round a migration does not follow either: the change goes nowhere,
+    // as for a session gone, rather than a 503 after waiting.
+    _redis.callAllAsync(
+        {std::move(command)},
+        [this, delta, done = std::move(done)](std::vector<Reply> replies, const std::string& error) {
+            try
+            {
+                if (!error.empty()) throw StoreUnavailable("redis " + _redis.address() + ": " + error);
+                if (replies.size() != 1) throw StoreUnavailable("redis save script: no reply");
+                const Reply& reply = replies[0];
+                if (reply->isError() && isMigrationAnswer(errorMessage(reply)))
+                    _logger.information("session %s: gone while the cluster migrates its slot, its change not followed (%s)",
+                                        delta.id, errorMessage(reply));
+                else if (reply->isError())
+                    throw StoreUnavailable("redis save script failed: " + errorMessage(reply));
+                else
+                    savedRecord(delta, reply);
+                done(nullptr);
+            }
+            catch (const StoreUnavailable&)
+            {
+                done(std::current_exception());
+            }
+        },
+        RedisPipeline::Migration::None);
 }
 
 bool RedisSessionStore::touch(const std::string& id, TimeMs lastAccessedTime)
@@ -668,11 +688,21 @@ bool RedisSessionStore::refresh(const SessionData& loaded, TimeMs now)
 
 SessionStoreAdapter::DataPtr RedisSessionStore::remove(const std::string& id)
 {
+    return removeFollowing(id, false);
+}
+
+SessionStoreAdapter::DataPtr RedisSessionStore::invalidate(const std::string& id)
+{
+    return removeFollowing(id, true);
+}
+
+SessionStoreAdapter::DataPtr RedisSessionStore::removeFollowing(const std::string& id, bool followMoves)
+{
     Reply reply;
     std::string removedId = id;
     try
     {
-        reply = _remove.call(_redis, {hashKey(id), _index, forwardKey(id)}, {id}, RedisPipeline::Migration::AskOnly);
+        reply = _remove.call(_redis, {hashKey(id), _index}, {id, followMoves ? "1" : ""}, RedisPipeline::Migration::AskOnly);
         if (isTryAgain(reply))
             reply = _detours.remove(id);
         else if (reply->isError())

@@ -12,7 +12,8 @@
 //   <keyPrefix>:<namespace>:<context>:c:<id>   HASH, a claimed session's data until
 //       its destroyed listeners ran (kExpire, kReleaseClaims)
 //   <keyPrefix>:<namespace>:<context>:m:<id>   STRING, the id a failover moved the
-//       session to, for saves still in flight under this one (kRename, kSave)
+//       session to, for saves and invalidations still in flight under this one
+//       (kRename; kSave and kRemove follow it)
 // e.g. mt:default:/cart:s:Xy...Q.node1. The namespace keeps clusters sharing
 // one Redis apart; the context keeps contexts apart. In a Redis Cluster the
 // common part is a hash tag, {mt:default:/cart}:s:..., so that a context's
@@ -103,6 +104,7 @@ public:
     bool touch(const std::string& id, TimeMs lastAccessedTime) override;
     bool refresh(const SessionData& loaded, TimeMs now) override;
     DataPtr remove(const std::string& id) override;
+    DataPtr invalidate(const std::string& id) override;
     bool rename(const std::string& oldId, const std::string& newId) override;
     std::vector<std::string> list() override;
     std::size_t count() override;
@@ -150,6 +152,8 @@ private:
         DataPtr data;
         std::int64_t indexedAtMs = 0;
     };
+    /// remove(), and invalidate() with `followMoves` (scripts::kRemove).
+    DataPtr removeFollowing(const std::string& id, bool followMoves);
     /// save() by the script: the delta applied to whatever the record is
     /// now, or where a failover moved it. Completes `ticket`.
     DataPtr saveByScript(const SessionDelta& delta, const NearCache::Ticket& ticket);

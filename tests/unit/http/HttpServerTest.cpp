@@ -599,7 +599,8 @@ TEST_F(HttpServerTest, ARefusedUploadIsAnsweredAndAClientThatNeverStopsSendingIs
     // A 413 for a declared length over the limit: the body is on its way
     // all the same. Read and dropped while the client takes the answer, but
     // not for ever: a client that goes on sending is cut off after the
-    // linger time (2 s, checked by the idle scan).
+    // linger time (2 s, checked as the server reads it; one that sends
+    // nothing more but never closes is cut off by the idle scan).
     limits.maxBodyBytes = 1000;
     start();
     Uploader client(port());

@@ -80,12 +80,13 @@ std::vector<Reply> replies(std::size_t queued, const std::string& exec)
 
 } // namespace
 
-TEST(CachedWrite, AFirstWriteProbesTheSchemaAndSetsTtlAndIndexWithTheMargin)
+TEST(CachedWrite, AFirstWriteAsksForTheRecordAndSetsTtlAndIndexWithTheMargin)
 {
     const CachedWrite write = CachedWrite::prepare(delta(0), base(0), 0, kLayout);
     const auto commands = commandsOf(write.wire);
-    EXPECT_EQ(namesOf(write.wire), (std::vector<std::string>{"MULTI", "HSETNX", "HINCRBY", "HINCRBY", "HSET", "PEXPIRE",
+    EXPECT_EQ(namesOf(write.wire), (std::vector<std::string>{"MULTI", "HEXISTS", "HINCRBY", "HINCRBY", "HSET", "PEXPIRE",
                                                              "ZADD", "EXEC"}));
+    EXPECT_EQ(commands[1], (std::vector<std::string>{"HEXISTS", "mt:ns:/c:s:abc.n1", "created"}));
     EXPECT_EQ(commands[4], (std::vector<std::string>{"HSET", "mt:ns:/c:s:abc.n1", "accessed", std::to_string(kAt),
                                                      "a:count", "2"}));
     EXPECT_EQ(commands[5][2], std::to_string(1800000 + 180000 + 120000)) << "interval + touchFraction + grace";
@@ -99,15 +100,16 @@ TEST(CachedWrite, WithinTheFractionOnlyDataAndAccessTime)
 {
     const TimeMs indexedAt = kAt - 179000; // the fraction of 1800 s is 180 s
     const CachedWrite write = CachedWrite::prepare(delta(3), base(3), indexedAt, kLayout);
-    EXPECT_EQ(namesOf(write.wire), (std::vector<std::string>{"MULTI", "HINCRBY", "HINCRBY", "HSET", "EXEC"}));
+    EXPECT_EQ(namesOf(write.wire), (std::vector<std::string>{"MULTI", "HEXISTS", "HINCRBY", "HINCRBY", "HSET", "EXEC"}));
     EXPECT_EQ(write.indexedAtMs, indexedAt);
 
     const CachedWrite later = CachedWrite::prepare(delta(3), base(3), kAt - 180000, kLayout);
-    EXPECT_EQ(namesOf(later.wire), (std::vector<std::string>{"MULTI", "HINCRBY", "HINCRBY", "HSET", "PEXPIRE", "ZADD", "EXEC"}));
+    EXPECT_EQ(namesOf(later.wire),
+              (std::vector<std::string>{"MULTI", "HEXISTS", "HINCRBY", "HINCRBY", "HSET", "PEXPIRE", "ZADD", "EXEC"}));
     EXPECT_EQ(later.indexedAtMs, kAt);
 
     const CachedWrite clockBack = CachedWrite::prepare(delta(3), base(3), kAt + 5000, kLayout);
-    EXPECT_EQ(namesOf(clockBack.wire).size(), 7u) << "an index written 'in the future' is refreshed";
+    EXPECT_EQ(namesOf(clockBack.wire).size(), 8u) << "an index written 'in the future' is refreshed";
 }
 
 TEST(CachedWrite, InAClusterTheBlockKeepsToTheSessionsKeyAndANewIntervalMovesTheEntryEarlierFirst)
@@ -115,7 +117,7 @@ TEST(CachedWrite, InAClusterTheBlockKeepsToTheSessionsKeyAndANewIntervalMovesThe
     CachedWrite::Layout cluster = kLayout;
     cluster.keyOnly = true;
     const CachedWrite write = CachedWrite::prepare(delta(3), base(3), 0, cluster);
-    EXPECT_EQ(namesOf(write.wire), (std::vector<std::string>{"MULTI", "HINCRBY", "HINCRBY", "HSET", "PEXPIRE", "EXEC"}));
+    EXPECT_EQ(namesOf(write.wire), (std::vector<std::string>{"MULTI", "HEXISTS", "HINCRBY", "HINCRBY", "HSET", "PEXPIRE", "EXEC"}));
     for (const auto& command : commandsOf(write.wire))
     {
         if (command.size() > 1)
@@ -126,14 +128,14 @@ TEST(CachedWrite, InAClusterTheBlockKeepsToTheSessionsKeyAndANewIntervalMovesThe
     EXPECT_EQ(write.indexedAtMs, kAt) << "the TTL is set with the margin";
     EXPECT_TRUE(write.indexFirst.empty());
     EXPECT_EQ(namesOf(CachedWrite::prepare(delta(3), base(3), kAt - 1000, cluster).wire),
-              (std::vector<std::string>{"MULTI", "HINCRBY", "HINCRBY", "HSET", "EXEC"}));
+              (std::vector<std::string>{"MULTI", "HEXISTS", "HINCRBY", "HINCRBY", "HSET", "EXEC"}));
 
     // A shorter interval would leave the entry late: the sweep would come
     // after the TTL. The entry is moved first, and only ever earlier.
     SessionDelta shorter = delta(3);
     shorter.maxInactiveInterval = 60;
     const CachedWrite changed = CachedWrite::prepare(shorter, base(3), kAt - 1000, cluster);
-    EXPECT_EQ(namesOf(changed.wire), (std::vector<std::string>{"MULTI", "HINCRBY", "HINCRBY", "HSET", "PEXPIRE", "EXEC"}));
+    EXPECT_EQ(namesOf(changed.wire), (std::vector<std::string>{"MULTI", "HEXISTS", "HINCRBY", "HINCRBY", "HSET", "PEXPIRE", "EXEC"}));
     EXPECT_EQ(changed.indexFirst,
               (std::vector<std::string>{"ZADD", "mt:ns:/c:expiry", "XX", "LT", std::to_string(kAt + 60000), "abc.n1"}));
     // Never expiring: an entry at +inf is never earlier; the sweep moves it there.
@@ -150,30 +152,31 @@ TEST(CachedWrite, RemovalsAndANeverExpiringIntervalChange)
     d.maxInactiveInterval = 0;
     const CachedWrite write = CachedWrite::prepare(d, base(3), kAt - 1000, kLayout);
     const auto commands = commandsOf(write.wire);
-    EXPECT_EQ(namesOf(write.wire), (std::vector<std::string>{"MULTI", "HINCRBY", "HINCRBY", "HSET", "HDEL", "PERSIST",
-                                                             "ZADD", "EXEC"}));
-    EXPECT_EQ(commands[3], (std::vector<std::string>{"HSET", "mt:ns:/c:s:abc.n1", "accessed", std::to_string(kAt),
+    EXPECT_EQ(namesOf(write.wire), (std::vector<std::string>{"MULTI", "HEXISTS", "HINCRBY", "HINCRBY", "HSET", "HDEL",
+                                                             "PERSIST", "ZADD", "EXEC"}));
+    EXPECT_EQ(commands[4], (std::vector<std::string>{"HSET", "mt:ns:/c:s:abc.n1", "accessed", std::to_string(kAt),
                                                      "maxInactive", "0", "a:count", "2"}));
-    EXPECT_EQ(commands[4], (std::vector<std::string>{"HDEL", "mt:ns:/c:s:abc.n1", "a:cart", "a:user"}));
-    EXPECT_EQ(commands[6][2], "+inf");
+    EXPECT_EQ(commands[5], (std::vector<std::string>{"HDEL", "mt:ns:/c:s:abc.n1", "a:cart", "a:user"}));
+    EXPECT_EQ(commands[7][2], "+inf");
 }
 
 TEST(CachedWrite, RepliesSaySavedStaleOrGone)
 {
-    CachedWrite write = CachedWrite::prepare(delta(3), base(3), kAt, kLayout); // HINCRBY, HINCRBY, HSET
-    EXPECT_EQ(write.outcome(replies(3, "*3\r\n:4\r\n:7\r\n:0\r\n")), CachedWrite::Outcome::Saved);
+    CachedWrite write = CachedWrite::prepare(delta(3), base(3), kAt, kLayout); // HEXISTS, HINCRBY, HINCRBY, HSET
+    EXPECT_EQ(write.outcome(replies(4, "*4\r\n:1\r\n:4\r\n:7\r\n:0\r\n")), CachedWrite::Outcome::Saved);
     EXPECT_EQ(write.next->version, 4u);
     EXPECT_EQ(write.next->versionVector.get("n1"), 7u) << "Redis' vv counter is the truth";
 
     write = CachedWrite::prepare(delta(3), base(3), kAt, kLayout);
-    EXPECT_EQ(write.outcome(replies(3, "*3\r\n:5\r\n:4\r\n:0\r\n")), CachedWrite::Outcome::Stale) << "someone wrote v4";
-    EXPECT_EQ(write.outcome(replies(3, "*3\r\n:1\r\n:1\r\n:2\r\n")), CachedWrite::Outcome::Gone)
-        << "version 1 on a base that had 3: the hash was made anew";
+    EXPECT_EQ(write.outcome(replies(4, "*4\r\n:1\r\n:5\r\n:4\r\n:0\r\n")), CachedWrite::Outcome::Stale) << "someone wrote v4";
+    EXPECT_EQ(write.outcome(replies(4, "*4\r\n:0\r\n:1\r\n:1\r\n:2\r\n")), CachedWrite::Outcome::Gone)
+        << "no record: the block made a hash anew";
+    EXPECT_EQ(write.outcome(replies(4, "*4\r\n:0\r\n:4\r\n:1\r\n:0\r\n")), CachedWrite::Outcome::Gone)
+        << "a partial hash another block made (its version 3 looks like the base): still no record";
 
-    const CachedWrite first = CachedWrite::prepare(delta(0), base(0), 0, kLayout); // HSETNX first
-    EXPECT_EQ(first.outcome(replies(6, "*6\r\n:0\r\n:1\r\n:1\r\n:0\r\n:1\r\n:1\r\n")), CachedWrite::Outcome::Saved);
-    EXPECT_EQ(first.outcome(replies(6, "*6\r\n:1\r\n:1\r\n:1\r\n:2\r\n:1\r\n:1\r\n")), CachedWrite::Outcome::Gone)
-        << "HSETNX set the schema: there was no record";
+    const CachedWrite first = CachedWrite::prepare(delta(0), base(0), 0, kLayout);
+    EXPECT_EQ(first.outcome(replies(6, "*6\r\n:1\r\n:1\r\n:1\r\n:0\r\n:1\r\n:1\r\n")), CachedWrite::Outcome::Saved);
+    EXPECT_EQ(first.outcome(replies(6, "*6\r\n:0\r\n:1\r\n:1\r\n:2\r\n:1\r\n:1\r\n")), CachedWrite::Outcome::Gone);
 }
 
 TEST(CachedWrite, AFailedTransactionIsStoreUnavailableNamingTheCommand)
@@ -181,7 +184,7 @@ TEST(CachedWrite, AFailedTransactionIsStoreUnavailableNamingTheCommand)
     const CachedWrite write = CachedWrite::prepare(delta(3), base(3), kAt, kLayout);
     try
     {
-        write.outcome(replies(3, "*3\r\n-WRONGTYPE Operation against a key holding the wrong kind of value\r\n:1\r\n:0\r\n"));
+        write.outcome(replies(4, "*4\r\n:1\r\n-WRONGTYPE Operation against a key holding the wrong kind of value\r\n:1\r\n:0\r\n"));
         FAIL() << "no exception";
     }
     catch (const StoreUnavailable& e)
@@ -189,10 +192,10 @@ TEST(CachedWrite, AFailedTransactionIsStoreUnavailableNamingTheCommand)
         EXPECT_NE(std::string(e.what()).find("HINCRBY"), std::string::npos) << e.what();
         EXPECT_NE(std::string(e.what()).find("WRONGTYPE"), std::string::npos) << e.what();
     }
-    EXPECT_THROW(write.outcome(replies(3, "-EXECABORT Transaction discarded because of previous errors.\r\n")),
+    EXPECT_THROW(write.outcome(replies(4, "-EXECABORT Transaction discarded because of previous errors.\r\n")),
                  StoreUnavailable);
-    EXPECT_THROW(write.outcome(replies(3, "*2\r\n:4\r\n:1\r\n")), StoreUnavailable) << "too few results";
-    EXPECT_THROW(write.outcome(replies(3, "*3\r\n+OK\r\n:1\r\n:0\r\n")), StoreUnavailable) << "a result of another type";
+    EXPECT_THROW(write.outcome(replies(4, "*3\r\n:1\r\n:4\r\n:1\r\n")), StoreUnavailable) << "too few results";
+    EXPECT_THROW(write.outcome(replies(4, "*4\r\n:1\r\n+OK\r\n:1\r\n:0\r\n")), StoreUnavailable) << "a result of another type";
     EXPECT_THROW(write.outcome({}), StoreUnavailable);
 }
 
