@@ -21,9 +21,9 @@
 #   (d) reference  bench/ceiling/SessionCeiling.cpp (build/bin/session-ceiling)
 #       with --loops L for each L in REF_LOOPS, memory and redis: the least a
 #       server can do for this workload (one event loop per thread, no
-#       hand-offs, the store's 5 commands per request); its redis/memory ratio
+#       hand-offs, the store's 6 commands per request); its redis/memory ratio
 #       is the most a server sending those commands reaches on this machine.
-#       REF_WRITE=minimal: 4 commands (no vv:<node> increment), the fewest
+#       REF_WRITE=minimal: 4 commands (no record check, no vv:<node> increment), the fewest
 #       that still change a version atomically with the write
 # for every row: CPU time of the server (and of redis-server) per request over the
 # wrk run, which says where the difference between the stores goes;

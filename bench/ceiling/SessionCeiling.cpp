@@ -4,9 +4,10 @@
 // Every request reads its JSESSIONID cookie, increments the session's
 // counter and answers {"count":N} (a new session gets a Set-Cookie). With
 // --store redis the increment is the Redis store's cached write, command for
-// command (see plugins/store/redis/CachedWrite.cpp): MULTI, HINCRBY version,
-// HINCRBY vv:<node>, HSET accessed + attribute, EXEC; N is the new version.
-// --write minimal drops the vv:<node> increment: MULTI, HINCRBY version, HSET,
+// command (see plugins/store/redis/CachedWrite.cpp): MULTI, HEXISTS created,
+// HINCRBY version, HINCRBY vv:<node>, HSET accessed + attribute, EXEC; N is
+// the new version. --write minimal drops the record check and the vv:<node>
+// increment: MULTI, HINCRBY version, HSET,
 // EXEC is the fewest commands that still change a version atomically with
 // the write, as issue 4 requires: its ratio is about the most a compliant
 // store reaches.
@@ -233,6 +234,7 @@ private:
         const std::string key = "ceiling:" + id;
         const std::string accessed = std::to_string(std::time(nullptr) * 1000LL);
         appendCommand(_redisOut, {"MULTI"});
+        if (!_options.minimalWrite) appendCommand(_redisOut, {"HEXISTS", key, "created"});
         appendCommand(_redisOut, {"HINCRBY", key, "version", "1"});
         if (!_options.minimalWrite) appendCommand(_redisOut, {"HINCRBY", key, "vv:ceiling", "1"});
         appendCommand(_redisOut, {"HSET", key, "accessed", accessed, "count", "0"});
@@ -291,19 +293,18 @@ private:
     }
 
     /// One RESP element: a block's replies are +OK, one +QUEUED per command, then EXEC's
-    /// array whose first element is the new version.
+    /// array with the new version (after HEXISTS's answer, unless --write minimal).
     void reply(char type, long long value)
     {
         if (type == '*')
         {
             _arrayLeft = value;
-            _arrayFirst = true;
+            _arrayAt = 0;
             return;
         }
         if (_arrayLeft > 0)
         {
-            if (_arrayFirst) _version = value;
-            _arrayFirst = false;
+            if (_arrayAt++ == (_options.minimalWrite ? 0 : 1)) _version = value;
             if (--_arrayLeft > 0) return;
             Waiting done = std::move(_waiting.front());
             _waiting.pop_front();
@@ -320,7 +321,7 @@ private:
     std::string _redisIn;
     std::deque<Waiting> _waiting;
     long long _arrayLeft = 0;
-    bool _arrayFirst = false;
+    int _arrayAt = 0;
     long long _version = 0;
 };
 
