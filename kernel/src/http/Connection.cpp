@@ -9,11 +9,11 @@
 #include <Poco/String.h>
 
 #include <algorithm>
-#include <sys/socket.h>
 #include <cerrno>
 #include <chrono>
 #include <cctype>
 #include <cstring>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace mt::http {

@@ -71,8 +71,8 @@ public:
     bool lingerWanted() const { return _linger && !closeRequested.load(std::memory_order_relaxed); }
     /// The server half-closed the connection (its answer, then end of
     /// output) and parks it: run() now reads and drops what the client
-    /// still sends, until it closes — or `untilMs` passes (steady clock), when
-    /// the poller's idle scan cuts it off.
+    /// still sends, until it closes — or `untilMs` passes (steady clock ms):
+    /// then run() closes it, or the poller's idle scan if it waits parked.
     void beginLinger(std::int64_t untilMs)
     {
         _linger = false;
