@@ -714,14 +714,18 @@ TEST_F(RedisStoreTest, ACachedWriteToASessionMovedAwayFollowsItSyncAndAsync)
             // Two requests that read it before either wrote (a page and its
             // XHR): the second block finds the partial hash the first made
             // before its node deleted it, which is no record either.
+            // Redis holds writes until both are sent: else the first one's
+            // answer could drop the cached copy before the second starts.
             std::vector<std::future<std::exception_ptr>> outcomes;
+            ASSERT_EQ(_redis.cli({"CLIENT", "PAUSE", "5000", "WRITE"}), "OK");
             for (const auto& next : {change, delta(id, "n1", loaded->version, {{"y", "2"}})})
             {
                 auto outcome = std::make_shared<std::promise<std::exception_ptr>>();
                 outcomes.push_back(outcome->get_future());
-                ASSERT_TRUE(s.saveAsync(next, [outcome](std::exception_ptr error) { outcome->set_value(error); }))
+                EXPECT_TRUE(s.saveAsync(next, [outcome](std::exception_ptr error) { outcome->set_value(error); }))
                     << "not the asynchronous way";
             }
+            ASSERT_EQ(_redis.cli({"CLIENT", "UNPAUSE"}), "OK");
             for (auto& future : outcomes)
             {
                 ASSERT_EQ(future.wait_for(std::chrono::seconds(5)), std::future_status::ready);
