@@ -78,6 +78,29 @@ protected:
         return d;
     }
     void resetStats() { _redis.cli({"CONFIG", "RESETSTAT"}); }
+    /// A store with no expiry grace, on a Redis whose active expiry is off:
+    /// an expired hash goes only when a command touches it, so a cached write
+    /// finds its session gone before any invalidation says so.
+    std::unique_ptr<RedisSessionStore> lazilyExpiringStore()
+    {
+        _redis.cli({"DEBUG", "SET-ACTIVE-EXPIRE", "0"});
+        RedisSettings noGrace = settings();
+        noGrace.expiryGraceSeconds = 0;
+        auto s = std::make_unique<RedisSessionStore>(noGrace, "/t", Poco::Logger::get("test.redis"));
+        EXPECT_TRUE(mt::test::waitUntil([&] { return s->nearCacheReady(); }, std::chrono::seconds(5)));
+        return s;
+    }
+    /// Waits until Redis' own clock is past `key`'s expiry; false if it has none or that never came.
+    bool waitPastExpiry(const std::string& key)
+    {
+        const long long expiresAt = std::stoll(_redis.cli({"PEXPIRETIME", key}));
+        auto redisNowMs = [&] {
+            const std::string time = _redis.cli({"TIME"}); // "seconds\nmicroseconds"
+            const auto cut = time.find('\n');
+            return std::stoll(time.substr(0, cut)) * 1000 + std::stoll(time.substr(cut + 1)) / 1000;
+        };
+        return expiresAt > 0 && mt::test::waitUntil([&] { return redisNowMs() > expiresAt; }, std::chrono::seconds(5));
+    }
     /// A request's read: of an owned session when the near cache is on (the
     /// cached way), a plain load otherwise.
     SessionStoreAdapter::DataPtr get(RedisSessionStore& store, const std::string& id) const
@@ -372,16 +395,8 @@ TEST_F(RedisStoreTest, ACachedWriteToASessionRedisExpiredLeavesNothingBehind)
 {
     // Gone without an invalidation first: with active expiry off, Redis drops
     // the hash only when a command touches it, the cached write's own.
-    _redis.cli({"DEBUG", "SET-ACTIVE-EXPIRE", "0"});
-    RedisSettings noGrace = settings();
-    noGrace.expiryGraceSeconds = 0;
-    RedisSessionStore s(noGrace, "/t", Poco::Logger::get("test.redis"));
-    ASSERT_TRUE(mt::test::waitUntil([&] { return s.nearCacheReady(); }, std::chrono::seconds(5)));
-    auto redisNowMs = [&] {
-        const std::string time = _redis.cli({"TIME"}); // "seconds\nmicroseconds"
-        const auto cut = time.find('\n');
-        return std::stoll(time.substr(0, cut)) * 1000 + std::stoll(time.substr(cut + 1)) / 1000;
-    };
+    auto store = lazilyExpiringStore();
+    RedisSessionStore& s = *store;
     // Never written since created, and written once: either way the block
     // asks whether the record is there (HEXISTS created).
     for (int writes : {0, 1})
@@ -396,9 +411,7 @@ TEST_F(RedisStoreTest, ACachedWriteToASessionRedisExpiredLeavesNothingBehind)
         if (writes) loaded = s.save(delta(id, "n1", loaded->version, {{"w", "1"}}));
         ASSERT_TRUE(loaded);
         ASSERT_EQ(loaded->version, std::uint64_t(writes));
-        const long long expiresAt = std::stoll(_redis.cli({"PEXPIRETIME", s.hashKey(id)}));
-        ASSERT_GT(expiresAt, 0);
-        ASSERT_TRUE(mt::test::waitUntil([&] { return redisNowMs() > expiresAt; }, std::chrono::seconds(5)));
+        ASSERT_TRUE(waitPastExpiry(s.hashKey(id)));
         const auto execs = _redis.commandCalls("exec");
         const auto scripts = _redis.commandCalls("evalsha");
 
@@ -681,17 +694,9 @@ TEST_F(RedisStoreTest, ACachedWriteToASessionMovedAwayFollowsItSyncAndAsync)
     // invalidation of this node's copy arrives: its key expired lazily here
     // (active expiry off), with a forwarding entry to where it went, as a
     // failover's rename leaves. The change must follow it, not be dropped.
-    _redis.cli({"DEBUG", "SET-ACTIVE-EXPIRE", "0"});
-    RedisSettings noGrace = settings();
-    noGrace.expiryGraceSeconds = 0;
-    RedisSessionStore s(noGrace, "/t", Poco::Logger::get("test.redis"));
-    auto other = store();
-    ASSERT_TRUE(mt::test::waitUntil([&] { return s.nearCacheReady(); }, std::chrono::seconds(5)));
-    auto redisNowMs = [&] {
-        const std::string time = _redis.cli({"TIME"});
-        const auto cut = time.find('\n');
-        return std::stoll(time.substr(0, cut)) * 1000 + std::stoll(time.substr(cut + 1)) / 1000;
-    };
+    auto store = lazilyExpiringStore();
+    RedisSessionStore& s = *store;
+    auto other = this->store();
     for (const bool async : {false, true})
     {
         const std::string id = std::string(async ? "y" : "s") + ".n1", movedTo = std::string(async ? "y" : "s") + ".n2";
@@ -704,8 +709,7 @@ TEST_F(RedisStoreTest, ACachedWriteToASessionMovedAwayFollowsItSyncAndAsync)
         there.attributes["kept"] = "1";
         ASSERT_TRUE(other->create(there));
         _redis.cli({"SET", s.forwardKey(id), movedTo});
-        const long long expiresAt = std::stoll(_redis.cli({"PEXPIRETIME", s.hashKey(id)}));
-        ASSERT_TRUE(mt::test::waitUntil([&] { return redisNowMs() > expiresAt; }, std::chrono::seconds(5)));
+        ASSERT_TRUE(waitPastExpiry(s.hashKey(id)));
         const auto execs = _redis.commandCalls("exec");
 
         const SessionDelta change = delta(id, "n1", loaded->version, {{"x", "1"}});
