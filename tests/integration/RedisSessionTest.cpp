@@ -188,6 +188,46 @@ TEST_F(RedisSessionsTest, AChangeMadeWhileAnotherNodeTookTheSessionOverFollowsIt
     EXPECT_EQ(redis.cli({"ZCARD", "mt:default:/events:expiry"}), "1");
 }
 
+TEST_F(RedisSessionsTest, ALoginWhileAnotherNodeTookTheSessionOverGivesTheNewIdWhereTheSessionWent)
+{
+    // A's request holds the session and changes its id (a login, the session
+    // fixation defence) after B took the session over: the user stays logged
+    // in, under a new id, with both changes; no old id leads to the session.
+    startNodes();
+    const auto made = httpRequest(a.port(), "GET", "/events/new?ttl=600");
+    ASSERT_EQ(made.status, 200) << made.body;
+    const std::string id = made.body;
+    const std::string started = a.dir() + "/login-started", proceed = a.dir() + "/login-proceed";
+    auto login = std::async(std::launch::async, [&] {
+        return httpRequest(a.port(), "POST",
+                           "/events/set?name=user&value=ann&login=1&started=" + started + "&proceed=" + proceed,
+                           withCookie(id));
+    });
+    ASSERT_TRUE(waitUntil([&] { return std::filesystem::exists(started); }, 10s)) << "A's request never read the session";
+    const auto two = httpRequest(b.port(), "POST", "/events/set?name=two&value=2", withCookie(id));
+    ASSERT_EQ(two.status, 200) << two.body;
+    const std::string moved = two.body;
+    ASSERT_EQ(moved, id.substr(0, id.size() - 1) + "B") << "B took the session over";
+    std::ofstream(proceed).put('\n');
+    const auto answer = login.get();
+    ASSERT_EQ(answer.status, 200) << answer.body;
+
+    const std::string fresh = answer.body;
+    EXPECT_EQ(cookieId(answer), fresh);
+    EXPECT_EQ(fresh.substr(fresh.size() - 2), ".A");
+    EXPECT_NE(fresh.substr(0, fresh.find('.')), id.substr(0, id.find('.'))) << "a new id, not another route";
+    const std::string key = "mt:default:/events:s:" + fresh;
+    EXPECT_EQ(redis.cli({"HGET", key, "a:user"}), "\"ann\"");
+    EXPECT_EQ(redis.cli({"HGET", key, "a:two"}), "\"2\"") << "B's change was lost";
+    for (const std::string& old : {id, moved})
+    {
+        EXPECT_EQ(redis.cli({"EXISTS", "mt:default:/events:s:" + old}), "0") << old;
+        EXPECT_EQ(httpRequest(b.port(), "POST", "/events/set?name=planted&value=1", withCookie(old)).status, 404)
+            << "the old id " << old << " still leads to the session";
+    }
+    EXPECT_EQ(redis.cli({"ZRANGE", "mt:default:/events:expiry", "0", "-1"}), fresh);
+}
+
 TEST_F(RedisSessionsTest, RedisDownIs503AndHealthDownThenRecoversWithoutRestart)
 {
     startNodes();

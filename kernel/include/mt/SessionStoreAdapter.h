@@ -83,8 +83,11 @@ public:
     /// under another route. remove() does not follow: a session found expired
     /// under its old id may have been taken over because it was not. Default: remove().
     virtual DataPtr invalidate(const std::string& id) { return remove(id); }
-    /// Moves a session to a new id (session fixation defence). False if the
-    /// old id is gone or the new id is taken.
+    /// Moves a session to a new id (session fixation defence), or to another
+    /// node's route of the same id (a failover). False if the old id is gone
+    /// or the new id is taken. A store that leaves a moved session reachable
+    /// from its old id (RedisSessionStore) gives a new id to the session
+    /// where a move took it: the caller holds that session.
     virtual bool rename(const std::string& oldId, const std::string& newId) = 0;
     /// Ids of every stored session (expired ones not yet swept included).
     virtual std::vector<std::string> list() = 0;

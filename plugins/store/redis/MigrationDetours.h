@@ -43,7 +43,7 @@ public:
     Reply remove(const std::string& id);
     /// scripts::kRename's job: a copy under the new id, then the old key
     /// deleted if nobody wrote it since (else copied again). False: the old
-    /// session is gone or the new id taken.
+    /// session is gone or the new id taken. Follows no failover's move.
     bool rename(const std::string& oldId, const std::string& newId);
     /// Drops the index entries remove() and rename() could not. Throws if it
     /// cannot: a sweep must not run before.

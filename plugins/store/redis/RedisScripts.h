@@ -200,26 +200,31 @@ inline const char* kDeleteUnchanged =
     "return 1\n";
 
 /// KEYS: old hash, new hash, index, forwarding entry of the old id. ARGV:
-/// oldId, newId, forward ('1': leave the entry), its longest life (ms) -> 1
-/// moved, 0 old gone or new taken. RENAME keeps the TTL; the index entry
-/// moves with its score. The forwarding entry (old id -> new id, for as long
-/// as the session or that life, whichever ends first) is for a failover,
-/// which moves a session to another node's route: a request that read it
-/// under the old id, in flight on another node, saves its changes to where
-/// it went (kSave) instead of losing them. A new id (session fixation
-/// defence) leaves none: a request under the old id must not write to it.
+/// oldId, newId, forward ('1': leave the entry, for a failover's move; '':
+/// a new id, which follows a move, MT_REDIS_FOLLOW), its longest life (ms)
+/// -> the id moved from, false if the session is gone or the new id taken.
+/// RENAME keeps the TTL; the index entry moves with its score. The
+/// forwarding entry (old id -> new id, for as long as the session or that
+/// life, whichever ends first) is for a failover, which moves a session to
+/// another node's route: a request that read it under the old id, in flight
+/// on another node, saves its changes to where it went (kSave) instead of
+/// losing them. A new id (session fixation defence) leaves none: a request
+/// under the old id must not write to it. It follows: the request changing
+/// the id holds the session, wherever a failover moved it meanwhile. A
+/// failover's move does not: its caller looks again (SessionScope).
 inline const char* kRename =
-    "if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end\n"
-    "redis.call('RENAME', KEYS[1], KEYS[2])\n"
-    "local score = redis.call('ZSCORE', KEYS[3], ARGV[1])\n"
-    "redis.call('ZREM', KEYS[3], ARGV[1])\n"
+    MT_REDIS_FOLLOW("ARGV[3] ~= '1'")
+    "if not here or redis.call('EXISTS', KEYS[2]) == 1 then return false end\n"
+    "redis.call('RENAME', key, KEYS[2])\n"
+    "local score = redis.call('ZSCORE', KEYS[3], id)\n"
+    "redis.call('ZREM', KEYS[3], id)\n"
     "redis.call('ZADD', KEYS[3], score or '+inf', ARGV[2])\n"
     "if ARGV[3] == '1' then\n"
     "  local life = redis.call('PTTL', KEYS[2])\n"
     "  if life < 1 or life > tonumber(ARGV[4]) then life = tonumber(ARGV[4]) end\n"
     "  redis.call('SET', KEYS[4], ARGV[2], 'PX', life)\n"
     "end\n"
-    "return 1\n";
+    "return id\n";
 
 /// KEYS: index, claims, reclaims. ARGV: nowMs, limit, hash key prefix, claim
 /// key prefix, reclaim cutoff (ms), claim TTL (ms), most reclaims, most

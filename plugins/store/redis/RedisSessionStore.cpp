@@ -740,18 +740,24 @@ SessionStoreAdapter::DataPtr RedisSessionStore::removeFollowing(const std::strin
 bool RedisSessionStore::rename(const std::string& oldId, const std::string& newId)
 {
     if (oldId == newId) return false;
-    std::int64_t moved = 0;
+    bool moved = false;
+    std::string movedFrom = oldId; // another when a failover had moved the session
     try
     {
         const Reply reply = _rename.call(_redis, {hashKey(oldId), hashKey(newId), _index, forwardKey(oldId)},
                                          {oldId, newId, isRouteMove(oldId, newId) ? "1" : "", kForwardLifeMs},
                                          RedisPipeline::Migration::AskOnly);
         if (isTryAgain(reply))
-            moved = _detours.rename(oldId, newId) ? 1 : 0;
+            moved = _detours.rename(oldId, newId);
         else if (reply->isError())
             throw StoreUnavailable("redis rename script failed: " + errorMessage(reply));
-        else
-            moved = asInt(reply);
+        else if (!reply->isBulkString())
+            throw StoreUnavailable("redis rename script: unexpected reply " + printableReply(reply));
+        else if (const std::string from = bulkText(reply); !from.empty())
+        {
+            moved = true;
+            movedFrom = from;
+        }
     }
     catch (...)
     {
@@ -761,7 +767,12 @@ bool RedisSessionStore::rename(const std::string& oldId, const std::string& newI
     }
     _cache.invalidate(oldId);
     _cache.invalidate(newId);
-    return moved == 1;
+    if (movedFrom != oldId)
+    {
+        _cache.invalidate(movedFrom);
+        _logger.information("session %s: new id %s given where a failover had moved it, %s", oldId, newId, movedFrom);
+    }
+    return moved;
 }
 
 std::vector<std::string> RedisSessionStore::list()

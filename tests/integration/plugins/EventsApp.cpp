@@ -3,12 +3,14 @@
 // exactly once across the cluster:
 //   GET /new?ttl=S      creates a session that expires after S seconds; answers its id
 //   GET /destroyed      {"expired":["id",...],"invalidated":[...]} seen by this node
-//   POST /set?name=N&value=V[&started=F&proceed=G]
+//   POST /set?name=N&value=V[&started=F&proceed=G][&login=1]
 //                       sets attribute N to the JSON string V in the request's
-//                       session; with files F and G: creates F once it holds
-//                       the session, then waits (at most 10 s) until G exists
-//                       before it sets N, so a test can order another
-//                       request between this one's read and its write
+//                       session; answers the session's id; with files F and
+//                       G: creates F once it holds the session, then waits
+//                       (at most 10 s) until G exists before it sets N, so a
+//                       test can order another request between this one's
+//                       read and its write; with login=1, gives the session
+//                       a new id (changeSessionId) before it sets N
 #include "mt/HttpSession.h"
 #include "mt/SessionListener.h"
 #include "mt/WebApplication.h"
@@ -69,6 +71,7 @@ public:
             const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
             while (!proceed.empty() && !std::filesystem::exists(proceed) && std::chrono::steady_clock::now() < deadline)
                 std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            if (request.parameter("login") == "1") request.changeSessionId();
             session->setAttributeJson(request.parameter("name"), "\"" + request.parameter("value") + "\"");
             response.sendBody(session->id(), "text/plain");
         }));

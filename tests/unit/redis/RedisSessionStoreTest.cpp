@@ -631,6 +631,33 @@ TEST_P(RedisStoreContract, ANewIdLeavesNoForwardingSoASaveUnderTheOldOneGoesNowh
     EXPECT_EQ(_redis.cli({"EXISTS", s->hashKey("fixated.A")}), "0");
 }
 
+TEST_P(RedisStoreContract, ANewIdGivenUnderAnIdAFailoverMovedIsGivenWhereTheSessionWent)
+{
+    // A login (changeSessionId) in a request on node A that read n.A, while
+    // node B took the session over (n.B): the request holds the session, so
+    // the new id goes to the session where it is now.
+    auto a = store();
+    auto b = store();
+    ASSERT_TRUE(a->create(session("n.A")));
+    ASSERT_TRUE(a->save(delta("n.A", "A", 0, {{"x", "1"}})));
+    ASSERT_TRUE(b->rename("n.A", "n.B"));
+    ASSERT_TRUE(a->rename("n.A", "fresh.A")) << "the login failed";
+    auto renamed = get(*a, "fresh.A");
+    ASSERT_TRUE(renamed);
+    EXPECT_EQ(renamed->attributes.at("x"), "1");
+    EXPECT_EQ(_redis.cli({"EXISTS", a->hashKey("n.B")}), "0");
+    EXPECT_EQ(a->list(), std::vector<std::string>{"fresh.A"}) << "the expiry index follows";
+    EXPECT_FALSE(b->save(delta("n.B", "B", 0, {{"planted", "1"}}))) << "an old id leads to the new one";
+    EXPECT_FALSE(a->save(delta("n.A", "A", 0, {{"planted", "1"}}))) << "an old id leads to the new one";
+    EXPECT_EQ(_redis.cli({"HEXISTS", a->hashKey("fresh.A"), "a:planted"}), "0");
+    // A failover's move does not follow: the node moving it looks again.
+    ASSERT_TRUE(a->create(session("m.A")));
+    ASSERT_TRUE(b->rename("m.A", "m.B"));
+    EXPECT_FALSE(a->rename("m.A", "m.C"));
+    EXPECT_TRUE(get(*b, "m.B"));
+    EXPECT_FALSE(get(*a, "m.C"));
+}
+
 TEST_P(RedisStoreContract, AnInvalidationInFlightUnderTheOldIdRemovesTheSessionWhereItWent)
 {
     // A logout on node A, for a session node B took over meanwhile: the
