@@ -83,6 +83,31 @@ protected:
         b.start();
     }
 
+    /// A failover's race: a session made on A; a request on A (`query`, a
+    /// POST /events/set) reads it and holds on while B sets "two" in it,
+    /// which moves it to B's route; then A's request goes on. Gives the id
+    /// the session was made with, the one B moved it to, and A's answer.
+    void holdAWhileBTakesOver(const std::string& query, std::string& id, std::string& moved, HttpReply& answer)
+    {
+        startNodes();
+        const auto made = httpRequest(a.port(), "GET", "/events/new?ttl=600");
+        ASSERT_EQ(made.status, 200) << made.body;
+        id = made.body;
+        ASSERT_EQ(id.substr(id.size() - 2), ".A");
+        const std::string started = a.dir() + "/held-started", proceed = a.dir() + "/held-proceed";
+        auto held = std::async(std::launch::async, [&] {
+            return httpRequest(a.port(), "POST", query + "&started=" + started + "&proceed=" + proceed, withCookie(id));
+        });
+        ASSERT_TRUE(waitUntil([&] { return std::filesystem::exists(started); }, 10s)) << "A's request never read the session";
+        const auto two = httpRequest(b.port(), "POST", "/events/set?name=two&value=2", withCookie(id));
+        ASSERT_EQ(two.status, 200) << two.body;
+        moved = two.body;
+        ASSERT_EQ(moved, id.substr(0, id.size() - 1) + "B") << "B took the session over";
+        std::ofstream(proceed).put('\n');
+        answer = held.get();
+        ASSERT_EQ(answer.status, 200) << answer.body;
+    }
+
     RedisProcess redis;
     ServerProcess a{{MT_EVENTS_PLUGIN}};
     ServerProcess b{{MT_EVENTS_PLUGIN}};
@@ -161,25 +186,9 @@ TEST_F(RedisSessionsTest, AChangeMadeWhileAnotherNodeTookTheSessionOverFollowsIt
     // when B takes the session over (a client whose requests the balancer
     // sent to two nodes during a failover). A's change must land where the
     // session went, not vanish with a 200.
-    startNodes();
-    const auto made = httpRequest(a.port(), "GET", "/events/new?ttl=600");
-    ASSERT_EQ(made.status, 200) << made.body;
-    const std::string id = made.body;
-    ASSERT_EQ(id.substr(id.size() - 2), ".A");
-    const std::string started = a.dir() + "/one-started", proceed = a.dir() + "/one-proceed";
-    auto one = std::async(std::launch::async, [&] {
-        return httpRequest(a.port(), "POST", "/events/set?name=one&value=1&started=" + started + "&proceed=" + proceed,
-                           withCookie(id));
-    });
-    ASSERT_TRUE(waitUntil([&] { return std::filesystem::exists(started); }, 10s)) << "A's request never read the session";
-
-    const auto two = httpRequest(b.port(), "POST", "/events/set?name=two&value=2", withCookie(id));
-    ASSERT_EQ(two.status, 200) << two.body;
-    const std::string moved = two.body;
-    ASSERT_EQ(moved, id.substr(0, id.size() - 1) + "B") << "B took the session over";
-    std::ofstream(proceed).put('\n');
-    const auto answer = one.get();
-    ASSERT_EQ(answer.status, 200) << answer.body;
+    std::string id, moved;
+    HttpReply answer;
+    ASSERT_NO_FATAL_FAILURE(holdAWhileBTakesOver("/events/set?name=one&value=1", id, moved, answer));
 
     const std::string key = "mt:default:/events:s:" + moved;
     EXPECT_EQ(redis.cli({"HGET", key, "a:two"}), "\"2\"");
@@ -193,24 +202,9 @@ TEST_F(RedisSessionsTest, ALoginWhileAnotherNodeTookTheSessionOverGivesTheNewIdW
     // A's request holds the session and changes its id (a login, the session
     // fixation defence) after B took the session over: the user stays logged
     // in, under a new id, with both changes; no old id leads to the session.
-    startNodes();
-    const auto made = httpRequest(a.port(), "GET", "/events/new?ttl=600");
-    ASSERT_EQ(made.status, 200) << made.body;
-    const std::string id = made.body;
-    const std::string started = a.dir() + "/login-started", proceed = a.dir() + "/login-proceed";
-    auto login = std::async(std::launch::async, [&] {
-        return httpRequest(a.port(), "POST",
-                           "/events/set?name=user&value=ann&login=1&started=" + started + "&proceed=" + proceed,
-                           withCookie(id));
-    });
-    ASSERT_TRUE(waitUntil([&] { return std::filesystem::exists(started); }, 10s)) << "A's request never read the session";
-    const auto two = httpRequest(b.port(), "POST", "/events/set?name=two&value=2", withCookie(id));
-    ASSERT_EQ(two.status, 200) << two.body;
-    const std::string moved = two.body;
-    ASSERT_EQ(moved, id.substr(0, id.size() - 1) + "B") << "B took the session over";
-    std::ofstream(proceed).put('\n');
-    const auto answer = login.get();
-    ASSERT_EQ(answer.status, 200) << answer.body;
+    std::string id, moved;
+    HttpReply answer;
+    ASSERT_NO_FATAL_FAILURE(holdAWhileBTakesOver("/events/set?name=user&value=ann&login=1", id, moved, answer));
 
     const std::string fresh = answer.body;
     EXPECT_EQ(cookieId(answer), fresh);
