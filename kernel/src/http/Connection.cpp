@@ -53,6 +53,72 @@ bool iequals(const std::string& a, const char* b, std::size_t blen)
     return true;
 }
 
+/// What a request's head says about its body and its connection.
+struct MessageFraming
+{
+    RequestBody::Framing body = RequestBody::Framing::None;
+    long long length = 0;
+    bool expectContinue = false;
+    bool http10 = false;
+    bool keepAlive = false; ///< what the client asks for (Connection, version)
+};
+
+/// One pass over the headers for everything that decides framing and
+/// keep-alive (RFC 9112): 0, or the status that refuses the request.
+int frameOf(const RequestHead& head, std::size_t maxBodyBytes, MessageFraming& out)
+{
+    const std::string* connection = nullptr;
+    const std::string* transferEncoding = nullptr;
+    const std::string* contentLength = nullptr;
+    const std::string* expect = nullptr;
+    int hosts = 0;
+    for (const auto& h : head.headers)
+    {
+        const std::string& n = h.first;
+        if (iequals(n, "host", 4))
+        {
+            ++hosts;
+            if (h.second.size() > kMaxHostLength) return 400;
+        }
+        else if (iequals(n, "connection", 10)) connection = &h.second;
+        else if (iequals(n, "content-length", 14))
+        {
+            if (contentLength && *contentLength != h.second) return 400;
+            contentLength = &h.second;
+        }
+        else if (iequals(n, "transfer-encoding", 17)) transferEncoding = &h.second;
+        else if (iequals(n, "expect", 6)) expect = &h.second;
+    }
+
+    out.http10 = head.version[7] == '0';
+    // RFC 9112 3.2: an HTTP/1.1 request names its host, once. Two Host lines
+    // are the shape of a cache-poisoning or routing confusion attempt.
+    if (hosts > 1 || (hosts == 0 && !out.http10)) return 400;
+    if (transferEncoding)
+    {
+        // Both headers at once is the classic request-smuggling shape.
+        if (contentLength) return 400;
+        if (Poco::icompare(*transferEncoding, "chunked") != 0) return 501;
+        out.body = RequestBody::Framing::Chunked;
+    }
+    else if (contentLength)
+    {
+        const std::string& v = *contentLength;
+        if (v.empty() || v.size() > 18 || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            return v.size() > 18 ? 413 : 400;
+        out.length = std::stoll(v);
+        if (static_cast<unsigned long long>(out.length) > maxBodyBytes) return 413;
+        out.body = RequestBody::Framing::Fixed;
+    }
+    if (expect)
+    {
+        if (Poco::icompare(*expect, "100-continue") != 0) return 417;
+        out.expectContinue = !out.http10;
+    }
+    out.keepAlive = out.http10 ? (connection && hasToken(*connection, "keep-alive")) : !(connection && hasToken(*connection, "close"));
+    return 0;
+}
+
 struct ActiveRequest
 {
     explicit ActiveRequest(std::atomic<std::int64_t>& c): counter(c) { counter.fetch_add(1, std::memory_order_relaxed); }
@@ -202,68 +268,17 @@ Connection::Step Connection::serveOne()
     // Parsed, not yet consumed: a small body still coming is waited for with
     // the head left in place, parsed again when the rest is here.
     if (status == HeadOk) status = parseRequestHead(_in.data(), headSize, _ctx.limits.maxHeaderFields, req.head);
+    MessageFraming framing;
+    if (status == HeadOk) status = frameOf(req.head, _ctx.limits.maxBodyBytes, framing);
     if (status != HeadOk)
     {
         reject(status, startUs);
         return Step::Close;
     }
 
-    // One pass over the headers for everything that decides framing and keep-alive.
-    const std::string* connection = nullptr;
-    const std::string* transferEncoding = nullptr;
-    const std::string* contentLength = nullptr;
-    const std::string* expect = nullptr;
-    int hosts = 0;
-    for (const auto& h : req.head.headers)
-    {
-        const std::string& n = h.first;
-        if (iequals(n, "host", 4))
-        {
-            ++hosts;
-            if (h.second.size() > kMaxHostLength) return reject(400, startUs), Step::Close;
-        }
-        else if (iequals(n, "connection", 10)) connection = &h.second;
-        else if (iequals(n, "content-length", 14))
-        {
-            if (contentLength && *contentLength != h.second) return reject(400, startUs), Step::Close;
-            contentLength = &h.second;
-        }
-        else if (iequals(n, "transfer-encoding", 17)) transferEncoding = &h.second;
-        else if (iequals(n, "expect", 6)) expect = &h.second;
-    }
-
-    const bool http10 = req.head.version[7] == '0';
-    // RFC 9112 3.2: an HTTP/1.1 request names its host, once. Two Host lines
-    // are the shape of a cache-poisoning or routing confusion attempt.
-    if (hosts > 1 || (hosts == 0 && !http10)) return reject(400, startUs), Step::Close;
-    RequestBody::Framing framing = RequestBody::Framing::None;
-    long long length = 0;
-    if (transferEncoding)
-    {
-        // Both headers at once is the classic request-smuggling shape.
-        if (contentLength) return reject(400, startUs), Step::Close;
-        if (Poco::icompare(*transferEncoding, "chunked") != 0) return reject(501, startUs), Step::Close;
-        framing = RequestBody::Framing::Chunked;
-    }
-    else if (contentLength)
-    {
-        const std::string& v = *contentLength;
-        if (v.empty() || v.size() > 18 || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
-            return reject(v.size() > 18 ? 413 : 400, startUs), Step::Close;
-        length = std::stoll(v);
-        if (static_cast<unsigned long long>(length) > _ctx.limits.maxBodyBytes) return reject(413, startUs), Step::Close;
-        framing = RequestBody::Framing::Fixed;
-    }
-    bool expectContinue = false;
-    if (expect)
-    {
-        if (Poco::icompare(*expect, "100-continue") != 0) return reject(417, startUs), Step::Close;
-        expectContinue = !http10;
-    }
-
     // A small body not all here yet is waited for parked, as a partial head is.
-    const std::size_t whole = totalSize + static_cast<std::size_t>(length);
-    if (framing == RequestBody::Framing::Fixed && !expectContinue && whole <= _in.capacity())
+    const std::size_t whole = totalSize + static_cast<std::size_t>(framing.length);
+    if (framing.body == RequestBody::Framing::Fixed && !framing.expectContinue && whole <= _in.capacity())
         while (_in.available() < whole)
         {
             if (!partialInTime()) return reject(408, startUs), Step::Close;
@@ -277,15 +292,20 @@ Connection::Step Connection::serveOne()
     if (partialSinceUs.load(std::memory_order_relaxed) != 0) partialSinceUs.store(0, std::memory_order_relaxed);
     _in.consume(totalSize);
 
-    bool keepAlive = _ctx.limits.keepAlive &&
-        (http10 ? (connection && hasToken(*connection, "keep-alive")) : !(connection && hasToken(*connection, "close")));
+    bool keepAlive = _ctx.limits.keepAlive && framing.keepAlive;
     ++_served;
     if (_ctx.limits.maxKeepAliveRequests > 0 && _served >= _ctx.limits.maxKeepAliveRequests) keepAlive = false;
 
-    _body.reset(framing, length, _ctx.limits.maxBodyBytes, expectContinue);
-    resp.reset(keepAlive, req.head.method == "HEAD", http10);
+    _body.reset(framing.body, framing.length, _ctx.limits.maxBodyBytes, framing.expectContinue);
+    resp.reset(keepAlive, req.head.method == "HEAD", framing.http10);
     const std::uint64_t writesBefore = _out.writes();
+    if (!dispatch()) return Step::Close;
+    return respond(startUs, writesBefore);
+}
 
+bool Connection::dispatch()
+{
+    const RequestHead& head = _request._impl->head;
     int failure = 0;
     try
     {
@@ -301,37 +321,39 @@ Connection::Step Connection::serveOne()
     }
     catch (const ConnectionLost&)
     {
-        return Step::Close;
+        return false;
     }
     catch (const std::exception& e)
     {
         failure = 500;
-        _ctx.logger.error("request " + req.head.method + " " + req.head.uri + " failed: " + e.what());
+        _ctx.logger.error("request " + head.method + " " + head.uri + " failed: " + e.what());
     }
     catch (...)
     {
         failure = 500;
-        _ctx.logger.error("request " + req.head.method + " " + req.head.uri + " failed: unknown exception");
+        _ctx.logger.error("request " + head.method + " " + head.uri + " failed: unknown exception");
     }
-    if (failure)
+    if (!failure) return true;
+    // The body is in an unknown state and the handler may have half-written: close.
+    ServerResponse::Impl& resp = *_response._impl;
+    resp.closeRequested = true;
+    resp.willClose = true;
+    if (resp.committed) return true;
+    try
     {
-        // The body is in an unknown state and the handler may have half-written: close.
-        resp.closeRequested = true;
-        resp.willClose = true;
-        if (!resp.committed)
-        {
-            try
-            {
-                _response.sendError(failure, "");
-            }
-            catch (...)
-            {
-                return Step::Close;
-            }
-            if (failure < 500) _ctx.rejected.fetch_add(1, std::memory_order_relaxed);
-        }
+        _response.sendError(failure, "");
     }
+    catch (...)
+    {
+        return false;
+    }
+    if (failure < 500) _ctx.rejected.fetch_add(1, std::memory_order_relaxed);
+    return true;
+}
 
+Connection::Step Connection::respond(std::int64_t startUs, std::uint64_t writesBefore)
+{
+    ServerResponse::Impl& resp = *_response._impl;
     bool close = true;
     try
     {

@@ -86,6 +86,12 @@ private:
     enum HeadResult { HeadOk = 0, HeadIdle = -2, HeadClosed = -1, HeadPartial = -3 };
 
     Step serveOne();
+    /// Runs the handler; answers what it threw (413, 400, 500, ...) if it
+    /// can. False: the connection is lost.
+    bool dispatch();
+    /// Completes the response: sends it, or defers it while a session write
+    /// is in flight; reads the rest of a body the handler left unread.
+    Step respond(std::int64_t startUs, std::uint64_t writesBefore);
     int readHead(std::size_t& headSize, std::size_t& totalSize);
     int headTooLarge() const;
     /// True (and partialSinceUs set) while the request now arriving is
