@@ -194,6 +194,10 @@ TEST(Cluster, EditingTheClusterFileAndReloadingChangesTheTopologyLive)
     auto refused = httpRequest(cluster.httpPort("node1"), "POST", "/admin/reload", {{"Authorization", "Bearer " + token}});
     EXPECT_EQ(refused.status, 400) << refused.body;
     EXPECT_NE(refused.body.find("need a restart"), std::string::npos) << refused.body;
+    auto report = Poco::JSON::Parser().parse(refused.body).extract<Poco::JSON::Object::Ptr>();
+    EXPECT_EQ(report->getValue<std::string>("status"), "refused");
+    ASSERT_TRUE(report->getArray("changed")) << "a refusal says what changed: nothing";
+    EXPECT_EQ(report->getArray("changed")->size(), 0u);
     EXPECT_EQ(cluster.statusSeenBy("node1", "lb"), "UP");
 
     // Nothing else in that reload applies either: here the balancer's strategy.

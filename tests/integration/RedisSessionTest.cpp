@@ -665,6 +665,8 @@ TEST(RedisReloadTest, ARefusedReloadLeavesTheStoresAndTheirMBeansAsTheyWere)
     auto reply = reload(node);
     ASSERT_EQ(reply.status, 400) << reply.body;
     EXPECT_EQ(json(reply)->getValue<std::string>("status"), "refused") << reply.body;
+    ASSERT_TRUE(json(reply)->getArray("changed")) << reply.body;
+    EXPECT_EQ(json(reply)->getArray("changed")->size(), 0u) << "a refused reload changes nothing";
 
     const std::string id = countTwice(node);
     ASSERT_FALSE(id.empty());

@@ -226,6 +226,57 @@ std::map<std::string, std::string> storeSettings(const ServerConfig& config, con
     return it == config.storeConfigs.end() ? std::map<std::string, std::string>{} : it->second;
 }
 
+/// A reload that changed nothing: why, in the report.
+void refuseReload(Poco::JSON::Object& report, const std::string& error)
+{
+    report.set("status", "refused");
+    report.set("error", error);
+    if (!report.has("changed")) report.set("changed", Poco::JSON::Array::Ptr(new Poco::JSON::Array));
+}
+
+/// Key by key, what a reload changes, and whether it takes effect now
+/// ("live") or after a restart; `restart` gets the keys of the second kind.
+Poco::JSON::Array::Ptr changedKeys(const ServerConfig& before, const ServerConfig& after, Poco::JSON::Array& restart,
+                                   Poco::Logger& logger)
+{
+    Poco::JSON::Array::Ptr changed = new Poco::JSON::Array;
+    std::set<std::string> keys;
+    for (const auto& [key, value] : before.properties) keys.insert(key);
+    for (const auto& [key, value] : after.properties) keys.insert(key);
+    for (const auto& key : keys)
+    {
+        const std::string was = before.value(key), is = after.value(key);
+        if (was == is) continue;
+        const KeySpec* spec = ConfigSchema::find(key);
+        const bool live = spec && spec->live;
+        Poco::JSON::Object::Ptr entry = new Poco::JSON::Object;
+        entry->set("key", key);
+        entry->set("old", was);
+        entry->set("new", is);
+        entry->set("applied", live ? "live" : "restart required");
+        changed->add(entry);
+        if (!live) restart.add(key);
+        logger.information("reload: %s: '%s' -> '%s' (%s)", key, was, is,
+                           std::string(live ? "applied" : "takes effect after a restart"));
+    }
+    return changed;
+}
+
+/// The configuration that runs after a reload: its live values, and the
+/// values that need a restart as they were (they keep describing what runs).
+ServerConfig appliedConfig(ServerConfig next, const ServerConfig& running)
+{
+    next.http = running.http;
+    next.nodeName = running.nodeName;
+    next.adminHost = running.adminHost;
+    next.adminPort = running.adminPort;
+    next.cookieName = running.cookieName;
+    next.sweepIntervalMs = running.sweepIntervalMs;
+    next.logFile = running.logFile;
+    next.accessLogFile = running.accessLogFile;
+    return next;
+}
+
 } // namespace
 
 std::shared_ptr<DistributedSessionManager> Kernel::makeSessions(const ContextConfig& context, const ServerConfig& config,
@@ -341,38 +392,26 @@ Kernel::ReloadResult Kernel::reload()
     if (_stopping)
     {
         result.stopping = true;
-        result.report->set("status", "refused");
-        result.report->set("error", "the server is stopping");
-        result.report->set("changed", Poco::JSON::Array::Ptr(new Poco::JSON::Array));
+        refuseReload(*result.report, "the server is stopping");
         return result;
     }
-    ServerConfig next;
-    try
-    {
-        next = ConfigLoader::load(_configFile, _overrides, _defaultPluginDir);
-    }
-    catch (const std::exception& e)
-    {
-        result.report->set("status", "refused");
-        result.report->set("error", describe(e));
-        result.report->set("changed", Poco::JSON::Array::Ptr(new Poco::JSON::Array));
+    auto refuseEarly = [&](const std::exception& e) {
+        refuseReload(*result.report, describe(e));
         _logger.error("reload refused, nothing changed: %s", describe(e));
         return result;
-    }
-
+    };
+    ServerConfig next;
     std::optional<ClusterConfig> nextCluster;
     try
     {
+        next = ConfigLoader::load(_configFile, _overrides, _defaultPluginDir);
         if (_cluster) nextCluster = ClusterConfigLoader::load(next);
         // Before anything changes: a refused reload must leave everything as it was.
         if (nextCluster) _cluster->checkReload(*nextCluster);
     }
     catch (const std::exception& e)
     {
-        result.report->set("status", "refused");
-        result.report->set("error", describe(e));
-        _logger.error("reload refused, nothing changed: %s", describe(e));
-        return result;
+        return refuseEarly(e);
     }
 
     // The scan changes the plugin registry; a refusal from here on puts it back.
@@ -382,10 +421,7 @@ Kernel::ReloadResult Kernel::reload()
         // What the scan and the contexts would have done did not happen.
         result.report->remove("plugins");
         result.report->remove("contexts");
-        result.report->set("status", "refused");
-        result.report->set("error", describe(e));
-        _logger.error("reload refused, nothing changed: %s", describe(e));
-        return result;
+        return refuseEarly(e);
     };
     ScanReport scan;
     try
@@ -411,28 +447,8 @@ Kernel::ReloadResult Kernel::reload()
         return refuse(e);
     }
 
-    // Key by key: what changed, and whether it took effect.
-    Poco::JSON::Array::Ptr changed = new Poco::JSON::Array;
     Poco::JSON::Array::Ptr restart = new Poco::JSON::Array;
-    std::set<std::string> keys;
-    for (const auto& [key, value] : _config.properties) keys.insert(key);
-    for (const auto& [key, value] : next.properties) keys.insert(key);
-    for (const auto& key : keys)
-    {
-        std::string before = _config.value(key), after = next.value(key);
-        if (before == after) continue;
-        const KeySpec* spec = ConfigSchema::find(key);
-        bool live = spec && spec->live;
-        Poco::JSON::Object::Ptr entry = new Poco::JSON::Object;
-        entry->set("key", key);
-        entry->set("old", before);
-        entry->set("new", after);
-        entry->set("applied", live ? "live" : "restart required");
-        changed->add(entry);
-        if (!live) restart->add(key);
-        _logger.information("reload: %s: '%s' -> '%s' (%s)", key, before, after,
-                            std::string(live ? "applied" : "takes effect after a restart"));
-    }
+    Poco::JSON::Array::Ptr changed = changedKeys(_config, next, *restart, _logger);
 
     if (nextCluster)
     {
@@ -459,17 +475,7 @@ Kernel::ReloadResult Kernel::reload()
     auto previousTable = current ? current->contexts : nullptr;
     publish(next, contexts);
     syncSweeper(previousTable.get(), *contexts);
-    // Live values now; values that need a restart keep describing what runs.
-    ServerConfig applied = next;
-    applied.http = _config.http;
-    applied.nodeName = _config.nodeName;
-    applied.adminHost = _config.adminHost;
-    applied.adminPort = _config.adminPort;
-    applied.cookieName = _config.cookieName;
-    applied.sweepIntervalMs = _config.sweepIntervalMs;
-    applied.logFile = _config.logFile;
-    applied.accessLogFile = _config.accessLogFile;
-    _config = applied;
+    _config = appliedConfig(std::move(next), _config);
     _lastScan = scan;
 
     result.ok = true;
