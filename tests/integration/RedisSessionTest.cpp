@@ -219,6 +219,7 @@ TEST_F(RedisSessionsTest, ALoginWhileAnotherNodeTookTheSessionOverGivesTheNewIdW
         EXPECT_EQ(httpRequest(b.port(), "POST", "/events/set?name=planted&value=1", withCookie(old)).status, 404)
             << "the old id " << old << " still leads to the session";
     }
+    EXPECT_EQ(redis.cli({"HEXISTS", key, "a:planted"}), "0");
     EXPECT_EQ(redis.cli({"ZRANGE", "mt:default:/events:expiry", "0", "-1"}), fresh);
 }
 

@@ -130,7 +130,8 @@ std::string SessionScope::changeSessionId()
     const std::string oldId = s.current->id();
     // A collision on the new id is as unlikely as in create(); the retry is
     // bounded the same way. A false with the old id gone means another request
-    // invalidated the session meanwhile.
+    // invalidated the session meanwhile — or moved it (a failover) where the
+    // store could not follow (SessionStoreAdapter::rename).
     for (int attempt = 0; attempt < 8; ++attempt)
     {
         std::string newId = s.manager.newId();

@@ -32,9 +32,9 @@
 //    previous version. Hence only owned sessions: with session.rewriteRoute
 //    (on by default) another node serving one first gives it its own route,
 //    i.e. another key, so nobody else writes the key cached here — but for
-//    a save or invalidation in flight under the id it had before, which
-//    follows it there (RedisScripts.h, MT_REDIS_FOLLOW) and opens the same
-//    window once. With it off, a failover write in place leaves that window
+//    a save, invalidation or new id in flight under the id it had before,
+//    which follows it there (RedisScripts.h, MT_REDIS_FOLLOW) and opens the
+//    same window once. With it off, a failover write in place leaves that window
 //    open; store.redis.nearCache=0 turns the cache off.
 //
 // Bounded: at most `capacity` entries; beyond it an arbitrary one is dropped.

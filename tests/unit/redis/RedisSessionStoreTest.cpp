@@ -647,8 +647,8 @@ TEST_P(RedisStoreContract, ANewIdGivenUnderAnIdAFailoverMovedIsGivenWhereTheSess
     EXPECT_EQ(renamed->attributes.at("x"), "1");
     EXPECT_EQ(_redis.cli({"EXISTS", a->hashKey("n.B")}), "0");
     EXPECT_EQ(a->list(), std::vector<std::string>{"fresh.A"}) << "the expiry index follows";
-    EXPECT_FALSE(b->save(delta("n.B", "B", 0, {{"planted", "1"}}))) << "an old id leads to the new one";
-    EXPECT_FALSE(a->save(delta("n.A", "A", 0, {{"planted", "1"}}))) << "an old id leads to the new one";
+    EXPECT_FALSE(b->save(delta("n.B", "B", 0, {{"planted", "1"}}))) << "the old id n.B still leads to the session";
+    EXPECT_FALSE(a->save(delta("n.A", "A", 0, {{"planted", "1"}}))) << "the old id n.A still leads to the session";
     EXPECT_EQ(_redis.cli({"HEXISTS", a->hashKey("fresh.A"), "a:planted"}), "0");
     // A failover's move does not follow: the node moving it looks again.
     ASSERT_TRUE(a->create(session("m.A")));
