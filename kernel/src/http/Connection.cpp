@@ -265,6 +265,7 @@ Connection::Step Connection::serveOne()
 
     ActiveRequest active(_ctx.activeRequests);
     std::int64_t startUs = nowUs();
+    _counted = false;
     // Parsed, not yet consumed: a small body still coming is waited for with
     // the head left in place, parsed again when the rest is here.
     if (status == HeadOk) status = parseRequestHead(_in.data(), headSize, _ctx.limits.maxHeaderFields, req.head);
@@ -382,6 +383,7 @@ Connection::Step Connection::respond(std::int64_t startUs, std::uint64_t writesB
                 return Step::Close;
             }
         }
+        countAnswered();
         _out.flush();
         // The rest of an unread body, read within one read timeout in all.
         const std::chrono::milliseconds drainTime(_ctx.limits.readTimeoutMs > 0 ? _ctx.limits.readTimeoutMs : 20000);
@@ -417,6 +419,7 @@ Connection::Next Connection::finishDeferred(const std::string& error) noexcept
             resp.finish();
             close = true;
         }
+        countAnswered();
         _out.tryFlush(); // what the client does not take now goes from a worker (run() flushes first)
     }
     catch (...)
@@ -447,6 +450,7 @@ void Connection::reject(int status, std::int64_t startUs)
     {
         _response.sendError(status, "");
         resp.finish();
+        countAnswered();
         _out.flush();
     }
     catch (...)
@@ -455,14 +459,21 @@ void Connection::reject(int status, std::int64_t startUs)
     report(startUs);
 }
 
+void Connection::countAnswered()
+{
+    if (_counted) return;
+    _counted = true;
+    _ctx.requests.fetch_add(1, std::memory_order_relaxed);
+    if (_response._impl->status >= 500) _ctx.errors.fetch_add(1, std::memory_order_relaxed);
+}
+
 void Connection::report(std::int64_t startUs)
 {
     const ServerRequest::Impl& req = *_request._impl;
     const ServerResponse::Impl& resp = *_response._impl;
     std::int64_t durationUs = nowUs() - startUs;
-    _ctx.requests.fetch_add(1, std::memory_order_relaxed);
+    countAnswered(); // if no answer got as far as its send
     _ctx.processingTimeUs.fetch_add(static_cast<std::uint64_t>(durationUs), std::memory_order_relaxed);
-    if (resp.status >= 500) _ctx.errors.fetch_add(1, std::memory_order_relaxed);
     if (!_ctx.accessLog) return;
     AccessRecord r;
     r.client = _client.toString();

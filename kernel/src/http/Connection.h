@@ -99,6 +99,11 @@ private:
     bool partialInTime();
     /// The server's own error answer (400, 408, 413, ...), then close.
     void reject(int status, std::int64_t startUs);
+    /// Counts the request (and a 5xx) once, before the answer's last bytes
+    /// leave: a client holding the whole answer finds it in the statistics.
+    void countAnswered();
+    /// Once the answer left (or failed): counts it if not yet, adds its
+    /// time, writes the access log.
     void report(std::int64_t startUs);
 
     ServerContext& _ctx;
@@ -114,6 +119,7 @@ private:
     std::shared_ptr<Completion> _awaiting; // Next::Defer: the write the response waits for
     std::int64_t _deferredStartUs = 0;
     bool _deferredClose = false;
+    bool _counted = false;         // this request is in _ctx.requests (countAnswered)
     bool _closeAfterFlush = false; // finishDeferred left output of a closing response for a worker
     bool _linger = false;          // the next close should linger (lingerWanted)
     bool _lingering = false;       // half-closed: only dropping input now
