@@ -449,145 +449,165 @@ void RedisPipeline::readConnection(RedisStream& stream, std::uint64_t generation
 {
     RespParser parser;
     std::vector<Reply> replies;
-    std::string error;
-    bool closed = false;
-    bool down = true;
-    bool demoted = false;
-    bool draining = false; // a MOVED or READONLY came (_draining)
-    std::vector<std::shared_ptr<Pending>> again; // not run by Redis: for the next connection
+    ReadState state;
     for (;;)
     {
-        // Deadlines are watched here too: an asynchronous caller has nobody
-        // waiting. Calls are queued in deadline order, so the oldest one's is
-        // next; with none, waking every timeoutMs is soon enough for a call
-        // queued meanwhile (its deadline is at least that far away).
-        int waitMs = _settings.timeoutMs;
         std::vector<std::shared_ptr<Pending>> due; // answered TRYAGAIN, their pause over
-        {
-            std::lock_guard<std::mutex> lock(_mutex);
-            if (generation != _generation) break; // dropped by a caller: already failed
-            if (_draining && _pending.size() == _outCalls)
-            {
-                down = false; // every call sent is answered: move the rest
-                break;
-            }
-            if (!_pending.empty())
-            {
-                auto left = std::chrono::duration_cast<std::chrono::milliseconds>(_pending.front()->deadline - Clock::now());
-                if (left.count() < 0)
-                {
-                    error = noReplyText();
-                    break;
-                }
-                waitMs = int(left.count()) + 1;
-            }
-            if (!_later.empty())
-            {
-                const Clock::time_point next = takeDueLocked(due);
-                if (due.empty())
-                    waitMs = std::min<long long>(
-                        waitMs, std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now()).count() + 1);
-            }
-        }
+        int waitMs = 0;
+        if (!nextWait(generation, state, due, waitMs)) break;
         if (!due.empty())
         {
             sendAgain(std::move(due), false);
             continue;
         }
-        pollfd fds[2] = {{stream.fd(), POLLIN, 0}, {_wake.fd(), POLLIN, 0}};
-        int r = ::poll(fds, 2, waitMs);
-        if (r == 0) continue;
-        if (r < 0)
-        {
-            if (errno == EINTR) continue;
-            error = std::string("poll: ") + std::strerror(errno);
-            break;
-        }
-        if (fds[1].revents)
-        {
-            if (!_wake.consume()) continue; // masterMoved(): the drain is checked above
-            // Stopping: the destructor failed every call queued; those set
-            // aside to be sent again (a drain) fail below, as they cannot be.
-            error = "store shutting down";
-            break;
-        }
-        RedisStream::Received received;
-        try
-        {
-            received = stream.receiveNow(parser);
-        }
-        catch (const RedisTlsError& e) // refused, and would be again: DOWN, with its backoff
-        {
-            error = e.what();
-            break;
-        }
-        catch (const RedisSocketError& e) // reset: as good as closed
-        {
-            closed = true;
-            error = e.what();
-            break;
-        }
-        if (received == RedisStream::Received::Closed)
-        {
-            closed = true;
-            error = stream.explain("connection closed by redis");
-            break;
-        }
-        try
-        {
-            while (Reply reply = parser.next()) replies.push_back(std::move(reply));
-        }
-        catch (const RespError& e)
-        {
-            error = e.what();
-            _logger.error("redis %s sent a malformed reply, connection dropped: %s", address(), error);
-            break;
-        }
-        // A master demoted while this connection stayed open (a failover
-        // behind a DNS name or a virtual IP, or behind the sentinels' back)
-        // answers writes READONLY; in a cluster, MOVED says the slot is
-        // served elsewhere now (a failover, a resharding). Either way nothing
-        // more is sent here; once what was sent is answered the connection
-        // is dropped (no DOWN), and the calls Redis did not run go to the
-        // next one, which finds the master now. A Redis configured as a
-        // replica by mistake does not cost a connection per request: that
-        // connect checks the role and fails, DOWN with its backoff.
-        bool moved = false;
-        for (const Reply& reply : replies)
-        {
-            if (!reply->isError()) continue;
-            const std::string message = errorMessage(reply);
-            demoted = demoted || message.rfind("READONLY", 0) == 0;
-            moved = moved || (_locator && !_settings.cluster.empty() && message.rfind("MOVED ", 0) == 0);
-        }
-        if ((demoted || moved) && !draining)
-        {
-            // Before the replies are handed out: what callers queued behind
-            // them stays unsent, for the next connection.
-            error = demoted ? stream.peer() + " answered READONLY: it is a replica now; " +
-                                  (_locator ? "asking " + _settings.locatedBy() + " for the master again"
-                                            : std::string("connecting again"))
-                            : stream.peer() + " answered MOVED: the slot is served elsewhere now; asking the cluster's nodes again";
-            _logger.information("redis %s: %s", address(), error);
-            down = false;
-            draining = true;
-            std::lock_guard<std::mutex> lock(_mutex);
-            if (generation == _generation) _draining = true;
-        }
+        const ReadStep step = receive(stream, parser, waitMs, replies, state);
+        if (step == ReadStep::Stop) break;
+        if (step == ReadStep::Again) continue;
+        noticeRedirect(stream, generation, replies, state);
         if (!replies.empty()) deliver(generation, replies);
     }
+    endConnection(generation, state);
+}
+
+bool RedisPipeline::nextWait(std::uint64_t generation, ReadState& state, std::vector<std::shared_ptr<Pending>>& due,
+                             int& waitMs)
+{
+    // Deadlines are watched here too: an asynchronous caller has nobody
+    // waiting. Calls are queued in deadline order, so the oldest one's is
+    // next; with none, waking every timeoutMs is soon enough for a call
+    // queued meanwhile (its deadline is at least that far away).
+    waitMs = _settings.timeoutMs;
+    std::lock_guard<std::mutex> lock(_mutex);
+    if (generation != _generation) return false; // dropped by a caller: already failed
+    if (_draining && _pending.size() == _outCalls)
+    {
+        state.down = false; // every call sent is answered: move the rest
+        return false;
+    }
+    if (!_pending.empty())
+    {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(_pending.front()->deadline - Clock::now());
+        if (left.count() < 0)
+        {
+            state.error = noReplyText();
+            return false;
+        }
+        waitMs = int(left.count()) + 1;
+    }
+    if (!_later.empty())
+    {
+        const Clock::time_point next = takeDueLocked(due);
+        if (due.empty())
+            waitMs = std::min<long long>(
+                waitMs, std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now()).count() + 1);
+    }
+    return true;
+}
+
+RedisPipeline::ReadStep RedisPipeline::receive(RedisStream& stream, RespParser& parser, int waitMs,
+                                               std::vector<Reply>& replies, ReadState& state)
+{
+    pollfd fds[2] = {{stream.fd(), POLLIN, 0}, {_wake.fd(), POLLIN, 0}};
+    int r = ::poll(fds, 2, waitMs);
+    if (r == 0) return ReadStep::Again;
+    if (r < 0)
+    {
+        if (errno == EINTR) return ReadStep::Again;
+        state.error = std::string("poll: ") + std::strerror(errno);
+        return ReadStep::Stop;
+    }
+    if (fds[1].revents)
+    {
+        if (!_wake.consume()) return ReadStep::Again; // masterMoved(): the drain is checked by nextWait
+        // Stopping: the destructor failed every call queued; those set
+        // aside to be sent again (a drain) fail in endConnection, as they cannot be.
+        state.error = "store shutting down";
+        return ReadStep::Stop;
+    }
+    RedisStream::Received received;
+    try
+    {
+        received = stream.receiveNow(parser);
+    }
+    catch (const RedisTlsError& e) // refused, and would be again: DOWN, with its backoff
+    {
+        state.error = e.what();
+        return ReadStep::Stop;
+    }
+    catch (const RedisSocketError& e) // reset: as good as closed
+    {
+        state.closed = true;
+        state.error = e.what();
+        return ReadStep::Stop;
+    }
+    if (received == RedisStream::Received::Closed)
+    {
+        state.closed = true;
+        state.error = stream.explain("connection closed by redis");
+        return ReadStep::Stop;
+    }
+    try
+    {
+        while (Reply reply = parser.next()) replies.push_back(std::move(reply));
+    }
+    catch (const RespError& e)
+    {
+        state.error = e.what();
+        _logger.error("redis %s sent a malformed reply, connection dropped: %s", address(), state.error);
+        return ReadStep::Stop;
+    }
+    return ReadStep::Replies;
+}
+
+void RedisPipeline::noticeRedirect(const RedisStream& stream, std::uint64_t generation, const std::vector<Reply>& replies,
+                                   ReadState& state)
+{
+    // A master demoted while this connection stayed open (a failover
+    // behind a DNS name or a virtual IP, or behind the sentinels' back)
+    // answers writes READONLY; in a cluster, MOVED says the slot is
+    // served elsewhere now (a failover, a resharding). Either way nothing
+    // more is sent here; once what was sent is answered the connection
+    // is dropped (no DOWN), and the calls Redis did not run go to the
+    // next one, which finds the master now. A Redis configured as a
+    // replica by mistake does not cost a connection per request: that
+    // connect checks the role and fails, DOWN with its backoff.
+    bool moved = false;
+    for (const Reply& reply : replies)
+    {
+        if (!reply->isError()) continue;
+        const std::string message = errorMessage(reply);
+        state.demoted = state.demoted || message.rfind("READONLY", 0) == 0;
+        moved = moved || (_locator && !_settings.cluster.empty() && message.rfind("MOVED ", 0) == 0);
+    }
+    if (!(state.demoted || moved) || state.draining) return;
+    // Before the replies are handed out: what callers queued behind
+    // them stays unsent, for the next connection.
+    state.error = state.demoted ? stream.peer() + " answered READONLY: it is a replica now; " +
+                                      (_locator ? "asking " + _settings.locatedBy() + " for the master again"
+                                                : std::string("connecting again"))
+                                : stream.peer() + " answered MOVED: the slot is served elsewhere now; asking the cluster's nodes again";
+    _logger.information("redis %s: %s", address(), state.error);
+    state.down = false;
+    state.draining = true;
+    std::lock_guard<std::mutex> lock(_mutex);
+    if (generation == _generation) _draining = true;
+}
+
+void RedisPipeline::endConnection(std::uint64_t generation, const ReadState& state)
+{
+    std::vector<std::shared_ptr<Pending>> again; // not run by Redis: for the next connection
     {
         std::lock_guard<std::mutex> lock(_mutex);
         // Closed by Redis (restart, idle `timeout`, CLIENT KILL): the calls in
         // flight fail, but the next call simply reconnects, without a backoff;
         // a Redis that is really gone then fails that connect.
-        if (closed) down = false;
+        const bool down = state.down && !state.closed;
         // Without a locator the next connect may reach the same replica
         // (a store configured at one by mistake, a name not yet moved): the
         // role check keeps it DOWN, rather than UP until the next write.
-        if (demoted && !_locator && generation == _generation) _mustBeMaster = true;
+        if (state.demoted && !_locator && generation == _generation) _mustBeMaster = true;
         again = takeNotRunLocked(generation);
-        failLocked(generation, error, down);
+        failLocked(generation, state.error, down);
     }
     finishFailed();
     sendAgain(std::move(again));

@@ -158,7 +158,29 @@ private:
     /// DOWN for a backoff (50 ms doubling up to reconnectMaxMs); logged once per outage.
     void markDownLocked(const std::string& reason);
     void readLoop();
+    /// Reads `generation`'s replies and hands them out until it is dropped,
+    /// fails, or (draining) has every call sent answered.
     void readConnection(RedisStream& stream, std::uint64_t generation);
+    /// What readConnection learned of the connection it ends.
+    struct ReadState
+    {
+        std::string error; // why the calls still in flight fail
+        bool closed = false;   // by Redis: the next call reconnects without a backoff
+        bool down = true;      // the backoff starts (not for a drain)
+        bool demoted = false;  // a READONLY came
+        bool draining = false; // a MOVED or READONLY came (_draining)
+    };
+    /// False: stop reading (state says why). Otherwise how long to wait for
+    /// replies, and the calls answered TRYAGAIN whose pause is over.
+    bool nextWait(std::uint64_t generation, ReadState& state, std::vector<std::shared_ptr<Pending>>& due, int& waitMs);
+    enum class ReadStep { Replies, Again, Stop };
+    /// Waits up to waitMs for bytes and parses the replies they complete.
+    ReadStep receive(RedisStream& stream, RespParser& parser, int waitMs, std::vector<Reply>& replies, ReadState& state);
+    /// A READONLY or MOVED among the replies: the connection drains.
+    void noticeRedirect(const RedisStream& stream, std::uint64_t generation, const std::vector<Reply>& replies,
+                        ReadState& state);
+    /// Fails what is left in flight and sends again what Redis did not run.
+    void endConnection(std::uint64_t generation, const ReadState& state);
     void deliver(std::uint64_t generation, std::vector<Reply>& replies);
     /// A call whose only errors are MOVED or READONLY (and the EXECABORT that follows): Redis ran none of it.
     bool notRun(const Pending& pending) const;
