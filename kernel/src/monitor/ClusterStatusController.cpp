@@ -6,6 +6,7 @@
 #include "http/ServerResponse.h"
 #include "monitor/ClusterStatusXml.h"
 #include "monitor/EventStream.h"
+#include "monitor/PrometheusMetrics.h"
 #include "monitor/PrometheusWriter.h"
 #include "monitor/StatusPage.h"
 #include "server/Kernel.h"
@@ -69,6 +70,66 @@ bool wantsXml(const http::ServerRequest& request)
     if (!format.empty()) return Poco::icompare(format, "xml") == 0;
     std::string accept = request.header("Accept");
     return accept.find("application/xml") != std::string::npos || accept.find("text/xml") != std::string::npos;
+}
+
+/// Each context's sessions as this node counts them; a store that is down is said, not fatal.
+Poco::JSON::Array::Ptr sessionsJson(Kernel& kernel)
+{
+    Poco::JSON::Array::Ptr sessions = new Poco::JSON::Array;
+    auto state = kernel.state();
+    if (!state) return sessions;
+    for (const auto& context : state->contexts->contexts())
+    {
+        Poco::JSON::Object::Ptr s = new Poco::JSON::Object;
+        s->set("context", context->config().id);
+        s->set("path", context->path().empty() ? "/" : context->path());
+        s->set("store", context->config().store);
+        try
+        {
+            auto stats = context->sessions().stats();
+            // This node's own counters hold whether or not the store can count its sessions now.
+            s->set("available", stats.storeError.empty());
+            if (stats.storeError.empty())
+                s->set("active", stats.active);
+            else
+                s->set("error", stats.storeError);
+            s->set("created", stats.created);
+            s->set("expired", stats.expired);
+            s->set("invalidated", stats.invalidated);
+            s->set("rejected", stats.rejected);
+            s->set("maxActive", stats.maxActive);
+            s->set("createRatePerMinute", stats.createRatePerMinute);
+            s->set("expireRatePerMinute", stats.expireRatePerMinute);
+            s->set("averageAliveSeconds", stats.lifetimes ? static_cast<double>(stats.totalAliveMs) / 1000.0 /
+                                                                static_cast<double>(stats.lifetimes)
+                                                          : 0.0);
+        }
+        catch (const std::exception& e)
+        {
+            // A networked store that is down: say so rather than fail the whole status.
+            s->set("available", false);
+            s->set("error", std::string(e.what()));
+        }
+        sessions->add(s);
+    }
+    return sessions;
+}
+
+/// The last kLatestEvents of the cluster's event log.
+Poco::JSON::Object::Ptr latestEventsJson(ClusterService* cluster)
+{
+    Poco::JSON::Object::Ptr events = new Poco::JSON::Object;
+    Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
+    std::uint64_t latest = 0;
+    if (cluster)
+    {
+        latest = cluster->status().eventsSince(~std::uint64_t(0) - 1, 0).latest;
+        auto page = cluster->status().eventsSince(latest > kLatestEvents ? latest - kLatestEvents : 0, kLatestEvents);
+        for (const auto& e : page.events) items->add(toJson(e));
+    }
+    events->set("latest", latest);
+    events->set("items", items);
+    return events;
 }
 
 } // namespace
@@ -219,58 +280,37 @@ Poco::JSON::Object::Ptr ClusterStatusController::statusJson()
     json->set("self", _nodeName);
     ClusterService* cluster = _kernel.cluster();
     json->set("cluster", cluster ? cluster->config().name : std::string());
+    json->set("nodes", nodesJson(cluster, now));
+    json->set("sessions", sessionsJson(_kernel));
+    if (auto* balancer = _kernel.balancer())
+        json->set("balancer", balancer->statsJson());
+    else
+        json->set("balancer", Poco::Dynamic::Var());
 
+    // Replication does not exist yet: sessions live in each context's store.
+    Poco::JSON::Object::Ptr consistency = new Poco::JSON::Object;
+    consistency->set("level", "none");
+    consistency->set("replication", Poco::JSON::Array::Ptr(new Poco::JSON::Array));
+    json->set("consistency", consistency);
+    json->set("events", latestEventsJson(cluster));
+    return json;
+}
+
+Poco::JSON::Array::Ptr ClusterStatusController::nodesJson(ClusterService* cluster, TimeMs now)
+{
     Poco::JSON::Array::Ptr nodes = new Poco::JSON::Array;
     bool sawSelf = false;
-    if (cluster)
-    {
-        auto snapshot = cluster->registry().snapshot();
+    // Held for the loop: a range-for over *snapshot() would outlive the pointer.
+    const ClusterRegistry::Snapshot snapshot = cluster ? cluster->registry().snapshot() : nullptr;
+    if (snapshot)
         for (const auto& n : *snapshot)
         {
-            const bool self = n.name == _nodeName;
-            Poco::JSON::Object::Ptr node = new Poco::JSON::Object;
-            node->set("name", n.name);
-            node->set("status", std::string(self && _kernel.stopping() ? "LEFT" : toString(n.status)));
-            Poco::JSON::Array::Ptr roles = new Poco::JSON::Array;
-            for (const auto& r : n.roles) roles->add(r);
-            node->set("roles", roles);
-            node->set("address", n.host + ":" + std::to_string(n.httpPort));
-            node->set("clusterPort", n.clusterPort);
-            node->set("incarnation", self ? cluster->incarnation() : n.incarnation);
-            // A node is not a peer of its own: it hears itself now, not when the registry last set it.
-            const auto heard = self ? now : n.lastHeard;
-            node->set("lastHeartbeat", isoTime(heard));
-            node->set("lastHeartbeatAgoMs", heard > 0 ? ageMs(now, heard) : -1);
-            node->set("self", self);
-            if (self)
-            {
-                sawSelf = true;
-                node->set("freshness", "live");
-                node->set("local", localFigures());
-            }
-            else
-            {
-                node->set("suspicion", cluster->status().suspicion(n.name, now));
-                // The peer's own figures as last fetched, and how old they are.
-                auto figures = _peers.figures(n.name);
-                if (figures.local)
-                {
-                    const std::int64_t age = ageMs(now, figures.fetchedAtMs);
-                    node->set("freshness", !figures.lastAttemptFailed && age < kFreshMs ? "fresh" : "stale");
-                    node->set("figuresAgeMs", age);
-                    node->set("local", figures.local);
-                }
-                else
-                {
-                    node->set("freshness", "unknown");
-                }
-                if (figures.lastAttemptFailed) node->set("figuresError", figures.error);
-            }
-            nodes->add(node);
+            sawSelf = sawSelf || n.name == _nodeName;
+            nodes->add(nodeJson(*cluster, n, now));
         }
-    }
     if (!sawSelf)
     {
+        // No cluster (or this node not in its file): this node alone, as a member would be shown.
         Poco::JSON::Object::Ptr node = new Poco::JSON::Object;
         node->set("name", _nodeName);
         node->set("status", _kernel.stopping() ? "LEFT" : "UP");
@@ -287,241 +327,58 @@ Poco::JSON::Object::Ptr ClusterStatusController::statusJson()
         node->set("local", localFigures());
         nodes->add(node);
     }
-    json->set("nodes", nodes);
+    return nodes;
+}
 
-    Poco::JSON::Array::Ptr sessions = new Poco::JSON::Array;
-    if (auto state = _kernel.state())
-        for (const auto& context : state->contexts->contexts())
-        {
-            Poco::JSON::Object::Ptr s = new Poco::JSON::Object;
-            s->set("context", context->config().id);
-            s->set("path", context->path().empty() ? "/" : context->path());
-            s->set("store", context->config().store);
-            try
-            {
-                auto stats = context->sessions().stats();
-                // This node's own counters hold whether or not the store can count its sessions now.
-                s->set("available", stats.storeError.empty());
-                if (stats.storeError.empty())
-                    s->set("active", stats.active);
-                else
-                    s->set("error", stats.storeError);
-                s->set("created", stats.created);
-                s->set("expired", stats.expired);
-                s->set("invalidated", stats.invalidated);
-                s->set("rejected", stats.rejected);
-                s->set("maxActive", stats.maxActive);
-                s->set("createRatePerMinute", stats.createRatePerMinute);
-                s->set("expireRatePerMinute", stats.expireRatePerMinute);
-                s->set("averageAliveSeconds", stats.lifetimes ? static_cast<double>(stats.totalAliveMs) / 1000.0 /
-                                                                    static_cast<double>(stats.lifetimes)
-                                                              : 0.0);
-            }
-            catch (const std::exception& e)
-            {
-                // A networked store that is down: say so rather than fail the whole status.
-                s->set("available", false);
-                s->set("error", std::string(e.what()));
-            }
-            sessions->add(s);
-        }
-    json->set("sessions", sessions);
-
-    if (auto* balancer = _kernel.balancer())
-        json->set("balancer", balancer->statsJson());
-    else
-        json->set("balancer", Poco::Dynamic::Var());
-
-    // Replication does not exist yet: sessions live in each context's store.
-    Poco::JSON::Object::Ptr consistency = new Poco::JSON::Object;
-    consistency->set("level", "none");
-    consistency->set("replication", Poco::JSON::Array::Ptr(new Poco::JSON::Array));
-    json->set("consistency", consistency);
-
-    Poco::JSON::Object::Ptr events = new Poco::JSON::Object;
-    Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
-    std::uint64_t latest = 0;
-    if (cluster)
+Poco::JSON::Object::Ptr ClusterStatusController::nodeJson(ClusterService& cluster, const ClusterNode& n, TimeMs now)
+{
+    const bool self = n.name == _nodeName;
+    Poco::JSON::Object::Ptr node = new Poco::JSON::Object;
+    node->set("name", n.name);
+    node->set("status", std::string(self && _kernel.stopping() ? "LEFT" : toString(n.status)));
+    Poco::JSON::Array::Ptr roles = new Poco::JSON::Array;
+    for (const auto& r : n.roles) roles->add(r);
+    node->set("roles", roles);
+    node->set("address", n.host + ":" + std::to_string(n.httpPort));
+    node->set("clusterPort", n.clusterPort);
+    node->set("incarnation", self ? cluster.incarnation() : n.incarnation);
+    // A node is not a peer of its own: it hears itself now, not when the registry last set it.
+    const auto heard = self ? now : n.lastHeard;
+    node->set("lastHeartbeat", isoTime(heard));
+    node->set("lastHeartbeatAgoMs", heard > 0 ? ageMs(now, heard) : -1);
+    node->set("self", self);
+    if (self)
     {
-        latest = cluster->status().eventsSince(~std::uint64_t(0) - 1, 0).latest;
-        auto page = cluster->status().eventsSince(latest > kLatestEvents ? latest - kLatestEvents : 0, kLatestEvents);
-        for (const auto& e : page.events) items->add(toJson(e));
+        node->set("freshness", "live");
+        node->set("local", localFigures());
+        return node;
     }
-    events->set("latest", latest);
-    events->set("items", items);
-    json->set("events", events);
-    return json;
+    node->set("suspicion", cluster.status().suspicion(n.name, now));
+    // The peer's own figures as last fetched, and how old they are.
+    auto figures = _peers.figures(n.name);
+    if (figures.local)
+    {
+        const std::int64_t age = ageMs(now, figures.fetchedAtMs);
+        node->set("freshness", !figures.lastAttemptFailed && age < kFreshMs ? "fresh" : "stale");
+        node->set("figuresAgeMs", age);
+        node->set("local", figures.local);
+    }
+    else
+    {
+        node->set("freshness", "unknown");
+    }
+    if (figures.lastAttemptFailed) node->set("figuresError", figures.error);
+    return node;
 }
 
 std::string ClusterStatusController::metricsText()
 {
     PrometheusWriter w;
-    using L = PrometheusWriter::Labels;
-    const L none;
-    const TimeMs now = wallMs();
-
-    auto proc = _proc.sample();
-    w.family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
-    w.sample("process_cpu_seconds_total", none, proc.cpuSeconds);
-    w.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
-    w.sample("process_resident_memory_bytes", none, static_cast<double>(proc.residentBytes));
-    w.family("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
-    w.sample("process_virtual_memory_bytes", none, static_cast<double>(proc.virtualBytes));
-    w.family("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
-    w.sample("process_start_time_seconds", none, proc.startTimeSeconds);
-    w.family("process_threads", "gauge", "Threads of the process.");
-    w.sample("process_threads", none, proc.threads);
-
-    w.family("mt_node_info", "gauge", "This node: its name as a label, always 1.");
-    w.sample("mt_node_info", {{"node", _nodeName}}, 1);
-
-    auto http = _kernel.httpStats();
-    w.family("mt_http_requests_total", "counter", "Requests answered by this node's HTTP server.");
-    w.sample("mt_http_requests_total", none, static_cast<double>(http.requests));
-    w.family("mt_http_server_errors_total", "counter", "Responses with a status of 500 or more.");
-    w.sample("mt_http_server_errors_total", none, static_cast<double>(http.errors));
-    w.family("mt_http_rejected_total", "counter",
-             "Requests the server refused itself (400, 408, 413, 414, 431).");
-    w.sample("mt_http_rejected_total", none, static_cast<double>(http.rejected));
-    w.family("mt_http_open_connections", "gauge", "Open client connections.");
-    w.sample("mt_http_open_connections", none, static_cast<double>(http.openConnections));
-    w.family("mt_http_active_requests", "gauge", "Requests being processed.");
-    w.sample("mt_http_active_requests", none, static_cast<double>(http.activeRequests));
-
-    auto latency = _requests.snapshot();
-    w.family("mt_http_responses_total", "counter", "Responses by status class.");
-    static const char* classes[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
-    for (std::size_t i = 1; i < latency.byClass.size(); ++i)
-        w.sample("mt_http_responses_total", {{"code", classes[i]}}, static_cast<double>(latency.byClass[i]));
-    w.family("mt_http_request_duration_seconds", "histogram", "Time from request head to the end of the response.");
-    w.histogram("mt_http_request_duration_seconds", none,
-                std::vector<double>(MetricsRecorder::kBoundsSeconds.begin(), MetricsRecorder::kBoundsSeconds.end()),
-                std::vector<std::uint64_t>(latency.buckets.begin(), latency.buckets.end()), latency.sumSeconds);
-
-    w.family("mt_event_streams", "gauge", "Clients following /cluster/events as Server-Sent Events.");
-    w.sample("mt_event_streams", none, _eventStreams.load());
-
-    // Sessions per context.
-    struct Row
-    {
-        std::string context;
-        SessionStats stats;
-    };
-    std::vector<Row> rows;
-    if (auto state = _kernel.state())
-        for (const auto& context : state->contexts->contexts())
-        {
-            try
-            {
-                rows.push_back({context->config().id, context->sessions().stats()});
-            }
-            catch (const std::exception&)
-            {
-                // Store down: the context's session figures are left out of this scrape.
-            }
-        }
-    auto sessionFamily = [&](const std::string& name, const std::string& type, const std::string& help,
-                             auto value, bool needsStore = false) {
-        w.family(name, type, help);
-        for (const auto& row : rows)
-            if (!needsStore || row.stats.storeError.empty())
-                w.sample(name, {{"context", row.context}}, static_cast<double>(value(row.stats)));
-    };
-    sessionFamily("mt_sessions_store_available", "gauge",
-                  "1 if the context's session store answers (it can count its sessions), else 0.",
-                  [](const SessionStats& s) { return s.storeError.empty() ? 1 : 0; });
-    // Left out while the store cannot count: an unknown is not 0.
-    sessionFamily("mt_sessions_active", "gauge", "Sessions in the context's store.",
-                  [](const SessionStats& s) { return s.active; }, true);
-    sessionFamily("mt_sessions_max_active", "gauge", "Most sessions seen in the store at once.",
-                  [](const SessionStats& s) { return s.maxActive; });
-    sessionFamily("mt_sessions_created_total", "counter", "Sessions created through this node.",
-                  [](const SessionStats& s) { return s.created; });
-    sessionFamily("mt_sessions_expired_total", "counter", "Sessions this node expired.",
-                  [](const SessionStats& s) { return s.expired; });
-    sessionFamily("mt_sessions_invalidated_total", "counter", "Sessions invalidated by the application.",
-                  [](const SessionStats& s) { return s.invalidated; });
-    sessionFamily("mt_sessions_rejected_total", "counter", "Requests refused because the session store was unavailable.",
-                  [](const SessionStats& s) { return s.rejected; });
-    sessionFamily("mt_sessions_alive_seconds_total", "counter", "Summed lifetime of destroyed sessions.",
-                  [](const SessionStats& s) { return static_cast<double>(s.totalAliveMs) / 1000.0; });
-    sessionFamily("mt_sessions_lifetimes_total", "counter",
-                  "Destroyed sessions whose lifetime mt_sessions_alive_seconds_total sums (not those whose data the store lost).",
-                  [](const SessionStats& s) { return s.lifetimes; });
-
-    if (ClusterService* cluster = _kernel.cluster())
-    {
-        auto snapshot = cluster->registry().snapshot();
-        w.family("mt_cluster_node_up", "gauge", "1 if this node sees the node UP, else 0.");
-        for (const auto& n : *snapshot)
-            w.sample("mt_cluster_node_up", {{"node", n.name}}, n.status == NodeStatus::Up ? 1 : 0);
-        w.family("mt_cluster_node_status", "gauge", "The node's status as this node sees it: 1 for the current one.");
-        for (const auto& n : *snapshot)
-            for (auto status : {NodeStatus::Unknown, NodeStatus::Up, NodeStatus::Suspect, NodeStatus::Down,
-                                NodeStatus::Left})
-                w.sample("mt_cluster_node_status", {{"node", n.name}, {"status", toString(status)}},
-                         n.status == status ? 1 : 0);
-        w.family("mt_cluster_node_incarnation", "gauge", "The node's incarnation (grows at each restart).");
-        for (const auto& n : *snapshot)
-            w.sample("mt_cluster_node_incarnation", {{"node", n.name}},
-                     static_cast<double>(n.name == _nodeName ? cluster->incarnation() : n.incarnation));
-        w.family("mt_cluster_node_last_heartbeat_age_seconds", "gauge",
-                 "Seconds since this node last heard from the node (peers only).");
-        for (const auto& n : *snapshot)
-            if (n.name != _nodeName && n.lastHeard > 0)
-                w.sample("mt_cluster_node_last_heartbeat_age_seconds", {{"node", n.name}},
-                         static_cast<double>(ageMs(now, n.lastHeard)) / 1000.0);
-        w.family("mt_cluster_events_total", "counter", "Events in this node's cluster event log since it started.");
-        w.sample("mt_cluster_events_total", none,
-                 static_cast<double>(cluster->status().eventsSince(~std::uint64_t(0) - 1, 0).latest));
-    }
-
-    if (auto* balancer = _kernel.balancer())
-    {
-        auto stats = balancer->statsJson();
-        auto nodesArray = stats->getArray("nodes");
-        std::vector<Poco::JSON::Object::Ptr> nodes;
-        for (std::size_t i = 0; nodesArray && i < nodesArray->size(); ++i) nodes.push_back(nodesArray->getObject(i));
-        auto num = [](const Poco::JSON::Object::Ptr& o, const std::string& key) {
-            return o->has(key) ? o->getValue<double>(key) : 0.0;
-        };
-        auto perNode = [&](const std::string& name, const std::string& type, const std::string& help,
-                           const std::string& key) {
-            w.family(name, type, help);
-            for (const auto& n : nodes) w.sample(name, {{"node", n->getValue<std::string>("name")}}, num(n, key));
-        };
-        perNode("mt_balancer_upstream_requests_total", "counter", "Requests the balancer sent to the app node.", "total");
-        perNode("mt_balancer_upstream_errors_total", "counter", "Failed attempts and 5xx answers of the app node.",
-                "errors");
-        perNode("mt_balancer_upstream_retries_total", "counter", "Requests retried away from the app node.", "retries");
-        perNode("mt_balancer_upstream_ejections_total", "counter", "Times the app node was ejected.", "ejections");
-        perNode("mt_balancer_upstream_active_requests", "gauge", "Requests in flight to the app node.", "active");
-        perNode("mt_balancer_upstream_weight", "gauge", "Effective weight of the app node (slow start included).",
-                "weight");
-        w.family("mt_balancer_upstream_selectable", "gauge", "1 if the balancer may send requests to the app node.");
-        for (const auto& n : nodes)
-            w.sample("mt_balancer_upstream_selectable", {{"node", n->getValue<std::string>("name")}},
-                     n->optValue<bool>("selectable", false) ? 1 : 0);
-        w.family("mt_balancer_upstream_duration_seconds", "histogram",
-                 "Time the app node took to answer, as the balancer saw it.");
-        for (const auto& n : nodes)
-        {
-            auto lat = n->getObject("latency");
-            if (!lat) continue;
-            auto buckets = lat->getArray("buckets");
-            std::vector<double> bounds;
-            std::vector<std::uint64_t> counts;
-            for (std::size_t i = 0; buckets && i < buckets->size(); ++i)
-            {
-                auto b = buckets->getObject(i);
-                counts.push_back(b->getValue<std::uint64_t>("count"));
-                if (b->get("leMs").isNumeric()) bounds.push_back(b->getValue<double>("leMs") / 1000.0);
-            }
-            double count = num(lat, "count");
-            w.histogram("mt_balancer_upstream_duration_seconds", {{"node", n->getValue<std::string>("name")}}, bounds,
-                        counts, num(lat, "meanMs") * count / 1000.0);
-        }
-    }
+    writeProcessMetrics(w, _proc.sample(), _nodeName);
+    writeHttpMetrics(w, _kernel.httpStats(), _requests.snapshot(), _eventStreams.load());
+    writeSessionMetrics(w, _kernel);
+    if (ClusterService* cluster = _kernel.cluster()) writeClusterMetrics(w, *cluster, _nodeName, wallMs());
+    if (auto* balancer = _kernel.balancer()) writeBalancerMetrics(w, *balancer);
     return w.str();
 }
 

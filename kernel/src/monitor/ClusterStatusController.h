@@ -24,7 +24,10 @@
 #include "monitor/ClusterStatusPeers.h"
 #include "monitor/MetricsRecorder.h"
 #include "monitor/ProcStats.h"
+#include "mt/ClusterNode.h"
+#include "util/Clock.h"
 
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 
 #include <atomic>
@@ -33,6 +36,7 @@
 namespace mt {
 
 class Kernel;
+class ClusterService;
 namespace http { class ServerRequest; class ServerResponse; }
 
 namespace monitor {
@@ -60,6 +64,9 @@ private:
     void serveStatus(http::ServerRequest& request, http::ServerResponse& response);
     void serveEventStream(http::ServerRequest& request, http::ServerResponse& response);
     Poco::JSON::Object::Ptr localFigures();
+    /// Every member as this node sees it (this node alone without a cluster).
+    Poco::JSON::Array::Ptr nodesJson(ClusterService* cluster, TimeMs now);
+    Poco::JSON::Object::Ptr nodeJson(ClusterService& cluster, const ClusterNode& node, TimeMs now);
     std::vector<ClusterStatusPeers::Target> peerTargets() const;
 
     Kernel& _kernel;
