@@ -142,6 +142,10 @@ Connection::Connection(ServerContext& ctx, int fd, const Poco::Net::SocketAddres
     _request._impl->client = &_client;
     _request._impl->server = &_server;
     _response._impl = std::make_unique<ServerResponse::Impl>(ctx, _out, _body);
+    // Not before the head is committed: a 100 Continue is not the answer.
+    _out.setBeforeSend([this] {
+        if (_response._impl->committed) countAnswered();
+    });
 }
 
 Connection::~Connection()
@@ -383,7 +387,6 @@ Connection::Step Connection::respond(std::int64_t startUs, std::uint64_t writesB
                 return Step::Close;
             }
         }
-        countAnswered();
         _out.flush();
         // The rest of an unread body, read within one read timeout in all.
         const std::chrono::milliseconds drainTime(_ctx.limits.readTimeoutMs > 0 ? _ctx.limits.readTimeoutMs : 20000);
@@ -419,7 +422,6 @@ Connection::Next Connection::finishDeferred(const std::string& error) noexcept
             resp.finish();
             close = true;
         }
-        countAnswered();
         _out.tryFlush(); // what the client does not take now goes from a worker (run() flushes first)
     }
     catch (...)
@@ -450,7 +452,6 @@ void Connection::reject(int status, std::int64_t startUs)
     {
         _response.sendError(status, "");
         resp.finish();
-        countAnswered();
         _out.flush();
     }
     catch (...)

@@ -53,11 +53,7 @@ void ResponseBody::emit(const char* data, std::size_t size)
     }
     }
     _bytes += static_cast<long long>(size);
-}
-
-void ResponseBody::flushIfFull()
-{
-    if (_out.pending().size() >= flushThreshold) _out.flush();
+    if (pending.size() >= flushThreshold) _out.flush();
 }
 
 void ResponseBody::emitBuffer()
@@ -69,7 +65,6 @@ void ResponseBody::emitBuffer()
 ResponseBody::int_type ResponseBody::overflow(int_type c)
 {
     emitBuffer();
-    flushIfFull();
     if (!traits_type::eq_int_type(c, traits_type::eof()))
     {
         *pptr() = traits_type::to_char_type(c);
@@ -89,7 +84,6 @@ std::streamsize ResponseBody::xsputn(const char* s, std::streamsize n)
     }
     emitBuffer();
     emit(s, size);
-    flushIfFull();
     return n;
 }
 
@@ -103,9 +97,6 @@ int ResponseBody::sync()
 void ResponseBody::finish()
 {
     if (_finished) return;
-    // Nothing leaves here: the server counts the request between finish()
-    // and the send of its last bytes, so a client holding the whole answer
-    // always finds it counted.
     emitBuffer();
     if (_mode == Mode::Chunked) _out.pending().append("0\r\n\r\n", 5);
     _finished = true;

@@ -18,8 +18,7 @@ public:
     explicit ResponseBody(SocketOutput& out);
 
     void start(Mode mode, long long length);
-    /// Moves buffered bytes to the output and, for chunked, adds the last
-    /// chunk. Sends nothing: what is left leaves with the connection's flush.
+    /// Moves buffered bytes to the output and, for chunked, adds the last chunk.
     void finish();
     /// Body bytes put on the wire so far (framing excluded).
     long long bytes() const { return _bytes; }
@@ -34,7 +33,6 @@ protected:
 private:
     void emit(const char* data, std::size_t size);
     void emitBuffer();
-    void flushIfFull();
 
     SocketOutput& _out;
     Mode _mode = Mode::Discard;

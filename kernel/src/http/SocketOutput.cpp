@@ -28,7 +28,11 @@ void SocketOutput::flushWith(const char* data, std::size_t size)
     iov[1].iov_len = size;
     int first = 0;
     while (first < 2 && iov[first].iov_len == 0) ++first;
-    if (first < 2) ++_writes;
+    if (first < 2)
+    {
+        ++_writes;
+        if (_beforeSend) _beforeSend();
+    }
     while (first < 2)
     {
         msghdr msg{};
@@ -59,6 +63,7 @@ void SocketOutput::flushWith(const char* data, std::size_t size)
 
 bool SocketOutput::tryFlush()
 {
+    if (!_pending.empty() && _beforeSend) _beforeSend();
     std::size_t sent = 0;
     while (sent < _pending.size())
     {

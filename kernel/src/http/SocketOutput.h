@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace mt::http {
@@ -25,11 +26,15 @@ public:
     bool tryFlush();
     /// How many times bytes were sent: unchanged means nothing left yet.
     std::uint64_t writes() const { return _writes; }
+    /// Runs before every send that has bytes to go; the connection counts
+    /// the request whose answer starts to leave there.
+    void setBeforeSend(std::function<void()> hook) { _beforeSend = std::move(hook); }
 
 private:
     int _fd;
     std::string _pending;
     std::uint64_t _writes = 0;
+    std::function<void()> _beforeSend;
 };
 
 } // namespace mt::http

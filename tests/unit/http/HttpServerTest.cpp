@@ -570,24 +570,68 @@ TEST_F(HttpServerTest, AnUnreadBodyUpToTheSwallowLimitIsDroppedAndTheConnectionK
     EXPECT_EQ(closed.header("connection"), "close") << "more than it would read: said, then closed";
 }
 
-TEST_F(HttpServerTest, AnAnswerIsCountedBeforeItLeaves)
+TEST_F(HttpServerTest, AnAnswerIsCountedAsItStartsToLeave)
 {
     // A monitor read right after a response (a test, a scrape following a
-    // request) must find it counted, whatever work the server still has after
-    // the send: here, dropping the rest of an upload the handler did not read.
-    dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) { resp.sendBody("path=" + req.path()); };
+    // request) must find it counted, whatever the server still does after the
+    // send: drop the rest of an upload the handler did not read, or run a
+    // handler that sent its whole answer and goes on working.
+    Latch release;
+    dispatcher.fn = [&](ServerRequest& req, ServerResponse& resp) {
+        if (req.path() == "/upload") return resp.sendBody("path=/upload");
+        if (req.path() == "/continue")
+        {
+            req.readBody();
+            resp.setStatus(500);
+            return resp.sendBody("no");
+        }
+        if (req.path() == "/big")
+        {
+            resp.setStatus(503);
+            resp.sendBody(std::string(64 * 1024, 'b')); // large: sent at once, not copied
+        }
+        else
+        {
+            resp.setContentLength(5);
+            resp.send() << "small" << std::flush;
+        }
+        release.wait();
+    };
     start();
-    TestClient c(port());
+    TestClient upload(port());
     const std::size_t length = 1024 * 1024;
     const std::size_t sent = 4096;
-    Reply r = c.roundTrip("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(length) + "\r\n\r\n" +
-                          std::string(sent, 'u'));
+    Reply r = upload.roundTrip("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(length) +
+                               "\r\n\r\n" + std::string(sent, 'u'));
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(server->stats().requests, 1u) << "answered, while the server waits for the rest of the body";
-    c.send(std::string(length - sent, 'u'));
-    Reply next = c.roundTrip(get("/next"));
-    EXPECT_EQ(next.body, "path=/next") << "the same connection, the upload dropped";
-    EXPECT_EQ(server->stats().requests, 2u);
+
+    TestClient big(port());
+    r = big.roundTrip(get("/big"));
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(r.body.size(), 64u * 1024);
+    EXPECT_EQ(server->stats().requests, 2u) << "answered, while its handler still runs";
+    EXPECT_EQ(server->stats().errors, 1u);
+
+    TestClient streamed(port());
+    r = streamed.roundTrip(get("/streamed"));
+    EXPECT_EQ(r.body, "small");
+    EXPECT_EQ(server->stats().requests, 3u) << "answered, while its handler still runs";
+    release.open();
+
+    TestClient asks(port());
+    asks.send("PUT /continue HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+    EXPECT_EQ(asks.read().status, 100);
+    EXPECT_EQ(server->stats().requests, 3u) << "a 100 Continue is not the answer";
+    asks.send("data");
+    EXPECT_EQ(asks.read().status, 500);
+    EXPECT_EQ(server->stats().requests, 4u);
+    EXPECT_EQ(server->stats().errors, 2u) << "counted with the status it answered";
+
+    upload.send(std::string(length - sent, 'u'));
+    EXPECT_EQ(upload.roundTrip(get("/upload")).body, "path=/upload") << "the same connection, the upload dropped";
+    EXPECT_EQ(server->stats().requests, 5u);
+    EXPECT_EQ(server->stats().errors, 2u);
 }
 
 TEST_F(HttpServerTest, AnAnswerToAnUploadItWillNotReadIsNotLostToAReset)

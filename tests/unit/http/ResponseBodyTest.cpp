@@ -30,29 +30,6 @@ protected:
 
 } // namespace
 
-TEST_F(ResponseBodyTest, LargeWritesAreSentAsTheyComeButFinishSendsNothing)
-{
-    // The server counts a request between finish() and the send of what is
-    // left, so that a client holding the whole answer finds it counted: a
-    // tail sent from finish() would leave before the count.
-    SocketOutput out(fds[0]);
-    ResponseBody body(out);
-    std::ostream stream(&body);
-    // A first block sent as written; a second one and a tail that together
-    // pass the send size, the tail still buffered when finish() comes.
-    const std::size_t first = 40000, second = 30000, tail = 5000;
-    body.start(ResponseBody::Mode::Fixed, static_cast<long long>(first + second + tail));
-    stream << std::string(first, 'a');
-    EXPECT_EQ(out.writes(), 1u) << "output past the send size leaves while the body is written";
-    stream << std::string(second, 'b') << std::string(tail, 't');
-    EXPECT_EQ(out.writes(), 1u);
-    body.finish();
-    EXPECT_EQ(out.writes(), 1u) << "finish() sent";
-    EXPECT_EQ(out.pending().size(), second + tail);
-    EXPECT_TRUE(out.pending() == std::string(second, 'b') + std::string(tail, 't'));
-    EXPECT_FALSE(body.incomplete());
-}
-
 TEST_F(ResponseBodyTest, ChunkedFramesEachWriteAndEndsWithTheLastChunk)
 {
     SocketOutput out(fds[0]);
