@@ -304,7 +304,11 @@ Connection::Step Connection::serveOne()
     _body.reset(framing.body, framing.length, _ctx.limits.maxBodyBytes, framing.expectContinue);
     resp.reset(keepAlive, req.head.method == "HEAD", framing.http10);
     const std::uint64_t writesBefore = _out.writes();
-    if (!dispatch()) return Step::Close;
+    if (!dispatch())
+    {
+        report(startUs); // the client left: still a request, in the log with what it was sent
+        return Step::Close;
+    }
     return respond(startUs, writesBefore);
 }
 

@@ -99,10 +99,10 @@ private:
     bool partialInTime();
     /// The server's own error answer (400, 408, 413, ...), then close.
     void reject(int status, std::int64_t startUs);
-    /// Counts the request (and a 5xx) once, as its answer starts to leave
-    /// (SocketOutput's before-send hook): a client holding any of the answer
-    /// finds it in the statistics, whatever the server does after the send.
-    /// report() counts one that never got as far.
+    /// Counts the request (and a 5xx) once, just before its answer's first
+    /// send (SocketOutput's before-send hook): a client holding any of the
+    /// answer finds it in the statistics, whatever the server does after
+    /// the send. report() counts one that never got as far.
     void countAnswered();
     /// Once the answer left (or failed): counts it if not yet, adds its
     /// time, writes the access log.

@@ -373,11 +373,14 @@ Poco::JSON::Object::Ptr ClusterStatusController::nodeJson(ClusterService& cluste
 
 std::string ClusterStatusController::metricsText()
 {
+    const TimeMs now = wallMs();
     PrometheusWriter w;
     writeProcessMetrics(w, _proc.sample(), _nodeName);
-    writeHttpMetrics(w, _kernel.httpStats(), _requests.snapshot(), _eventStreams.load());
+    const http::ServerStats http = _kernel.httpStats();
+    const MetricsRecorder::Snapshot latency = _requests.snapshot();
+    writeHttpMetrics(w, http, latency, _eventStreams.load());
     writeSessionMetrics(w, _kernel);
-    if (ClusterService* cluster = _kernel.cluster()) writeClusterMetrics(w, *cluster, _nodeName, wallMs());
+    if (ClusterService* cluster = _kernel.cluster()) writeClusterMetrics(w, *cluster, _nodeName, now);
     if (auto* balancer = _kernel.balancer()) writeBalancerMetrics(w, *balancer);
     return w.str();
 }

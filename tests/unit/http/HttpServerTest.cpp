@@ -287,7 +287,7 @@ TEST_F(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection)
         EXPECT_FALSE(r.header("date").empty());
         EXPECT_EQ(r.header("server"), "MicroTomcat");
     }
-    // Counted before each response leaves (AnAnswerIsCountedBeforeItLeaves).
+    // Counted before each response leaves (AnAnswerIsCountedAsItStartsToLeave).
     EXPECT_EQ(server->stats().requests, 100u);
     EXPECT_EQ(server->stats().openConnections, 1);
 }
@@ -632,6 +632,24 @@ TEST_F(HttpServerTest, AnAnswerIsCountedAsItStartsToLeave)
     EXPECT_EQ(upload.roundTrip(get("/upload")).body, "path=/upload") << "the same connection, the upload dropped";
     EXPECT_EQ(server->stats().requests, 5u);
     EXPECT_EQ(server->stats().errors, 2u);
+}
+
+TEST_F(HttpServerTest, AClientThatLeavesMidAnswerIsStillLoggedAndCounted)
+{
+    const std::size_t size = 32 * 1024 * 1024;
+    dispatcher.fn = [&](ServerRequest&, ServerResponse& resp) { resp.sendBody(std::string(size, 'x')); };
+    start();
+    {
+        TestClient c(port());
+        c.send(get("/big"));
+        // Counted as its answer starts to leave; the client then goes without reading it.
+        ASSERT_TRUE(eventually([&] { return server->stats().requests == 1u; }));
+    }
+    ASSERT_TRUE(eventually([&] { return records().size() == 1u; })) << "no access-log line for the request";
+    auto log = records();
+    EXPECT_EQ(log[0].uri, "/big");
+    EXPECT_EQ(log[0].status, 200);
+    EXPECT_EQ(server->stats().requests, 1u);
 }
 
 TEST_F(HttpServerTest, AnAnswerToAnUploadItWillNotReadIsNotLostToAReset)
