@@ -82,7 +82,29 @@ private:
     void refreshMembers();
     void run();
     std::shared_ptr<Upstream> upstream(const std::string& name) const;
+    /// The request's upstream head and body framing, before any node is chosen.
+    static Attempt firstAttempt(const http::ServerRequest& request, const BalancerSettings& settings,
+                                const std::string& clientIp);
+    /// select() found no node: a 503 before any attempt, else giveUp().
+    void noNodeLeft(Attempt& a, http::ServerResponse& response);
+    /// One attempt on `node`, and its outcome in the node's statistics and
+    /// the outlier detection.
+    void runAttempt(Attempt& a, const std::string& name, Upstream& node, LoadBalancer& strategy,
+                    http::ServerRequest& request, http::ServerResponse& response);
+    /// Sets a's outcome; throws only when the client's side fails.
     void attempt(Attempt& a, Upstream& node, http::ServerRequest& request, http::ServerResponse& response);
+    /// Sends the request and reads the answer's head; true if the node
+    /// answered before it took the whole body. Throws UpstreamError.
+    bool exchange(Attempt& a, Upstream& node, UpstreamConnection& connection, http::ServerRequest& request,
+                  ResponseHead& head);
+    void failAttempt(Attempt& a, Upstream& node, std::unique_ptr<UpstreamConnection> connection, const UpstreamError& e);
+    /// A 502/503/504 that the retry rules let us try elsewhere, before the client sees it.
+    bool retriesGatewayAnswer(const Attempt& a, const http::ServerRequest& request, int status) const;
+    void holdGatewayAnswer(Attempt& a, Upstream& node, std::unique_ptr<UpstreamConnection> connection,
+                           const ResponseHead& head);
+    /// The node's answer to the client, streamed; the answer is committed.
+    void relay(Attempt& a, Upstream& node, std::unique_ptr<UpstreamConnection> connection, const ResponseHead& head,
+               bool answeredEarly, http::ServerResponse& response);
     /// The client's body to the node (none, Content-Length or chunked),
     /// streamed the first time and kept for a retry when small enough.
     void sendRequestBody(Attempt& a, UpstreamConnection& connection, http::ServerRequest& request);

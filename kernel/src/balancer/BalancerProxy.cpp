@@ -68,6 +68,55 @@ struct CountGuard
     std::atomic<long long>& counter;
 };
 
+/// The balancer's view of a request: who sent it, what it asks, and the
+/// session (and its route suffix) it belongs to, from the cookie or the URL.
+LbRequest routeOf(const http::ServerRequest& request, const std::string& cookieName)
+{
+    LbRequest lb;
+    lb.clientIp = request.clientAddress().host().toString();
+    lb.method = request.method();
+    lb.path = request.path();
+    std::string sessionId = KernelDispatcher::cookieValue(request.header("Cookie"), cookieName);
+    if (sessionId.empty()) sessionId = request.pathSessionId();
+    if (!sessionId.empty())
+    {
+        auto route = SessionRoute::parse(sessionId);
+        lb.sessionId = std::move(route.id);
+        lb.route = std::move(route.route);
+    }
+    return lb;
+}
+
+/// A request's share of a node while an attempt runs: the strategy's count
+/// (least-connections) and the node's active gauge.
+class InFlight
+{
+public:
+    InFlight(LoadBalancer& strategy, const std::string& node, std::atomic<long long>& active)
+        : _strategy(strategy), _node(node), _active(active)
+    {
+        _strategy.requestStarted(_node);
+        _active.fetch_add(1, std::memory_order_relaxed);
+    }
+    ~InFlight() { release(); }
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+
+    void release()
+    {
+        if (_released) return;
+        _released = true;
+        _strategy.requestFinished(_node);
+        _active.fetch_sub(1, std::memory_order_relaxed);
+    }
+
+private:
+    LoadBalancer& _strategy;
+    const std::string& _node;
+    std::atomic<long long>& _active;
+    bool _released = false;
+};
+
 } // namespace
 
 /// What one request carries from attempt to attempt.
@@ -105,91 +154,17 @@ void Balancer::proxy(http::ServerRequest& request, http::ServerResponse& respons
     auto strategy = _core.strategy(); // held: a reload may switch strategies, this request keeps its own
     CountGuard active(_active);
 
-    LbRequest lb;
-    lb.clientIp = request.clientAddress().host().toString();
-    lb.method = request.method();
-    lb.path = request.path();
-    std::string sessionId = KernelDispatcher::cookieValue(request.header("Cookie"), _cookieName);
-    if (sessionId.empty()) sessionId = request.pathSessionId();
-    if (!sessionId.empty())
-    {
-        auto route = SessionRoute::parse(sessionId);
-        lb.sessionId = std::move(route.id);
-        lb.route = std::move(route.route);
-    }
-
-    Attempt a;
-    a.settings = settings.get();
-    a.headRequest = request.method() == "HEAD";
-    long long length = 0;
-    if (Poco::icompare(request.header("Transfer-Encoding"), "chunked") == 0)
-        a.framing = ProxyHeaders::Framing::Chunked;
-    else
-    {
-        std::string cl = request.header("Content-Length");
-        Poco::Int64 n = 0;
-        if (!cl.empty() && Poco::NumberParser::tryParse64(cl, n) && n > 0)
-        {
-            a.framing = ProxyHeaders::Framing::Fixed;
-            length = n;
-        }
-    }
-    a.head = ProxyHeaders::requestHead(request.method(), request.uri(), request.headers(), lb.clientIp,
-                                       request.serverAddress().toString(), a.framing, length);
-
+    LbRequest lb = routeOf(request, _cookieName);
+    Attempt a = firstAttempt(request, *settings, lb.clientIp);
     RetryPolicy policy(settings->retry);
     std::unique_ptr<CountGuard> retrying;
     for (;;)
     {
         std::string name = _core.select(lb, strategy.get());
         auto node = name.empty() ? nullptr : upstream(name);
-        if (!node)
-        {
-            if (a.retries == 0) _noNode.fetch_add(1, std::memory_order_relaxed);
-            if (response.committed()) throw http::ConnectionLost("no node left to answer");
-            if (a.retries == 0)
-            {
-                response.setHeader("Retry-After", "1");
-                return response.sendError(503, "no application node available");
-            }
-            return giveUp(a, response);
-        }
+        if (!node) return noNodeLeft(a, response);
 
-        strategy->requestStarted(name);
-        node->stats.active.fetch_add(1, std::memory_order_relaxed);
-        std::int64_t started = nowUs();
-        a.done = a.nodeFailure = a.gatewayAnswer = false;
-        a.stage = RetryPolicy::Stage::NotSent;
-        a.status = 0;
-        try
-        {
-            attempt(a, *node, request, response);
-        }
-        catch (...)
-        {
-            // The client's side failed (body too large, bad framing, client gone): not the node's fault.
-            strategy->requestFinished(name);
-            node->stats.active.fetch_sub(1, std::memory_order_relaxed);
-            throw;
-        }
-        strategy->requestFinished(name);
-        node->stats.active.fetch_sub(1, std::memory_order_relaxed);
-        node->stats.total.fetch_add(1, std::memory_order_relaxed);
-        node->stats.recordLatency(nowUs() - started);
-        if (a.status >= 500 || !a.done) node->stats.errors.fetch_add(1, std::memory_order_relaxed);
-
-        TimeMs now = nowMs();
-        if (a.nodeFailure)
-        {
-            if (_core.onFailure(name, now))
-            {
-                node->stats.ejections.fetch_add(1, std::memory_order_relaxed);
-                node->pool.closeAll();
-                _logger.warning("balancer: %s ejected after consecutive failures (last: %s)", name, a.error);
-            }
-        }
-        else if (a.done || a.stage != RetryPolicy::Stage::NotSent)
-            _core.onSuccess(name);
+        runAttempt(a, name, *node, *strategy, request, response);
         if (a.done) return;
 
         RetryPolicy::Attempt facts{lb.method, a.stage, a.bodyReplayable, a.retries, _active.load(std::memory_order_relaxed),
@@ -209,6 +184,69 @@ void Balancer::proxy(http::ServerRequest& request, http::ServerResponse& respons
         int backoff = policy.backoffMs(a.retries, randomValue());
         if (backoff > 0) std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
     }
+}
+
+Balancer::Attempt Balancer::firstAttempt(const http::ServerRequest& request, const BalancerSettings& settings,
+                                         const std::string& clientIp)
+{
+    Attempt a;
+    a.settings = &settings;
+    a.headRequest = request.method() == "HEAD";
+    long long length = 0;
+    if (Poco::icompare(request.header("Transfer-Encoding"), "chunked") == 0)
+        a.framing = ProxyHeaders::Framing::Chunked;
+    else
+    {
+        std::string cl = request.header("Content-Length");
+        Poco::Int64 n = 0;
+        if (!cl.empty() && Poco::NumberParser::tryParse64(cl, n) && n > 0)
+        {
+            a.framing = ProxyHeaders::Framing::Fixed;
+            length = n;
+        }
+    }
+    a.head = ProxyHeaders::requestHead(request.method(), request.uri(), request.headers(), clientIp,
+                                       request.serverAddress().toString(), a.framing, length);
+    return a;
+}
+
+void Balancer::noNodeLeft(Attempt& a, http::ServerResponse& response)
+{
+    if (a.retries == 0) _noNode.fetch_add(1, std::memory_order_relaxed);
+    if (response.committed()) throw http::ConnectionLost("no node left to answer");
+    if (a.retries > 0) return giveUp(a, response);
+    response.setHeader("Retry-After", "1");
+    response.sendError(503, "no application node available");
+}
+
+void Balancer::runAttempt(Attempt& a, const std::string& name, Upstream& node, LoadBalancer& strategy,
+                          http::ServerRequest& request, http::ServerResponse& response)
+{
+    // Released however the attempt ends. When the client's side fails (body
+    // too large, bad framing, client gone) the exception passes through
+    // without touching the node's statistics: not the node's fault.
+    InFlight inFlight(strategy, name, node.stats.active);
+    std::int64_t started = nowUs();
+    a.done = a.nodeFailure = a.gatewayAnswer = false;
+    a.stage = RetryPolicy::Stage::NotSent;
+    a.status = 0;
+    attempt(a, node, request, response);
+    inFlight.release();
+
+    node.stats.total.fetch_add(1, std::memory_order_relaxed);
+    node.stats.recordLatency(nowUs() - started);
+    if (a.status >= 500 || !a.done) node.stats.errors.fetch_add(1, std::memory_order_relaxed);
+    if (a.nodeFailure)
+    {
+        if (_core.onFailure(name, nowMs()))
+        {
+            node.stats.ejections.fetch_add(1, std::memory_order_relaxed);
+            node.pool.closeAll();
+            _logger.warning("balancer: %s ejected after consecutive failures (last: %s)", name, a.error);
+        }
+    }
+    else if (a.done || a.stage != RetryPolicy::Stage::NotSent)
+        _core.onSuccess(name);
 }
 
 void Balancer::giveUp(Attempt& a, http::ServerResponse& response)
@@ -280,48 +318,15 @@ void Balancer::attempt(Attempt& a, Upstream& node, http::ServerRequest& request,
     }
     connection->setTimeout(s.responseTimeoutMs);
 
-    auto fail = [&](const UpstreamError& e) {
-        a.error = e.what();
-        a.nodeFailure = true;
-        if (e.kind() == UpstreamError::Kind::Timeout && connection->bytesSent() > 0)
-            a.stage = RetryPolicy::Stage::TimedOut;
-        else
-            a.stage = connection->bytesSent() > 0 ? RetryPolicy::Stage::Sent : RetryPolicy::Stage::NotSent;
-        node.pool.release(std::move(connection), false, s.pool, nowMs());
-    };
-
     ResponseHead head;
     bool answeredEarly = false;
     try
     {
-        connection->send(a.head.data(), a.head.size());
-        try
-        {
-            sendRequestBody(a, *connection, request);
-        }
-        catch (const UpstreamError& e)
-        {
-            // A node may answer without reading the whole body (a 413, a
-            // refusal, an upload it rejects) and close: our send then fails,
-            // but its answer may already be here. Relay that, not a 502.
-            if (e.kind() != UpstreamError::Kind::Reset) throw;
-            try
-            {
-                connection->readHead(head, a.headRequest);
-            }
-            catch (const UpstreamError&)
-            {
-                throw e;
-            }
-            _logger.debug("balancer: %s answered %d before taking the whole request body", node.name, head.status);
-            a.bodyReplayable = false; // the node has acted on it: never sent elsewhere
-            answeredEarly = true;
-        }
-        if (!answeredEarly) connection->readHead(head, a.headRequest);
+        answeredEarly = exchange(a, node, *connection, request, head);
     }
     catch (const UpstreamError& e)
     {
-        return fail(e);
+        return failAttempt(a, node, std::move(connection), e);
     }
     catch (...)
     {
@@ -331,40 +336,93 @@ void Balancer::attempt(Attempt& a, Upstream& node, http::ServerRequest& request,
     }
 
     a.status = head.status;
-    if (head.status == 502 || head.status == 503 || head.status == 504)
-    {
-        // A gateway-type answer: try another node if the rules allow, before anything reaches the client.
-        RetryPolicy::Attempt facts{request.method(), RetryPolicy::Stage::Sent, a.bodyReplayable, a.retries,
-                                   _active.load(std::memory_order_relaxed), _activeRetries.load(std::memory_order_relaxed),
-                                   true};
-        if (RetryPolicy(s.retry).decide(facts).retry && _core.candidates()->size() > 1)
-        {
-            a.error = "node answered " + std::to_string(head.status);
-            a.nodeFailure = true;
-            a.gatewayAnswer = true;
-            a.stage = RetryPolicy::Stage::Sent;
-            // Kept, so that if the retry finds no other node the client gets
-            // this answer (with its Retry-After) rather than one made up here.
-            a.held.reset();
-            Attempt::Held held{head, {}};
-            bool whole = false;
-            try
-            {
-                const char* data;
-                std::size_t size;
-                while (held.body.size() <= kHeldBodyBytes && connection->readBody(data, size)) held.body.append(data, size);
-                whole = held.body.size() <= kHeldBodyBytes;
-            }
-            catch (const UpstreamError&)
-            {
-            }
-            if (whole) a.held = std::move(held);
-            const bool keep = whole && connection->reusable();
-            node.pool.release(std::move(connection), keep, s.pool, nowMs());
-            return;
-        }
-    }
+    if (retriesGatewayAnswer(a, request, head.status))
+        return holdGatewayAnswer(a, node, std::move(connection), head);
+    relay(a, node, std::move(connection), head, answeredEarly, response);
+}
 
+bool Balancer::exchange(Attempt& a, Upstream& node, UpstreamConnection& connection, http::ServerRequest& request,
+                        ResponseHead& head)
+{
+    connection.send(a.head.data(), a.head.size());
+    try
+    {
+        sendRequestBody(a, connection, request);
+    }
+    catch (const UpstreamError& e)
+    {
+        // A node may answer without reading the whole body (a 413, a
+        // refusal, an upload it rejects) and close: our send then fails,
+        // but its answer may already be here. Relay that, not a 502.
+        if (e.kind() != UpstreamError::Kind::Reset) throw;
+        try
+        {
+            connection.readHead(head, a.headRequest);
+        }
+        catch (const UpstreamError&)
+        {
+            throw e;
+        }
+        _logger.debug("balancer: %s answered %d before taking the whole request body", node.name, head.status);
+        a.bodyReplayable = false; // the node has acted on it: never sent elsewhere
+        return true;
+    }
+    connection.readHead(head, a.headRequest);
+    return false;
+}
+
+void Balancer::failAttempt(Attempt& a, Upstream& node, std::unique_ptr<UpstreamConnection> connection,
+                           const UpstreamError& e)
+{
+    a.error = e.what();
+    a.nodeFailure = true;
+    if (e.kind() == UpstreamError::Kind::Timeout && connection->bytesSent() > 0)
+        a.stage = RetryPolicy::Stage::TimedOut;
+    else
+        a.stage = connection->bytesSent() > 0 ? RetryPolicy::Stage::Sent : RetryPolicy::Stage::NotSent;
+    node.pool.release(std::move(connection), false, a.settings->pool, nowMs());
+}
+
+bool Balancer::retriesGatewayAnswer(const Attempt& a, const http::ServerRequest& request, int status) const
+{
+    if (status != 502 && status != 503 && status != 504) return false;
+    RetryPolicy::Attempt facts{request.method(), RetryPolicy::Stage::Sent, a.bodyReplayable, a.retries,
+                               _active.load(std::memory_order_relaxed), _activeRetries.load(std::memory_order_relaxed),
+                               true};
+    return RetryPolicy(a.settings->retry).decide(facts).retry && _core.candidates()->size() > 1;
+}
+
+void Balancer::holdGatewayAnswer(Attempt& a, Upstream& node, std::unique_ptr<UpstreamConnection> connection,
+                                 const ResponseHead& head)
+{
+    a.error = "node answered " + std::to_string(head.status);
+    a.nodeFailure = true;
+    a.gatewayAnswer = true;
+    a.stage = RetryPolicy::Stage::Sent;
+    // Kept, so that if the retry finds no other node the client gets this
+    // answer (with its Retry-After) rather than one made up here.
+    a.held.reset();
+    Attempt::Held held{head, {}};
+    bool whole = false;
+    try
+    {
+        const char* data;
+        std::size_t size;
+        while (held.body.size() <= kHeldBodyBytes && connection->readBody(data, size)) held.body.append(data, size);
+        whole = held.body.size() <= kHeldBodyBytes;
+    }
+    catch (const UpstreamError&)
+    {
+    }
+    if (whole) a.held = std::move(held);
+    const bool keep = whole && connection->reusable();
+    node.pool.release(std::move(connection), keep, a.settings->pool, nowMs());
+}
+
+void Balancer::relay(Attempt& a, Upstream& node, std::unique_ptr<UpstreamConnection> connection,
+                     const ResponseHead& head, bool answeredEarly, http::ServerResponse& response)
+{
+    const BalancerSettings& s = *a.settings;
     copyHead(response, head);
     if (head.contentLength >= 0) response.setContentLength(head.contentLength);
     a.nodeFailure = head.status >= 500;
