@@ -7,29 +7,21 @@
 #include "monitor/JolokiaHandler.h"
 #include "monitor/MBeanExporter.h"
 #include "monitor/ClusterStatusController.h"
-#include "mt/ThreadName.h"
 #include "server/KernelDispatcher.h"
 #include "server/PluginContextImpl.h"
 #include "util/Errors.h"
+#include "util/JsonArrays.h"
 
 #include <Poco/JSON/Array.h>
 
 #include <algorithm>
 #include <optional>
-#include <future>
 #include <set>
 #include <utility>
 
 namespace mt {
 
 namespace {
-
-Poco::JSON::Array::Ptr toArray(const std::vector<std::string>& items)
-{
-    Poco::JSON::Array::Ptr array = new Poco::JSON::Array;
-    for (const auto& item : items) array->add(item);
-    return array;
-}
 
 /// An app node behind a balancer of its cluster gets room for the fields the
 /// balancer adds (three X-Forwarded-*, and a Host for an HTTP/1.0 request
@@ -60,10 +52,10 @@ std::vector<std::string> routesOf(const ClusterConfig& cluster)
 Poco::JSON::Object::Ptr scanJson(const ScanReport& scan)
 {
     Poco::JSON::Object::Ptr json = new Poco::JSON::Object;
-    json->set("loaded", toArray(scan.loaded));
-    json->set("reloaded", toArray(scan.reloaded));
-    json->set("removed", toArray(scan.removed));
-    json->set("errors", toArray(scan.errors));
+    json->set("loaded", toJsonArray(scan.loaded));
+    json->set("reloaded", toJsonArray(scan.reloaded));
+    json->set("removed", toJsonArray(scan.removed));
+    json->set("errors", toJsonArray(scan.errors));
     return json;
 }
 
@@ -384,6 +376,18 @@ void Kernel::syncSweeper(const ContextTable* previous, const ContextTable& next)
         if (!after.count(m)) _sweeper->remove(*m);
 }
 
+/// Everything a reload applies, made before anything changes.
+struct Kernel::ReloadPlan
+{
+    ServerConfig next;
+    std::optional<ClusterConfig> cluster;
+    ScanReport scan;
+    std::shared_ptr<const ContextTable> contexts;
+    balancer::Balancer::Prepared balancer;
+    Poco::JSON::Array::Ptr changed;
+    Poco::JSON::Array::Ptr restart = new Poco::JSON::Array;
+};
+
 Kernel::ReloadResult Kernel::reload()
 {
     std::lock_guard<std::mutex> lock(_reloadMutex);
@@ -395,211 +399,74 @@ Kernel::ReloadResult Kernel::reload()
         refuseReload(*result.report, "the server is stopping");
         return result;
     }
-    auto refuseEarly = [&](const std::exception& e) {
-        refuseReload(*result.report, describe(e));
-        _logger.error("reload refused, nothing changed: %s", describe(e));
-        return result;
-    };
-    ServerConfig next;
-    std::optional<ClusterConfig> nextCluster;
+    // The scan changes the plugin registry; a refusal puts it back.
+    const PluginManager::Snapshot pluginsBefore = _plugins.snapshot();
+    ReloadPlan plan;
     try
     {
-        next = ConfigLoader::load(_configFile, _overrides, _defaultPluginDir);
-        if (_cluster) nextCluster = ClusterConfigLoader::load(next);
-        // Before anything changes: a refused reload must leave everything as it was.
-        if (nextCluster) _cluster->checkReload(*nextCluster);
+        plan = planReload(result.report);
+        if (plan.cluster)
+        {
+            // The last step that may refuse; it changes nothing when it does.
+            result.report->set("cluster", toJsonArray(_cluster->reload(*plan.cluster)));
+            _routes->set(routesOf(*plan.cluster));
+        }
     }
     catch (const std::exception& e)
     {
-        return refuseEarly(e);
-    }
-
-    // The scan changes the plugin registry; a refusal from here on puts it back.
-    const PluginManager::Snapshot pluginsBefore = _plugins.snapshot();
-    auto refuse = [&](const std::exception& e) {
         _plugins.restore(pluginsBefore);
         // What the scan and the contexts would have done did not happen.
         result.report->remove("plugins");
         result.report->remove("contexts");
-        return refuseEarly(e);
-    };
-    ScanReport scan;
-    try
-    {
-        scan = _plugins.scan(next.pluginDir);
+        refuseReload(*result.report, describe(e));
+        _logger.error("reload refused, nothing changed: %s", describe(e));
+        return result;
     }
-    catch (const std::exception& e)
-    {
-        return refuse(e);
-    }
-    result.report->set("plugins", scanJson(scan));
-
-    auto current = state();
-    std::shared_ptr<const ContextTable> contexts;
-    balancer::Balancer::Prepared balancerNext;
-    try
-    {
-        if (_balancer) balancerNext = _balancer->prepare(next); // a bad strategy refuses the reload
-        contexts = buildContexts(next, current ? current->contexts.get() : nullptr, result.report);
-    }
-    catch (const std::exception& e)
-    {
-        return refuse(e);
-    }
-
-    Poco::JSON::Array::Ptr restart = new Poco::JSON::Array;
-    Poco::JSON::Array::Ptr changed = changedKeys(_config, next, *restart, _logger);
-
-    if (nextCluster)
-    {
-        try
-        {
-            result.report->set("cluster", toArray(_cluster->reload(*nextCluster)));
-            _routes->set(routesOf(*nextCluster));
-        }
-        catch (const std::exception& e)
-        {
-            return refuse(e);
-        }
-    }
-    if (_balancer)
-    {
-        Poco::JSON::Object::Ptr balancerJson = new Poco::JSON::Object;
-        balancerJson->set("strategy", balancerNext.settings->strategy);
-        balancerJson->set("strategyRenewed", balancerNext.strategy != nullptr);
-        result.report->set("balancer", balancerJson);
-        _balancer->apply(std::move(balancerNext));
-    }
-    _logging.apply(next);
-    if (_statusController) _statusController->configure(next);
-    auto previousTable = current ? current->contexts : nullptr;
-    publish(next, contexts);
-    syncSweeper(previousTable.get(), *contexts);
-    _config = appliedConfig(std::move(next), _config);
-    _lastScan = scan;
-
+    applyReload(std::move(plan), *result.report);
     result.ok = true;
-    result.report->set("status", "reloaded");
-    result.report->set("changed", changed);
-    result.report->set("restartRequired", restart);
     return result;
 }
 
-Poco::JSON::Object::Ptr Kernel::health() const
+Kernel::ReloadPlan Kernel::planReload(Poco::JSON::Object::Ptr report)
 {
-    Poco::JSON::Object::Ptr components = new Poco::JSON::Object;
-    bool down = _stopping;
-
-    Poco::JSON::Object::Ptr httpJson = new Poco::JSON::Object;
-    httpJson->set("status", _stopping ? "OUT_OF_SERVICE" : "UP");
-    if (_http)
-    {
-        auto stats = _http->stats();
-        Poco::JSON::Object::Ptr details = new Poco::JSON::Object;
-        details->set("port", _http->port());
-        details->set("openConnections", stats.openConnections);
-        details->set("activeRequests", stats.activeRequests);
-        details->set("requests", stats.requests);
-        details->set("errors", stats.errors);
-        httpJson->set("details", details);
-    }
-    components->set("http", httpJson);
-
-    Poco::JSON::Object::Ptr pluginsJson = new Poco::JSON::Object;
-    pluginsJson->set("status", "UP");
-    Poco::JSON::Object::Ptr pluginDetails = new Poco::JSON::Object;
-    Poco::JSON::Array::Ptr loaded = new Poco::JSON::Array;
-    for (const auto& info : _plugins.plugins()) loaded->add(info.kind + "/" + info.name + " " + info.version);
-    pluginDetails->set("loaded", loaded);
-    pluginDetails->set("errors", toArray(_lastScan.errors));
-    pluginsJson->set("details", pluginDetails);
-    components->set("plugins", pluginsJson);
-
-    if (_balancer)
-    {
-        // A balancer with no node to send to cannot serve: an outer load
-        // balancer or an orchestrator should know, as it would of a dead one.
-        Poco::JSON::Object::Ptr balancerJson = new Poco::JSON::Object;
-        const std::size_t selectable = _balancer->selectableNodes();
-        balancerJson->set("status", selectable ? "UP" : "DOWN");
-        Poco::JSON::Object::Ptr details = new Poco::JSON::Object;
-        details->set("selectableNodes", selectable);
-        if (!selectable) details->set("reason", "no application node is UP and not ejected");
-        balancerJson->set("details", details);
-        components->set("balancer", balancerJson);
-        down = down || !selectable;
-    }
-
-    Poco::JSON::Object::Ptr storesJson = new Poco::JSON::Object;
-    Poco::JSON::Object::Ptr storeDetails = new Poco::JSON::Object;
-    bool storesDown = false;
-    auto probe = [](const std::shared_ptr<WebContext>& context) {
-        try
-        {
-            std::string problem = context->sessions().store().healthProblem();
-            return problem.empty() ? context->sessions().refusal() : problem;
-        }
-        catch (const std::exception& e)
-        {
-            return std::string(e.what());
-        }
-    };
-    if (auto s = state())
-    {
-        // All at once: a store that cannot answer costs its timeout once,
-        // not once per context that uses it.
-        std::vector<std::future<std::string>> problems;
-        for (const auto& context : s->contexts->contexts())
-        {
-            try
-            {
-                problems.push_back(std::async(std::launch::async, [probe, context] {
-                    nameThisThread("health-probe");
-                    return probe(context);
-                }));
-            }
-            catch (const std::system_error&) // no thread to be had: ask here
-            {
-                std::promise<std::string> answered;
-                answered.set_value(probe(context));
-                problems.push_back(answered.get_future());
-            }
-        }
-        std::size_t next = 0;
-        for (const auto& context : s->contexts->contexts())
-        {
-            Poco::JSON::Object::Ptr one = new Poco::JSON::Object;
-            const std::string problem = problems[next++].get();
-            one->set("status", problem.empty() ? "UP" : "DOWN");
-            one->set("store", context->config().store);
-            one->set("path", context->path().empty() ? "/" : context->path());
-            if (!problem.empty()) one->set("reason", problem);
-            storesDown = storesDown || !problem.empty();
-            storeDetails->set(context->config().id, one);
-        }
-    }
-    storesJson->set("status", storesDown ? "DOWN" : "UP");
-    storesJson->set("details", storeDetails);
-    components->set("sessionStores", storesJson);
-    down = down || storesDown;
-
+    ReloadPlan plan;
+    plan.next = ConfigLoader::load(_configFile, _overrides, _defaultPluginDir);
     if (_cluster)
     {
-        // Peers being down does not make this node unhealthy: the balancer
-        // routes around them. The component says who is where.
-        Poco::JSON::Object::Ptr clusterJson = new Poco::JSON::Object;
-        Poco::JSON::Object::Ptr details = new Poco::JSON::Object;
-        auto nodes = _cluster->registry().snapshot(); // held: see ClusterService::nodesJson
-        for (const auto& node : *nodes) details->set(node.name, std::string(toString(node.status)));
-        clusterJson->set("status", "UP");
-        clusterJson->set("details", details);
-        components->set("cluster", clusterJson);
+        plan.cluster = ClusterConfigLoader::load(plan.next);
+        _cluster->checkReload(*plan.cluster); // before the scan: a refused reload must leave everything as it was
     }
+    plan.scan = _plugins.scan(plan.next.pluginDir);
+    report->set("plugins", scanJson(plan.scan));
+    if (_balancer) plan.balancer = _balancer->prepare(plan.next); // a bad strategy refuses the reload
+    auto current = state();
+    plan.contexts = buildContexts(plan.next, current ? current->contexts.get() : nullptr, report);
+    plan.changed = changedKeys(_config, plan.next, *plan.restart, _logger);
+    return plan;
+}
 
-    Poco::JSON::Object::Ptr health = new Poco::JSON::Object;
-    health->set("status", down ? (_stopping ? "OUT_OF_SERVICE" : "DOWN") : "UP");
-    health->set("components", components);
-    return health;
+void Kernel::applyReload(ReloadPlan plan, Poco::JSON::Object& report)
+{
+    if (_balancer)
+    {
+        Poco::JSON::Object::Ptr balancerJson = new Poco::JSON::Object;
+        balancerJson->set("strategy", plan.balancer.settings->strategy);
+        balancerJson->set("strategyRenewed", plan.balancer.strategy != nullptr);
+        report.set("balancer", balancerJson);
+        _balancer->apply(std::move(plan.balancer));
+    }
+    _logging.apply(plan.next);
+    if (_statusController) _statusController->configure(plan.next);
+    auto current = state();
+    auto previousTable = current ? current->contexts : nullptr;
+    publish(plan.next, plan.contexts);
+    syncSweeper(previousTable.get(), *plan.contexts);
+    _config = appliedConfig(std::move(plan.next), _config);
+    _lastScan = plan.scan;
+
+    report.set("status", "reloaded");
+    report.set("changed", plan.changed);
+    report.set("restartRequired", plan.restart);
 }
 
 } // namespace mt

@@ -79,6 +79,13 @@ private:
                                                       Poco::JSON::Object::Ptr report);
     void publish(const ServerConfig& config, std::shared_ptr<const ContextTable> contexts);
     void syncSweeper(const ContextTable* previous, const ContextTable& next);
+    struct ReloadPlan;
+    /// Loads and checks the files, scans the plugins, prepares the balancer
+    /// and builds the contexts; throws, with the plugins' scan to undo, if
+    /// the reload must be refused.
+    ReloadPlan planReload(Poco::JSON::Object::Ptr report);
+    /// Puts a plan into effect; cannot fail.
+    void applyReload(ReloadPlan plan, Poco::JSON::Object& report);
 
     std::string _configFile;
     std::map<std::string, std::string> _overrides;
