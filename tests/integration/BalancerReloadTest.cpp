@@ -22,22 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string readFile(const std::string& path)
-{
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-std::string adminToken(const LocalCluster& cluster)
-{
-    return Poco::JSON::Parser()
-        .parse(readFile(cluster.dir() + "/cluster.json"))
-        .extract<Poco::JSON::Object::Ptr>()
-        ->getValue<std::string>("adminToken");
-}
-
 /// A copy of the built plugins that a test may change, removed after it.
 struct PluginDir
 {
@@ -61,7 +45,6 @@ TEST(BalancerReload, SwitchingTheStrategyUnderLoadDropsNoRequest)
 {
     LocalCluster cluster(3);
     unsigned short lb = cluster.httpPort("lb");
-    std::string token = adminToken(cluster);
 
     std::atomic<bool> stop{false};
     std::atomic<int> ok{0}, failed{0};
@@ -83,7 +66,7 @@ TEST(BalancerReload, SwitchingTheStrategyUnderLoadDropsNoRequest)
     ASSERT_TRUE(waitUntil([&] { return ok.load() >= 200; }, 10s));
 
     std::ofstream(cluster.dir() + "/lb/server.properties", std::ios::app) << "balancer.strategy=leastconn\n";
-    auto reply = httpRequest(lb, "POST", "/admin/reload", {{"Authorization", "Bearer " + token}});
+    auto reply = cluster.reload("lb");
     EXPECT_EQ(reply.status, 200) << reply.body;
     EXPECT_NE(reply.body.find("\"balancer.strategy\""), std::string::npos) << reply.body;
     int atSwitch = ok.load();
@@ -106,7 +89,7 @@ TEST(BalancerReload, AStrategyPluginReplacedOnDiskIsMadeAnewFromTheNewFile)
     ASSERT_EQ(before.size(), 1u);
 
     reinstallFile(plugins.path + "/lb-roundrobin.so");
-    auto reply = httpRequest(lb, "POST", "/admin/reload", {{"Authorization", "Bearer " + adminToken(cluster)}});
+    auto reply = cluster.reload("lb");
     ASSERT_EQ(reply.status, 200) << reply.body;
     auto report = Poco::JSON::Parser().parse(reply.body).extract<Poco::JSON::Object::Ptr>();
     EXPECT_EQ(report->getObject("plugins")->getArray("reloaded")->size(), 1u) << reply.body;
@@ -117,7 +100,7 @@ TEST(BalancerReload, AStrategyPluginReplacedOnDiskIsMadeAnewFromTheNewFile)
         << "the balancer still holds the old strategy's library, or the new one is not loaded";
 
     // Nothing changed on disk since: the next reload keeps the strategy it has.
-    reply = httpRequest(lb, "POST", "/admin/reload", {{"Authorization", "Bearer " + adminToken(cluster)}});
+    reply = cluster.reload("lb");
     ASSERT_EQ(reply.status, 200) << reply.body;
     report = Poco::JSON::Parser().parse(reply.body).extract<Poco::JSON::Object::Ptr>();
     EXPECT_FALSE(report->getObject("balancer")->getValue<bool>("strategyRenewed")) << reply.body;

@@ -8,6 +8,8 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/TemporaryFile.h>
 
@@ -313,4 +315,62 @@ TEST(Balancer, TheHeaderLimitsAClientMeetsAreTheConfiguredOnes)
     // An empty Host is replaced, not joined by a second one the node would refuse.
     EXPECT_EQ(rawExchange(lb, "GET /counter/ HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n").substr(0, 12), "HTTP/1.1 200");
     EXPECT_EQ(rawExchange(lb, "GET /counter/ HTTP/1.0\r\n\r\n").substr(0, 12), "HTTP/1.1 200");
+}
+
+TEST(Balancer, ANodeAnswering503IsRetriedOnAnotherBeforeTheClientSeesIt)
+{
+    // node2's session store is away (a Redis port nothing listens on), so it
+    // answers 503 with a Retry-After. Through the balancer a GET must be
+    // tried again on node1, which can serve it: the client never sees the 503.
+    LocalCluster cluster(2);
+    unsigned short lb = cluster.httpPort("lb");
+    unsigned short deadPort = 0;
+    {
+        Poco::Net::ServerSocket probe(Poco::Net::SocketAddress("127.0.0.1", 0));
+        deadPort = probe.address().port();
+    }
+    std::ofstream(cluster.dir() + "/node2/server.properties", std::ios::app)
+        << "session.store=redis\nstore.redis.port=" << deadPort << "\n";
+    auto reloaded = cluster.reload("node2");
+    ASSERT_EQ(reloaded.status, 200) << reloaded.body;
+    auto direct = httpRequest(cluster.httpPort("node2"), "GET", "/counter/");
+    ASSERT_EQ(direct.status, 503) << direct.body;
+    ASSERT_FALSE(direct.header("Retry-After").empty());
+
+    Client client(lb);
+    for (int i = 0; i < 20; ++i)
+    {
+        auto [status, body] = client.call("GET", "/counter/");
+        ASSERT_EQ(status, 200) << "request " << i << ": " << body;
+        EXPECT_EQ(nodeOf(body), "node1");
+    }
+    auto stats = balancerNode(lb, "node2");
+    ASSERT_TRUE(stats);
+    EXPECT_GE(stats->getValue<int>("retries"), 1) << "node2 was never tried";
+}
+
+TEST(Balancer, AClientThatLeavesMidUploadGivesBackItsPlaceOnTheNode)
+{
+    // While the balancer streams a client's body to a node, the request is
+    // active there (the node's gauge, and the count least-connections goes
+    // by). A client that leaves mid-body is the client's failure: the count
+    // comes back down, and nothing counts against the node.
+    LocalCluster cluster(1);
+    unsigned short lb = cluster.httpPort("lb");
+    auto active = [&] {
+        auto node = balancerNode(lb, "node1");
+        return node ? node->getValue<int>("active") : -1;
+    };
+    {
+        Poco::Net::StreamSocket client(Poco::Net::SocketAddress("127.0.0.1", lb));
+        const std::string start = "POST /counter/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+                                  "Content-Length: 1000000\r\n\r\n" + std::string(1000, 'u');
+        ASSERT_EQ(client.sendBytes(start.data(), static_cast<int>(start.size())), static_cast<int>(start.size()));
+        ASSERT_TRUE(waitUntil([&] { return active() == 1; }, 10s)) << "the upload never reached node1";
+    } // the client goes, 999,000 bytes short
+    EXPECT_TRUE(waitUntil([&] { return active() == 0; }, 10s)) << "still active: " << active();
+    auto stats = balancerNode(lb, "node1");
+    ASSERT_TRUE(stats);
+    EXPECT_EQ(stats->getValue<int>("errors"), 0);
+    EXPECT_EQ(stats->getValue<int>("ejections"), 0);
 }

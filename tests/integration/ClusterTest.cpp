@@ -174,14 +174,7 @@ TEST(Cluster, EditingTheClusterFileAndReloadingChangesTheTopologyLive)
                                 "  <node name=\"node9\" host=\"127.0.0.1\" httpPort=\"1\" clusterPort=\"2\" roles=\"app\"/>\n</cluster>");
     std::ofstream(file) << edited;
 
-    std::string token;
-    {
-        std::ifstream in(cluster.dir() + "/cluster.json");
-        std::stringstream s;
-        s << in.rdbuf();
-        token = Poco::JSON::Parser().parse(s.str()).extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("adminToken");
-    }
-    auto reply = httpRequest(cluster.httpPort("node1"), "POST", "/admin/reload", {{"Authorization", "Bearer " + token}});
+    auto reply = cluster.reload("node1");
     ASSERT_EQ(reply.status, 200) << reply.body;
     EXPECT_NE(reply.body.find("node added: node9"), std::string::npos) << reply.body;
     EXPECT_NE(reply.body.find("node removed: node2"), std::string::npos) << reply.body;
@@ -191,7 +184,7 @@ TEST(Cluster, EditingTheClusterFileAndReloadingChangesTheTopologyLive)
 
     // A changed secret needs a restart: refused, nothing changes.
     std::ofstream(file) << std::regex_replace(edited, std::regex("secret=\"[^\"]*\""), "secret=\"another-secret-of-enough-length\"");
-    auto refused = httpRequest(cluster.httpPort("node1"), "POST", "/admin/reload", {{"Authorization", "Bearer " + token}});
+    auto refused = cluster.reload("node1");
     EXPECT_EQ(refused.status, 400) << refused.body;
     EXPECT_NE(refused.body.find("need a restart"), std::string::npos) << refused.body;
     auto report = Poco::JSON::Parser().parse(refused.body).extract<Poco::JSON::Object::Ptr>();
@@ -202,7 +195,7 @@ TEST(Cluster, EditingTheClusterFileAndReloadingChangesTheTopologyLive)
 
     // Nothing else in that reload applies either: here the balancer's strategy.
     std::ofstream(cluster.dir() + "/lb/server.properties", std::ios::app) << "balancer.strategy=leastconn\n";
-    refused = httpRequest(cluster.httpPort("lb"), "POST", "/admin/reload", {{"Authorization", "Bearer " + token}});
+    refused = cluster.reload("lb");
     EXPECT_EQ(refused.status, 400) << refused.body;
     auto balancer = httpRequest(cluster.httpPort("lb"), "GET", "/cluster/balancer");
     ASSERT_EQ(balancer.status, 200) << balancer.body;

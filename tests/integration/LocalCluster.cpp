@@ -134,6 +134,19 @@ Poco::JSON::Object::Ptr LocalCluster::nodeSeenBy(const std::string& observer, co
     return nullptr;
 }
 
+std::string LocalCluster::adminToken() const
+{
+    std::ifstream in(_dir + "/cluster.json");
+    std::stringstream text;
+    text << in.rdbuf();
+    return Poco::JSON::Parser().parse(text.str()).extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("adminToken");
+}
+
+HttpReply LocalCluster::reload(const std::string& node) const
+{
+    return httpRequest(httpPort(node), "POST", "/admin/reload", {{"Authorization", "Bearer " + adminToken()}});
+}
+
 std::string LocalCluster::statusSeenBy(const std::string& observer, const std::string& node)
 {
     auto entry = nodeSeenBy(observer, node);

@@ -25,6 +25,11 @@ public:
     int pid(const std::string& node) const;
     std::vector<std::string> nodes() const { return _nodes; }
 
+    /// The admin token the launcher gave every node.
+    std::string adminToken() const;
+    /// POST /admin/reload to `node`, with that token.
+    HttpReply reload(const std::string& node) const;
+
     /// Runs the launcher with these arguments (plus --dir); returns its exit code.
     int launcher(const std::vector<std::string>& args, std::string& output);
     void kill(const std::string& node, int signal);
