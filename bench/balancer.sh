@@ -22,9 +22,11 @@ BENCH_NAME=balancer.sh
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 
+# As root, installs what is missing (apt-get); otherwise dies naming it.
 for tool in wrk curl python3 haproxy nginx; do
-  command -v "$tool" >/dev/null 2>&1 || [[ -x /usr/sbin/$tool ]] || die "missing $tool (apt-get install -y wrk haproxy nginx curl python3)"
+  command -v "$tool" >/dev/null 2>&1 || [[ -x /usr/sbin/$tool ]] || MISSING+=("$tool")
 done
+install_missing
 export PATH=$PATH:/usr/sbin
 LAUNCHER=$BUILD_DIR/bin/microtomcat-cluster
 [[ -x $LAUNCHER && -x $BUILD_DIR/bin/microtomcat ]] || die "build first: cmake -S . -B $BUILD_DIR && cmake --build $BUILD_DIR -j2"

@@ -497,9 +497,9 @@ bool RedisPipeline::nextWait(std::uint64_t generation, ReadState& state, std::ve
     if (!_later.empty())
     {
         const Clock::time_point next = takeDueLocked(due);
-        if (due.empty())
-            waitMs = std::min<long long>(
-                waitMs, std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now()).count() + 1);
+        // Never negative (poll would wait for ever): the reader may have been
+        // preempted since takeDueLocked() looked at the clock.
+        if (due.empty()) waitMs = std::min(waitMs, msLeft(next) + 1);
     }
     return true;
 }
@@ -636,11 +636,20 @@ std::vector<std::shared_ptr<RedisPipeline::Pending>> RedisPipeline::takeNotRunLo
 void RedisPipeline::sendAgain(std::vector<std::shared_ptr<Pending>> calls, bool redirected)
 {
     // To the master found now, within their own deadlines; the reader then
-    // reads that connection.
+    // reads that connection. A call whose time is up (answered READONLY or
+    // MOVED before a drain that ended at a later call's deadline) fails with
+    // its timeout: sent, it would fail the new connection, and the store
+    // would go DOWN while Redis answers.
+    const Clock::time_point now = Clock::now();
     for (auto& pending : calls)
     {
         pending->replies.clear();
         if (redirected) ++pending->redirects;
+        if (pending->deadline <= now)
+        {
+            pending->finish(noReplyText());
+            continue;
+        }
         try
         {
             submit(pending, pending->deadline);

@@ -24,12 +24,6 @@ namespace mt::redis {
 
 namespace {
 
-int msLeft(Deadline deadline)
-{
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-    return int(std::clamp<long long>(left, 0, 1 << 30));
-}
-
 /// Connects a non-blocking socket of `family` within the deadline (it stays
 /// non-blocking); closes it and throws on failure.
 int connectWithin(int family, const sockaddr* address, socklen_t length, Deadline deadline)
@@ -126,6 +120,12 @@ std::string helloRole(RedisStream& stream, RespParser& parser, Deadline deadline
 }
 
 } // namespace
+
+int msLeft(Deadline deadline)
+{
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    return int(std::clamp<long long>(left, 0, 1 << 30));
+}
 
 std::unique_ptr<RedisStream> connectStream(const RedisSettings& settings, const std::string& host, int port,
                                            const std::string& peer, Deadline deadline)

@@ -40,6 +40,9 @@ public:
 
 using Deadline = std::chrono::steady_clock::time_point;
 
+/// Milliseconds until `deadline`, for poll(): 0 once it has passed, never negative.
+int msLeft(Deadline deadline);
+
 /// Waits for `events` (poll's) on fd until the deadline; false on timeout.
 bool waitFor(int fd, short events, Deadline deadline);
 

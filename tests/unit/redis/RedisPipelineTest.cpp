@@ -5,6 +5,7 @@
 // no new pipeline, and destroying it releases a blocked caller.
 #include "RedisPipeline.h"
 #include "RedisProcess.h"
+#include "RedisSocket.h"
 #include "ServerProcess.h"
 #include "TamperingProxy.h"
 
@@ -20,6 +21,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -416,6 +418,64 @@ TEST_F(RedisPipelineTest, AMalformedReplyFailsEveryCallOnItsConnectionAtOnceAndT
     ASSERT_TRUE(waitUntil([&] { return p.problem().empty(); }, std::chrono::seconds(5))) << p.problem();
     EXPECT_EQ(textOf(p.call({"GET", "k"})), "before");
     EXPECT_EQ(proxy.connections(), 2);
+}
+
+TEST_F(RedisPipelineTest, ACallPastItsDeadlineWhenItCouldBeSentAgainFailsAloneWithoutADown)
+{
+    // A READONLY makes the pipeline stop sending on that connection and wait
+    // for what it sent; the calls Redis did not run then go to the next
+    // connection. When that wait ends at a later call's deadline, the calls
+    // answered READONLY before are past theirs: each must fail with its
+    // timeout. Sent again, such a call fails the new connection, and the
+    // store goes DOWN while Redis answers.
+    mt::redis::test::TamperingProxy proxy(_redis.port());
+    RedisSettings settings;
+    settings.port = proxy.port();
+    settings.timeoutMs = 500;
+    settings.reconnectMaxMs = 5000; // a DOWN would outlast the checks below
+    RedisPipeline p(settings, Poco::Logger::get("test.redis.pipeline"));
+    ASSERT_EQ(textOf(p.call({"PING"})), "PONG");
+
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::map<std::string, std::string> outcomes;
+    auto record = [&](const std::string& name) {
+        return [&, name](std::vector<Reply> replies, const std::string& error) {
+            std::lock_guard<std::mutex> lock(mutex);
+            outcomes[name] = error.empty() ? "answered " + describe(replies.at(0)) : error;
+            changed.notify_all();
+        };
+    };
+    // Redis holds the first call for 200 ms. The two behind it queue and
+    // leave together once it is answered: a SET, whose OK the proxy turns
+    // into READONLY, and a call Redis holds past its deadline. The SET's
+    // deadline comes 50 ms before the held call's: the scenario, not a wait
+    // for something to happen.
+    proxy.rewriteNext("+OK\r\n", "-READONLY You can't write against a read only replica.\r\n");
+    p.callAllAsync({{"XREAD", "BLOCK", "200", "STREAMS", "s", "$"}}, record("first"));
+    p.callAllAsync({{"SET", "k", "v"}}, record("set"));
+    std::this_thread::sleep_for(milliseconds(50));
+    p.callAllAsync({{"XREAD", "BLOCK", "10000", "STREAMS", "s", "$"}}, record("held"));
+    {
+        std::unique_lock<std::mutex> lock(mutex);
+        ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return outcomes.size() == 3; }))
+            << outcomes.size() << " of 3 calls finished";
+    }
+    EXPECT_EQ(outcomes["first"].rfind("answered ", 0), 0u) << outcomes["first"];
+    EXPECT_NE(outcomes["set"].find("no reply within 500 ms"), std::string::npos) << outcomes["set"];
+    EXPECT_NE(outcomes["held"].find("no reply within 500 ms"), std::string::npos) << outcomes["held"];
+    EXPECT_EQ(p.problem(), "") << "Redis answers: the store must not be DOWN";
+    EXPECT_EQ(textOf(p.call({"PING"})), "PONG");
+}
+
+TEST(RedisPollWait, IsNeverNegativeOnceADeadlineHasPassed)
+{
+    // poll() takes a negative timeout as "for ever".
+    EXPECT_EQ(msLeft(Clock::now() - milliseconds(5)), 0);
+    EXPECT_EQ(msLeft(Clock::now() - std::chrono::hours(1)), 0);
+    const int left = msLeft(Clock::now() + milliseconds(300));
+    EXPECT_GT(left, 250);
+    EXPECT_LE(left, 300);
 }
 
 TEST_F(RedisPipelineTest, DestroyingThePipelineReleasesACallerBlockedOnAPausedRedis)

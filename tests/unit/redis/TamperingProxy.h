@@ -1,8 +1,9 @@
 #pragma once
 // A loopback TCP proxy in front of a real redis-server that can put bytes of
 // its own into what Redis sends: the corruption a broken middlebox or a
-// mixed-up port causes, which Redis itself never produces. Every connection
-// is forwarded both ways, unchanged until corruptNextReply().
+// mixed-up port causes, which Redis itself never produces, or a reply Redis
+// would give in another state (a READONLY from a master). Every connection
+// is forwarded both ways, unchanged until corruptNextReply() or rewriteNext().
 //
 // Thread-safety: every method may be called from any thread; one thread of
 // its own forwards, and the destructor stops it and closes every socket.
@@ -72,6 +73,15 @@ public:
         _garbage = std::move(garbage);
     }
 
+    /// The next time Redis sends `from` (within one read), on whichever
+    /// connection, the client gets `to` in its place; later ones pass unchanged.
+    void rewriteNext(std::string from, std::string to)
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        _rewriteFrom = std::move(from);
+        _rewriteTo = std::move(to);
+    }
+
 private:
     struct Link
     {
@@ -125,16 +135,20 @@ private:
         const ssize_t got = ::recv(from, buffer, sizeof buffer, 0);
         if (got < 0 && errno == EINTR) return true;
         if (got <= 0) return false;
+        std::string bytes(buffer, std::size_t(got));
         if (fromRedis)
         {
-            std::string garbage;
+            std::lock_guard<std::mutex> lock(_mutex);
+            bytes.insert(0, _garbage);
+            _garbage.clear();
+            const std::size_t at = _rewriteFrom.empty() ? std::string::npos : bytes.find(_rewriteFrom);
+            if (at != std::string::npos)
             {
-                std::lock_guard<std::mutex> lock(_mutex);
-                garbage.swap(_garbage);
+                bytes.replace(at, _rewriteFrom.size(), _rewriteTo);
+                _rewriteFrom.clear();
             }
-            if (!garbage.empty() && !sendAll(to, garbage.data(), garbage.size())) return false;
         }
-        return sendAll(to, buffer, std::size_t(got));
+        return sendAll(to, bytes.data(), bytes.size());
     }
 
     void run()
@@ -180,6 +194,8 @@ private:
     std::atomic<int> _accepted{0};
     std::mutex _mutex;
     std::string _garbage;     // guarded by _mutex
+    std::string _rewriteFrom; // guarded by _mutex
+    std::string _rewriteTo;   // guarded by _mutex
     std::vector<Link> _links; // the forwarding thread's own
     std::thread _thread;
 };
