@@ -8,6 +8,8 @@ packages=(cmake g++ make pkg-config libpoco-dev libssl-dev openssl libboost-dev 
 # The monitoring tests: promtool (package prometheus) checks /metrics; Chromium,
 # driven by playwright-core from npm, opens the /status page.
 packages+=(prometheus chromium)
+# The membership test whose nodes' wall clock steps (libfaketime).
+packages+=(faketime)
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm) # a Node.js from elsewhere (nodesource) will do
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk nginx tomcat10)

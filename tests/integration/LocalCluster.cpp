@@ -155,20 +155,7 @@ std::string LocalCluster::statusSeenBy(const std::string& observer, const std::s
 
 std::vector<std::string> LocalCluster::transitions(const std::string& observer, const std::string& node)
 {
-    std::vector<std::string> result;
-    auto reply = httpRequest(httpPort(observer), "GET", "/cluster/events?since=0");
-    auto events = Poco::JSON::Parser().parse(reply.body).extract<Poco::JSON::Object::Ptr>()->getArray("events");
-    std::uint64_t previous = 0;
-    for (std::size_t i = 0; i < events->size(); ++i)
-    {
-        auto e = events->getObject(static_cast<unsigned>(i));
-        auto sequence = e->getValue<std::uint64_t>("sequence");
-        if (sequence <= previous) throw std::runtime_error("event log out of order: " + reply.body);
-        previous = sequence;
-        if (e->getValue<std::string>("node") == node)
-            result.push_back(e->getValue<std::string>("from") + "->" + e->getValue<std::string>("to"));
-    }
-    return result;
+    return transitionsSeenAt(httpPort(observer), node);
 }
 
 std::string LocalCluster::log(const std::string& observer) const

@@ -1,6 +1,8 @@
 #include "ServerProcess.h"
 
 #include <Poco/File.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -99,7 +101,14 @@ void ServerProcess::start(const std::vector<std::string>& extraArgs)
     args.insert(args.end(), extraArgs.begin(), extraArgs.end());
     std::string log = _dir + "/output.log";
     // The shell only redirects; exec keeps the pid ours, so signals reach the server itself.
-    std::string command = std::string("exec ") + kDieWithParent + " \"" + MT_BUILD_DIR + "/bin/microtomcat\"";
+    std::string command = "exec ";
+    if (!_environment.empty())
+    {
+        command += "env";
+        for (const auto& assignment : _environment) command += " '" + assignment + "'";
+        command += " ";
+    }
+    command += std::string(kDieWithParent) + " \"" + MT_BUILD_DIR + "/bin/microtomcat\"";
     for (const auto& a : args) command += " '" + a + "'";
     command += " >>'" + log + "' 2>&1";
     _handle = std::make_unique<Poco::ProcessHandle>(Poco::Process::launch("/bin/sh", {"-c", command}));
@@ -202,6 +211,24 @@ HttpReply httpRequest(unsigned short port, const std::string& method, const std:
     Poco::StreamCopier::copyToString(in, reply.body);
     for (const auto& [name, value] : response) reply.headers.emplace(Poco::toLower(name), value);
     return reply;
+}
+
+std::vector<std::string> transitionsSeenAt(unsigned short port, const std::string& node)
+{
+    std::vector<std::string> result;
+    auto reply = httpRequest(port, "GET", "/cluster/events?since=0");
+    auto events = Poco::JSON::Parser().parse(reply.body).extract<Poco::JSON::Object::Ptr>()->getArray("events");
+    std::uint64_t previous = 0;
+    for (std::size_t i = 0; i < events->size(); ++i)
+    {
+        auto e = events->getObject(static_cast<unsigned>(i));
+        auto sequence = e->getValue<std::uint64_t>("sequence");
+        if (sequence <= previous) throw std::runtime_error("event log out of order: " + reply.body);
+        previous = sequence;
+        if (e->getValue<std::string>("node") == node)
+            result.push_back(e->getValue<std::string>("from") + "->" + e->getValue<std::string>("to"));
+    }
+    return result;
 }
 
 int runCommand(const std::string& command, const std::vector<std::string>& args, std::string& output,

@@ -70,6 +70,8 @@ public:
     /// Writes server.properties: the test's lines plus defaults for the port,
     /// plugin dir, node name and admin token unless the lines set them.
     void writeConfig(const std::string& properties);
+    /// Variables ("NAME=value") the process gets on top of this one's, from the next start().
+    void setEnvironment(std::vector<std::string> assignments) { _environment = std::move(assignments); }
     /// Starts and waits for /ping (throws with the output if it does not come up).
     void start(const std::vector<std::string>& extraArgs = {});
     /// Runs the executable to completion (for start-up failures); returns the exit code, output in `output`.
@@ -89,6 +91,7 @@ private:
     std::string _dir;
     unsigned short _port = 0;
     std::string _token;
+    std::vector<std::string> _environment;
     std::unique_ptr<Poco::ProcessHandle> _handle;
     std::optional<int> _exitCode;
 };
@@ -105,6 +108,10 @@ struct HttpReply
 /// an HTTP status; throws Poco::Exception for a network failure.
 HttpReply httpRequest(unsigned short port, const std::string& method, const std::string& target,
                       const std::map<std::string, std::string>& headers = {}, const std::string& body = "");
+
+/// The membership transitions ("FROM->TO", in order) that the node answering
+/// on `port` logged for `node` (GET /cluster/events).
+std::vector<std::string> transitionsSeenAt(unsigned short port, const std::string& node);
 
 /// Runs a command, returns its exit code and stdout (stderr appended).
 int runCommand(const std::string& command, const std::vector<std::string>& args, std::string& output,

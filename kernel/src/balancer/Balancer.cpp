@@ -2,6 +2,7 @@
 
 #include "mt/ThreadName.h"
 #include "server/PluginContextImpl.h"
+#include "util/Clock.h"
 #include "util/Errors.h"
 
 #include <Poco/JSON/Array.h>
@@ -14,12 +15,6 @@
 namespace mt::balancer {
 
 namespace {
-
-TimeMs nowMs()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 } // namespace
 
@@ -36,7 +31,7 @@ Balancer::Balancer(ClusterRegistry& registry, PluginManager& plugins, const Serv
       _cookieName(config.cookieName)
 {
     auto settings = std::make_shared<const BalancerSettings>(BalancerSettings::from(config));
-    _core.setSettings(settings->core, nowMs());
+    _core.setSettings(settings->core, steadyNowMs());
     _core.setStrategy(makeStrategy(*settings, config));
     _settings = settings;
 }
@@ -120,7 +115,7 @@ Balancer::Prepared Balancer::prepare(const ServerConfig& config) const
 
 void Balancer::apply(Prepared prepared)
 {
-    _core.setSettings(prepared.settings->core, nowMs());
+    _core.setSettings(prepared.settings->core, steadyNowMs());
     if (prepared.strategy)
     {
         _core.setStrategy(prepared.strategy);
@@ -166,7 +161,7 @@ void Balancer::refreshMembers()
     auto upstreams = std::atomic_load(&_upstreams);
     for (const auto& node : *snapshot)
         if (upstreams->count(node.name)) members.push_back(node);
-    for (const auto& name : _core.setMembers(members, nowMs()))
+    for (const auto& name : _core.setMembers(members, steadyNowMs()))
         if (auto u = upstream(name))
         {
             u->pool.closeAll(); // DOWN/SUSPECT/LEFT: its kept connections lead nowhere
@@ -187,7 +182,7 @@ void Balancer::run()
         try
         {
             if (dirty) refreshMembers();
-            TimeMs now = nowMs();
+            TimeMs now = steadyNowMs();
             _core.tick(now);
             auto settings = std::atomic_load(&_settings);
             auto upstreams = std::atomic_load(&_upstreams);

@@ -4,7 +4,9 @@
 // weights (slow start), sticky sessions, and the strategy plugin that
 // chooses among the rest. The proxy (BalancerDispatcher) feeds it membership
 // snapshots, attempt outcomes and the time; it answers with node names and
-// with the nodes whose pooled connections must be closed.
+// with the nodes whose pooled connections must be closed. Times are the
+// monotonic clock's (steadyNowMs): ejections and ramps are intervals, which a
+// step of the wall clock must neither end nor prolong.
 //
 // Thread-safety: select() is lock-free apart from the strategy's own lock
 // (it reads an atomically published snapshot); everything else is

@@ -8,6 +8,7 @@
 #include "http/ServerRequest.h"
 #include "http/ServerResponse.h"
 #include "server/KernelDispatcher.h"
+#include "util/Clock.h"
 
 #include <Poco/NumberParser.h>
 #include <Poco/String.h>
@@ -20,12 +21,6 @@
 namespace mt::balancer {
 
 namespace {
-
-TimeMs nowMs()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 std::int64_t nowUs()
 {
@@ -238,7 +233,7 @@ void Balancer::runAttempt(Attempt& a, const std::string& name, Upstream& node, L
     if (a.status >= 500 || !a.done) node.stats.errors.fetch_add(1, std::memory_order_relaxed);
     if (a.nodeFailure)
     {
-        if (_core.onFailure(name, nowMs()))
+        if (_core.onFailure(name, steadyNowMs()))
         {
             node.stats.ejections.fetch_add(1, std::memory_order_relaxed);
             node.pool.closeAll();
@@ -308,7 +303,7 @@ void Balancer::attempt(Attempt& a, Upstream& node, http::ServerRequest& request,
     std::unique_ptr<UpstreamConnection> connection;
     try
     {
-        connection = node.pool.acquire(s.pool, nowMs(), reused);
+        connection = node.pool.acquire(s.pool, steadyNowMs(), reused);
     }
     catch (const UpstreamError& e)
     {
@@ -331,7 +326,7 @@ void Balancer::attempt(Attempt& a, Upstream& node, http::ServerRequest& request,
     catch (...)
     {
         // Reading the client's body failed (too large, bad framing, client gone).
-        node.pool.release(std::move(connection), false, s.pool, nowMs());
+        node.pool.release(std::move(connection), false, s.pool, steadyNowMs());
         throw;
     }
 
@@ -380,7 +375,7 @@ void Balancer::failAttempt(Attempt& a, Upstream& node, std::unique_ptr<UpstreamC
         a.stage = RetryPolicy::Stage::TimedOut;
     else
         a.stage = connection->bytesSent() > 0 ? RetryPolicy::Stage::Sent : RetryPolicy::Stage::NotSent;
-    node.pool.release(std::move(connection), false, a.settings->pool, nowMs());
+    node.pool.release(std::move(connection), false, a.settings->pool, steadyNowMs());
 }
 
 bool Balancer::retriesGatewayAnswer(const Attempt& a, const http::ServerRequest& request, int status) const
@@ -416,7 +411,7 @@ void Balancer::holdGatewayAnswer(Attempt& a, Upstream& node, std::unique_ptr<Ups
     }
     if (whole) a.held = std::move(held);
     const bool keep = whole && connection->reusable();
-    node.pool.release(std::move(connection), keep, a.settings->pool, nowMs());
+    node.pool.release(std::move(connection), keep, a.settings->pool, steadyNowMs());
 }
 
 void Balancer::relay(Attempt& a, Upstream& node, std::unique_ptr<UpstreamConnection> connection,
@@ -439,17 +434,17 @@ void Balancer::relay(Attempt& a, Upstream& node, std::unique_ptr<UpstreamConnect
         // Headers are out: the client can only learn from the connection closing.
         a.error = e.what();
         a.nodeFailure = true;
-        node.pool.release(std::move(connection), false, s.pool, nowMs());
+        node.pool.release(std::move(connection), false, s.pool, steadyNowMs());
         throw http::ConnectionLost(std::string("upstream failed mid-response: ") + e.what());
     }
     catch (...)
     {
-        node.pool.release(std::move(connection), false, s.pool, nowMs()); // the client went away
+        node.pool.release(std::move(connection), false, s.pool, steadyNowMs()); // the client went away
         throw;
     }
     a.done = true;
     const bool keep = !answeredEarly && connection->reusable(); // a failed send leaves the connection unusable
-    node.pool.release(std::move(connection), keep, s.pool, nowMs());
+    node.pool.release(std::move(connection), keep, s.pool, steadyNowMs());
 }
 
 } // namespace mt::balancer

@@ -25,6 +25,8 @@ namespace mt {
 class ClusterService
 {
 public:
+    /// `clock` times heartbeats, detection and the registry's times; the
+    /// kernel gives a SteadyWallClock, which a wall-clock step does not move.
     ClusterService(ClusterConfig config, const Clock& clock);
     ~ClusterService();
 
@@ -44,6 +46,9 @@ public:
     ClusterRegistry& registry() { return *_registry; }
     NodeStatusManager& status() { return *_status; }
     std::uint64_t incarnation() const { return _incarnation; }
+    /// Now on the membership's clock: what the registry's times and the
+    /// detector's suspicion are measured against.
+    TimeMs nowMs() const { return _clock.nowMs(); }
     std::string transportStats() const;
 
     /// {"cluster":..,"self":..,"incarnation":..,"nodes":[...]} for GET /cluster/nodes

@@ -342,10 +342,12 @@ Poco::JSON::Object::Ptr ClusterStatusController::nodeJson(ClusterService& cluste
     node->set("address", n.host + ":" + std::to_string(n.httpPort));
     node->set("clusterPort", n.clusterPort);
     node->set("incarnation", self ? cluster.incarnation() : n.incarnation);
-    // A node is not a peer of its own: it hears itself now, not when the registry last set it.
-    const auto heard = self ? now : n.lastHeard;
+    // A node is not a peer of its own: it hears itself now, not when the
+    // registry last set it. Heartbeat times are on the membership's clock.
+    const TimeMs clusterNow = cluster.nowMs();
+    const auto heard = self ? clusterNow : n.lastHeard;
     node->set("lastHeartbeat", isoTime(heard));
-    node->set("lastHeartbeatAgoMs", heard > 0 ? ageMs(now, heard) : -1);
+    node->set("lastHeartbeatAgoMs", heard > 0 ? ageMs(clusterNow, heard) : -1);
     node->set("self", self);
     if (self)
     {
@@ -353,7 +355,7 @@ Poco::JSON::Object::Ptr ClusterStatusController::nodeJson(ClusterService& cluste
         node->set("local", localFigures());
         return node;
     }
-    node->set("suspicion", cluster.status().suspicion(n.name, now));
+    node->set("suspicion", cluster.status().suspicion(n.name, clusterNow));
     // The peer's own figures as last fetched, and how old they are.
     auto figures = _peers.figures(n.name);
     if (figures.local)
@@ -373,14 +375,13 @@ Poco::JSON::Object::Ptr ClusterStatusController::nodeJson(ClusterService& cluste
 
 std::string ClusterStatusController::metricsText()
 {
-    const TimeMs now = wallMs();
     PrometheusWriter w;
     writeProcessMetrics(w, _proc.sample(), _nodeName);
     const http::ServerStats http = _kernel.httpStats();
     const MetricsRecorder::Snapshot latency = _requests.snapshot();
     writeHttpMetrics(w, http, latency, _eventStreams.load());
     writeSessionMetrics(w, _kernel);
-    if (ClusterService* cluster = _kernel.cluster()) writeClusterMetrics(w, *cluster, _nodeName, now);
+    if (ClusterService* cluster = _kernel.cluster()) writeClusterMetrics(w, *cluster, _nodeName, cluster->nowMs());
     if (auto* balancer = _kernel.balancer()) writeBalancerMetrics(w, *balancer);
     return w.str();
 }

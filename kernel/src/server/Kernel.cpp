@@ -97,7 +97,7 @@ void Kernel::start()
     _jolokia = std::make_unique<JolokiaHandler>(*_mbeans, _config.nodeName);
     if (!_config.clusterConfigFile.empty())
     {
-        _cluster = std::make_unique<ClusterService>(ClusterConfigLoader::load(_config), _clock);
+        _cluster = std::make_unique<ClusterService>(ClusterConfigLoader::load(_config), _clusterClock);
         _routes->set(routesOf(_cluster->config()));
     }
     _logger.information("Micro Tomcat node '%s' starting with %s", _config.nodeName, _configFile);

@@ -92,6 +92,7 @@ private:
     std::string _defaultPluginDir;
     Poco::Logger& _logger;
     SystemClock _clock;
+    SteadyWallClock _clusterClock; ///< membership's: see SteadyWallClock
     Logging _logging;
     std::mutex _reloadMutex;
     ServerConfig _config;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <set>
 #include <thread>
 
@@ -41,4 +42,16 @@ TEST(ClusterService, NodesJsonIsSafeWhileStatusesChange)
     }
     done = true;
     flipper.join();
+}
+
+TEST(SteadyWallClock, StartsAtTheWallTimeAndMovesOnlyWithTheMonotonicClock)
+{
+    TimeMs steady = 500;
+    SteadyWallClock clock(1'700'000'000'000, [&] { return steady; });
+    EXPECT_EQ(clock.nowMs(), 1'700'000'000'000);
+    steady += 1234;
+    EXPECT_EQ(clock.nowMs(), 1'700'000'001'234);
+
+    SteadyWallClock real;
+    EXPECT_LT(std::llabs(real.nowMs() - SystemClock().nowMs()), 1000) << "made now, it reads as the wall clock";
 }
