@@ -67,8 +67,10 @@ struct MessageFraming
 /// keep-alive (RFC 9112): 0, or the status that refuses the request.
 int frameOf(const RequestHead& head, std::size_t maxBodyBytes, MessageFraming& out)
 {
-    const std::string* connection = nullptr;
-    const std::string* transferEncoding = nullptr;
+    // Repeated lines of a list-valued field are one list (RFC 9110 5.3).
+    std::string connection;
+    std::string transferEncoding;
+    bool hasTransferEncoding = false;
     const std::string* contentLength = nullptr;
     const std::string* expect = nullptr;
     int hosts = 0;
@@ -80,13 +82,17 @@ int frameOf(const RequestHead& head, std::size_t maxBodyBytes, MessageFraming& o
             ++hosts;
             if (h.second.size() > kMaxHostLength) return 400;
         }
-        else if (iequals(n, "connection", 10)) connection = &h.second;
+        else if (iequals(n, "connection", 10)) connection += (connection.empty() ? "" : ",") + h.second;
         else if (iequals(n, "content-length", 14))
         {
             if (contentLength && *contentLength != h.second) return 400;
             contentLength = &h.second;
         }
-        else if (iequals(n, "transfer-encoding", 17)) transferEncoding = &h.second;
+        else if (iequals(n, "transfer-encoding", 17))
+        {
+            transferEncoding += (hasTransferEncoding ? ", " : "") + h.second;
+            hasTransferEncoding = true;
+        }
         else if (iequals(n, "expect", 6)) expect = &h.second;
     }
 
@@ -94,11 +100,11 @@ int frameOf(const RequestHead& head, std::size_t maxBodyBytes, MessageFraming& o
     // RFC 9112 3.2: an HTTP/1.1 request names its host, once. Two Host lines
     // are the shape of a cache-poisoning or routing confusion attempt.
     if (hosts > 1 || (hosts == 0 && !out.http10)) return 400;
-    if (transferEncoding)
+    if (hasTransferEncoding)
     {
         // Both headers at once is the classic request-smuggling shape.
         if (contentLength) return 400;
-        if (Poco::icompare(*transferEncoding, "chunked") != 0) return 501;
+        if (Poco::icompare(transferEncoding, "chunked") != 0) return 501;
         out.body = RequestBody::Framing::Chunked;
     }
     else if (contentLength)
@@ -115,7 +121,10 @@ int frameOf(const RequestHead& head, std::size_t maxBodyBytes, MessageFraming& o
         if (Poco::icompare(*expect, "100-continue") != 0) return 417;
         out.expectContinue = !out.http10;
     }
-    out.keepAlive = out.http10 ? (connection && hasToken(*connection, "keep-alive")) : !(connection && hasToken(*connection, "close"));
+    out.keepAlive = out.http10 ? hasToken(connection, "keep-alive") : !hasToken(connection, "close");
+    // An HTTP/1.0 intermediary does not know chunked: to it the chunks may
+    // read as a next request. Served, then closed (RFC 9112 6.1).
+    if (out.http10 && hasTransferEncoding) out.keepAlive = false;
     return 0;
 }
 
@@ -316,6 +325,7 @@ bool Connection::dispatch()
 {
     const RequestHead& head = _request._impl->head;
     int failure = 0;
+    std::string reason; // ours, never the client's bytes: safe to send back
     try
     {
         _ctx.dispatcher.dispatch(_request, _response);
@@ -327,6 +337,7 @@ bool Connection::dispatch()
     catch (const ProtocolError& e)
     {
         failure = e.status();
+        reason = e.what();
     }
     catch (const ConnectionLost&)
     {
@@ -347,10 +358,14 @@ bool Connection::dispatch()
     ServerResponse::Impl& resp = *_response._impl;
     resp.closeRequested = true;
     resp.willClose = true;
-    if (resp.committed) return true;
+    if (resp.committed)
+    {
+        resp.body.abort();
+        return true;
+    }
     try
     {
-        _response.sendError(failure, "");
+        _response.sendError(failure, reason);
     }
     catch (...)
     {

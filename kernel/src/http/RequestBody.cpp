@@ -10,6 +10,9 @@
 namespace mt::http {
 namespace {
 const std::size_t maxChunkLine = 4096;
+/// Chunk extensions and trailers, over the whole body: nobody needs more,
+/// and bytes that do not count against the body limit must be bounded too.
+const std::size_t maxChunkMetadata = 16384;
 }
 
 RequestBody::RequestBody(SocketInput& in, SocketOutput& out): _in(in), _out(out)
@@ -22,7 +25,7 @@ void RequestBody::reset(Framing framing, long long length, std::size_t limit, bo
     _remaining = length;
     _limit = limit;
     _total = 0;
-    _trailerBytes = 0;
+    _metadataBytes = 0;
     _started = false;
     switch (framing)
     {
@@ -48,9 +51,18 @@ std::string_view RequestBody::readLine()
         const char* lf = static_cast<const char*>(std::memchr(d, '\n', avail));
         if (lf)
         {
+            // CRLF only (RFC 9112 §7.1): a front end that ends these lines
+            // elsewhere would frame the body differently (request smuggling).
             std::size_t len = static_cast<std::size_t>(lf - d);
-            _in.consume(len + 1);
-            if (len > 0 && d[len - 1] == '\r') --len;
+            if (len == 0 || d[len - 1] != '\r') throw ProtocolError(400, "chunk line ends with a bare LF, not CRLF");
+            --len;
+            for (std::size_t i = 0; i < len; ++i)
+            {
+                const auto c = static_cast<unsigned char>(d[i]);
+                if ((c < 0x20 && c != '\t') || c == 0x7f)
+                    throw ProtocolError(400, "control character in a chunk line");
+            }
+            _in.consume(len + 2);
             return std::string_view(d, len);
         }
         if (avail > maxChunkLine) throw ProtocolError(400, "chunk line too long");
@@ -104,6 +116,8 @@ bool RequestBody::next(const char*& data, std::size_t& size)
             }
             if (i == 0 || (i < line.size() && line[i] != ';' && line[i] != ' ' && line[i] != '\t'))
                 throw ProtocolError(400, "bad chunk size");
+            _metadataBytes += line.size() - i;
+            if (_metadataBytes > maxChunkMetadata) throw ProtocolError(400, "chunk extensions too long");
             if (chunk == 0)
             {
                 _state = State::Trailer;
@@ -122,8 +136,8 @@ bool RequestBody::next(const char*& data, std::size_t& size)
         case State::Trailer:
         {
             std::string_view line = readLine();
-            _trailerBytes += line.size() + 2;
-            if (_trailerBytes > 16384) throw ProtocolError(400, "trailer too long");
+            _metadataBytes += line.size() + 2;
+            if (_metadataBytes > maxChunkMetadata) throw ProtocolError(400, "trailer too long");
             if (line.empty())
             {
                 _state = State::Done;

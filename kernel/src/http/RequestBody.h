@@ -65,7 +65,7 @@ private:
     long long _remaining = 0;
     std::size_t _limit = 0;
     std::size_t _total = 0;
-    std::size_t _trailerBytes = 0;
+    std::size_t _metadataBytes = 0; ///< chunk extensions and trailer lines so far
     bool _expectContinue = false;
     bool _started = false;
 };

@@ -21,6 +21,7 @@ void ResponseBody::start(Mode mode, long long length)
     _length = length;
     _bytes = 0;
     _finished = false;
+    _aborted = false;
     setp(_buf, _buf + sizeof(_buf));
 }
 
@@ -100,6 +101,14 @@ void ResponseBody::finish()
     emitBuffer();
     if (_mode == Mode::Chunked) _out.pending().append("0\r\n\r\n", 5);
     _finished = true;
+}
+
+void ResponseBody::abort()
+{
+    if (_finished) return;
+    emitBuffer();
+    _finished = true;
+    _aborted = true;
 }
 
 } // namespace mt::http

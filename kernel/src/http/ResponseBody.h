@@ -20,10 +20,14 @@ public:
     void start(Mode mode, long long length);
     /// Moves buffered bytes to the output and, for chunked, adds the last chunk.
     void finish();
+    /// Ends a body its producer failed to complete: what was written goes
+    /// out, but no last chunk, so that the client (which then sees the
+    /// connection close) cannot take a truncated body for a whole one.
+    void abort();
     /// Body bytes put on the wire so far (framing excluded).
     long long bytes() const { return _bytes; }
     /// A Content-Length body that got fewer bytes than announced.
-    bool incomplete() const { return _mode == Mode::Fixed && _bytes < _length; }
+    bool incomplete() const { return _aborted || (_mode == Mode::Fixed && _bytes < _length); }
 
 protected:
     int_type overflow(int_type c) override;
@@ -39,6 +43,7 @@ private:
     long long _length = 0;
     long long _bytes = 0;
     bool _finished = true;
+    bool _aborted = false;
     char _buf[8192];
 };
 

@@ -333,9 +333,11 @@ void ServerResponse::sendError(int status, const std::string& message)
     Impl& r = *_impl;
     if (r.committed)
     {
-        // Too late for a status: the client learns from the connection closing.
+        // Too late for a status: the client learns from the connection
+        // closing, and from a chunked body that never gets its last chunk.
         r.closeRequested = true;
         r.willClose = true;
+        r.body.abort();
         return;
     }
     r.status = status;

@@ -389,6 +389,116 @@ TEST_F(HttpServerTest, ChunkedResponseAndChunkedRequestBody)
     EXPECT_EQ(c.roundTrip(get("/next")).status, 200);
 }
 
+TEST_F(HttpServerTest, ChunkLinesEndInCrlfAndCarryNoControlCharacters)
+{
+    // RFC 9112 7.1: a front end that ends these lines at a bare LF, or reads
+    // a bare CR as an end, frames the body differently: the rest would be
+    // another request to one of the two (smuggling). Refused, and closed.
+    dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) { resp.sendBody("got:" + req.readBody()); };
+    start();
+    const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const std::vector<std::pair<std::string, std::string>> refused = {
+        {"3\r\nabc\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n", "bare LF"},
+        {"3\nabc\r\n0\r\n\r\n", "bare LF"},
+        {"5;a\rb\r\nhello\r\n0\r\n\r\n", "control character"},
+        {"5;a\x01\r\nhello\r\n0\r\n\r\n", "control character"},
+        {"0\r\nX-Trailer: t\n\r\n", "bare LF"},
+    };
+    for (const auto& [body, reason] : refused)
+    {
+        TestClient c(port());
+        Reply r = c.roundTrip(head + body);
+        EXPECT_EQ(r.status, 400) << body;
+        EXPECT_NE(r.body.find(reason), std::string::npos) << body << " -> " << r.body;
+        EXPECT_TRUE(c.waitClosed()) << body;
+    }
+    TestClient c(port());
+    Reply r = c.roundTrip(head + "5;name=\"quoted value\"\t;x\r\nhello\r\n0\r\n\r\n");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "got:hello") << "extensions with spaces and tabs are fine";
+}
+
+TEST_F(HttpServerTest, ChunkExtensionsCountAgainstALimitAsTrailersDo)
+{
+    // Extension bytes are not body bytes: without a bound of their own, 4 KB
+    // of them per data byte would pass under any body limit.
+    dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) { resp.sendBody("got:" + req.readBody()); };
+    start();
+    const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    std::string body;
+    for (int i = 0; i < 5; ++i) body += "1;" + std::string(4000, 'e') + "\r\na\r\n";
+    TestClient c(port());
+    Reply r = c.roundTrip(head + body + "0\r\n\r\n");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.body.find("chunk extensions too long"), std::string::npos) << r.body;
+    TestClient under(port());
+    body.clear();
+    for (int i = 0; i < 3; ++i) body += "1;" + std::string(4000, 'e') + "\r\na\r\n";
+    EXPECT_EQ(under.roundTrip(head + body + "0\r\n\r\n").body, "got:aaa");
+}
+
+TEST_F(HttpServerTest, RepeatedTransferEncodingOrConnectionLinesAreOneList)
+{
+    start();
+    TestClient c(port());
+    EXPECT_EQ(c.roundTrip("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "0\r\n\r\n")
+                  .status,
+              501)
+        << "gzip, chunked: a coding we do not apply is not dropped";
+    TestClient twice(port());
+    EXPECT_EQ(twice.roundTrip("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              "0\r\n\r\n")
+                  .status,
+              501);
+    TestClient closing(port());
+    Reply r = closing.roundTrip("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nConnection: x-other\r\n\r\n");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_TRUE(closing.waitClosed()) << "close in the first Connection line still closes";
+}
+
+TEST_F(HttpServerTest, AChunkedHttp10RequestIsServedThenClosed)
+{
+    // RFC 9112 6.1: an HTTP/1.0 hop in between does not know chunked, so
+    // what follows the body is not trusted to be the next request.
+    dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) { resp.sendBody("got:" + req.readBody()); };
+    start();
+    TestClient c(port());
+    Reply r = c.roundTrip("POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "3\r\nabc\r\n0\r\n\r\n");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "got:abc");
+    EXPECT_TRUE(c.waitClosed());
+    TestClient kept(port());
+    EXPECT_EQ(kept.roundTrip("POST / HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\nabc").body, "got:abc");
+    EXPECT_EQ(kept.roundTrip("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").status, 200)
+        << "a fixed-length 1.0 body keeps the connection";
+}
+
+TEST_F(HttpServerTest, AChunkedAnswerItsHandlerFailsIsNeverEndedAsWhole)
+{
+    // Once the head is out a status cannot change: the client learns of the
+    // failure from the connection closing, and a chunked body must then lack
+    // its last chunk, or the client takes the truncated body for all of it.
+    dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) {
+        std::ostream& out = resp.send();
+        out << "partial" << std::flush;
+        if (req.path() == "/throws") throw std::runtime_error("the handler failed half-way");
+        resp.sendError(500, "too late for a status");
+    };
+    start();
+    for (const char* path : {"/throws", "/late-error"})
+    {
+        TestClient c(port());
+        c.send(get(path));
+        const std::string raw = c.readAll();
+        EXPECT_EQ(raw.rfind("HTTP/1.1 200", 0), 0u) << path << ": " << raw;
+        EXPECT_NE(raw.find("7\r\npartial\r\n"), std::string::npos) << path << ": " << raw;
+        EXPECT_EQ(raw.find("0\r\n\r\n"), std::string::npos) << path << ": the last chunk must not come: " << raw;
+        EXPECT_EQ(raw.find("too late"), std::string::npos) << path << ": " << raw;
+    }
+}
+
 TEST_F(HttpServerTest, BodyStreamReadsFixedLength)
 {
     dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) {
