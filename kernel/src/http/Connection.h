@@ -54,8 +54,6 @@ public:
     std::atomic<std::int64_t> parkedSinceMs{0};
     /// Set (before shutdown()) when the server wants this connection gone.
     std::atomic<bool> closeRequested{false};
-    /// Between Next::Defer and its completion (the server's stop cancels those).
-    std::atomic<bool> deferred{false};
     /// When the request now coming in (its head, or a small body) began to
     /// arrive (steady clock, µs); 0 while none is partly here. Such a
     /// connection waits parked, not on a worker, so that clients sending

@@ -352,10 +352,8 @@ void HttpServer::Impl::defer(Connection* c)
     // From here the completion owns c: it runs at once if the write is
     // already done, else on the store's thread when it is.
     std::shared_ptr<Completion> completion = c->awaiting();
-    c->deferred.store(true);
     completion->then([this, c](const std::string& error) {
         Connection::Next next = c->finishDeferred(error);
-        c->deferred.store(false);
         route(c, next);
     });
 }
@@ -422,13 +420,16 @@ void HttpServer::Impl::deleteParked()
 {
     // Only called with the poller and all workers gone: parked connections
     // have no owner left. A deferred one still may (its write's completion):
-    // cancel that first, so it cannot run into a deleted connection.
+    // cancel that first, so it cannot run into a deleted connection. Every
+    // connection's last completion is cancelled, not only those still
+    // waiting: one whose callback is running (between finishDeferred and
+    // route's last touch of the connection) is waited for by cancel(); one
+    // that ran long ago returns at once.
     std::vector<std::shared_ptr<Completion>> waiting;
     {
         std::lock_guard<std::mutex> lock(registryMutex);
         for (Connection* c : registry)
-            if (c->deferred.load())
-                if (auto completion = c->awaiting()) waiting.push_back(std::move(completion));
+            if (auto completion = c->awaiting()) waiting.push_back(std::move(completion));
     }
     for (auto& completion : waiting) completion->cancel(); // waits for one that is running
     std::vector<Connection*> orphans;
