@@ -438,6 +438,20 @@ TEST(Server, AdminListenerOfItsOwnTakesTheAdminEndpointsOffTheHttpPort)
     EXPECT_EQ(onAdminPort.status, 200) << onAdminPort.body;
     EXPECT_EQ(httpRequest(adminPort, "GET", "/counter/").status, 404);
     EXPECT_EQ(httpRequest(adminPort, "POST", "/admin/reload").status, 401);
+
+    // Jolokia's exec and write are admin operations: with the token, on the
+    // admin port only; reads stay public on both.
+    const std::string exec =
+        R"({"type":"exec","mbean":"Catalina:type=Manager,context=/counter,host=localhost","operation":"expireSession","arguments":["none.it1"]})";
+    const std::map<std::string, std::string> withToken{{"Authorization", "Bearer " + server.adminToken()},
+                                                       {"Content-Type", "application/json"}};
+    auto execOnHttpPort = httpRequest(server.port(), "POST", "/jolokia/", withToken, exec);
+    EXPECT_NE(execOnHttpPort.body.find("\"status\":403"), std::string::npos) << execOnHttpPort.body;
+    auto execOnAdminPort = httpRequest(adminPort, "POST", "/jolokia/", withToken, exec);
+    EXPECT_NE(execOnAdminPort.body.find("\"status\":200"), std::string::npos) << execOnAdminPort.body;
+    auto read = httpRequest(server.port(), "POST", "/jolokia/", {{"Content-Type", "application/json"}},
+                            R"({"type":"read","mbean":"Catalina:type=Manager,context=/counter,host=localhost","attribute":"activeSessions"})");
+    EXPECT_NE(read.body.find("\"status\":200"), std::string::npos) << read.body;
 }
 
 // What top -H, ps -L, perf and gdb show: each thread says which part of the

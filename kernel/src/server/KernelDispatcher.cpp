@@ -117,12 +117,15 @@ void KernelDispatcher::dispatch(http::ServerRequest& request, http::ServerRespon
         return;
     }
     // JMX over HTTP (monitor/JolokiaHandler.h): reads are public like /health;
-    // write and exec need what /admin/* needs (a loopback client unless allowed, the token).
+    // write and exec need what /admin/* needs: the listener that serves it
+    // (the admin port when there is one), a loopback client unless allowed,
+    // and the token.
     if ((path == "/jolokia" || path.compare(0, 9, "/jolokia/") == 0) && _kernel.jolokia())
     {
         auto state = _kernel.state();
         std::string auth = request.header("Authorization");
-        bool mayWrite = state && !state->adminToken.empty() &&
+        const bool adminListener = _adminOnly || _serveAdmin;
+        bool mayWrite = state && !state->adminToken.empty() && adminListener &&
                         (_adminOnly || state->adminAllowRemote || isLoopback(request.clientAddress())) &&
                         auth.compare(0, 7, "Bearer ") == 0 && constantTimeEquals(auth.substr(7), state->adminToken);
         response.setHeader("Cache-Control", "no-store");
