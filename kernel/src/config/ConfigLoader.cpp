@@ -45,6 +45,7 @@ public:
         c.http.keepAliveTimeoutMs = static_cast<int>(num("http.keepAliveTimeout") * 1000);
         c.http.maxKeepAliveRequests = static_cast<int>(num("http.maxKeepAliveRequests"));
         c.http.readTimeoutMs = static_cast<int>(num("http.readTimeout") * 1000);
+        c.http.minBodyRate = static_cast<std::size_t>(num("http.minBodyRate"));
         c.http.maxHeaderBytes = static_cast<std::size_t>(num("http.maxHeaderBytes"));
         c.http.maxHeaderFields = static_cast<int>(num("http.maxHeaderFields"));
         c.http.maxBodyBytes = static_cast<std::size_t>(num("http.maxBodyBytes"));

@@ -38,6 +38,7 @@ std::vector<KeySpec> makeKeys()
         intKey("http.keepAliveTimeout", "15", 1, 3600, false, "Seconds an idle kept-alive connection stays open."),
         intKey("http.maxKeepAliveRequests", "0", 0, 100000000, false, "Requests per connection (0: unlimited)."),
         intKey("http.readTimeout", "20", 1, 3600, false, "Seconds a request head or body may stall before 408 (bytes that cannot begin an HTTP request get 400 at once)."),
+        intKey("http.minBodyRate", "240", 0, 1073741824, false, "Bytes per second a request body must arrive at, over the time spent waiting for it after a 5 s grace; slower gets 408 (0: no minimum)."),
         intKey("http.maxHeaderBytes", "16384", 1024, 1048576, false, "Request line + headers; larger gets 431 (414 for the URI alone)."),
         intKey("http.maxHeaderFields", "100", 1, 10000, false, "Header fields per request; more gets 431."),
         intKey("http.maxBodyBytes", "10485760", 0, 4294967296LL, false, "Request body limit; larger gets 413."),

@@ -151,6 +151,7 @@ Connection::Connection(ServerContext& ctx, int fd, const Poco::Net::SocketAddres
     _request._impl->client = &_client;
     _request._impl->server = &_server;
     _response._impl = std::make_unique<ServerResponse::Impl>(ctx, _out, _body);
+    _body.setMinimumRate(ctx.limits.minBodyRate, std::chrono::milliseconds(ctx.limits.minBodyRateGraceMs));
     // Not before the head is committed: a 100 Continue is not the answer.
     _out.setBeforeSend([this] {
         if (_response._impl->committed) countAnswered();

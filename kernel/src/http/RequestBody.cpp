@@ -6,6 +6,7 @@
 #include "mt/BodyTooLarge.h"
 
 #include <cstring>
+#include <string>
 
 namespace mt::http {
 namespace {
@@ -27,6 +28,8 @@ void RequestBody::reset(Framing framing, long long length, std::size_t limit, bo
     _total = 0;
     _metadataBytes = 0;
     _started = false;
+    _received = 0;
+    _waited = {};
     switch (framing)
     {
     case Framing::None: _state = State::Done; break;
@@ -37,9 +40,24 @@ void RequestBody::reset(Framing framing, long long length, std::size_t limit, bo
     setg(nullptr, nullptr, nullptr);
 }
 
+void RequestBody::setMinimumRate(std::size_t bytesPerSecond, std::chrono::milliseconds grace)
+{
+    _minimumRate = bytesPerSecond;
+    _grace = grace;
+}
+
 void RequestBody::need()
 {
-    if (_in.fill() == 0) throw ProtocolError(400, "connection closed inside the request body");
+    const auto before = std::chrono::steady_clock::now();
+    const std::size_t got = _in.fill();
+    if (got == 0) throw ProtocolError(400, "connection closed inside the request body");
+    if (_minimumRate == 0) return;
+    _received += got;
+    _waited += std::chrono::steady_clock::now() - before;
+    const auto counted = std::chrono::duration_cast<std::chrono::milliseconds>(_waited - _grace).count();
+    if (counted > 0 && _received * 1000 < _minimumRate * static_cast<std::size_t>(counted))
+        throw ProtocolError(408, "request body arrives slower than " + std::to_string(_minimumRate) +
+                                     " bytes/s (http.minBodyRate)");
 }
 
 std::string_view RequestBody::readLine()

@@ -30,6 +30,12 @@ public:
     RequestBody(SocketInput& in, SocketOutput& out);
 
     void reset(Framing framing, long long length, std::size_t limit, bool expectContinue);
+    /// A body must arrive at `bytesPerSecond` or faster, counted over the
+    /// time spent waiting for it once `grace` of waiting has passed; slower
+    /// gets 408. Each wait is bounded by the read timeout, the whole body by
+    /// this: a client trickling a byte per timeout cannot hold a worker for
+    /// ever. 0: no minimum.
+    void setMinimumRate(std::size_t bytesPerSecond, std::chrono::milliseconds grace);
 
     /// The next piece of body in [data, data+size); false at the end. The
     /// piece stays valid until the next call. Throws mt::BodyTooLarge past
@@ -68,6 +74,10 @@ private:
     std::size_t _metadataBytes = 0; ///< chunk extensions and trailer lines so far
     bool _expectContinue = false;
     bool _started = false;
+    std::size_t _minimumRate = 0;
+    std::chrono::milliseconds _grace{0};
+    std::size_t _received = 0;               ///< bytes read while this body was being waited for
+    std::chrono::steady_clock::duration _waited{0}; ///< time spent waiting for them
 };
 
 } // namespace mt::http

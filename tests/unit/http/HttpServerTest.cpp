@@ -644,6 +644,40 @@ TEST_F(HttpServerTest, StalledHeadIs408)
     EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(250));
 }
 
+TEST_F(HttpServerTest, ABodyTrickledSlowerThanTheMinimumRateIs408)
+{
+    // Every piece comes well within the read timeout, so only the rate over
+    // the whole body can end it: 100 bytes/s against a minimum of 1000.
+    limits.readTimeoutMs = 5000;
+    limits.minBodyRate = 1000;
+    limits.minBodyRateGraceMs = 300;
+    dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) { resp.sendBody(std::to_string(req.readBody().size())); };
+    start();
+    TestClient c(port());
+    c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
+    std::atomic<bool> answered{false};
+    std::thread trickle([&] {
+        for (int i = 0; i < 50 && !answered; ++i) // at most 5 s
+        {
+            c.send(std::string(10, 't'));
+            std::this_thread::sleep_for(std::chrono::milliseconds(100)); // the client's pace
+        }
+    });
+    const auto t0 = std::chrono::steady_clock::now();
+    Reply r = c.read();
+    answered = true;
+    trickle.join();
+    EXPECT_EQ(r.status, 408);
+    EXPECT_NE(r.body.find("slower than 1000 bytes/s"), std::string::npos) << r.body;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3)) << "the rate, not the 5 s of trickling, ended it";
+
+    // The same body at full speed is served.
+    TestClient fast(port());
+    Reply whole = fast.roundTrip("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + std::string(100000, 'f'));
+    EXPECT_EQ(whole.status, 200);
+    EXPECT_EQ(whole.body, "100000");
+}
+
 TEST_F(HttpServerTest, StalledBodyIs408)
 {
     limits.readTimeoutMs = 300;
