@@ -65,6 +65,9 @@ struct TcpClusterTransport::Inbound
     std::string address;
     std::string buffer;
     SteadyTime lastActivity{};
+    SteadyTime accepted{};
+    SteadyTime frameStarted{}; ///< when the first byte of the frame now in `buffer` came
+    bool authenticated = false; ///< a frame with a good MAC came on it: a peer, not just anyone
 };
 
 struct TcpClusterTransport::Counters
@@ -272,7 +275,8 @@ void TcpClusterTransport::run()
         for (const auto& in : _inbound)
         {
             fds.push_back({in->fd, POLLIN, 0});
-            auto left = msUntil(now, in->lastActivity + std::chrono::milliseconds(_idleTimeoutMs));
+            const SteadyTime since = in->buffer.empty() ? in->lastActivity : in->frameStarted;
+            auto left = msUntil(now, since + std::chrono::milliseconds(_idleTimeoutMs));
             timeoutMs = static_cast<int>(std::clamp<long long>(left, 0, timeoutMs));
         }
 
@@ -306,6 +310,16 @@ void TcpClusterTransport::run()
         {
             Inbound& in = *_inbound[i];
             if (fds[inboundStart + i].revents && in.fd >= 0) readInbound(in, now);
+            // Any byte resets the idle timer; a frame must still be whole
+            // within the idle timeout of its first byte, or a client that
+            // trickles one byte at a time would keep its slot for ever.
+            if (in.fd >= 0 && !in.buffer.empty() && msUntil(in.frameStarted, now) >= _idleTimeoutMs)
+            {
+                const std::string text = "truncated: " + std::to_string(in.buffer.size()) +
+                                         " bytes of a frame not completed within " + std::to_string(_idleTimeoutMs) +
+                                         " ms";
+                reject(in, FrameCodec::Error::Truncated, text);
+            }
             if (in.fd >= 0 && msUntil(in.lastActivity, now) >= _idleTimeoutMs)
             {
                 ++_counters->idleTimeouts;
@@ -530,11 +544,13 @@ void TcpClusterTransport::acceptAll(SteadyTime now)
             return;
         }
         std::string address = tcp::toString(reinterpret_cast<sockaddr*>(&from), length);
-        if (_inbound.size() >= _options.maxInboundConnections)
+        const auto open = static_cast<std::size_t>(
+            std::count_if(_inbound.begin(), _inbound.end(), [](const auto& in) { return in->fd >= 0; }));
+        if (open >= _options.maxInboundConnections && !evictUnauthenticated(address))
         {
             ++_counters->inboundRefused;
             _logger.warning("cluster transport: refusing connection from " + address + ": already " +
-                            std::to_string(_inbound.size()) + " inbound connections");
+                            std::to_string(open) + " inbound connections");
             ::close(fd);
             continue;
         }
@@ -542,11 +558,29 @@ void TcpClusterTransport::acceptAll(SteadyTime now)
         in->fd = fd;
         in->address = address;
         in->lastActivity = now;
+        in->accepted = now;
         _inbound.push_back(std::move(in));
         ++_counters->inboundAccepted;
         ++_counters->inboundOpen;
         _logger.debug("cluster transport: connection from " + address);
     }
+}
+
+bool TcpClusterTransport::evictUnauthenticated(const std::string& forWhom)
+{
+    // Full: the oldest connection that never sent a good frame makes room.
+    // Connections that only take slots cannot then lock peers out; a peer's
+    // own connection is authenticated by its first heartbeat.
+    Inbound* oldest = nullptr;
+    for (auto& in : _inbound)
+        if (in->fd >= 0 && !in->authenticated && (!oldest || in->accepted < oldest->accepted)) oldest = in.get();
+    if (!oldest) return false;
+    ++_counters->inboundRefused;
+    _logger.warning("cluster transport: closing connection from " + oldest->address +
+                    " (no authenticated frame yet) to make room for one from " + forWhom + ": " +
+                    std::to_string(_inbound.size()) + " inbound connections");
+    closeInbound(*oldest); // removed from _inbound at the end of the loop turn: its index still matches its pollfd
+    return true;
 }
 
 void TcpClusterTransport::readInbound(Inbound& in, SteadyTime now)
@@ -573,6 +607,7 @@ void TcpClusterTransport::readInbound(Inbound& in, SteadyTime now)
         }
         in.lastActivity = now;
         budget -= std::min<std::size_t>(budget, static_cast<std::size_t>(n));
+        if (in.buffer.empty()) in.frameStarted = now;
         in.buffer.append(chunk, static_cast<std::size_t>(n));
         // Decode after every chunk: a bad header is refused before more of its body is buffered.
         std::size_t pos = 0;
@@ -588,8 +623,10 @@ void TcpClusterTransport::readInbound(Inbound& in, SteadyTime now)
             }
             pos += r.consumed;
             messages.push_back(std::move(r.message));
+            in.authenticated = true;
         }
         in.buffer.erase(0, pos);
+        if (pos > 0 && !in.buffer.empty()) in.frameStarted = now; // the next frame began in this chunk
     }
     if (closed && error == FrameCodec::Error::None && !in.buffer.empty())
     {

@@ -106,6 +106,9 @@ private:
     void flush(Peer& peer, SteadyTime now);
     bool pendingOutput();
     void acceptAll(SteadyTime now);
+    /// At the connection limit: closes the oldest inbound connection that
+    /// has not sent an authenticated frame; false if there is none.
+    bool evictUnauthenticated(const std::string& forWhom);
     void readInbound(Inbound& in, SteadyTime now);
     void reject(Inbound& in, FrameCodec::Error error, const std::string& text);
     void closeInbound(Inbound& in);

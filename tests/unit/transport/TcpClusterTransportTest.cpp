@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
 
 using namespace mt;
 using namespace mt::test;
@@ -292,4 +293,71 @@ TEST(TcpClusterTransport, StartFailsClearlyWhenThePortIsTaken)
         EXPECT_NE(e.message().find("127.0.0.1:" + std::to_string(nodes[0].clusterPort)), std::string::npos)
             << e.message();
     }
+}
+
+TEST(TcpClusterTransport, AFrameTrickledAByteAtATimeMustStillBeWholeWithinTheIdleTimeout)
+{
+    // Each byte resets the idle timer; the frame's own deadline does not
+    // move, or one client per slot could hold every slot for ever.
+    std::vector<ClusterNode> nodes = {node("a", freePort())};
+    TcpTransportOptions options;
+    options.idleTimeoutMs = 300;
+    Node a(config("a", nodes), options);
+    a.transport->start();
+    RawClient slow(a.transport->listenPort());
+    std::string header("MTCF\x01\x01\x00\x00\x00\x00\x10\x00", 12); // a 4 KB body to come
+    slow.write(header);
+    std::atomic<bool> closed{false};
+    std::thread trickle([&] {
+        for (int i = 0; i < 40 && !closed; ++i) // at most 4 s
+        {
+            slow.write("x");
+            std::this_thread::sleep_for(100ms); // the client's pace, well inside the idle timeout
+        }
+    });
+    const auto start = std::chrono::steady_clock::now();
+    const bool closedInTime = slow.closedByServer(3s);
+    closed = true;
+    trickle.join();
+    EXPECT_TRUE(closedInTime);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+    EXPECT_EQ(a.transport->stats().rejectedFor(Error::Truncated), 1u);
+    EXPECT_EQ(a.transport->stats().idleTimeouts, 0u) << "it was never idle";
+    EXPECT_TRUE(a.warned("not completed within 300 ms", "127.0.0.1:"));
+}
+
+TEST(TcpClusterTransport, AtTheConnectionLimitAConnectionThatNeverAuthenticatedMakesRoomForAPeer)
+{
+    std::vector<ClusterNode> nodes = {node("a", freePort()), node("b", freePort())};
+    TcpTransportOptions options;
+    options.maxInboundConnections = 3;
+    options.idleTimeoutMs = 10000; // the squatters are not timed out during the test
+    Node b(config("b", nodes), options);
+    b.transport->start();
+    std::vector<std::unique_ptr<RawClient>> squatters;
+    for (int i = 0; i < 3; ++i) squatters.push_back(std::make_unique<RawClient>(b.transport->listenPort()));
+    ASSERT_TRUE(eventually([&] { return b.transport->stats().inboundOpen == 3; }));
+
+    // The peer's connection takes the oldest squatter's slot, and its heartbeat arrives.
+    Node a(config("a", nodes));
+    a.transport->start();
+    a.transport->send("b", heartbeat(7));
+    ASSERT_TRUE(eventually([&] { return b.inbox.size() == 1; })) << b.transport->statsJson();
+    EXPECT_TRUE(squatters[0]->closedByServer(2s));
+    EXPECT_TRUE(b.warned("no authenticated frame yet", "to make room"));
+
+    // Authenticated connections are never evicted: with every slot taken by
+    // one, a newcomer is refused instead.
+    FrameCodec codec("testcluster", "s3cret", 1 << 20);
+    ClusterMessage m = heartbeat(8);
+    m.cluster = "testcluster";
+    m.sender = "a";
+    for (std::size_t i = 1; i < squatters.size(); ++i) squatters[i]->write(codec.encode(m));
+    ASSERT_TRUE(eventually([&] { return b.inbox.size() == 3; }));
+    const auto refusedBefore = b.transport->stats().inboundRefused;
+    RawClient late(b.transport->listenPort());
+    EXPECT_TRUE(late.closedByServer(2s));
+    EXPECT_EQ(b.transport->stats().inboundRefused, refusedBefore + 1);
+    a.transport->send("b", heartbeat(9));
+    EXPECT_TRUE(eventually([&] { return b.inbox.size() == 4; })) << "the peer keeps its slot";
 }
