@@ -20,7 +20,10 @@ struct ClusterMessage
     std::string cluster;          ///< cluster name (a frame for another cluster is refused)
     std::string sender;           ///< node name
     std::uint64_t incarnation = 0;///< sender's incarnation
-    std::uint64_t sentAtMs = 0;   ///< sender's clock, for logs only (never trusted for detection)
+    /// Sender's clock, made strictly increasing per sender and incarnation:
+    /// a membership frame no newer than the last one taken from its sender
+    /// is a replay and is dropped. Never used as a time for detection.
+    std::uint64_t sentAtMs = 0;
     std::string payload;          ///< type-specific bytes
 };
 
