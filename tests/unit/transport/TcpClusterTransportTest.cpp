@@ -61,6 +61,16 @@ ClusterMessage heartbeat(std::uint64_t n, const std::string& payload = "")
     return m;
 }
 
+/// Node "a" of a cluster of one, started, with the given idle timeout.
+std::unique_ptr<Node> startedAlone(int idleTimeoutMs)
+{
+    TcpTransportOptions options;
+    options.idleTimeoutMs = idleTimeoutMs;
+    auto a = std::make_unique<Node>(config("a", {node("a", freePort())}), options);
+    a->transport->start();
+    return a;
+}
+
 } // namespace
 
 TEST(TcpClusterTransport, TwoNodesExchangeMessagesBothWaysInOrder)
@@ -224,11 +234,8 @@ TEST_F(TcpRejection, WrongClusterAndUnknownType)
 
 TEST(TcpClusterTransport, SilentInboundConnectionsAreClosed)
 {
-    std::vector<ClusterNode> nodes = {node("a", freePort())};
-    TcpTransportOptions options;
-    options.idleTimeoutMs = 150;
-    Node a(config("a", nodes), options);
-    a.transport->start();
+    auto lone = startedAlone(150);
+    Node& a = *lone;
     RawClient silent(a.transport->listenPort());
     EXPECT_TRUE(silent.closedByServer(3s));
     EXPECT_EQ(a.transport->stats().idleTimeouts, 1u);
@@ -299,11 +306,8 @@ TEST(TcpClusterTransport, AFrameTrickledAByteAtATimeMustStillBeWholeWithinTheIdl
 {
     // Each byte resets the idle timer; the frame's own deadline does not
     // move, or one client per slot could hold every slot for ever.
-    std::vector<ClusterNode> nodes = {node("a", freePort())};
-    TcpTransportOptions options;
-    options.idleTimeoutMs = 300;
-    Node a(config("a", nodes), options);
-    a.transport->start();
+    auto lone = startedAlone(300);
+    Node& a = *lone;
     RawClient slow(a.transport->listenPort());
     std::string header("MTCF\x01\x01\x00\x00\x00\x00\x10\x00", 12); // a 4 KB body to come
     slow.write(header);
