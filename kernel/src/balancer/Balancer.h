@@ -91,7 +91,11 @@ private:
     /// the outlier detection.
     void runAttempt(Attempt& a, const std::string& name, Upstream& node, LoadBalancer& strategy,
                     http::ServerRequest& request, http::ServerResponse& response);
-    /// Sets a's outcome; throws only when the client's side fails.
+    /// The attempt's result in the node's statistics and the outlier detection.
+    void recordOutcome(const Attempt& a, const std::string& name, Upstream& node, std::int64_t started);
+    /// Sets a's outcome. Throws when the client's side fails, and
+    /// (ConnectionLost, a.nodeFailure set) when the node fails once its
+    /// answer has begun: the client can then only see the connection close.
     void attempt(Attempt& a, Upstream& node, http::ServerRequest& request, http::ServerResponse& response);
     /// Sends the request and reads the answer's head; true if the node
     /// answered before it took the whole body. Throws UpstreamError.

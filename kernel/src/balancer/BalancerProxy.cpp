@@ -217,17 +217,31 @@ void Balancer::noNodeLeft(Attempt& a, http::ServerResponse& response)
 void Balancer::runAttempt(Attempt& a, const std::string& name, Upstream& node, LoadBalancer& strategy,
                           http::ServerRequest& request, http::ServerResponse& response)
 {
-    // Released however the attempt ends. When the client's side fails (body
-    // too large, bad framing, client gone) the exception passes through
-    // without touching the node's statistics: not the node's fault.
+    // Released however the attempt ends. An exception is either the
+    // client's side failing (body too large, bad framing, client gone: not
+    // the node's fault, its statistics untouched) or the node failing after
+    // its answer began (a.nodeFailure: counted, then passed on).
     InFlight inFlight(strategy, name, node.stats.active);
     std::int64_t started = nowUs();
     a.done = a.nodeFailure = a.gatewayAnswer = false;
     a.stage = RetryPolicy::Stage::NotSent;
     a.status = 0;
-    attempt(a, node, request, response);
+    try
+    {
+        attempt(a, node, request, response);
+    }
+    catch (...)
+    {
+        inFlight.release();
+        if (a.nodeFailure) recordOutcome(a, name, node, started);
+        throw;
+    }
     inFlight.release();
+    recordOutcome(a, name, node, started);
+}
 
+void Balancer::recordOutcome(const Attempt& a, const std::string& name, Upstream& node, std::int64_t started)
+{
     node.stats.total.fetch_add(1, std::memory_order_relaxed);
     node.stats.recordLatency(nowUs() - started);
     if (a.status >= 500 || !a.done) node.stats.errors.fetch_add(1, std::memory_order_relaxed);

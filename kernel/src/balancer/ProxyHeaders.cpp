@@ -48,7 +48,9 @@ std::string ProxyHeaders::requestHead(const std::string& method, const std::stri
                                       const Poco::Net::NameValueCollection& headers, const std::string& clientIp,
                                       const std::string& fallbackHost, Framing framing, long long contentLength)
 {
-    std::string connection = headers.get("Connection", "");
+    std::string connection; // every Connection line: repeated lines are one list
+    for (const auto& [name, value] : headers)
+        if (equalsIgnoreCase(name, "Connection")) connection += value + ",";
     std::string head;
     head.reserve(256 + uri.size());
     head.append(method).append(" ", 1).append(uri).append(" HTTP/1.1\r\n", 11);

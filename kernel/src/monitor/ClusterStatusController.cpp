@@ -280,7 +280,7 @@ Poco::JSON::Object::Ptr ClusterStatusController::statusJson()
     json->set("self", _nodeName);
     ClusterService* cluster = _kernel.cluster();
     json->set("cluster", cluster ? cluster->config().name : std::string());
-    json->set("nodes", nodesJson(cluster, now));
+    json->set("nodes", nodesJson(cluster));
     json->set("sessions", sessionsJson(_kernel));
     if (auto* balancer = _kernel.balancer())
         json->set("balancer", balancer->statsJson());
@@ -296,7 +296,7 @@ Poco::JSON::Object::Ptr ClusterStatusController::statusJson()
     return json;
 }
 
-Poco::JSON::Array::Ptr ClusterStatusController::nodesJson(ClusterService* cluster, TimeMs now)
+Poco::JSON::Array::Ptr ClusterStatusController::nodesJson(ClusterService* cluster)
 {
     Poco::JSON::Array::Ptr nodes = new Poco::JSON::Array;
     bool sawSelf = false;
@@ -306,7 +306,7 @@ Poco::JSON::Array::Ptr ClusterStatusController::nodesJson(ClusterService* cluste
         for (const auto& n : *snapshot)
         {
             sawSelf = sawSelf || n.name == _nodeName;
-            nodes->add(nodeJson(*cluster, n, now));
+            nodes->add(nodeJson(*cluster, n));
         }
     if (!sawSelf)
     {
@@ -330,7 +330,7 @@ Poco::JSON::Array::Ptr ClusterStatusController::nodesJson(ClusterService* cluste
     return nodes;
 }
 
-Poco::JSON::Object::Ptr ClusterStatusController::nodeJson(ClusterService& cluster, const ClusterNode& n, TimeMs now)
+Poco::JSON::Object::Ptr ClusterStatusController::nodeJson(ClusterService& cluster, const ClusterNode& n)
 {
     const bool self = n.name == _nodeName;
     Poco::JSON::Object::Ptr node = new Poco::JSON::Object;
@@ -360,7 +360,7 @@ Poco::JSON::Object::Ptr ClusterStatusController::nodeJson(ClusterService& cluste
     auto figures = _peers.figures(n.name);
     if (figures.local)
     {
-        const std::int64_t age = ageMs(now, figures.fetchedAtMs);
+        const std::int64_t age = ageMs(steadyNowMs(), figures.fetchedAtMs);
         node->set("freshness", !figures.lastAttemptFailed && age < kFreshMs ? "fresh" : "stale");
         node->set("figuresAgeMs", age);
         node->set("local", figures.local);

@@ -65,8 +65,8 @@ private:
     void serveEventStream(http::ServerRequest& request, http::ServerResponse& response);
     Poco::JSON::Object::Ptr localFigures();
     /// Every member as this node sees it (this node alone without a cluster).
-    Poco::JSON::Array::Ptr nodesJson(ClusterService* cluster, TimeMs now);
-    Poco::JSON::Object::Ptr nodeJson(ClusterService& cluster, const ClusterNode& node, TimeMs now);
+    Poco::JSON::Array::Ptr nodesJson(ClusterService* cluster);
+    Poco::JSON::Object::Ptr nodeJson(ClusterService& cluster, const ClusterNode& node);
     std::vector<ClusterStatusPeers::Target> peerTargets() const;
 
     Kernel& _kernel;

@@ -1,6 +1,7 @@
 #include "monitor/ClusterStatusPeers.h"
 
 #include "mt/ThreadName.h"
+#include "util/Clock.h"
 
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPClientSession.h>
@@ -16,11 +17,6 @@ namespace {
 
 constexpr std::int64_t kIdleAfterMs = 30000;
 
-std::int64_t wallMs()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 } // namespace
 
@@ -48,8 +44,8 @@ void ClusterStatusPeers::stop()
 void ClusterStatusPeers::demand()
 {
     std::lock_guard<std::mutex> lock(_mutex);
-    const bool idle = wallMs() - _lastDemandMs > kIdleAfterMs;
-    _lastDemandMs = wallMs();
+    const bool idle = steadyNowMs() - _lastDemandMs > kIdleAfterMs;
+    _lastDemandMs = steadyNowMs();
     if (_stop) return;
     if (!_thread.joinable())
         _thread = std::thread([this] {
@@ -74,7 +70,7 @@ void ClusterStatusPeers::run()
         {
             std::unique_lock<std::mutex> lock(_mutex);
             // Idle: sleep until demand() wakes us (checking now and then for the stop).
-            while (!_stop && wallMs() - _lastDemandMs > kIdleAfterMs)
+            while (!_stop && steadyNowMs() - _lastDemandMs > kIdleAfterMs)
                 _wake.wait_for(lock, std::chrono::milliseconds(200));
             if (_stop) return;
         }
@@ -126,7 +122,7 @@ void ClusterStatusPeers::fetch(const Target& target)
     if (local)
     {
         f.local = local;
-        f.fetchedAtMs = wallMs();
+        f.fetchedAtMs = steadyNowMs();
         f.lastAttemptFailed = false;
         f.error.clear();
     }

@@ -34,7 +34,7 @@ public:
     struct Figures
     {
         Poco::JSON::Object::Ptr local; ///< null if never fetched
-        std::int64_t fetchedAtMs = 0;  ///< wall clock of the last successful fetch
+        std::int64_t fetchedAtMs = 0;  ///< steadyNowMs() of the last successful fetch (for its age only)
         bool lastAttemptFailed = false;
         std::string error;             ///< why the last attempt failed
     };

@@ -399,12 +399,13 @@ Kernel::ReloadResult Kernel::reload()
         refuseReload(*result.report, "the server is stopping");
         return result;
     }
-    // The scan changes the plugin registry; a refusal puts it back.
+    // The scan changes the plugin registry; a refusal after it puts it back.
     const PluginManager::Snapshot pluginsBefore = _plugins.snapshot();
+    bool scanned = false;
     ReloadPlan plan;
     try
     {
-        plan = planReload(result.report);
+        plan = planReload(result.report, scanned);
         if (plan.cluster)
         {
             // The last step that may refuse; it changes nothing when it does.
@@ -414,7 +415,7 @@ Kernel::ReloadResult Kernel::reload()
     }
     catch (const std::exception& e)
     {
-        _plugins.restore(pluginsBefore);
+        if (scanned) _plugins.restore(pluginsBefore);
         // What the scan and the contexts would have done did not happen.
         result.report->remove("plugins");
         result.report->remove("contexts");
@@ -427,7 +428,7 @@ Kernel::ReloadResult Kernel::reload()
     return result;
 }
 
-Kernel::ReloadPlan Kernel::planReload(Poco::JSON::Object::Ptr report)
+Kernel::ReloadPlan Kernel::planReload(Poco::JSON::Object::Ptr report, bool& scanned)
 {
     ReloadPlan plan;
     plan.next = ConfigLoader::load(_configFile, _overrides, _defaultPluginDir);
@@ -436,6 +437,7 @@ Kernel::ReloadPlan Kernel::planReload(Poco::JSON::Object::Ptr report)
         plan.cluster = ClusterConfigLoader::load(plan.next);
         _cluster->checkReload(*plan.cluster); // before the scan: a refused reload must leave everything as it was
     }
+    scanned = true; // from here a refusal has a registry to put back, even if the scan itself throws
     plan.scan = _plugins.scan(plan.next.pluginDir);
     report->set("plugins", scanJson(plan.scan));
     if (_balancer) plan.balancer = _balancer->prepare(plan.next); // a bad strategy refuses the reload

@@ -81,9 +81,9 @@ private:
     void syncSweeper(const ContextTable* previous, const ContextTable& next);
     struct ReloadPlan;
     /// Loads and checks the files, scans the plugins, prepares the balancer
-    /// and builds the contexts; throws, with the plugins' scan to undo, if
-    /// the reload must be refused.
-    ReloadPlan planReload(Poco::JSON::Object::Ptr report);
+    /// and builds the contexts; throws if the reload must be refused, with
+    /// `scanned` saying whether the plugins' scan has to be undone.
+    ReloadPlan planReload(Poco::JSON::Object::Ptr report, bool& scanned);
     /// Puts a plan into effect; cannot fail.
     void applyReload(ReloadPlan plan, Poco::JSON::Object& report);
 

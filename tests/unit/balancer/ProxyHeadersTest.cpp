@@ -23,6 +23,8 @@ TEST(ProxyHeaders, RequestHeadDropsHopByHopAndAddsForwarded)
     headers.add("Host", "example.org");
     headers.add("Connection", "keep-alive, X-Hop");
     headers.add("X-Hop", "1");
+    headers.add("Connection", "X-Second-Hop"); // a second line: the same list
+    headers.add("X-Second-Hop", "2");
     headers.add("Keep-Alive", "timeout=5");
     headers.add("TE", "trailers");
     headers.add("Cookie", "JSESSIONID=abc.node1");
@@ -38,7 +40,7 @@ TEST(ProxyHeaders, RequestHeadDropsHopByHopAndAddsForwarded)
     EXPECT_NE(head.find("X-Forwarded-Proto: http\r\n"), std::string::npos);
     EXPECT_NE(head.find("X-Forwarded-Host: example.org\r\n"), std::string::npos);
     EXPECT_NE(head.find("Content-Length: 5\r\n"), std::string::npos);
-    for (const char* gone : {"Connection:", "X-Hop:", "Keep-Alive:", "TE:", "Expect:"})
+    for (const char* gone : {"Connection:", "X-Hop:", "X-Second-Hop:", "Keep-Alive:", "TE:", "Expect:"})
         EXPECT_EQ(head.find(gone), std::string::npos) << gone;
     EXPECT_EQ(head.substr(head.size() - 4), "\r\n\r\n");
 

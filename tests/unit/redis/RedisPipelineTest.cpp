@@ -431,7 +431,7 @@ TEST_F(RedisPipelineTest, ACallPastItsDeadlineWhenItCouldBeSentAgainFailsAloneWi
     mt::redis::test::TamperingProxy proxy(_redis.port());
     RedisSettings settings;
     settings.port = proxy.port();
-    settings.timeoutMs = 500;
+    settings.timeoutMs = 1500;
     settings.reconnectMaxMs = 5000; // a DOWN would outlast the checks below
     RedisPipeline p(settings, Poco::Logger::get("test.redis.pipeline"));
     ASSERT_EQ(textOf(p.call({"PING"})), "PONG");
@@ -446,13 +446,14 @@ TEST_F(RedisPipelineTest, ACallPastItsDeadlineWhenItCouldBeSentAgainFailsAloneWi
             changed.notify_all();
         };
     };
-    // Redis holds the first call for 200 ms. The two behind it queue and
+    // Redis holds the first call for 600 ms. The two behind it queue and
     // leave together once it is answered: a SET, whose OK the proxy turns
     // into READONLY, and a call Redis holds past its deadline. The SET's
     // deadline comes 50 ms before the held call's: the scenario, not a wait
-    // for something to happen.
+    // for something to happen (it holds while the pause ends within the
+    // first call's 600 ms).
     proxy.rewriteNext("+OK\r\n", "-READONLY You can't write against a read only replica.\r\n");
-    p.callAllAsync({{"XREAD", "BLOCK", "200", "STREAMS", "s", "$"}}, record("first"));
+    p.callAllAsync({{"XREAD", "BLOCK", "600", "STREAMS", "s", "$"}}, record("first"));
     p.callAllAsync({{"SET", "k", "v"}}, record("set"));
     std::this_thread::sleep_for(milliseconds(50));
     p.callAllAsync({{"XREAD", "BLOCK", "10000", "STREAMS", "s", "$"}}, record("held"));
@@ -462,8 +463,8 @@ TEST_F(RedisPipelineTest, ACallPastItsDeadlineWhenItCouldBeSentAgainFailsAloneWi
             << outcomes.size() << " of 3 calls finished";
     }
     EXPECT_EQ(outcomes["first"].rfind("answered ", 0), 0u) << outcomes["first"];
-    EXPECT_NE(outcomes["set"].find("no reply within 500 ms"), std::string::npos) << outcomes["set"];
-    EXPECT_NE(outcomes["held"].find("no reply within 500 ms"), std::string::npos) << outcomes["held"];
+    EXPECT_NE(outcomes["set"].find("no reply within 1500 ms"), std::string::npos) << outcomes["set"];
+    EXPECT_NE(outcomes["held"].find("no reply within 1500 ms"), std::string::npos) << outcomes["held"];
     EXPECT_EQ(p.problem(), "") << "Redis answers: the store must not be DOWN";
     EXPECT_EQ(textOf(p.call({"PING"})), "PONG");
 }

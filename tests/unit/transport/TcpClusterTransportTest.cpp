@@ -342,8 +342,10 @@ TEST(TcpClusterTransport, AtTheConnectionLimitAConnectionThatNeverAuthenticatedM
     for (int i = 0; i < 3; ++i) squatters.push_back(std::make_unique<RawClient>(b.transport->listenPort()));
     ASSERT_TRUE(eventually([&] { return b.transport->stats().inboundOpen == 3; }));
 
-    // The peer's connection takes the oldest squatter's slot, and its heartbeat arrives.
-    Node a(config("a", nodes));
+    // The peer's connection takes the oldest squatter's slot, and its
+    // heartbeat arrives. Its own idle timeout is as long, so that it keeps
+    // that connection (and slot) for the rest of the test.
+    Node a(config("a", nodes), options);
     a.transport->start();
     a.transport->send("b", heartbeat(7));
     ASSERT_TRUE(eventually([&] { return b.inbox.size() == 1; })) << b.transport->statsJson();
