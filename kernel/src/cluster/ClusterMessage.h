@@ -20,9 +20,10 @@ struct ClusterMessage
     std::string cluster;          ///< cluster name (a frame for another cluster is refused)
     std::string sender;           ///< node name
     std::uint64_t incarnation = 0;///< sender's incarnation
-    /// Sender's clock, made strictly increasing per sender and incarnation:
-    /// a membership frame no newer than the last one taken from its sender
-    /// is a replay and is dropped. Never used as a time for detection.
+    /// Sender's clock, which its transport makes strictly increasing in the
+    /// order frames are queued: a frame no newer than the last one taken
+    /// from its sender (same incarnation) is a replay, and is dropped. Never
+    /// used as a time for detection.
     std::uint64_t sentAtMs = 0;
     std::string payload;          ///< type-specific bytes
 };

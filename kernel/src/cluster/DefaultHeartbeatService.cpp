@@ -2,7 +2,6 @@
 
 #include "mt/ThreadName.h"
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -139,14 +138,7 @@ ClusterMessage DefaultHeartbeatService::message(MessageType type) const
     m.cluster = _config.name;
     m.sender = _config.localNode;
     m.incarnation = _incarnation;
-    // Strictly increasing, even within one millisecond: see fresh().
-    const auto now = static_cast<std::uint64_t>(_clock.nowMs());
-    std::uint64_t last = _lastSentAtMs.load();
-    std::uint64_t next;
-    do
-        next = std::max(now, last + 1);
-    while (!_lastSentAtMs.compare_exchange_weak(last, next));
-    m.sentAtMs = next;
+    m.sentAtMs = static_cast<std::uint64_t>(_clock.nowMs());
     return m;
 }
 
@@ -161,33 +153,6 @@ bool DefaultHeartbeatService::knownSender(const std::string& name)
     return false;
 }
 
-bool DefaultHeartbeatService::fresh(const ClusterMessage& message)
-{
-    {
-        std::lock_guard<std::mutex> lock(_freshMutex);
-        auto [it, first] = _lastTaken.try_emplace(message.sender, message.incarnation, message.sentAtMs);
-        if (first) return true;
-        auto& [incarnation, sentAt] = it->second;
-        if (message.incarnation < incarnation) return true; // an older life: NodeStatusManager ignores it, and says so
-        if (message.incarnation > incarnation || message.sentAtMs > sentAt)
-        {
-            incarnation = message.incarnation;
-            sentAt = message.sentAtMs;
-            return true;
-        }
-    }
-    const auto n = ++_replays;
-    if ((n & (n - 1)) == 0) // 1, 2, 4, 8, ...: seen, without a line per frame
-        _logger.warning(std::string("cluster: dropped a ") +
-                        (message.type == MessageType::Join    ? "Join"
-                         : message.type == MessageType::Leave ? "Leave"
-                                                              : "Heartbeat") +
-                        " from " + message.sender +
-                        " that is no newer than the last one taken from it (a replayed frame; " + std::to_string(n) +
-                        " so far)");
-    return false;
-}
-
 void DefaultHeartbeatService::onMessage(const ClusterMessage& message)
 {
     if (message.sender == _config.localNode) return;
@@ -199,7 +164,6 @@ void DefaultHeartbeatService::onMessage(const ClusterMessage& message)
     default: return; // gossip and raft have their own handlers
     }
     if (!knownSender(message.sender)) return;
-    if (!fresh(message)) return;
     const TimeMs now = _clock.nowMs();
     switch (message.type)
     {

@@ -14,7 +14,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -38,8 +37,6 @@ public:
 
     /// Rounds completed since start (for tests and monitoring).
     std::uint64_t rounds() const { return _rounds.load(); }
-    /// Membership frames dropped as replays (see fresh()).
-    std::uint64_t replays() const { return _replays.load(); }
 
 private:
     void run();
@@ -47,10 +44,6 @@ private:
     std::vector<std::string> peers() const;
     ClusterMessage message(MessageType type) const;
     bool knownSender(const std::string& name);
-    /// False for a frame no newer (sentAtMs) than the last one taken from its
-    /// sender in this incarnation: a copy an attacker recorded and sends
-    /// again, e.g. to keep a dead node UP. The MAC cannot tell it apart.
-    bool fresh(const ClusterMessage& message);
 
     const ClusterConfig _config;
     ClusterTransport& _transport;
@@ -59,11 +52,6 @@ private:
     const Clock& _clock;
     const std::uint64_t _incarnation;
     Poco::Logger& _logger;
-
-    mutable std::atomic<std::uint64_t> _lastSentAtMs{0}; ///< see ClusterMessage::sentAtMs
-    std::mutex _freshMutex;
-    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> _lastTaken; ///< sender -> (incarnation, sentAtMs)
-    std::atomic<std::uint64_t> _replays{0};
 
     std::mutex _mutex; ///< guards the fields below and the tick's wait
     std::condition_variable _wake;

@@ -74,7 +74,7 @@ struct TcpClusterTransport::Counters
 {
     std::atomic<std::uint64_t> sent{0}, received{0}, droppedQueueFull{0}, droppedUnknownPeer{0},
         droppedUnencodable{0}, droppedOnDisconnect{0}, connects{0}, reconnects{0}, connectFailures{0},
-        idleTimeouts{0}, inboundRefused{0}, inboundAccepted{0}, inboundOpen{0};
+        idleTimeouts{0}, inboundRefused{0}, inboundAccepted{0}, inboundOpen{0}, replayed{0};
     std::array<std::atomic<std::uint64_t>, FrameCodec::ErrorCount> rejected{};
 };
 
@@ -209,25 +209,9 @@ void TcpClusterTransport::stop()
 
 void TcpClusterTransport::send(const std::string& nodeName, const ClusterMessage& message)
 {
-    std::string frame;
-    try
-    {
-        if (message.cluster.empty() || message.sender.empty())
-        {
-            ClusterMessage filled = message;
-            if (filled.cluster.empty()) filled.cluster = _config.name;
-            if (filled.sender.empty()) filled.sender = _config.localNode;
-            frame = _codec.encode(filled);
-        }
-        else
-            frame = _codec.encode(message);
-    }
-    catch (const Poco::Exception& e)
-    {
-        ++_counters->droppedUnencodable;
-        _logger.warning("cluster transport: not sending a message to " + nodeName + ": " + e.message());
-        return;
-    }
+    ClusterMessage stamped = message;
+    if (stamped.cluster.empty()) stamped.cluster = _config.name;
+    if (stamped.sender.empty()) stamped.sender = _config.localNode;
     std::lock_guard<std::mutex> lock(_mutex);
     auto it = _peers.find(nodeName);
     if (it == _peers.end() || _stopping)
@@ -235,6 +219,22 @@ void TcpClusterTransport::send(const std::string& nodeName, const ClusterMessage
         ++_counters->droppedUnknownPeer;
         return;
     }
+    // Stamped and encoded in queue order, under the lock: receivers drop a
+    // frame no newer than the last they took from us (a replay), so frames
+    // must leave in the order of their stamps.
+    stamped.sentAtMs = std::max(stamped.sentAtMs, _lastStamp + 1);
+    std::string frame;
+    try
+    {
+        frame = _codec.encode(stamped);
+    }
+    catch (const Poco::Exception& e)
+    {
+        ++_counters->droppedUnencodable;
+        _logger.warning("cluster transport: not sending a message to " + nodeName + ": " + e.message());
+        return;
+    }
+    _lastStamp = stamped.sentAtMs;
     Peer& peer = *it->second;
     if (peer.queue.size() >= _options.queueCapacity)
     {
@@ -243,6 +243,18 @@ void TcpClusterTransport::send(const std::string& nodeName, const ClusterMessage
     }
     peer.queue.push_back(std::move(frame));
     wake();
+}
+
+bool TcpClusterTransport::fresh(const ClusterMessage& message)
+{
+    auto [it, first] = _lastTaken.try_emplace(message.sender, message.incarnation, message.sentAtMs);
+    if (first) return true;
+    auto& [incarnation, sentAt] = it->second;
+    if (message.incarnation < incarnation || (message.incarnation == incarnation && message.sentAtMs <= sentAt))
+        return false;
+    incarnation = message.incarnation;
+    sentAt = message.sentAtMs;
+    return true;
 }
 
 void TcpClusterTransport::wake()
@@ -622,6 +634,17 @@ void TcpClusterTransport::readInbound(Inbound& in, SteadyTime now)
                 break;
             }
             pos += r.consumed;
+            // A recorded frame sent again carries a good MAC all the same:
+            // dropped, and it earns its connection no protection from eviction.
+            if (!fresh(r.message))
+            {
+                const auto n = ++_counters->replayed;
+                if ((n & (n - 1)) == 0) // the 1st, 2nd, 4th, ...: seen, without a line per frame
+                    _logger.warning("cluster transport: dropped a frame from " + in.address + " claiming to be " +
+                                    r.message.sender + ": no newer than the last one taken from it (a replay; " +
+                                    std::to_string(n) + " so far)");
+                continue;
+            }
             messages.push_back(std::move(r.message));
             in.authenticated = true;
         }
@@ -710,6 +733,7 @@ TcpClusterTransport::Stats TcpClusterTransport::stats() const
     s.connectFailures = c.connectFailures;
     s.idleTimeouts = c.idleTimeouts;
     s.inboundRefused = c.inboundRefused;
+    s.replayed = c.replayed;
     s.inboundAccepted = c.inboundAccepted;
     s.inboundOpen = c.inboundOpen;
     std::lock_guard<std::mutex> lock(_mutex);
@@ -744,6 +768,7 @@ std::string TcpClusterTransport::statsJson() const
     root.set("connect_failures", s.connectFailures);
     root.set("idle_timeouts", s.idleTimeouts);
     root.set("inbound_refused", s.inboundRefused);
+    root.set("replayed", s.replayed);
     root.set("connected_peers", s.connectedPeers);
     root.set("inbound_accepted", s.inboundAccepted);
     root.set("inbound_open", s.inboundOpen);

@@ -63,6 +63,7 @@ public:
         std::uint64_t connectFailures = 0;
         std::uint64_t idleTimeouts = 0;
         std::uint64_t inboundRefused = 0;      ///< over maxInboundConnections
+        std::uint64_t replayed = 0;            ///< frames dropped as no newer than the last from their sender
         std::uint64_t connectedPeers = 0;      ///< outbound connections up now (idle ones are closed)
         std::uint64_t inboundAccepted = 0;
         std::uint64_t inboundOpen = 0;
@@ -110,6 +111,9 @@ private:
     /// has not sent an authenticated frame; false if there is none.
     bool evictUnauthenticated(const std::string& forWhom);
     void readInbound(Inbound& in, SteadyTime now);
+    /// True for a frame newer than the last one taken from its sender (a
+    /// higher incarnation, or a later sentAtMs in the same); the I/O thread's.
+    bool fresh(const ClusterMessage& message);
     void reject(Inbound& in, FrameCodec::Error error, const std::string& text);
     void closeInbound(Inbound& in);
     void closeAll();
@@ -121,8 +125,9 @@ private:
     FrameCodec _codec;
     int _idleTimeoutMs;
 
-    mutable std::mutex _mutex; ///< guards _peers, _retiredFds, _receiver, _started, _wakeFd's closing
+    mutable std::mutex _mutex; ///< guards _peers, _retiredFds, _receiver, _started, _lastStamp, _wakeFd's closing
     std::map<std::string, std::shared_ptr<Peer>> _peers;
+    std::uint64_t _lastStamp = 0; ///< sentAtMs of the last frame queued (see send())
     std::vector<int> _retiredFds;
     Receiver _receiver;
     bool _started = false;
@@ -130,6 +135,7 @@ private:
 
     // Owned by the I/O thread.
     std::vector<std::unique_ptr<Inbound>> _inbound;
+    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> _lastTaken; ///< sender -> (incarnation, sentAtMs)
     int _listenFd = -1;
     int _wakeFd = -1;
     std::atomic<unsigned short> _listenPort{0};

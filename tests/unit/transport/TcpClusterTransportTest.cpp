@@ -155,6 +155,7 @@ protected:
         ClusterMessage m = heartbeat(n);
         m.cluster = "testcluster";
         m.sender = "raw";
+        m.sentAtMs = ++stamp; // newer than the last: not a replay
         return codec->encode(m);
     }
 
@@ -184,6 +185,7 @@ protected:
     std::vector<ClusterNode> nodes;
     std::unique_ptr<Node> a, b;
     std::unique_ptr<FrameCodec> codec;
+    std::uint64_t stamp = 0;
 };
 
 TEST_F(TcpRejection, TruncatedFrameThenClose)
@@ -358,7 +360,11 @@ TEST(TcpClusterTransport, AtTheConnectionLimitAConnectionThatNeverAuthenticatedM
     ClusterMessage m = heartbeat(8);
     m.cluster = "testcluster";
     m.sender = "a";
-    for (std::size_t i = 1; i < squatters.size(); ++i) squatters[i]->write(codec.encode(m));
+    for (std::size_t i = 1; i < squatters.size(); ++i)
+    {
+        m.sentAtMs = i; // each newer than the last: not replays
+        squatters[i]->write(codec.encode(m));
+    }
     ASSERT_TRUE(eventually([&] { return b.inbox.size() == 3; }));
     const auto refusedBefore = b.transport->stats().inboundRefused;
     RawClient late(b.transport->listenPort());
@@ -366,4 +372,65 @@ TEST(TcpClusterTransport, AtTheConnectionLimitAConnectionThatNeverAuthenticatedM
     EXPECT_EQ(b.transport->stats().inboundRefused, refusedBefore + 1);
     a.transport->send("b", heartbeat(9));
     EXPECT_TRUE(eventually([&] { return b.inbox.size() == 4; })) << "the peer keeps its slot";
+}
+
+TEST(TcpClusterTransport, ARecordedFrameSentAgainIsDroppedAndEarnsItsConnectionNoSlot)
+{
+    // A copy of a frame is as well signed as the original: an attacker who
+    // recorded a dead node's heartbeat could keep it UP by sending it again,
+    // or hold slots with it that are never evicted.
+    std::vector<ClusterNode> nodes = {node("a", freePort()), node("b", freePort())};
+    TcpTransportOptions options;
+    options.maxInboundConnections = 2;
+    options.idleTimeoutMs = 10000;
+    Node b(config("b", nodes), options);
+    b.transport->start();
+    FrameCodec codec("testcluster", "s3cret", 1 << 20);
+    ClusterMessage m = heartbeat(5);
+    m.cluster = "testcluster";
+    m.sender = "a";
+    m.sentAtMs = 1000;
+    const std::string recorded = codec.encode(m);
+
+    RawClient original(b.transport->listenPort());
+    original.write(recorded);
+    ASSERT_TRUE(eventually([&] { return b.inbox.size() == 1; }));
+    RawClient replaying(b.transport->listenPort());
+    for (int i = 0; i < 3; ++i) replaying.write(recorded);
+    ASSERT_TRUE(eventually([&] { return b.transport->stats().replayed == 3; })) << b.transport->statsJson();
+    EXPECT_EQ(b.inbox.size(), 1u);
+    EXPECT_TRUE(b.warned("a replay; 1 so far", "claiming to be a"));
+
+    // Full: the replaying connection, never authenticated, makes room; the original keeps its slot.
+    RawClient newcomer(b.transport->listenPort());
+    EXPECT_TRUE(replaying.closedByServer(2s));
+    m.sentAtMs = 1001;
+    original.write(codec.encode(m));
+    EXPECT_TRUE(eventually([&] { return b.inbox.size() == 2; })) << "a newer frame is taken";
+    // A new life of the sender starts over with its own clock.
+    m.incarnation = 6;
+    m.sentAtMs = 1;
+    original.write(codec.encode(m));
+    EXPECT_TRUE(eventually([&] { return b.inbox.size() == 3; }));
+}
+
+TEST(TcpClusterTransport, FramesLeaveStampedInTheOrderTheyAreQueued)
+{
+    // Messages made on two threads may be queued in the other order than
+    // they were stamped by their makers; the receiver must take them all.
+    std::vector<ClusterNode> nodes = {node("a", freePort()), node("b", freePort())};
+    Node a(config("a", nodes));
+    Node b(config("b", nodes));
+    a.transport->start();
+    b.transport->start();
+    for (std::uint64_t sentAt : {500u, 400u, 400u, 0u}) // as a late stamp from another thread would arrive
+    {
+        ClusterMessage m = heartbeat(1);
+        m.sentAtMs = sentAt;
+        a.transport->send("b", m);
+    }
+    ASSERT_TRUE(eventually([&] { return b.inbox.size() == 4; })) << b.transport->statsJson();
+    EXPECT_EQ(b.transport->stats().replayed, 0u);
+    auto got = b.inbox.messages();
+    for (std::size_t i = 1; i < got.size(); ++i) EXPECT_GT(got[i].sentAtMs, got[i - 1].sentAtMs);
 }
