@@ -374,3 +374,34 @@ TEST(Balancer, AClientThatLeavesMidUploadGivesBackItsPlaceOnTheNode)
     EXPECT_EQ(stats->getValue<int>("errors"), 0);
     EXPECT_EQ(stats->getValue<int>("ejections"), 0);
 }
+
+TEST(Balancer, ANodeThatDiesMidAnswerCountsAgainstItAndItsClientSeesTheCut)
+{
+    // Once a node's answer has begun, the balancer cannot try elsewhere: the
+    // client learns of the failure from the connection closing, with no last
+    // chunk. The failure is still the node's, for its statistics and the
+    // outlier detection.
+    PostLogSetup setup;
+    LocalCluster cluster(1, setup.defines);
+    unsigned short lb = cluster.httpPort("lb");
+    Poco::Net::StreamSocket client(Poco::Net::SocketAddress("127.0.0.1", lb));
+    client.setReceiveTimeout(Poco::Timespan(10, 0));
+    const std::string request = "GET /posts/?stall=1 HTTP/1.1\r\nHost: x\r\n\r\n";
+    client.sendBytes(request.data(), static_cast<int>(request.size()));
+    std::string received;
+    char buffer[4096];
+    while (received.find("partial from node1") == std::string::npos)
+    {
+        const int n = client.receiveBytes(buffer, sizeof buffer);
+        ASSERT_GT(n, 0) << "the half answer never came: " << received;
+        received.append(buffer, static_cast<std::size_t>(n));
+    }
+    cluster.kill("node1", SIGKILL);
+    for (int n; (n = client.receiveBytes(buffer, sizeof buffer)) > 0;) received.append(buffer, static_cast<std::size_t>(n));
+    EXPECT_EQ(received.rfind("HTTP/1.1 200", 0), 0u) << received;
+    EXPECT_EQ(received.find("\r\n0\r\n\r\n"), std::string::npos) << "no last chunk: " << received;
+    EXPECT_TRUE(waitUntil([&] {
+        auto node = balancerNode(lb, "node1");
+        return node && node->getValue<int>("errors") == 1;
+    }, 10s)) << "the node's failure was not counted";
+}

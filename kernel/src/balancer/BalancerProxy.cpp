@@ -441,7 +441,14 @@ void Balancer::relay(Attempt& a, Upstream& node, std::unique_ptr<UpstreamConnect
     {
         const char* data;
         std::size_t size;
-        while (connection->readBody(data, size)) out.write(data, static_cast<std::streamsize>(size));
+        // A body of no stated length may be a stream (events, a long
+        // report): each piece goes on as it comes, not once 8 KB pile up.
+        const bool streamed = head.contentLength < 0;
+        while (connection->readBody(data, size))
+        {
+            out.write(data, static_cast<std::streamsize>(size));
+            if (streamed) out.flush();
+        }
     }
     catch (const UpstreamError& e)
     {

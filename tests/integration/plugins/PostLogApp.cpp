@@ -2,14 +2,17 @@
 // POST /posts/?id=X appends "X" to <log>/<node>.log (one write(2) per POST,
 // O_APPEND, so the record survives a kill -9). Tests read the files of all
 // nodes: an id written twice is a POST executed twice. GET answers the node's
-// name, so tests can count where GETs went.
+// name, so tests can count where GETs went; GET ?stall=1 sends half an answer
+// and then nothing for 30 s.
 #include "mt/WebApplication.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -34,6 +37,14 @@ public:
                     return response.sendError(500, "cannot record the POST");
                 }
                 ::close(fd);
+            }
+            if (request.parameter("stall", "") == "1")
+            {
+                // Half an answer, then nothing: the test kills this node meanwhile.
+                std::ostream& out = response.send();
+                out << "partial from " << _node << "\n" << std::flush;
+                std::this_thread::sleep_for(std::chrono::seconds(30));
+                return;
             }
             response.sendBody(_node + "\n", "text/plain");
         }));
