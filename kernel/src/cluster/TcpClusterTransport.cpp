@@ -589,8 +589,8 @@ bool TcpClusterTransport::evictUnauthenticated(const std::string& forWhom)
     if (!oldest) return false;
     ++_counters->inboundRefused;
     _logger.warning("cluster transport: closing connection from " + oldest->address +
-                    " (no authenticated frame yet) to make room for one from " + forWhom + ": " +
-                    std::to_string(_inbound.size()) + " inbound connections");
+                    " (no authenticated frame yet) to make room for one from " + forWhom + " at the limit of " +
+                    std::to_string(_options.maxInboundConnections) + " inbound connections");
     closeInbound(*oldest); // removed from _inbound at the end of the loop turn: its index still matches its pollfd
     return true;
 }
@@ -638,11 +638,11 @@ void TcpClusterTransport::readInbound(Inbound& in, SteadyTime now)
             // dropped, and it earns its connection no protection from eviction.
             if (!fresh(r.message))
             {
-                const auto n = ++_counters->replayed;
-                if ((n & (n - 1)) == 0) // the 1st, 2nd, 4th, ...: seen, without a line per frame
+                const std::uint64_t replays = ++_counters->replayed;
+                if ((replays & (replays - 1)) == 0) // the 1st, 2nd, 4th, ...: seen, without a line per frame
                     _logger.warning("cluster transport: dropped a frame from " + in.address + " claiming to be " +
                                     r.message.sender + ": no newer than the last one taken from it (a replay; " +
-                                    std::to_string(n) + " so far)");
+                                    std::to_string(replays) + " so far)");
                 continue;
             }
             messages.push_back(std::move(r.message));
