@@ -300,7 +300,8 @@ Connection::Step Connection::serveOne()
             switch (_in.tryFill())
             {
             case SocketInput::TryResult::WouldBlock: return Step::Park;
-            case SocketInput::TryResult::Eof: return Step::Close;
+            case SocketInput::TryResult::Eof: // half-closed: it may still read why, as a large body's sender does
+                return reject(400, startUs, "connection closed inside the request body"), Step::Close;
             case SocketInput::TryResult::Data: break;
             }
         }
@@ -460,7 +461,7 @@ Connection::Next Connection::finishDeferred(const std::string& error) noexcept
     return _in.available() > 0 ? Next::Queue : Next::Park;
 }
 
-void Connection::reject(int status, std::int64_t startUs)
+void Connection::reject(int status, std::int64_t startUs, const std::string& reason)
 {
     _linger = true; // the rest of what it refused may still be on its way
     ServerResponse::Impl& resp = *_response._impl;
@@ -470,7 +471,7 @@ void Connection::reject(int status, std::int64_t startUs)
         _ctx.rejected.fetch_add(1, std::memory_order_relaxed);
     try
     {
-        _response.sendError(status, "");
+        _response.sendError(status, reason);
         resp.finish();
         _out.flush();
     }

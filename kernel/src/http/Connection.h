@@ -96,7 +96,7 @@ private:
     /// within http.readTimeout; false once it took longer (408).
     bool partialInTime();
     /// The server's own error answer (400, 408, 413, ...), then close.
-    void reject(int status, std::int64_t startUs);
+    void reject(int status, std::int64_t startUs, const std::string& reason = "");
     /// Counts the request (and a 5xx) once, just before its answer's first
     /// send (SocketOutput's before-send hook): a client holding any of the
     /// answer finds it in the statistics, whatever the server does after

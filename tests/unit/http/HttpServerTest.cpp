@@ -678,6 +678,23 @@ TEST_F(HttpServerTest, ABodyTrickledSlowerThanTheMinimumRateIs408)
     EXPECT_EQ(whole.body, "100000");
 }
 
+TEST_F(HttpServerTest, ASmallBodyCutShortByAHalfCloseIs400SayingSo)
+{
+    // The client stopped sending 5 bytes short but still reads: it gets the
+    // reason, as the sender of a large body cut short does.
+    dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) { resp.sendBody(req.readBody()); };
+    start();
+    for (const std::string size : {"10", "100000"})
+    {
+        TestClient c(port());
+        c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: " + size + "\r\n\r\nabcde");
+        c.shutdownWrite();
+        Reply r = c.read();
+        EXPECT_EQ(r.status, 400) << size;
+        EXPECT_NE(r.body.find("connection closed inside the request body"), std::string::npos) << size << ": " << r.body;
+    }
+}
+
 TEST_F(HttpServerTest, StalledBodyIs408)
 {
     limits.readTimeoutMs = 300;

@@ -45,6 +45,11 @@ void TestClient::send(const std::string& bytes)
     }
 }
 
+void TestClient::shutdownWrite()
+{
+    ::shutdown(_fd, SHUT_WR);
+}
+
 bool TestClient::fill()
 {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(_deadline - std::chrono::steady_clock::now()).count();

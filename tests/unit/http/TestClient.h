@@ -32,6 +32,8 @@ public:
 
     bool connected() const { return _fd >= 0; }
     void send(const std::string& bytes);
+    /// Ends what this client sends (shutdown SHUT_WR); it can still read.
+    void shutdownWrite();
     /// Reads one response; for HEAD requests pass head=true (no body expected).
     Reply read(bool head = false);
     /// One request/response round trip.
