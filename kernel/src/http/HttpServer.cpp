@@ -17,6 +17,7 @@
 #include "http/Connection.h"
 #include "http/ServerContext.h"
 #include "mt/ThreadName.h"
+#include "util/Clock.h"
 
 #include <Poco/Exception.h>
 #include <Poco/Net/NetException.h>
@@ -51,12 +52,6 @@
 
 namespace mt::http {
 namespace {
-
-std::int64_t nowMs()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 // How long a closing connection keeps reading what its client still sends
 // (Connection::lingerWanted), as Apache's lingering close: time for the
@@ -191,7 +186,7 @@ void HttpServer::Impl::accepted(int fd, const sockaddr_storage& peer, socklen_t 
     ctx.openConnections.fetch_add(1, std::memory_order_relaxed);
     // New connections wait in the poller like idle ones: a client that
     // connects and says nothing costs no worker.
-    c->parkedSinceMs = nowMs();
+    c->parkedSinceMs = steadyNowMs();
     c->parked = true;
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
@@ -206,7 +201,7 @@ void HttpServer::Impl::accepted(int fd, const sockaddr_storage& peer, socklen_t 
 void HttpServer::Impl::pollLoop()
 {
     const int scanEveryMs = std::clamp(ctx.limits.keepAliveTimeoutMs / 4, 10, 1000);
-    std::int64_t lastScan = nowMs();
+    std::int64_t lastScan = steadyNowMs();
     epoll_event events[256];
     std::vector<Connection*> batch;
     batch.reserve(256);
@@ -230,7 +225,7 @@ void HttpServer::Impl::pollLoop()
         }
         if (!batch.empty()) enqueue(batch);
         if (wake && pollerExit.load()) return;
-        std::int64_t now = nowMs();
+        std::int64_t now = steadyNowMs();
         if (now - lastScan >= scanEveryMs)
         {
             lastScan = now;
@@ -339,7 +334,7 @@ void HttpServer::Impl::route(Connection* c, Connection::Next next)
             // The answer, then end of output: the client reads both, and
             // what it still sends is dropped (Connection::run) until it closes.
             ::shutdown(c->fd(), SHUT_WR);
-            c->beginLinger(nowMs() + kLingerMs);
+            c->beginLinger(steadyNowMs() + kLingerMs);
             return park(c);
         }
         break;
@@ -375,7 +370,7 @@ int HttpServer::Impl::rearm(int fd, epoll_event& ev)
 
 void HttpServer::Impl::park(Connection* c)
 {
-    c->parkedSinceMs.store(nowMs(), std::memory_order_relaxed);
+    c->parkedSinceMs.store(steadyNowMs(), std::memory_order_relaxed);
     c->parked.store(true, std::memory_order_relaxed);
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
@@ -529,8 +524,8 @@ int HttpServer::stop(int drainTimeoutMs)
     s.listener.close();
     s.shutdownConnections(true);
 
-    const std::int64_t deadline = nowMs() + std::max(0, drainTimeoutMs);
-    while (s.ctx.activeRequests.load(std::memory_order_acquire) > 0 && nowMs() < deadline)
+    const std::int64_t deadline = steadyNowMs() + std::max(0, drainTimeoutMs);
+    while (s.ctx.activeRequests.load(std::memory_order_acquire) > 0 && steadyNowMs() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     int cut = static_cast<int>(s.ctx.activeRequests.load());
     // Unblocks in-flight reads and writes; their workers then close.
@@ -547,8 +542,8 @@ int HttpServer::stop(int drainTimeoutMs)
 
     // A handler that ignores the stop (blocked on something other than the
     // socket) keeps its worker; the destructor waits for it.
-    const std::int64_t joinDeadline = nowMs() + (cut == 0 ? 1000 : 100);
-    while (s.liveWorkers.load() > 0 && nowMs() < joinDeadline)
+    const std::int64_t joinDeadline = steadyNowMs() + (cut == 0 ? 1000 : 100);
+    while (s.liveWorkers.load() > 0 && steadyNowMs() < joinDeadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     if (s.liveWorkers.load() == 0)
     {

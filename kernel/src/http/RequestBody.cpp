@@ -48,10 +48,11 @@ void RequestBody::setMinimumRate(std::size_t bytesPerSecond, std::chrono::millis
 
 void RequestBody::need()
 {
-    const auto before = std::chrono::steady_clock::now();
+    const bool timed = _minimumRate > 0; // no clock reads per read otherwise
+    const auto before = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     const std::size_t got = _in.fill();
     if (got == 0) throw ProtocolError(400, "connection closed inside the request body");
-    if (_minimumRate == 0) return;
+    if (!timed) return;
     _received += got;
     _waited += std::chrono::steady_clock::now() - before;
     const auto counted = std::chrono::duration_cast<std::chrono::milliseconds>(_waited - _grace).count();

@@ -1,5 +1,6 @@
 #include "monitor/EventStream.h"
 #include "cluster/NodeEventJson.h"
+#include "util/Clock.h"
 
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeFormatter.h>
@@ -12,17 +13,6 @@
 #include <thread>
 
 namespace mt::monitor {
-
-namespace {
-
-
-std::int64_t steadyMs()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
-} // namespace
 
 EventStream::EventStream(Source source, std::function<bool()> shouldStop, Options options)
     : _source(std::move(source)), _shouldStop(std::move(shouldStop)), _options(options)
@@ -55,7 +45,7 @@ std::uint64_t EventStream::run(std::ostream& out, std::uint64_t since)
     // retry: how long a browser waits before reconnecting (with Last-Event-ID).
     out << "retry: 1000\n: events after " << since << "\n\n";
     out.flush();
-    std::int64_t lastWrite = steadyMs();
+    std::int64_t lastWrite = steadyNowMs();
     while (out && !_shouldStop())
     {
         auto page = _source(since, _options.pageSize);
@@ -74,7 +64,7 @@ std::uint64_t EventStream::run(std::ostream& out, std::uint64_t since)
             ++written;
             wrote = true;
         }
-        const std::int64_t now = steadyMs();
+        const std::int64_t now = steadyNowMs();
         if (wrote)
         {
             out.flush();
