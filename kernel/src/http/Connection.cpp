@@ -399,13 +399,18 @@ Connection::Step Connection::respond(std::int64_t startUs, std::uint64_t writesB
             }
             std::string error = resp.awaiting->wait();
             resp.awaiting.reset();
-            if (!error.empty())
+            if (!error.empty() && _counted)
             {
                 // Part of it left already: too late for a status.
                 _ctx.logger.error("session write failed after the response started, closing: " + error);
                 _out.pending().clear();
                 report(startUs);
                 return Step::Close;
+            }
+            if (!error.empty())
+            {
+                refuseForFailedWrite(error); // a 100 Continue may have left, but nothing of the answer
+                close = true;
             }
         }
         _out.flush();
@@ -431,16 +436,7 @@ Connection::Next Connection::finishDeferred(const std::string& error) noexcept
         // read it concurrently (deleteParked) while this runs.
         if (!error.empty())
         {
-            // The session write this response rests on failed: as when the
-            // store fails before the response, a 503 goes instead.
-            const ServerRequest::Impl& req = *_request._impl;
-            ServerResponse::Impl& resp = *_response._impl;
-            _out.pending().clear();
-            resp.reset(false, req.head.method == "HEAD", req.head.version.size() > 7 && req.head.version[7] == '0');
-            _ctx.refusals.warning("response refused, its session write failed: " + error);
-            _response.setHeader("Retry-After", "5");
-            _response.sendError(503, kSessionStoreUnavailable);
-            resp.finish();
+            refuseForFailedWrite(error);
             close = true;
         }
         _out.tryFlush(); // what the client does not take now goes from a worker (run() flushes first)
@@ -459,6 +455,21 @@ Connection::Next Connection::finishDeferred(const std::string& error) noexcept
     if (close || closeRequested.load(std::memory_order_relaxed) || _ctx.stopping.load(std::memory_order_relaxed))
         return Next::Close;
     return _in.available() > 0 ? Next::Queue : Next::Park;
+}
+
+void Connection::refuseForFailedWrite(const std::string& error)
+{
+    // As when the store fails before the response: a 503, then close.
+    const ServerRequest::Impl& req = *_request._impl;
+    ServerResponse::Impl& resp = *_response._impl;
+    _out.pending().clear();
+    auto cookies = resp.cookies();
+    resp.reset(false, req.head.method == "HEAD", req.head.version.size() > 7 && req.head.version[7] == '0');
+    resp.headers = std::move(cookies);
+    _ctx.refusals.warning("response refused, its session write failed: " + error);
+    _response.setHeader("Retry-After", "5");
+    _response.sendError(503, kSessionStoreUnavailable);
+    resp.finish();
 }
 
 void Connection::reject(int status, std::int64_t startUs, const std::string& reason)

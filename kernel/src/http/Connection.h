@@ -90,6 +90,9 @@ private:
     /// Completes the response: sends it, or defers it while a session write
     /// is in flight; reads the rest of a body the handler left unread.
     Step respond(std::int64_t startUs, std::uint64_t writesBefore);
+    /// Replaces the answer, none of which left, by a 503: the session write
+    /// it rests on failed (`error`). Keeps the session cookies.
+    void refuseForFailedWrite(const std::string& error);
     int readHead(std::size_t& headSize, std::size_t& totalSize);
     int headTooLarge() const;
     /// True (and partialSinceUs set) while the request now arriving is

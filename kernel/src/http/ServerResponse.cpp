@@ -146,7 +146,7 @@ void ServerResponse::Impl::commitHookFailure()
     const std::string& text = refusedStatus == 503 ? unavailable : internal;
     status = refusedStatus ? refusedStatus : 500;
     reason.clear();
-    headers.clear();
+    headers = cookies();
     if (refusedRetryAfter > 0) headers.emplace_back("Retry-After", std::to_string(refusedRetryAfter));
     contentType = "text/plain; charset=utf-8";
     closeRequested = true;
@@ -157,6 +157,14 @@ void ServerResponse::Impl::commitHookFailure()
         fixedBytes = static_cast<long long>(text.size());
     }
     body.start(ResponseBody::Mode::Discard, 0);
+}
+
+std::vector<std::pair<std::string, std::string>> ServerResponse::Impl::cookies() const
+{
+    std::vector<std::pair<std::string, std::string>> kept;
+    for (const auto& header : headers)
+        if (Poco::icompare(header.first, "Set-Cookie") == 0) kept.push_back(header);
+    return kept;
 }
 
 void ServerResponse::Impl::writeHead(long long length, bool chunked)

@@ -2,10 +2,12 @@
 #include "TestClient.h"
 
 #include "http/HttpServer.h"
+#include "http/ProtocolError.h"
 #include "http/RequestBody.h"
 #include "http/ServerRequest.h"
 #include "http/ServerResponse.h"
 #include "mt/BodyTooLarge.h"
+#include "util/Completion.h"
 
 #include <Poco/AutoPtr.h>
 #include <Poco/Channel.h>
@@ -1004,6 +1006,65 @@ TEST_F(HttpServerTest, BeforeCommitHookRunsExactlyOnce)
     Reply r = c.roundTrip(get("/nothing"));
     EXPECT_EQ(r.status, 201);
     EXPECT_EQ(r.header("content-length"), "0");
+}
+
+// The session write a response rests on fails (KernelDispatcher's commit
+// hook): while none of the answer left, the client gets the 503 with
+// Retry-After, and the cookie of the session the store already acted on.
+TEST_F(HttpServerTest, AFailedSessionWriteIs503WithTheSessionCookieWhateverTheBodyLeft)
+{
+    dispatcher.fn = [](ServerRequest& req, ServerResponse& resp) {
+        resp.addHeader("Set-Cookie", "JSESSIONID=renamed.n1; Path=/");
+        resp.setBeforeCommit([&resp] {
+            auto write = std::make_shared<mt::Completion>();
+            write->complete("redis down");
+            resp.awaitBeforeSending(write);
+        });
+        if (req.path() == "/read") req.readBody();
+        resp.sendBody("saved");
+    };
+    start();
+    const std::string body = "0123456789";
+    const std::pair<const char*, std::string> requests[] = {
+        {"a body the handler left unread", "POST /unread HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n" + body},
+        {"a body read to its end", "POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n" + body},
+        {"a GET (the answer waits off the worker)", get("/get")},
+    };
+    for (const auto& [what, request] : requests)
+    {
+        TestClient c(port());
+        Reply r = c.roundTrip(request);
+        EXPECT_EQ(r.status, 503) << what;
+        EXPECT_EQ(r.header("retry-after"), "5") << what;
+        EXPECT_EQ(r.header("set-cookie"), "JSESSIONID=renamed.n1; Path=/") << what;
+        EXPECT_NE(r.body.find("session store unavailable"), std::string::npos) << what << ": " << r.body;
+    }
+    // A 100 Continue left before the handler read the body: still none of the answer.
+    TestClient c(port());
+    c.send("POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n");
+    EXPECT_EQ(c.read().status, 100);
+    c.send(body);
+    Reply r = c.read();
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(r.header("retry-after"), "5");
+    EXPECT_EQ(r.header("set-cookie"), "JSESSIONID=renamed.n1; Path=/");
+}
+
+TEST_F(HttpServerTest, ACommitRefusedByTheStoreKeepsTheSessionCookie)
+{
+    dispatcher.fn = [](ServerRequest&, ServerResponse& resp) {
+        resp.addHeader("Set-Cookie", "JSESSIONID=renamed.n1; Path=/");
+        resp.setHeader("X-App", "dropped");
+        resp.setBeforeCommit([] { throw CommitRefused(503, "session store unavailable: test", 5); });
+        resp.sendBody("saved");
+    };
+    start();
+    TestClient c(port());
+    Reply r = c.roundTrip(get("/"));
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(r.header("retry-after"), "5");
+    EXPECT_EQ(r.header("set-cookie"), "JSESSIONID=renamed.n1; Path=/");
+    EXPECT_EQ(r.header("x-app"), "");
 }
 
 TEST_F(HttpServerTest, ThrowingHookGives500AndClose)
