@@ -269,14 +269,8 @@ std::shared_ptr<const SessionData> DistributedSessionManager::find(const std::st
     // Owned: routed here, and any other node that serves it renames it first.
     const bool owned = _impl->settings.rewriteRoute && rerouted(id).empty();
     auto data = _impl->guarded([&] { return owned ? _impl->store->loadOwned(id) : _impl->store->load(id); });
-    if (!data) return nullptr;
-    const TimeMs now = _impl->clock.nowMs();
-    if (!data->isExpired(now)) return data;
-    // Found expired: remove it here rather than wait for the sweeper. Only the
-    // caller whose remove() got the record fires (a sweep may race us).
-    auto removed = _impl->guarded([&] { return _impl->store->remove(id); });
-    if (removed) _impl->destroyed(*removed, SessionListener::DestroyReason::Expired, now);
-    return nullptr;
+    if (!data || data->isExpired(_impl->clock.nowMs())) return nullptr;
+    return data;
 }
 
 std::shared_ptr<const SessionData> DistributedSessionManager::create()
@@ -329,9 +323,9 @@ std::shared_ptr<Completion> DistributedSessionManager::commitAsync(const Session
     return nullptr;
 }
 
-void DistributedSessionManager::touch(const std::string& id, TimeMs when)
+bool DistributedSessionManager::touch(const std::string& id, TimeMs when)
 {
-    _impl->guarded([&] { return _impl->store->touch(id, when); });
+    return _impl->guarded([&] { return _impl->store->touch(id, when); });
 }
 
 void DistributedSessionManager::invalidate(const std::string& id)
@@ -340,9 +334,9 @@ void DistributedSessionManager::invalidate(const std::string& id)
     if (removed) _impl->destroyed(*removed, SessionListener::DestroyReason::Invalidated, _impl->clock.nowMs());
 }
 
-void DistributedSessionManager::refresh(const SessionData& loaded, TimeMs when)
+bool DistributedSessionManager::refresh(const SessionData& loaded, TimeMs when)
 {
-    _impl->guarded([&] { return _impl->store->refresh(loaded, when); });
+    return _impl->guarded([&] { return _impl->store->refresh(loaded, when); });
 }
 
 std::string DistributedSessionManager::rerouted(const std::string& id) const

@@ -91,16 +91,22 @@ public:
     std::string newId() const;
 
     // Used by SessionScope.
-    std::shared_ptr<const SessionData> find(const std::string& id); ///< null if absent or expired (expired: destroyed fires)
+    /// Null if absent or expired. An expired one is left to sweep(): its
+    /// claim is atomic with a last look at the access time (a request on
+    /// another node may just have refreshed it), and survives a lost reply,
+    /// so the destroyed listeners fire once even then.
+    std::shared_ptr<const SessionData> find(const std::string& id);
     std::shared_ptr<const SessionData> create();
     std::shared_ptr<const SessionData> commit(const SessionDelta& delta);
     /// commit() without waiting, when the store can (SessionStoreAdapter::saveAsync):
     /// the completion reports when the write is stored, or why not. Null when
     /// it was committed synchronously here, as by commit() (which may throw).
     std::shared_ptr<Completion> commitAsync(const SessionDelta& delta);
-    void touch(const std::string& id, TimeMs when);
-    /// A read-only access to `loaded`: the store decides whether it must write.
-    void refresh(const SessionData& loaded, TimeMs when);
+    /// False: the session is gone.
+    bool touch(const std::string& id, TimeMs when);
+    /// A read-only access to `loaded`: the store decides whether it must
+    /// write. False: the session is gone.
+    bool refresh(const SessionData& loaded, TimeMs when);
     /// `id` with this node's route, or "" if it already has it (or rewriting is off).
     std::string rerouted(const std::string& id) const;
     /// `id` with each other route it may carry in the cluster (not its own,

@@ -27,6 +27,14 @@ void RequestSession::checkValid(const char* method) const
     if (!_valid) throw std::logic_error(std::string("HttpSession::") + method + ": session already invalidated");
 }
 
+void RequestSession::checkChangeable(const char* method) const
+{
+    checkValid(method);
+    if (_sealed && !_manager.settings().flushImmediate)
+        throw std::logic_error(std::string("HttpSession::") + method +
+                               ": the response is committed, the change would be lost (flushMode=IMMEDIATE writes at once)");
+}
+
 const std::string* RequestSession::current(const std::string& name) const
 {
     if (!_changes.empty())
@@ -74,7 +82,7 @@ int RequestSession::maxInactiveInterval() const
 
 void RequestSession::setMaxInactiveInterval(int seconds)
 {
-    checkValid("setMaxInactiveInterval");
+    checkChangeable("setMaxInactiveInterval");
     if (seconds == _data->maxInactiveInterval)
         _maxInactive.reset();
     else
@@ -92,7 +100,7 @@ std::optional<std::string> RequestSession::attributeJson(const std::string& name
 
 void RequestSession::setAttributeJson(const std::string& name, const std::string& json)
 {
-    checkValid("setAttributeJson");
+    checkChangeable("setAttributeJson");
     validateJson(json);
     const std::string* old = current(name);
     if (old && *old == json) return;
@@ -107,7 +115,7 @@ void RequestSession::setAttributeJson(const std::string& name, const std::string
 
 void RequestSession::removeAttribute(const std::string& name)
 {
-    checkValid("removeAttribute");
+    checkChangeable("removeAttribute");
     const std::string* old = current(name);
     if (!old) return;
     std::string oldJson = *old;
@@ -174,13 +182,18 @@ SessionDelta RequestSession::delta(const std::string& node, TimeMs now) const
 
 void RequestSession::flushIfImmediate()
 {
-    if (!_manager.settings().flushImmediate || !changesData()) return;
+    if (!_manager.settings().flushImmediate || !changesData() || _gone) return;
     const TimeMs now = _manager.clock().nowMs();
-    // Null: the session was removed meanwhile; as at commit, the change has nowhere to go.
-    if (auto result = _manager.commit(delta(_manager.settings().nodeName, now))) rebase(std::move(result));
-    _changes.clear();
-    _maxInactive.reset();
-    _flushed = true;
+    auto result = _manager.commit(delta(_manager.settings().nodeName, now));
+    _accessWritten = true;
+    // Null: another request removed the session meanwhile; as at commit, the
+    // changes have nowhere to go, but this request still sees them.
+    if (!result)
+    {
+        _gone = true;
+        return;
+    }
+    rebase(std::move(result));
 }
 
 void RequestSession::rebase(DataPtr data)

@@ -57,14 +57,24 @@ public:
     void setId(std::string id) { _id = std::move(id); }
     /// The record as loaded (or as of the last write this request made).
     const SessionData& loaded() const { return *_data; }
-    /// True once a flushMode=IMMEDIATE write happened (it set the access time too).
-    bool flushedNow() const { return _flushed; }
+    /// True once this request wrote the access time: a flushMode=IMMEDIATE
+    /// write, or the touch of a session loaded late in its interval.
+    bool accessWritten() const { return _accessWritten; }
+    void noteAccessWritten() { _accessWritten = true; }
+    /// The response is committed: a change now would be lost, so it throws
+    /// std::logic_error instead (flushMode=IMMEDIATE writes it at once: allowed).
+    void seal() { _sealed = true; }
+    /// flushMode=IMMEDIATE found the session removed by another request: the
+    /// changes stay this request's view, and nothing more is written.
+    bool gone() const { return _gone; }
 
     /// Throws std::invalid_argument unless `json` is one complete JSON value.
     static void validateJson(const std::string& json);
 
 private:
     void checkValid(const char* method) const;
+    /// checkValid(), and the change would not be lost (seal()).
+    void checkChangeable(const char* method) const;
     /// The value this request sees: its own change, else the loaded one; null if absent.
     const std::string* current(const std::string& name) const;
     /// Records `value` (nullopt = removed) as the request's view of `name`,
@@ -81,7 +91,9 @@ private:
     std::function<void()> _onInvalidate;
     std::map<std::string, std::optional<std::string>> _changes; // name -> new JSON, nullopt = removed
     std::optional<int> _maxInactive;
-    bool _flushed = false;
+    bool _accessWritten = false;
+    bool _sealed = false;
+    bool _gone = false;
 };
 
 } // namespace mt

@@ -51,9 +51,28 @@ struct SessionScope::Impl
             if (at != ownId && !manager.rename(at, ownId)) continue; // moved on meanwhile: look again
             current = make(std::move(data), false);
             if (at != ownId) current->setId(ownId);
+            if (!touchIfLate())
+            {
+                current.reset(); // swept or invalidated meanwhile
+                return;
+            }
             if (ownId != requestedId) sendCookie(manager.cookieFor(ownId));
             return;
         }
+    }
+
+    /// Tomcat moves a session's access time as a request begins; the store
+    /// gets it at commit. A session loaded after more than half its interval
+    /// idle is touched now, so that no sweep takes it while this request
+    /// uses it (for half an interval at least). False: it is gone.
+    bool touchIfLate()
+    {
+        const SessionData& loaded = current->loaded();
+        const TimeMs now = manager.clock().nowMs();
+        if (loaded.maxInactiveInterval <= 0 || now - loaded.lastAccessedTime < TimeMs(loaded.maxInactiveInterval) * 500)
+            return true;
+        current->noteAccessWritten();
+        return manager.touch(current->id(), now);
     }
 
     /// The session under the id the client sent, under this node's route,
@@ -118,6 +137,7 @@ HttpSession* SessionScope::session(bool create)
         }
     }
     if (s.current || !create) return s.current.get();
+    if (s.committed) throw std::logic_error("HttpRequest::session: the response is committed, a new session's cookie could not be sent");
     s.current = s.make(s.manager.create(), true);
     s.sendCookie(s.manager.cookieFor(s.current->id()));
     return s.current.get();
@@ -127,6 +147,7 @@ std::string SessionScope::changeSessionId()
 {
     Impl& s = *_impl;
     if (!session(false)) throw std::logic_error("changeSessionId: the request has no session");
+    if (s.committed) throw std::logic_error("changeSessionId: the response is committed, the new id's cookie could not be sent");
     const std::string oldId = s.current->id();
     // A collision on the new id is as unlikely as in create(); the retry is
     // bounded the same way. A false with the old id gone means another request
@@ -141,7 +162,7 @@ std::string SessionScope::changeSessionId()
             s.sendCookie(s.manager.cookieFor(newId));
             return newId;
         }
-        if (!s.manager.store().load(oldId)) throw std::logic_error("changeSessionId: the session no longer exists");
+        if (!s.manager.find(oldId)) throw std::logic_error("changeSessionId: the session no longer exists");
     }
     throw std::runtime_error("changeSessionId: new session ids kept colliding");
 }
@@ -163,6 +184,8 @@ std::shared_ptr<Completion> SessionScope::commitWith(bool allowAsync)
     s.committed = true;
     if (!s.current) return nullptr; // no session accessed, or it was invalidated
     RequestSession& session = *s.current;
+    session.seal();
+    if (session.gone()) return nullptr; // flushMode=IMMEDIATE found it removed: nowhere to write
     const TimeMs now = s.manager.clock().nowMs();
     if (session.changesData() && allowAsync)
     {
@@ -178,7 +201,7 @@ std::shared_ptr<Completion> SessionScope::commitWith(bool allowAsync)
         if (auto result = s.manager.commit(session.delta(s.manager.settings().nodeName, now)))
             session.rebase(std::move(result));
     }
-    else if (!session.createdNow() && !session.flushedNow())
+    else if (!session.createdNow() && !session.accessWritten())
     {
         // Read only: access time, no version change; the store may skip the
         // write while the stored access time is recent enough.

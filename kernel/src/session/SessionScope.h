@@ -36,6 +36,8 @@ public:
 
     /// Writes what the request changed (nothing if nothing changed; a touch
     /// if the session was only read). Idempotent: later calls do nothing.
+    /// Afterwards a new session, a new id or a change (but for
+    /// flushMode=IMMEDIATE) throws std::logic_error: it would be lost.
     /// Throws mt::StoreUnavailable if the store is down.
     void commit();
     /// As commit(), but a data write may be left on its way (the store

@@ -54,7 +54,7 @@ TEST(DistributedSessionManager, MalformedIdsAreNeverLookedUp)
     EXPECT_EQ(f.store->loads, 1);
 }
 
-TEST(DistributedSessionManager, ExpiredSessionFoundOnAccessIsRemovedAndDestroyedOnce)
+TEST(DistributedSessionManager, AnExpiredSessionFoundOnAccessIsNotServedAndTheSweepDestroysItOnce)
 {
     ManagerFixture f;
     auto id = f.manager.create()->id;
@@ -63,10 +63,32 @@ TEST(DistributedSessionManager, ExpiredSessionFoundOnAccessIsRemovedAndDestroyed
     f.clock.advance(1);
     EXPECT_FALSE(f.manager.find(id));
     EXPECT_FALSE(f.manager.find(id));
+    // The access removes nothing: a removal there would have no claim to
+    // survive a lost reply, and no last look at the access time.
+    EXPECT_EQ(f.store->removes, 0);
+    EXPECT_EQ(f.listener->countPrefix("expired " + id), 0u);
+    EXPECT_EQ(f.manager.sweep(), 1u);
     EXPECT_EQ(f.store->count(), 0u);
     EXPECT_EQ(f.listener->countPrefix("expired " + id), 1u);
     EXPECT_EQ(f.manager.stats().expired, 1u);
     EXPECT_EQ(f.manager.stats().totalAliveMs, 1800u * 1000);
+}
+
+// Node a's clock is ahead: it finds a session expired that node b (whose
+// clock is right) has just used. The session must live on.
+TEST(DistributedSessionManager, ASessionFoundExpiredOnANodeWhoseClockIsAheadIsNotRemovedUnderAnotherThatUsesIt)
+{
+    ManagerFixture b;
+    ManualClock aheadClock;
+    DistributedSessionManager a(SessionSettings{}, b.store, aheadClock, testLogger());
+    auto id = b.manager.create()->id;
+    aheadClock.set(b.clock.nowMs() + 1801 * 1000);
+    b.clock.advance(1799 * 1000);
+    EXPECT_FALSE(a.find(id));
+    b.manager.touch(id, b.clock.nowMs());
+    EXPECT_EQ(b.manager.sweep(), 0u);
+    EXPECT_TRUE(b.manager.find(id));
+    EXPECT_EQ(b.listener->countPrefix("expired "), 0u);
 }
 
 TEST(DistributedSessionManager, SweepRemovesOnlyExpiredSessions)

@@ -162,3 +162,23 @@ TEST(FlushMode, OnCommitWritesOnceAtTheEnd)
     ASSERT_EQ(f.store->saves().size(), 1u);
     EXPECT_EQ(f.store->saves()[0].setAttributes.size(), 2u);
 }
+
+TEST(FlushMode, ImmediateOnASessionAnotherRequestRemovedKeepsTheRequestsViewAndWritesNoMore)
+{
+    ManagerFixture f(onNode("A", true, true));
+    storeSession(f, kFromA);
+    Request r(f, kFromA);
+    auto* s = r.scope.session(false);
+    ASSERT_NE(s, nullptr);
+    f.manager.invalidate(kFromA); // a logout on another request
+    f.store->reset();
+    s->setAttributeJson("x", "1");
+    EXPECT_EQ(s->attributeJson("x"), "1");
+    EXPECT_EQ(s->attributeJson("a"), "1");
+    s->setAttributeJson("y", "2");
+    EXPECT_EQ(f.store->saves().size(), 1u) << "the first write found it gone; no more are tried";
+    r.scope.commit();
+    EXPECT_EQ(f.store->saves().size(), 1u);
+    EXPECT_EQ(f.store->touches.load(), 0);
+    EXPECT_FALSE(f.store->load(kFromA));
+}

@@ -332,7 +332,80 @@ TEST(SessionScope, ExpiredRequestedSessionIsGone)
     f.clock.advance(1800 * 1000);
     Request r(f, id);
     EXPECT_EQ(r.scope.session(false), nullptr);
+    EXPECT_EQ(f.listener->countPrefix("expired " + id), 0u); // the sweep's to destroy
+    f.manager.sweep();
     EXPECT_EQ(f.listener->countPrefix("expired " + id), 1u);
+}
+
+// Tomcat moves the access time as a request begins; here the commit writes
+// it. A session loaded late in its interval is touched at once, so that a
+// sweep while the request runs does not take it and lose its changes.
+TEST(SessionScope, ASessionLoadedLateInItsIntervalIsTouchedAtOnceSoNoSweepTakesItMidRequest)
+{
+    ManagerFixture f;
+    auto id = seed(f);
+    f.clock.advance(1799 * 1000);
+    Request r(f, id);
+    auto* s = r.scope.session(false);
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(f.store->touches, 1);
+    f.clock.advance(2000); // the request takes 2 s: past the old expiry
+    EXPECT_EQ(f.manager.sweep(), 0u);
+    s->setAttributeJson("b", "2");
+    r.scope.commit();
+    EXPECT_EQ(f.store->touches, 1);
+    auto stored = f.store->load(id);
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->attributes.at("b"), "2");
+    EXPECT_EQ(f.listener->countPrefix("expired "), 0u);
+
+    // Early in the interval: no touch at load, and a read-only request touches once, at commit.
+    f.store->reset();
+    f.clock.advance(1000);
+    Request early(f, id);
+    ASSERT_NE(early.scope.session(false), nullptr);
+    EXPECT_EQ(f.store->touches, 0);
+    early.scope.commit();
+    EXPECT_EQ(f.store->touches, 1);
+    // Late and read-only: touched at load, not again at commit.
+    f.store->reset();
+    f.clock.advance(901 * 1000);
+    Request late(f, id);
+    ASSERT_NE(late.scope.session(false), nullptr);
+    late.scope.commit();
+    EXPECT_EQ(f.store->touches, 1);
+}
+
+TEST(SessionScope, AfterTheCommitANewSessionANewIdOrAChangeThrowsRatherThanBeLost)
+{
+    ManagerFixture f;
+    auto id = seed(f);
+    Request none(f);
+    none.scope.commit();
+    EXPECT_THROW(none.scope.session(true), std::logic_error);
+    EXPECT_EQ(f.store->creates, 0);
+    EXPECT_EQ(none.scope.session(false), nullptr);
+
+    Request r(f, id);
+    auto* s = r.scope.session(false);
+    ASSERT_NE(s, nullptr);
+    r.scope.commit();
+    EXPECT_THROW(s->setAttributeJson("b", "2"), std::logic_error);
+    EXPECT_THROW(s->removeAttribute("a"), std::logic_error);
+    EXPECT_THROW(s->setMaxInactiveInterval(60), std::logic_error);
+    EXPECT_THROW(r.scope.changeSessionId(), std::logic_error);
+    EXPECT_EQ(s->attributeJson("a"), std::optional<std::string>("1")); // reading is fine
+    EXPECT_TRUE(f.store->load(id));
+    EXPECT_EQ(f.store->saveCount(), 0u);
+
+    SessionSettings immediate;
+    immediate.flushImmediate = true;
+    ManagerFixture g(immediate);
+    Request w(g);
+    auto* written = w.scope.session(true);
+    w.scope.commit();
+    written->setAttributeJson("late", "1"); // IMMEDIATE writes it at once: allowed
+    EXPECT_EQ(g.store->load(written->id())->attributes.at("late"), "1");
 }
 
 TEST(SessionScope, ConcurrentRequestsChangingDifferentAttributesBothSurvive)
