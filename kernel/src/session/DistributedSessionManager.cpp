@@ -115,6 +115,47 @@ struct DistributedSessionManager::Impl
         }
     }
 
+    static constexpr std::size_t kAcknowledgeBatch = 100;
+    static constexpr TimeMs kAcknowledgeEveryMs = 5000;
+    /// Expired sessions whose listeners ran but whose acknowledgement failed; the most kept.
+    static constexpr std::size_t kMaxUnacknowledged = 100000;
+
+    /// Acknowledges `ids` (and clears it); one the store refused is kept for
+    /// the next sweep rather than lost: unacknowledged, its claim would be
+    /// taken again and its listeners run twice.
+    void acknowledge(std::vector<std::string>& ids)
+    {
+        if (ids.empty()) return;
+        try
+        {
+            store->acknowledgeExpired(ids);
+        }
+        catch (const StoreUnavailable& e)
+        {
+            logger.warning("acknowledging %z expired sessions failed, retried at the next sweep: %s", ids.size(),
+                           std::string(e.what()));
+            std::lock_guard<std::mutex> lock(unacknowledgedMutex);
+            unacknowledged.insert(unacknowledged.end(), ids.begin(), ids.end());
+            if (unacknowledged.size() > kMaxUnacknowledged)
+            {
+                const std::size_t dropped = unacknowledged.size() - kMaxUnacknowledged;
+                unacknowledged.erase(unacknowledged.begin(), unacknowledged.begin() + std::ptrdiff_t(dropped));
+                logger.error("%z unacknowledged expired sessions given up: their listeners may run again", dropped);
+            }
+        }
+        ids.clear();
+    }
+
+    void retryAcknowledgements()
+    {
+        std::vector<std::string> ids;
+        {
+            std::lock_guard<std::mutex> lock(unacknowledgedMutex);
+            ids.swap(unacknowledged);
+        }
+        acknowledge(ids);
+    }
+
     void destroyed(const SessionData& data, SessionListener::DestroyReason reason, TimeMs now)
     {
         auto& counter = reason == SessionListener::DestroyReason::Expired ? expired : invalidated;
@@ -150,6 +191,8 @@ struct DistributedSessionManager::Impl
     std::atomic<int> maxInactive{settings.maxInactiveInterval};
     RateWindow createTimes;
     RateWindow expireTimes;
+    std::mutex unacknowledgedMutex; // sweeps may overlap (a manual one and the sweeper's)
+    std::vector<std::string> unacknowledged;
 };
 
 DistributedSessionManager::DistributedSessionManager(SessionSettings settings, std::shared_ptr<SessionStoreAdapter> store,
@@ -188,17 +231,27 @@ const Clock& DistributedSessionManager::clock() const
 std::size_t DistributedSessionManager::sweep(std::size_t limit)
 {
     const auto started = std::chrono::steady_clock::now();
+    _impl->retryAcknowledgements();
     const TimeMs now = _impl->clock.nowMs();
     auto removed = _impl->store->expire(now, limit);
     std::vector<std::string> ended;
+    TimeMs acknowledgedAt = now;
     for (const auto& data : removed)
     {
         _impl->destroyed(data, SessionListener::DestroyReason::Expired, now);
         ended.push_back(data.id);
+        // Only after the listeners ran: a store that hands claims out again
+        // when this does not come (the node died) must not see them as done
+        // before. But soon after: a claim held longer is taken again (the
+        // redis store: after 30 s), and its listeners run twice.
+        const TimeMs at = _impl->clock.nowMs();
+        if (ended.size() >= Impl::kAcknowledgeBatch || at - acknowledgedAt >= Impl::kAcknowledgeEveryMs || at < acknowledgedAt)
+        {
+            _impl->acknowledge(ended);
+            acknowledgedAt = at;
+        }
     }
-    // Only now: a store that hands them out again when this does not come
-    // (the node died meanwhile) must not see them as done before the listeners ran.
-    if (!ended.empty()) _impl->store->acknowledgeExpired(ended);
+    _impl->acknowledge(ended);
     raiseMax(_impl->maxActive, _impl->store->count() + removed.size());
     _impl->sweepTimeUs.fetch_add(
         std::uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count()),

@@ -73,7 +73,9 @@ public:
     std::shared_ptr<SessionStoreAdapter> sharedStore() const;
 
     /// Removes expired sessions (up to `limit`), fires destroyed listeners
-    /// once each. Returns how many. Called by the sweeper thread.
+    /// once each. Returns how many. Called by the sweeper thread. Acknowledges
+    /// them to the store (acknowledgeExpired) every 100 sessions or 5 s of
+    /// listeners; one the store refuses is acknowledged at the next sweep.
     std::size_t sweep(std::size_t limit = 10000);
     SessionStats stats() const;
     /// Why the store refused the latest request that used it, while no write

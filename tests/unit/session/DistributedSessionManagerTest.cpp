@@ -229,3 +229,78 @@ TEST(DistributedSessionManager, StoreUnavailableIsCountedAsRejectedAndPropagates
     EXPECT_THROW(manager.find(std::string(24, 'a') + ".node1"), StoreUnavailable);
     EXPECT_EQ(manager.stats().rejected, 1u);
 }
+
+namespace {
+
+/// Records acknowledgeExpired() calls; refuses the first `refusals` of them.
+class AcknowledgingStore : public RecordingStore
+{
+public:
+    void acknowledgeExpired(const std::vector<std::string>& ids) override
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (refusals > 0)
+        {
+            --refusals;
+            throw StoreUnavailable("redis: no reply in time");
+        }
+        acknowledged.push_back(ids);
+    }
+    std::mutex mutex;
+    int refusals = 0;
+    std::vector<std::vector<std::string>> acknowledged;
+};
+
+/// Advances the clock as each destroyed listener runs (a slow listener).
+class SlowListener : public SessionListener
+{
+public:
+    explicit SlowListener(ManualClock& clock, TimeMs ms) : _clock(clock), _ms(ms) {}
+    void sessionDestroyed(const SessionData&, DestroyReason) override { _clock.advance(_ms); }
+
+private:
+    ManualClock& _clock;
+    TimeMs _ms;
+};
+
+} // namespace
+
+TEST(DistributedSessionManager, ARefusedAcknowledgementIsRetriedAtTheNextSweepNotLost)
+{
+    ManualClock clock;
+    auto store = std::make_shared<AcknowledgingStore>();
+    DistributedSessionManager manager(SessionSettings{}, store, clock, testLogger());
+    auto id = manager.create()->id;
+    clock.advance(1801 * 1000);
+    store->refusals = 1;
+    EXPECT_EQ(manager.sweep(), 1u); // the listeners ran; the refusal does not escape
+    EXPECT_TRUE(store->acknowledged.empty());
+    EXPECT_EQ(manager.sweep(), 0u);
+    ASSERT_EQ(store->acknowledged.size(), 1u);
+    EXPECT_EQ(store->acknowledged[0], std::vector<std::string>{id});
+    EXPECT_EQ(manager.sweep(), 0u);
+    EXPECT_EQ(store->acknowledged.size(), 1u);
+}
+
+TEST(DistributedSessionManager, ALongSweepAcknowledgesAsItGoesNotOnlyAtItsEnd)
+{
+    ManualClock clock;
+    auto store = std::make_shared<AcknowledgingStore>();
+    DistributedSessionManager manager(SessionSettings{}, store, clock, testLogger());
+    for (int i = 0; i < 250; ++i) manager.create();
+    clock.advance(1801 * 1000);
+    EXPECT_EQ(manager.sweep(), 250u);
+    ASSERT_EQ(store->acknowledged.size(), 3u); // by count: 100, 100, 50
+    EXPECT_EQ(store->acknowledged[0].size(), 100u);
+    EXPECT_EQ(store->acknowledged[2].size(), 50u);
+
+    // By time: listeners taking 2 s each are acknowledged every 3rd session (5 s).
+    store->acknowledged.clear();
+    manager.addListener(std::make_shared<SlowListener>(clock, 2000));
+    for (int i = 0; i < 6; ++i) manager.create();
+    clock.advance(1801 * 1000);
+    EXPECT_EQ(manager.sweep(), 6u);
+    ASSERT_EQ(store->acknowledged.size(), 2u);
+    EXPECT_EQ(store->acknowledged[0].size(), 3u);
+    EXPECT_EQ(store->acknowledged[1].size(), 3u);
+}
