@@ -203,7 +203,8 @@ inline const char* kDeleteUnchanged =
 /// oldId, newId, forward ('1': leave the entry, for a failover's move; '':
 /// a new id, which follows a move, MT_REDIS_FOLLOW), its longest life (ms)
 /// -> the id moved from, false if the session is gone or the new id taken.
-/// RENAME keeps the TTL; the index entry moves with its score. The
+/// RENAME keeps the TTL; the index entry moves with its score (one that had
+/// none gets its expiry from the record: +inf would outlive the TTL). The
 /// forwarding entry (old id -> new id, for as long as the session or that
 /// life, whichever ends first) is for a failover, which moves a session to
 /// another node's route: a request that read it under the old id, in flight
@@ -217,8 +218,13 @@ inline const char* kRename =
     "if not here or redis.call('EXISTS', KEYS[2]) == 1 then return false end\n"
     "redis.call('RENAME', key, KEYS[2])\n"
     "local score = redis.call('ZSCORE', KEYS[3], id)\n"
+    "if not score then\n"
+    "  local f = redis.call('HMGET', KEYS[2], 'accessed', 'maxInactive')\n"
+    "  local a, m = tonumber(f[1]), tonumber(f[2])\n"
+    "  if a and m and m > 0 then score = string.format('%d', a + m * 1000) else score = '+inf' end\n"
+    "end\n"
     "redis.call('ZREM', KEYS[3], id)\n"
-    "redis.call('ZADD', KEYS[3], score or '+inf', ARGV[2])\n"
+    "redis.call('ZADD', KEYS[3], score, ARGV[2])\n"
     "if ARGV[3] == '1' then\n"
     "  local life = redis.call('PTTL', KEYS[2])\n"
     "  if life < 1 or life > tonumber(ARGV[4]) then life = tonumber(ARGV[4]) end\n"
@@ -239,9 +245,11 @@ inline const char* kRename =
 /// session whose reading outlasts every reply's timeout would time out the
 /// claims re-read with it too), is returned without its data instead, and
 /// dropped: its listeners run once, as for a session Redis' TTL dropped.
-/// The first write is a ZREM, which Redis allows when out of memory: a script
-/// whose first write is refused (ZADD, HINCRBY) fails whole, and the sweep
-/// with it, exactly when lost replies leave claims to re-take.
+/// The first write is a ZREM, which Redis allows when out of memory (and
+/// then the rest of the script): a script whose first write is refused
+/// (ZADD, HINCRBY) fails whole, and the sweep with it, exactly when lost
+/// replies leave claims to re-take — or, for an entry to move, every sweep
+/// after it, since that entry stays first in the index.
 /// `fields` is empty when Redis' TTL already dropped the hash (the sweeper
 /// was late by more than the grace), and the key's type (a string, not an
 /// array) when something else wrote another kind of value there: that key is
@@ -304,12 +312,12 @@ inline const char* kExpire =
     "    if fields[i] == 'accessed' then a = tonumber(fields[i + 1])\n"
     "    elseif fields[i] == 'maxInactive' then m = tonumber(fields[i + 1]) end\n"
     "  end\n"
+    "  redis.call('ZREM', KEYS[1], id)\n"
     "  if m and m <= 0 then\n"
     "    redis.call('ZADD', KEYS[1], '+inf', id)\n"
     "  elseif m and a and a + m * 1000 > now then\n"
     "    redis.call('ZADD', KEYS[1], a + m * 1000, id)\n"
     "  else\n"
-    "    redis.call('ZREM', KEYS[1], id)\n"
     "    if type(claimed) ~= 'string' then\n"
     "      if #fields > 0 then\n"
     "        redis.call('RENAME', key, ARGV[4] .. id)\n"

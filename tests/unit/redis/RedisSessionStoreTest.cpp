@@ -579,6 +579,19 @@ TEST_P(RedisStoreContract, RenameMovesDataTtlAndIndex)
     EXPECT_NE(_redis.cli({"ZSCORE", s->indexKey(), "old.B"}), "");
 }
 
+TEST_P(RedisStoreContract, ARenameOfASessionMissingFromTheIndexIndexesItAtItsExpiryNotForEver)
+{
+    auto s = store();
+    ASSERT_TRUE(s->create(session("r.A", 60, kNow)));
+    ASSERT_EQ(_redis.cli({"ZREM", s->indexKey(), "r.A"}), "1");
+    ASSERT_TRUE(s->rename("r.A", "r.B"));
+    EXPECT_EQ(_redis.cli({"ZSCORE", s->indexKey(), "r.B"}), std::to_string(kNow + 60000));
+    ASSERT_TRUE(s->create(session("f.A", 0, kNow)));
+    ASSERT_EQ(_redis.cli({"ZREM", s->indexKey(), "f.A"}), "1");
+    ASSERT_TRUE(s->rename("f.A", "f.B"));
+    EXPECT_EQ(_redis.cli({"ZSCORE", s->indexKey(), "f.B"}), "inf");
+}
+
 TEST_P(RedisStoreContract, ASaveInFlightUnderTheOldIdFollowsTheSessionAFailoverMoved)
 {
     // A request on node A read f.A; meanwhile node B took the session over
@@ -957,6 +970,25 @@ TEST_F(RedisStoreTest, ARedisOutOfMemoryStillLetsTheSweepTakeClaimsAgain)
     EXPECT_EQ(again[0].id, "m.n1");
     EXPECT_EQ(again[0].creationTime, kNow);
     ASSERT_EQ(_redis.cli({"CONFIG", "SET", "maxmemory", "0"}), "OK");
+}
+
+TEST_F(RedisStoreTest, ARedisOutOfMemoryStillLetsTheSweepMoveAnEntryOlderThanTheLastAccess)
+{
+    // A move is the first entry's fate as often as a claim (between two index
+    // refreshes, and always in a cluster): it must not be the sweep's first
+    // write, refused, and stay first for every sweep after.
+    auto s = store();
+    ASSERT_TRUE(s->create(session("busy.n1", 60, kNow - 1000)));
+    ASSERT_TRUE(s->create(session("idle.n1", 60, kNow)));
+    ASSERT_EQ(_redis.cli({"HSET", s->hashKey("busy.n1"), "accessed", std::to_string(kNow + 30000)}), "0");
+    ASSERT_EQ(_redis.cli({"CONFIG", "SET", "maxmemory-policy", "noeviction"}), "OK");
+    ASSERT_EQ(_redis.cli({"CONFIG", "SET", "maxmemory", "1"}), "OK");
+    std::vector<SessionData> swept;
+    EXPECT_NO_THROW(swept = s->expire(kNow + 60001, 10));
+    ASSERT_EQ(_redis.cli({"CONFIG", "SET", "maxmemory", "0"}), "OK");
+    ASSERT_EQ(swept.size(), 1u);
+    EXPECT_EQ(swept[0].id, "idle.n1");
+    EXPECT_EQ(_redis.cli({"ZSCORE", s->indexKey(), "busy.n1"}), std::to_string(kNow + 30000 + 60000));
 }
 
 TEST_F(RedisStoreTest, AClaimTooBigToReadAgainEndsWithoutItsDataAndTheOthersKeepTheirs)
