@@ -42,10 +42,14 @@ public:
     virtual std::string readBody() = 0;
 
     /// The current session; creates one if there is none and `create` is set,
-    /// else returns null. The pointer is valid until the request ends.
+    /// else returns null. The pointer is valid until the request ends. Once
+    /// the response is committed, creating one throws std::logic_error (its
+    /// cookie could not be sent), and so do changes to the session (they
+    /// would be lost), unless flushMode=IMMEDIATE writes them at once.
     virtual HttpSession* session(bool create = true) = 0;
     /// Gives the current session a new id (call after a login), keeping its
-    /// data. Returns the new id. Throws std::logic_error without a session.
+    /// data. Returns the new id. Throws std::logic_error without a session,
+    /// or once the response is committed.
     virtual std::string changeSessionId() = 0;
 };
 

@@ -80,8 +80,9 @@ public:
     /// remove() of a session the application invalidated (a logout). A
     /// store that keeps where a failover moved a session (the redis store)
     /// removes it there if `id` is gone: the logout must not leave it alive
-    /// under another route. remove() does not follow: a session found expired
-    /// under its old id may have been taken over because it was not. Default: remove().
+    /// under another route. remove() does not follow: a session that looks
+    /// gone to one caller may have been taken over because to another node it
+    /// was not. Default: remove().
     virtual DataPtr invalidate(const std::string& id) { return remove(id); }
     /// Moves a session to a new id (session fixation defence), or to another
     /// node's route of the same id (a failover). False if the old id is gone

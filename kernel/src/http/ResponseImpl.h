@@ -37,9 +37,10 @@ struct ServerResponse::Impl
     /// the connection must close afterwards.
     bool finish();
     bool bodyAllowed() const;
-    /// The Set-Cookie headers set so far. A refusal keeps them: the store may
-    /// already have acted on them (a session created, or renamed by
-    /// changeSessionId), and without the cookie the client loses its session.
+    /// The Set-Cookie headers set so far, the application's own included. A
+    /// refusal keeps them: the store may already have acted on the session's
+    /// (a session created, or renamed by changeSessionId), and without that
+    /// cookie the client loses its session.
     std::vector<std::pair<std::string, std::string>> cookies() const;
 
     ServerContext& ctx;

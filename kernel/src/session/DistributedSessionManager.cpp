@@ -130,7 +130,7 @@ struct DistributedSessionManager::Impl
         {
             store->acknowledgeExpired(ids);
         }
-        catch (const StoreUnavailable& e)
+        catch (const std::exception& e) // StoreUnavailable, or another failure: the listeners ran all the same
         {
             logger.warning("acknowledging %z expired sessions failed, retried at the next sweep: %s", ids.size(),
                            std::string(e.what()));

@@ -51,10 +51,11 @@ struct SessionScope::Impl
             if (at != ownId && !manager.rename(at, ownId)) continue; // moved on meanwhile: look again
             current = make(std::move(data), false);
             if (at != ownId) current->setId(ownId);
+            if (committed) current->seal(); // first reached after the commit: reading only
             if (!touchIfLate())
             {
-                current.reset(); // swept or invalidated meanwhile
-                return;
+                current.reset(); // gone meanwhile, or moved by a failover: look again
+                continue;
             }
             if (ownId != requestedId) sendCookie(manager.cookieFor(ownId));
             return;

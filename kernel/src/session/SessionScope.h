@@ -35,7 +35,8 @@ public:
     std::string changeSessionId() override;
 
     /// Writes what the request changed (nothing if nothing changed; a touch
-    /// if the session was only read). Idempotent: later calls do nothing.
+    /// if the session was only read, unless it was touched as it loaded).
+    /// Idempotent: later calls do nothing.
     /// Afterwards a new session, a new id or a change (but for
     /// flushMode=IMMEDIATE) throws std::logic_error: it would be lost.
     /// Throws mt::StoreUnavailable if the store is down.

@@ -182,3 +182,40 @@ TEST(FlushMode, ImmediateOnASessionAnotherRequestRemovedKeepsTheRequestsViewAndW
     EXPECT_EQ(f.store->touches.load(), 0);
     EXPECT_FALSE(f.store->load(kFromA));
 }
+
+namespace {
+
+/// Another node takes the session over (renames it to its route) just as
+/// this node's first touch of it arrives.
+class TakenOverAtTouchStore : public RecordingStore
+{
+public:
+    bool touch(const std::string& id, TimeMs t) override
+    {
+        if (!takenOver.exchange(true)) rename(kFromA, kOnB);
+        return RecordingStore::touch(id, t);
+    }
+    std::atomic<bool> takenOver{false};
+};
+
+} // namespace
+
+TEST(Failover, ASessionMovedAwayAsItIsTouchedOnLoadIsFollowedNotDropped)
+{
+    ManualClock clock;
+    auto store = std::make_shared<TakenOverAtTouchStore>();
+    DistributedSessionManager manager(onNode("A"), store, clock, testLogger());
+    SessionData d;
+    d.id = kFromA;
+    d.creationTime = d.lastAccessedTime = clock.nowMs();
+    d.attributes["a"] = "1";
+    ASSERT_TRUE(store->create(d));
+    clock.advance(1000 * 1000); // over half the interval idle: touched as it loads
+    SessionScope scope(manager, kFromA, [](const std::string&) {});
+    auto* s = scope.session(false);
+    ASSERT_NE(s, nullptr) << "the session moved; the request must look again, not go without it";
+    EXPECT_TRUE(store->takenOver.load());
+    EXPECT_EQ(s->id(), kFromA);
+    EXPECT_EQ(s->attributeJson("a"), "1");
+    EXPECT_TRUE(store->load(kFromA));
+}

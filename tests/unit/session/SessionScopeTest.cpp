@@ -398,6 +398,13 @@ TEST(SessionScope, AfterTheCommitANewSessionANewIdOrAChangeThrowsRatherThanBeLos
     EXPECT_TRUE(f.store->load(id));
     EXPECT_EQ(f.store->saveCount(), 0u);
 
+    // A session first reached after the commit is read-only as well.
+    Request late(f, id);
+    late.scope.commit();
+    auto* reached = late.scope.session(false);
+    ASSERT_NE(reached, nullptr);
+    EXPECT_THROW(reached->setAttributeJson("b", "2"), std::logic_error);
+
     SessionSettings immediate;
     immediate.flushImmediate = true;
     ManagerFixture g(immediate);
