@@ -28,22 +28,43 @@ AskTargets::~AskTargets() = default;
 
 std::shared_ptr<RedisPipeline> AskTargets::to(const Endpoint& node)
 {
+    std::shared_ptr<RedisPipeline> evicted; // closed after the lock: its reader thread is joined
     std::lock_guard<std::mutex> lock(_mutex);
     auto it = _pipelines.find(node.text());
-    if (it != _pipelines.end()) return it->second;
-    if (_closed || _pipelines.size() >= kMaxEndpoints) return nullptr;
+    if (it != _pipelines.end())
+    {
+        it->second.lastUse = ++_uses;
+        return it->second.pipeline;
+    }
+    if (_closed) return nullptr;
+    if (_pipelines.size() >= kMaxEndpoints)
+    {
+        // Migrations end and nodes come and go (resharding, new addresses):
+        // the least recently used connection nobody holds makes room.
+        auto oldest = _pipelines.end();
+        for (auto candidate = _pipelines.begin(); candidate != _pipelines.end(); ++candidate)
+            if (candidate->second.pipeline.use_count() == 1 &&
+                (oldest == _pipelines.end() || candidate->second.lastUse < oldest->second.lastUse))
+                oldest = candidate;
+        if (oldest == _pipelines.end()) return nullptr; // every one in use
+        evicted = std::move(oldest->second.pipeline);
+        _pipelines.erase(oldest);
+    }
     RedisSettings direct = _settings;
     direct.cluster.clear(); // that node itself: its MOVED or ASK is an answer, not followed again
     direct.host = node.host;
     direct.port = node.port;
     _logger.information("redis %s: the slot is being migrated to %s; the calls answered ASK go there", _settings.address(),
                         node.text());
-    return _pipelines.emplace(node.text(), std::make_shared<RedisPipeline>(direct, _logger)).first->second;
+    Entry& entry = _pipelines[node.text()];
+    entry.pipeline = std::make_shared<RedisPipeline>(direct, _logger);
+    entry.lastUse = ++_uses;
+    return entry.pipeline;
 }
 
 void AskTargets::close()
 {
-    std::map<std::string, std::shared_ptr<RedisPipeline>> closing;
+    std::map<std::string, Entry> closing;
     {
         std::lock_guard<std::mutex> lock(_mutex);
         _closed = true;

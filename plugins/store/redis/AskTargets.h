@@ -12,6 +12,7 @@
 
 #include "RedisSettings.h"
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,9 +38,10 @@ public:
     AskTargets(RedisSettings settings, Poco::Logger& logger);
     ~AskTargets();
 
-    /// The connection to `node`, made at the first use; null beyond
-    /// kMaxEndpoints nodes (more than one slot's migrations need: the call
-    /// gets its ASK as the answer) and once closed.
+    /// The connection to `node`, made at the first use. Beyond kMaxEndpoints
+    /// nodes the least recently used one nobody holds is closed to make
+    /// room; null when every one is in use (the call gets its ASK as the
+    /// answer) and once closed.
     std::shared_ptr<RedisPipeline> to(const Endpoint& node);
     /// Closes them all, for good: the store is stopping, their calls fail.
     /// One in use meanwhile closes when its user lets go.
@@ -50,7 +52,13 @@ private:
     Poco::Logger& _logger;
     std::mutex _mutex;
     bool _closed = false;
-    std::map<std::string, std::shared_ptr<RedisPipeline>> _pipelines; // by Endpoint::text()
+    struct Entry
+    {
+        std::shared_ptr<RedisPipeline> pipeline;
+        std::uint64_t lastUse = 0; // _uses at its latest to()
+    };
+    std::map<std::string, Entry> _pipelines; // by Endpoint::text()
+    std::uint64_t _uses = 0;
 };
 
 } // namespace mt::redis

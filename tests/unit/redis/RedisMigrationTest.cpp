@@ -160,6 +160,31 @@ TEST(RedisMigrationTest, AnAskIsReadForTheNodeItNamesAndNothingElseIsTakenForOne
         EXPECT_FALSE(askTargetIn(other)) << other;
 }
 
+// Resharding over months, or nodes on new addresses, name more importing
+// nodes than the limit: the idle connections make room, not ASK given up.
+TEST(RedisMigrationTest, BeyondTheLimitOfImportingNodesTheLeastRecentlyUsedIdleConnectionMakesRoom)
+{
+    RedisSettings settings;
+    settings.timeoutMs = 200;
+    AskTargets targets(settings, Poco::Logger::get("mt.test.redis"));
+    std::vector<std::shared_ptr<RedisPipeline>> held;
+    for (int i = 0; i < int(kMaxEndpoints); ++i)
+    {
+        auto pipeline = targets.to(Endpoint{"127.0.0.1", 20000 + i});
+        ASSERT_TRUE(pipeline) << i;
+        held.push_back(pipeline);
+    }
+    EXPECT_FALSE(targets.to(Endpoint{"127.0.0.1", 30000})) << "every one is in use";
+    std::weak_ptr<RedisPipeline> first = held[0], second = held[1];
+    held.clear();
+    ASSERT_TRUE(targets.to(Endpoint{"127.0.0.1", 20000})); // used again: now the most recent
+    auto newcomer = targets.to(Endpoint{"127.0.0.1", 30000});
+    ASSERT_TRUE(newcomer);
+    EXPECT_TRUE(second.expired()) << "the least recently used went";
+    ASSERT_FALSE(first.expired()) << "not the one used again";
+    EXPECT_EQ(targets.to(Endpoint{"127.0.0.1", 20000}), first.lock());
+}
+
 TEST(RedisMigrationTest, HalfWaySessionsAreServedCreatedAndRemovedWhereTheyAreAndNothingStaleIsRead)
 {
     RedisClusterProcesses cluster(kPassword);
