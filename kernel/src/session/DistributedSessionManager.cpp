@@ -387,9 +387,9 @@ void DistributedSessionManager::invalidate(const std::string& id)
     if (removed) _impl->destroyed(*removed, SessionListener::DestroyReason::Invalidated, _impl->clock.nowMs());
 }
 
-bool DistributedSessionManager::refresh(const SessionData& loaded, TimeMs when)
+void DistributedSessionManager::refresh(const SessionData& loaded, TimeMs when)
 {
-    return _impl->guarded([&] { return _impl->store->refresh(loaded, when); });
+    _impl->guarded([&] { return _impl->store->refresh(loaded, when); });
 }
 
 std::string DistributedSessionManager::rerouted(const std::string& id) const

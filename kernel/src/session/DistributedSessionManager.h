@@ -106,9 +106,8 @@ public:
     std::shared_ptr<Completion> commitAsync(const SessionDelta& delta);
     /// False: the session is gone.
     bool touch(const std::string& id, TimeMs when);
-    /// A read-only access to `loaded`: the store decides whether it must
-    /// write. False: the session is gone.
-    bool refresh(const SessionData& loaded, TimeMs when);
+    /// A read-only access to `loaded`: the store decides whether it must write.
+    void refresh(const SessionData& loaded, TimeMs when);
     /// `id` with this node's route, or "" if it already has it (or rewriting is off).
     std::string rerouted(const std::string& id) const;
     /// `id` with each other route it may carry in the cluster (not its own,
